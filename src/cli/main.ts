@@ -1,0 +1,189 @@
+#!/usr/bin/env node
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { ConfigError, loadConfig, type Role } from '../config.ts';
+import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
+import { createOrm, migrateToLatest, ormConfig } from '../db/orm.ts';
+import { resolveAuthSecret } from '../modules/auth/auth-secret.ts';
+import { parseDuration, ROLES, TokenService } from '../modules/auth/token.service.ts';
+import { createLogger } from '../shared/logger.ts';
+
+const USAGE = `tollgate <command>
+
+  token [--role viewer|operator|admin] [--ttl 1h] [--sub name]
+                     mint an operator token with the configured HS256 secret
+  migrate            apply pending database migrations (DATABASE_URL, or the embedded database)
+  migrate:create [name]
+                     write a migration for entity changes (maintainers)
+  migrate:check      fail when entities and committed migrations disagree
+  schema:print       write schema.graphql from the code
+  schema:check       fail when schema.graphql is out of date
+`;
+
+const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  switch (command) {
+    case 'token':
+      return token(rest);
+    case 'migrate':
+      return migrate();
+    case 'migrate:create':
+      return migrateCreate(rest[0]);
+    case 'migrate:check':
+      return migrateCheck();
+    case 'schema:print':
+    case 'schema:check':
+      return schema(command === 'schema:check');
+    default:
+      process.stderr.write(USAGE);
+      return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
+  }
+}
+
+async function token(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      role: { type: 'string', default: 'admin' },
+      ttl: { type: 'string', default: '1h' },
+      sub: { type: 'string', default: 'cli' },
+    },
+  });
+  if (!(ROLES as readonly string[]).includes(values.role)) {
+    process.stderr.write(`--role must be one of ${ROLES.join(', ')}\n`);
+    return 2;
+  }
+  let ttlSeconds: number;
+  try {
+    ttlSeconds = parseDuration(values.ttl);
+  } catch (error) {
+    process.stderr.write(`--ttl: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const config = loadConfig();
+  if (config.auth.mode !== 'hs256') {
+    process.stderr.write(
+      'TOLLGATE_JWKS_URL is set: tokens come from your identity provider, not this CLI.\n',
+    );
+    return 2;
+  }
+  const { auth } = resolveAuthSecret(config);
+  const jwt = await new TokenService(auth).mint({
+    subject: values.sub,
+    role: values.role as Role,
+    ttlSeconds,
+  });
+  process.stdout.write(`${jwt}\n`);
+  return 0;
+}
+
+async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
+  const config = loadConfig();
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  if (config.database.url) return run(config.database.url);
+  const db = await startEmbeddedPostgres({
+    dataDir: config.dataDir,
+    port: config.database.embeddedPort,
+    logger,
+  });
+  try {
+    return await run(db.url);
+  } finally {
+    await db.stop();
+  }
+}
+
+async function migrate(): Promise<number> {
+  const logger = createLogger('info');
+  const applied = await withDatabase(async (url) => {
+    const orm = await createOrm(url, 2);
+    try {
+      return await migrateToLatest(orm, logger);
+    } finally {
+      await orm.close();
+    }
+  });
+  process.stdout.write(applied.length ? `Applied: ${applied.join(', ')}\n` : 'Database is up to date.\n');
+  return 0;
+}
+
+/** Maintainers' command: diffs entities against the committed snapshot (or a scratch database). */
+async function migrateCreate(name: string | undefined): Promise<number> {
+  const scratch = mkdtempSync(join(tmpdir(), 'tollgate-migrate-'));
+  const logger = createLogger('warn');
+  const db = await startEmbeddedPostgres({
+    dataDir: scratch,
+    port: 15_000 + Math.floor(Math.random() * 20_000),
+    logger,
+  });
+  try {
+    const { MikroORM } = await import('@mikro-orm/postgresql');
+    const orm = await MikroORM.init(ormConfig(db.url, 2));
+    try {
+      await migrateToLatest(orm, logger);
+      const result = await orm.migrator.create(undefined, false, false, name);
+      process.stdout.write(
+        result.fileName ? `Wrote migrations/${result.fileName}\n` : 'No entity changes.\n',
+      );
+    } finally {
+      await orm.close();
+    }
+  } finally {
+    await db.stop();
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  return 0;
+}
+
+async function migrateCheck(): Promise<number> {
+  const { MikroORM } = await import('@mikro-orm/postgresql');
+  // Compares entities with the committed snapshot; no database is contacted.
+  const orm = await MikroORM.init(ormConfig('postgres://offline@127.0.0.1:1/none', 1));
+  try {
+    if (await orm.migrator.checkSchema()) {
+      process.stderr.write(
+        'Entities differ from the committed migrations: run `npm run migrate:create -- <name>`.\n',
+      );
+      return 1;
+    }
+    process.stdout.write('Migrations match the entities.\n');
+    return 0;
+  } finally {
+    await orm.close(true);
+  }
+}
+
+async function schema(check: boolean): Promise<number> {
+  const { printSortedSchema } = await import('../graphql/schema.ts');
+  const printed = printSortedSchema();
+  if (!check) {
+    writeFileSync(SCHEMA_FILE, printed);
+    process.stdout.write('Wrote schema.graphql\n');
+    return 0;
+  }
+  let committed = '';
+  try {
+    committed = readFileSync(SCHEMA_FILE, 'utf8');
+  } catch {
+    committed = '';
+  }
+  if (committed !== printed) {
+    process.stderr.write('schema.graphql is out of date: run `npm run schema:print` and commit it.\n');
+    return 1;
+  }
+  process.stdout.write('schema.graphql matches the code.\n');
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(1);
+  },
+);

@@ -1,0 +1,232 @@
+import { readFileSync } from 'node:fs';
+import { isAbsolute, resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The only reader of `process.env`. Every setting Tollgate knows is declared here, validated
+ * with zod, and reported all at once when something is wrong. README.md documents each one.
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+const JWT_ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+] as const;
+
+const emptyToUndefined = (value: unknown) => (value === '' ? undefined : value);
+const optionalString = z.preprocess(emptyToUndefined, z.string().optional());
+const bool = (fallback: boolean) =>
+  z.preprocess(
+    emptyToUndefined,
+    z
+      .enum(['true', 'false', '1', '0', 'yes', 'no'], { message: 'must be true or false' })
+      .optional()
+      .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v))),
+  );
+const int = (fallback: number, min: number, max: number) =>
+  z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+const postgresUrl = z
+  .string()
+  .url({ message: 'must be a URL such as postgres://user:password@host:5432/tollgate' })
+  .refine((v) => /^postgres(ql)?:\/\//.test(v), { message: 'must start with postgres:// or postgresql://' });
+const redisUrl = z
+  .string()
+  .url({ message: 'must be a URL such as redis://host:6379' })
+  .refine((v) => /^rediss?:\/\//.test(v), { message: 'must start with redis:// or rediss://' });
+
+const envSchema = z.object({
+  NODE_ENV: z.preprocess(
+    emptyToUndefined,
+    z.enum(['production', 'development', 'test']).default('development'),
+  ),
+  PORT: int(4000, 0, 65535),
+  HOST: z.preprocess(emptyToUndefined, z.string().min(1).default('127.0.0.1')),
+  PUBLIC_URL: z.preprocess(emptyToUndefined, z.string().url().optional()),
+  DATABASE_URL: z.preprocess(emptyToUndefined, postgresUrl.optional()),
+  DATABASE_POOL_MAX: int(10, 1, 200),
+  REDIS_URL: z.preprocess(emptyToUndefined, redisUrl.optional()),
+  TOLLGATE_DATA_DIR: z.preprocess(emptyToUndefined, z.string().min(1).default('.tollgate')),
+  TOLLGATE_EMBEDDED_PG_PORT: int(5488, 1, 65535),
+  LOG_LEVEL: z.preprocess(emptyToUndefined, z.enum(LOG_LEVELS).default('info')),
+  TOLLGATE_JWT_SECRET: optionalString,
+  TOLLGATE_JWT_SECRET_FILE: optionalString,
+  TOLLGATE_JWKS_URL: z.preprocess(emptyToUndefined, z.string().url().optional()),
+  TOLLGATE_JWT_ALGORITHMS: optionalString,
+  TOLLGATE_JWT_ISSUER: optionalString,
+  TOLLGATE_JWT_AUDIENCE: optionalString,
+  TOLLGATE_JWT_ROLE_CLAIM: z.preprocess(emptyToUndefined, z.string().min(1).default('role')),
+  TOLLGATE_JWT_CLOCK_TOLERANCE_S: int(5, 0, 300),
+  TOLLGATE_GRAPHIQL: bool(true),
+  TOLLGATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+});
+
+export type Role = 'viewer' | 'operator' | 'admin';
+
+export type AuthConfig =
+  | {
+      mode: 'hs256';
+      /** undefined until resolved: on the embedded default a secret is generated into the data dir. */
+      secret: string | undefined;
+      issuer: string;
+      audience: string;
+      roleClaim: string;
+      clockToleranceSeconds: number;
+    }
+  | {
+      mode: 'jwks';
+      jwksUrl: string;
+      algorithms: string[];
+      issuer: string;
+      audience: string;
+      roleClaim: string;
+      clockToleranceSeconds: number;
+    };
+
+export interface Config {
+  env: 'production' | 'development' | 'test';
+  http: { host: string; port: number; publicUrl: string | undefined; shutdownTimeoutMs: number };
+  database: { url: string | undefined; poolMax: number; embeddedPort: number };
+  redis: { url: string | undefined };
+  dataDir: string;
+  logLevel: (typeof LOG_LEVELS)[number];
+  auth: AuthConfig;
+  graphql: { graphiql: boolean };
+}
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+function readSecretFile(path: string, variable: string, problems: string[]): string | undefined {
+  try {
+    return readFileSync(path, 'utf8').trim();
+  } catch (error) {
+    problems.push(`${variable}: cannot read ${path} (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+    return undefined;
+  }
+}
+
+/** Parses an environment into a frozen Config, or throws ConfigError naming every bad variable. */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => `${String(issue.path[0] ?? 'environment')}: ${issue.message}`),
+    );
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+
+  let secret = e.TOLLGATE_JWT_SECRET;
+  if (e.TOLLGATE_JWT_SECRET && e.TOLLGATE_JWT_SECRET_FILE) {
+    problems.push(
+      'TOLLGATE_JWT_SECRET_FILE: set either TOLLGATE_JWT_SECRET or TOLLGATE_JWT_SECRET_FILE, not both',
+    );
+  } else if (e.TOLLGATE_JWT_SECRET_FILE) {
+    secret = readSecretFile(e.TOLLGATE_JWT_SECRET_FILE, 'TOLLGATE_JWT_SECRET_FILE', problems);
+  }
+  if (secret !== undefined && Buffer.byteLength(secret) < 32) {
+    problems.push(
+      'TOLLGATE_JWT_SECRET: must be at least 32 bytes (generate one with `openssl rand -base64 48`)',
+    );
+  }
+
+  let auth: AuthConfig;
+  const common = {
+    roleClaim: e.TOLLGATE_JWT_ROLE_CLAIM,
+    clockToleranceSeconds: e.TOLLGATE_JWT_CLOCK_TOLERANCE_S,
+  };
+  if (e.TOLLGATE_JWKS_URL) {
+    if (secret !== undefined) {
+      problems.push('TOLLGATE_JWKS_URL: set either a JWKS URL or an HS256 secret, not both');
+    }
+    if (!e.TOLLGATE_JWT_ISSUER) problems.push('TOLLGATE_JWT_ISSUER: required when TOLLGATE_JWKS_URL is set');
+    if (!e.TOLLGATE_JWT_AUDIENCE)
+      problems.push('TOLLGATE_JWT_AUDIENCE: required when TOLLGATE_JWKS_URL is set');
+    const algorithms = (e.TOLLGATE_JWT_ALGORITHMS ?? 'RS256,ES256,PS256,EdDSA')
+      .split(',')
+      .map((a) => a.trim())
+      .filter(Boolean);
+    const unknown = algorithms.filter((a) => !(JWT_ASYMMETRIC_ALGORITHMS as readonly string[]).includes(a));
+    if (unknown.length > 0 || algorithms.length === 0) {
+      problems.push(`TOLLGATE_JWT_ALGORITHMS: allowed values are ${JWT_ASYMMETRIC_ALGORITHMS.join(', ')}`);
+    }
+    auth = {
+      mode: 'jwks',
+      jwksUrl: e.TOLLGATE_JWKS_URL,
+      algorithms,
+      issuer: e.TOLLGATE_JWT_ISSUER ?? '',
+      audience: e.TOLLGATE_JWT_AUDIENCE ?? '',
+      ...common,
+    };
+  } else {
+    if (e.TOLLGATE_JWT_ALGORITHMS) {
+      problems.push(
+        'TOLLGATE_JWT_ALGORITHMS: only used with TOLLGATE_JWKS_URL (the shared-secret mode is HS256)',
+      );
+    }
+    if (secret === undefined && e.DATABASE_URL) {
+      problems.push(
+        'TOLLGATE_JWT_SECRET: required with an external DATABASE_URL (or set TOLLGATE_JWKS_URL); ' +
+          'only the embedded default generates one',
+      );
+    }
+    auth = {
+      mode: 'hs256',
+      secret,
+      issuer: e.TOLLGATE_JWT_ISSUER ?? 'tollgate',
+      audience: e.TOLLGATE_JWT_AUDIENCE ?? 'tollgate',
+      ...common,
+    };
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const config: Config = {
+    env: e.NODE_ENV,
+    http: {
+      host: e.HOST,
+      port: e.PORT,
+      publicUrl: e.PUBLIC_URL,
+      shutdownTimeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS,
+    },
+    database: {
+      url: e.DATABASE_URL,
+      poolMax: e.DATABASE_POOL_MAX,
+      embeddedPort: e.TOLLGATE_EMBEDDED_PG_PORT,
+    },
+    redis: { url: e.REDIS_URL },
+    dataDir: isAbsolute(e.TOLLGATE_DATA_DIR) ? e.TOLLGATE_DATA_DIR : resolve(cwd, e.TOLLGATE_DATA_DIR),
+    logLevel: e.LOG_LEVEL,
+    auth,
+    graphql: { graphiql: e.TOLLGATE_GRAPHIQL },
+  };
+  return deepFreeze(config);
+}
+
+/** Names of every variable loadConfig reads; the docker-compose test checks against it. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
+
+function deepFreeze<T>(value: T): T {
+  if (value && typeof value === 'object') {
+    for (const child of Object.values(value)) deepFreeze(child);
+    Object.freeze(value);
+  }
+  return value;
+}

@@ -1,0 +1,50 @@
+import type { Operator } from './modules/auth/token.service.ts';
+import type { Services } from './services.ts';
+import type { Actor } from './shared/actor.ts';
+import type { Logger } from './shared/logger.ts';
+
+/** What every resolver gets, for HTTP and WebSocket operations alike. A new one per operation. */
+export interface Context {
+  /** The verified caller, or null when no valid token came with the request. */
+  operator: Operator | null;
+  requestId: string;
+  logger: Logger;
+  services: Services;
+}
+
+/** The audit/authorisation view of the caller; resolvers only run it behind an auth scope. */
+export function actorOf(ctx: Context): Actor {
+  if (!ctx.operator) throw new Error('actorOf called without an authenticated operator');
+  return { subject: ctx.operator.subject, role: ctx.operator.role, requestId: ctx.requestId };
+}
+
+/** Extracts the bearer token from an Authorization header or a graphql-ws connectionParams value. */
+export function bearerToken(value: unknown): string | undefined {
+  if (typeof value !== 'string') return undefined;
+  const match = /^\s*Bearer\s+(\S+)\s*$/i.exec(value);
+  return match?.[1];
+}
+
+/**
+ * Builds a Context from whatever credential came with the operation. An invalid token yields
+ * an anonymous context (so every protected field answers UNAUTHENTICATED) and a debug log line
+ * with the reason, never a reason sent to the client.
+ */
+export async function createContext(input: {
+  authorization: unknown;
+  requestId: string;
+  logger: Logger;
+  services: Services;
+}): Promise<Context> {
+  const logger = input.logger.child({ requestId: input.requestId });
+  const token = bearerToken(input.authorization);
+  let operator: Operator | null = null;
+  if (token) {
+    try {
+      operator = await input.services.tokens.verify(token);
+    } catch (error) {
+      logger.debug({ reason: (error as Error & { cause?: Error }).cause?.message }, 'token refused');
+    }
+  }
+  return { operator, requestId: input.requestId, logger, services: input.services };
+}

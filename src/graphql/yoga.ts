@@ -1,0 +1,86 @@
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
+import { GraphQLError, type ValidationContext } from 'graphql';
+import { createYoga, type Plugin, useErrorHandler } from 'graphql-yoga';
+import { type Context, createContext } from '../context.ts';
+import type { Services } from '../services.ts';
+import type { Logger } from '../shared/logger.ts';
+import { isExpectedError, maskError } from './errors.ts';
+import { getSchema } from './schema.ts';
+
+/** What the HTTP route and the WebSocket server hand to Yoga alongside each operation. */
+export interface ServerContext {
+  requestId: string;
+  /** graphql-ws only: the connection's init payload, where the token travels. */
+  connectionParams?: Record<string, unknown>;
+}
+
+/** Case-insensitive read of the token from connectionParams (GraphiQL sends headers as given). */
+export function authorizationFromParams(params: Record<string, unknown> | undefined): unknown {
+  if (!params) return undefined;
+  const key = Object.keys(params).find((k) => k.toLowerCase() === 'authorization');
+  return key ? params[key] : undefined;
+}
+
+// Armor's rules throw by default, which Yoga answers with 200 and no code. Reporting them as
+// validation errors gives a 400 (graphql-response+json) and a stable code.
+const reportAsValidationError = {
+  propagateOnRejection: false,
+  onReject: [
+    (ctx: ValidationContext | null, error: GraphQLError) =>
+      ctx?.reportError(
+        new GraphQLError(error.message.replace(/^Syntax Error: /, ''), {
+          extensions: { code: 'QUERY_TOO_COMPLEX' },
+        }),
+      ),
+  ],
+};
+
+export function createGraphqlServer(deps: { services: Services; logger: Logger; graphiql: boolean }) {
+  const { services, logger } = deps;
+
+  const logUnexpected: Plugin = useErrorHandler(({ errors, context }) => {
+    const requestId = (context as Partial<Context>).requestId;
+    for (const error of errors) {
+      if (error instanceof GraphQLError && isExpectedError(error)) continue;
+      const cause = error instanceof GraphQLError ? error.originalError : error;
+      logger.error(
+        { err: cause, requestId, path: (error as GraphQLError).path },
+        'unexpected error in GraphQL operation',
+      );
+    }
+  });
+
+  return createYoga<ServerContext, Context>({
+    schema: getSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    logging: false,
+    // isDev false: never attach the original error or stack, whatever NODE_ENV says.
+    maskedErrors: { maskError, isDev: false },
+    context: ({ request, requestId, connectionParams }) =>
+      createContext({
+        authorization: connectionParams
+          ? authorizationFromParams(connectionParams)
+          : request.headers.get('authorization'),
+        requestId,
+        logger,
+        services,
+      }),
+    graphiql: deps.graphiql ? { title: 'Tollgate', subscriptionsProtocol: 'WS' } : false,
+    renderGraphiQL,
+    plugins: [
+      logUnexpected,
+      EnvelopArmorPlugin({
+        maxDepth: { n: 12, ...reportAsValidationError },
+        costLimit: { maxCost: 5000, ...reportAsValidationError },
+        maxAliases: { n: 15, ...reportAsValidationError },
+        maxDirectives: { n: 50, ...reportAsValidationError },
+        maxTokens: { n: 2000 },
+        blockFieldSuggestion: { enabled: true },
+      }),
+    ],
+  });
+}
+
+export type GraphqlServer = ReturnType<typeof createGraphqlServer>;

@@ -1,0 +1,101 @@
+import { randomUUID } from 'node:crypto';
+import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import type { AuthConfig, Role } from '../../config.ts';
+import { UnauthenticatedError } from '../../shared/errors.ts';
+
+export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+
+/** Who is calling the control plane, as proven by a verified token. */
+export interface Operator {
+  subject: string;
+  role: Role;
+  tokenId: string | undefined;
+  expiresAt: Date;
+}
+
+export function roleAtLeast(actual: Role, required: Role): boolean {
+  return ROLES.indexOf(actual) >= ROLES.indexOf(required);
+}
+
+/** Parses "90s", "15m", "1h", "7d" (or a bare number of seconds) into seconds. */
+export function parseDuration(text: string): number {
+  const match = /^(\d+)\s*([smhd]?)$/.exec(text.trim());
+  if (!match) throw new Error(`"${text}" is not a duration; use e.g. 90s, 15m, 1h or 7d`);
+  const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[match[2] as '' | 's' | 'm' | 'h' | 'd'];
+  const seconds = Number(match[1]) * unit;
+  if (seconds <= 0) throw new Error('a duration must be positive');
+  return seconds;
+}
+
+/**
+ * Verifies operator tokens. Every refusal is the same UnauthenticatedError: the reason is
+ * logged by the caller at debug level but never told to the client, so a probe learns nothing.
+ */
+export class TokenService {
+  readonly #config: AuthConfig;
+  readonly #key: Uint8Array | JWTVerifyGetKey;
+  readonly #algorithms: string[];
+
+  constructor(config: AuthConfig) {
+    this.#config = config;
+    if (config.mode === 'hs256') {
+      if (!config.secret) throw new Error('TokenService needs a resolved HS256 secret');
+      this.#key = new TextEncoder().encode(config.secret);
+      this.#algorithms = ['HS256'];
+    } else {
+      this.#key = createRemoteJWKSet(new URL(config.jwksUrl), {
+        timeoutDuration: 5000,
+        cooldownDuration: 30_000,
+      });
+      this.#algorithms = config.algorithms;
+    }
+  }
+
+  async verify(token: string): Promise<Operator> {
+    let payload: JWTPayload;
+    try {
+      const verifyOptions = {
+        algorithms: this.#algorithms,
+        issuer: this.#config.issuer,
+        audience: this.#config.audience,
+        clockTolerance: this.#config.clockToleranceSeconds,
+        requiredClaims: ['exp', 'sub'],
+      };
+      // Two calls rather than a union: jose overloads on the key's type.
+      payload =
+        this.#key instanceof Uint8Array
+          ? (await jwtVerify(token, this.#key, verifyOptions)).payload
+          : (await jwtVerify(token, this.#key, verifyOptions)).payload;
+    } catch (error) {
+      throw new UnauthenticatedError('Invalid or expired token.', { cause: error });
+    }
+    const role = payload[this.#config.roleClaim];
+    if (typeof role !== 'string' || !(ROLES as readonly string[]).includes(role)) {
+      throw new UnauthenticatedError('Invalid or expired token.', {
+        cause: new Error(`claim "${this.#config.roleClaim}" is not one of ${ROLES.join(', ')}`),
+      });
+    }
+    return {
+      subject: String(payload.sub),
+      role: role as Role,
+      tokenId: payload.jti,
+      expiresAt: new Date((payload.exp ?? 0) * 1000),
+    };
+  }
+
+  /** Mints a token with the shared secret (the CLI's `tollgate token`). */
+  async mint(input: { subject: string; role: Role; ttlSeconds: number }): Promise<string> {
+    if (!(this.#key instanceof Uint8Array)) {
+      throw new Error('Tokens come from your identity provider when TOLLGATE_JWKS_URL is set.');
+    }
+    return new SignJWT({ [this.#config.roleClaim]: input.role })
+      .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+      .setSubject(input.subject)
+      .setIssuer(this.#config.issuer)
+      .setAudience(this.#config.audience)
+      .setIssuedAt()
+      .setJti(randomUUID())
+      .setExpirationTime(Math.floor(Date.now() / 1000) + input.ttlSeconds)
+      .sign(this.#key);
+  }
+}

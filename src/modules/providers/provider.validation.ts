@@ -1,0 +1,255 @@
+import { z } from 'zod';
+import { privateHostReason } from '../../shared/network.ts';
+
+/**
+ * The shape of a provider's settings, with the defaults of DESIGN.md §4. GraphQL inputs, config
+ * import documents and the service all validate through these schemas, so a rule lives once.
+ */
+
+export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+/** RFC 9110 token: what an HTTP header name may contain (so no CR, LF, colon or space). */
+const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+const QUERY_NAME_PATTERN = /^[A-Za-z0-9._~-]+$/;
+/** Headers Tollgate or Node manage itself; injecting a key into one of them would break the call. */
+const RESERVED_HEADERS = new Set([
+  'host',
+  'connection',
+  'content-length',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'keep-alive',
+  'proxy-authorization',
+  'proxy-connection',
+  'x-tollgate-key',
+  'cookie',
+]);
+
+export const PROVIDER_KINDS = ['GENERIC_HTTP', 'OPENAI_COMPATIBLE'] as const;
+export const AUTH_STYLES = ['BEARER', 'HEADER', 'QUERY', 'NONE'] as const;
+export const RATE_LIMIT_MODES = ['REJECT', 'QUEUE'] as const;
+export const HEALTH_CHECK_METHODS = ['GET', 'HEAD', 'POST'] as const;
+
+const intIn = (min: number, max: number) =>
+  z
+    .number({ message: 'must be a number' })
+    .int({ message: 'must be a whole number' })
+    .min(min, { message: `must be at least ${min}` })
+    .max(max, { message: `must be at most ${max}` });
+const micros = z
+  .number({ message: 'must be a number' })
+  .int({ message: 'must be whole micro-units' })
+  .min(0, { message: 'must not be negative' })
+  .max(Number.MAX_SAFE_INTEGER, { message: 'is too large' });
+
+export const authSchema = z
+  .object({
+    style: z.enum(AUTH_STYLES),
+    name: z.string().nullish(),
+  })
+  .superRefine((auth, ctx) => {
+    const name = auth.name ?? undefined;
+    if (auth.style === 'HEADER') {
+      if (!name)
+        ctx.addIssue({ code: 'custom', path: ['name'], message: 'is required for the HEADER auth style' });
+      else if (!HEADER_NAME_PATTERN.test(name) || name.length > 100)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['name'],
+          message:
+            "must be a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~-; no spaces, CR or LF)",
+        });
+      else if (RESERVED_HEADERS.has(name.toLowerCase()))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['name'],
+          message: `"${name}" is managed by the gateway and cannot carry a key`,
+        });
+    } else if (auth.style === 'QUERY') {
+      if (!name)
+        ctx.addIssue({ code: 'custom', path: ['name'], message: 'is required for the QUERY auth style' });
+      else if (!QUERY_NAME_PATTERN.test(name) || name.length > 100)
+        ctx.addIssue({
+          code: 'custom',
+          path: ['name'],
+          message: 'must be a query parameter name of letters, digits and ._~-',
+        });
+    } else if (name) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['name'],
+        message: `is only used with the HEADER and QUERY styles, not ${auth.style}`,
+      });
+    }
+  })
+  .transform((auth) => ({
+    style: auth.style,
+    name: auth.style === 'HEADER' || auth.style === 'QUERY' ? (auth.name ?? null) : null,
+  }));
+
+export const retrySchema = z
+  .object({
+    maxAttempts: intIn(1, 10).default(3),
+    baseDelayMs: intIn(0, 60_000).default(200),
+    maxDelayMs: intIn(0, 300_000).default(10_000),
+    retryNonIdempotent: z.boolean().default(false),
+    budgetPercent: intIn(0, 100).default(20),
+  })
+  .refine((r) => r.maxDelayMs >= r.baseDelayMs, {
+    path: ['maxDelayMs'],
+    message: 'must be at least baseDelayMs',
+  });
+
+export const breakerSchema = z.object({
+  failureThreshold: intIn(1, 1000).default(5),
+  halfOpenAfterMs: intIn(100, 3_600_000).default(30_000),
+  successThreshold: intIn(1, 100).default(3),
+});
+
+export const rateLimitSchema = z
+  .object({
+    points: intIn(1, 1_000_000),
+    periodMs: intIn(100, 86_400_000),
+    burst: intIn(0, 1_000_000).default(0),
+    mode: z.enum(RATE_LIMIT_MODES).default('REJECT'),
+    maxQueueWaitMs: intIn(0, 300_000).default(30_000),
+    maxQueueSize: intIn(0, 100_000).default(100),
+  })
+  .nullable();
+
+export const healthCheckSchema = z.object({
+  enabled: z.boolean().default(false),
+  path: z
+    .string()
+    .max(2000, { message: 'must be at most 2000 characters' })
+    .regex(/^\/[^\s]*$/, { message: 'must start with / and contain no spaces' })
+    .default('/'),
+  method: z.enum(HEALTH_CHECK_METHODS).default('GET'),
+  expectedStatus: intIn(100, 599).default(200),
+  intervalMs: intIn(5_000, 86_400_000).default(60_000),
+  timeoutMs: intIn(100, 5_000).default(5_000),
+});
+
+export const modelPriceSchema = z.object({
+  model: z.string().min(1, { message: 'must not be empty' }).max(200),
+  inputPerMillionMicros: micros,
+  outputPerMillionMicros: micros,
+  cachedInputPerMillionMicros: micros.nullish().transform((v) => v ?? null),
+});
+
+export const pricingSchema = z
+  .object({
+    currency: z
+      .string()
+      .regex(/^[A-Z]{3}$/, { message: 'must be a three-letter ISO 4217 code such as USD' })
+      .default('USD'),
+    perRequestMicros: micros.default(0),
+    estimateMicros: micros.nullish().transform((v) => v ?? null),
+    models: z.array(modelPriceSchema).max(500).default([]),
+  })
+  .superRefine((pricing, ctx) => {
+    const seen = new Set<string>();
+    pricing.models.forEach((m, i) => {
+      if (seen.has(m.model))
+        ctx.addIssue({
+          code: 'custom',
+          path: ['models', i, 'model'],
+          message: `"${m.model}" is listed twice`,
+        });
+      seen.add(m.model);
+    });
+  });
+
+const baseUrlSchema = z.string().superRefine((value, ctx) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be an absolute http(s) URL such as https://api.example.com/v1',
+    });
+    return;
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    ctx.addIssue({ code: 'custom', message: `must use http or https, not ${url.protocol.replace(':', '')}` });
+  }
+  if (url.username || url.password) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must not contain credentials; add the key with addProviderKey instead',
+    });
+  }
+  if (url.search || url.hash || value.includes('#')) {
+    ctx.addIssue({ code: 'custom', message: 'must not contain a query string or fragment' });
+  }
+  if (value.length > 2000) ctx.addIssue({ code: 'custom', message: 'must be at most 2000 characters' });
+});
+
+/** Everything that defines a provider, after defaults. */
+export const providerSpecSchema = z
+  .object({
+    slug: z.string().regex(SLUG_PATTERN, {
+      message:
+        'must be 1-63 lowercase letters, digits or hyphens, starting and ending with a letter or digit',
+    }),
+    name: z
+      .string()
+      .trim()
+      .min(1, { message: 'must not be empty' })
+      .max(200, { message: 'must be at most 200 characters' }),
+    kind: z.enum(PROVIDER_KINDS).default('GENERIC_HTTP'),
+    baseUrl: baseUrlSchema,
+    enabled: z.boolean().default(true),
+    auth: authSchema.default({ style: 'BEARER', name: null }),
+    timeoutMs: intIn(100, 600_000).default(30_000),
+    retry: retrySchema.default(() => retrySchema.parse({})),
+    breaker: breakerSchema.default(() => breakerSchema.parse({})),
+    rateLimit: rateLimitSchema.default(null),
+    healthCheck: healthCheckSchema.default(() => healthCheckSchema.parse({})),
+    pricing: pricingSchema.default(() => pricingSchema.parse({})),
+    fallbacks: z
+      .array(z.string())
+      .max(10, { message: 'at most 10 fallbacks' })
+      .default([])
+      .superRefine((list, ctx) => {
+        const seen = new Set<string>();
+        list.forEach((slug, i) => {
+          if (seen.has(slug))
+            ctx.addIssue({ code: 'custom', path: [i], message: `"${slug}" is listed twice` });
+          seen.add(slug);
+        });
+      }),
+    allowPrivateNetwork: z.boolean().default(false),
+  })
+  .superRefine((spec, ctx) => {
+    if (spec.fallbacks.includes(spec.slug)) {
+      ctx.addIssue({ code: 'custom', path: ['fallbacks'], message: 'a provider cannot be its own fallback' });
+    }
+    if (!spec.allowPrivateNetwork) {
+      let url: URL | undefined;
+      try {
+        url = new URL(spec.baseUrl);
+      } catch {
+        url = undefined;
+      }
+      const reason = url && privateHostReason(url);
+      if (reason) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['baseUrl'],
+          message: `${reason}; set allowPrivateNetwork to true if this provider really lives on your network`,
+        });
+      }
+    }
+  });
+
+export type ProviderSpecInput = z.input<typeof providerSpecSchema>;
+export type ProviderSpec = z.output<typeof providerSpecSchema>;
+export type RetryPolicy = z.output<typeof retrySchema>;
+export type BreakerPolicy = z.output<typeof breakerSchema>;
+export type RateLimitPolicy = NonNullable<z.output<typeof rateLimitSchema>>;
+export type HealthCheckSettings = z.output<typeof healthCheckSchema>;
+export type Pricing = z.output<typeof pricingSchema>;
+export type ProviderAuth = z.output<typeof authSchema>;
