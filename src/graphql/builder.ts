@@ -70,10 +70,12 @@ builder.scalarType('DateTime', {
   },
 });
 
+// Only the type is checked here; ranges (e.g. not negative) are checked by the services' zod
+// schemas, so they come back as field-level validation errors like every other rule.
 function toMicros(value: unknown): number {
-  const n = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
-  if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-    throw new GraphQLError('Micros must be a non-negative whole number of micro-units (1 USD = 1000000).');
+  const n = typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : value;
+  if (typeof n !== 'number' || !Number.isSafeInteger(n)) {
+    throw new GraphQLError('Micros must be a whole number of micro-units (1 USD = 1000000).');
   }
   return n;
 }

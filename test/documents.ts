@@ -1,0 +1,120 @@
+import { graphql } from './generated/index.ts';
+
+/** The operations the integration tests run, typed by codegen from schema.graphql. */
+
+export const ProviderFields = graphql(`
+  fragment ProviderFields on Provider {
+    id
+    slug
+    name
+    kind
+    baseUrl
+    enabled
+    auth { style name }
+    timeoutMs
+    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }
+    breaker { failureThreshold halfOpenAfterMs successThreshold }
+    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }
+    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }
+    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }
+    fallbacks { slug }
+    allowPrivateNetwork
+    version
+    createdAt
+    updatedAt
+  }
+`);
+
+export const CreateProvider = graphql(`
+  mutation CreateProvider($input: CreateProviderInput!) {
+    createProvider(input: $input) {
+      __typename
+      ... on ProviderPayload { provider { ...ProviderFields } }
+      ... on ValidationError { code message fieldErrors { path message } }
+      ... on ConflictError { code message }
+    }
+  }
+`);
+
+export const UpdateProvider = graphql(`
+  mutation UpdateProvider($input: UpdateProviderInput!) {
+    updateProvider(input: $input) {
+      __typename
+      ... on ProviderPayload { provider { ...ProviderFields } }
+      ... on ValidationError { code message fieldErrors { path message } }
+      ... on NotFoundError { code message }
+      ... on VersionMismatchError { code message currentVersion }
+      ... on ConflictError { code message }
+    }
+  }
+`);
+
+export const SetProviderEnabled = graphql(`
+  mutation SetProviderEnabled($slug: String!, $enabled: Boolean!, $version: Int) {
+    setProviderEnabled(slug: $slug, enabled: $enabled, version: $version) {
+      __typename
+      ... on ProviderPayload { provider { slug enabled version } }
+      ... on NotFoundError { code message }
+      ... on VersionMismatchError { code currentVersion }
+    }
+  }
+`);
+
+export const DeleteProvider = graphql(`
+  mutation DeleteProvider($slug: String!, $version: Int) {
+    deleteProvider(slug: $slug, version: $version) {
+      __typename
+      ... on DeleteProviderPayload { deletedId slug }
+      ... on NotFoundError { code message }
+      ... on ConflictError { code message }
+      ... on VersionMismatchError { code currentVersion }
+    }
+  }
+`);
+
+export const GetProvider = graphql(`
+  query GetProvider($slug: String!) {
+    provider(slug: $slug) { ...ProviderFields }
+  }
+`);
+
+export const ListProviders = graphql(`
+  query ListProviders($first: Int, $after: String, $last: Int, $before: String, $filter: ProviderFilter) {
+    providers(first: $first, after: $after, last: $last, before: $before, filter: $filter) {
+      edges { cursor node { slug kind enabled } }
+      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+    }
+  }
+`);
+
+export const NodeById = graphql(`
+  query NodeById($id: ID!) {
+    node(id: $id) { __typename ... on Provider { slug } }
+  }
+`);
+
+export const Viewer = graphql(`
+  query Viewer { viewer { subject role tokenExpiresAt } }
+`);
+
+export const AuditLog = graphql(`
+  query AuditLog($first: Int, $filter: AuditFilter) {
+    auditLog(first: $first, filter: $filter) {
+      edges { node { action actor actorRole targetType targetId requestId at details } }
+    }
+  }
+`);
+
+export const AuditLogWithoutDetails = graphql(`
+  query AuditLogWithoutDetails($filter: AuditFilter) {
+    auditLog(first: 50, filter: $filter) {
+      edges { node { action actor targetId } }
+    }
+  }
+`);
+
+export const ProviderChanged = graphql(`
+  subscription ProviderChanged($slug: String) {
+    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }
+  }
+`);

@@ -1,0 +1,112 @@
+/* eslint-disable */
+import * as types from './graphql.ts';
+import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-node/core';
+
+/**
+ * Map of all GraphQL operations in the project.
+ *
+ * This map has several performance disadvantages:
+ * 1. It is not tree-shakeable, so it will include all operations in the project.
+ * 2. It is not minifiable, so the string of a GraphQL query will be multiple times inside the bundle.
+ * 3. It does not support dead code elimination, so it will add unused operations.
+ *
+ * Therefore it is highly recommended to use the babel or swc plugin for production.
+ * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
+ */
+type Documents = {
+    "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": typeof types.ProviderFieldsFragmentDoc,
+    "\n  mutation CreateProvider($input: CreateProviderInput!) {\n    createProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.CreateProviderDocument,
+    "\n  mutation UpdateProvider($input: UpdateProviderInput!) {\n    updateProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code message currentVersion }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.UpdateProviderDocument,
+    "\n  mutation SetProviderEnabled($slug: String!, $enabled: Boolean!, $version: Int) {\n    setProviderEnabled(slug: $slug, enabled: $enabled, version: $version) {\n      __typename\n      ... on ProviderPayload { provider { slug enabled version } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": typeof types.SetProviderEnabledDocument,
+    "\n  mutation DeleteProvider($slug: String!, $version: Int) {\n    deleteProvider(slug: $slug, version: $version) {\n      __typename\n      ... on DeleteProviderPayload { deletedId slug }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": typeof types.DeleteProviderDocument,
+    "\n  query GetProvider($slug: String!) {\n    provider(slug: $slug) { ...ProviderFields }\n  }\n": typeof types.GetProviderDocument,
+    "\n  query ListProviders($first: Int, $after: String, $last: Int, $before: String, $filter: ProviderFilter) {\n    providers(first: $first, after: $after, last: $last, before: $before, filter: $filter) {\n      edges { cursor node { slug kind enabled } }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n": typeof types.ListProvidersDocument,
+    "\n  query NodeById($id: ID!) {\n    node(id: $id) { __typename ... on Provider { slug } }\n  }\n": typeof types.NodeByIdDocument,
+    "\n  query Viewer { viewer { subject role tokenExpiresAt } }\n": typeof types.ViewerDocument,
+    "\n  query AuditLog($first: Int, $filter: AuditFilter) {\n    auditLog(first: $first, filter: $filter) {\n      edges { node { action actor actorRole targetType targetId requestId at details } }\n    }\n  }\n": typeof types.AuditLogDocument,
+    "\n  query AuditLogWithoutDetails($filter: AuditFilter) {\n    auditLog(first: 50, filter: $filter) {\n      edges { node { action actor targetId } }\n    }\n  }\n": typeof types.AuditLogWithoutDetailsDocument,
+    "\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n": typeof types.ProviderChangedDocument,
+};
+const documents: Documents = {
+    "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
+    "\n  mutation CreateProvider($input: CreateProviderInput!) {\n    createProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on ConflictError { code message }\n    }\n  }\n": types.CreateProviderDocument,
+    "\n  mutation UpdateProvider($input: UpdateProviderInput!) {\n    updateProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code message currentVersion }\n      ... on ConflictError { code message }\n    }\n  }\n": types.UpdateProviderDocument,
+    "\n  mutation SetProviderEnabled($slug: String!, $enabled: Boolean!, $version: Int) {\n    setProviderEnabled(slug: $slug, enabled: $enabled, version: $version) {\n      __typename\n      ... on ProviderPayload { provider { slug enabled version } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": types.SetProviderEnabledDocument,
+    "\n  mutation DeleteProvider($slug: String!, $version: Int) {\n    deleteProvider(slug: $slug, version: $version) {\n      __typename\n      ... on DeleteProviderPayload { deletedId slug }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": types.DeleteProviderDocument,
+    "\n  query GetProvider($slug: String!) {\n    provider(slug: $slug) { ...ProviderFields }\n  }\n": types.GetProviderDocument,
+    "\n  query ListProviders($first: Int, $after: String, $last: Int, $before: String, $filter: ProviderFilter) {\n    providers(first: $first, after: $after, last: $last, before: $before, filter: $filter) {\n      edges { cursor node { slug kind enabled } }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n": types.ListProvidersDocument,
+    "\n  query NodeById($id: ID!) {\n    node(id: $id) { __typename ... on Provider { slug } }\n  }\n": types.NodeByIdDocument,
+    "\n  query Viewer { viewer { subject role tokenExpiresAt } }\n": types.ViewerDocument,
+    "\n  query AuditLog($first: Int, $filter: AuditFilter) {\n    auditLog(first: $first, filter: $filter) {\n      edges { node { action actor actorRole targetType targetId requestId at details } }\n    }\n  }\n": types.AuditLogDocument,
+    "\n  query AuditLogWithoutDetails($filter: AuditFilter) {\n    auditLog(first: 50, filter: $filter) {\n      edges { node { action actor targetId } }\n    }\n  }\n": types.AuditLogWithoutDetailsDocument,
+    "\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n": types.ProviderChangedDocument,
+};
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ *
+ *
+ * @example
+ * ```ts
+ * const query = graphql(`query GetUser($id: ID!) { user(id: $id) { name } }`);
+ * ```
+ *
+ * The query argument is unknown!
+ * Please regenerate the types.
+ */
+export function graphql(source: string): unknown;
+
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n"): (typeof documents)["\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateProvider($input: CreateProviderInput!) {\n    createProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on ConflictError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateProvider($input: CreateProviderInput!) {\n    createProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on ConflictError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateProvider($input: UpdateProviderInput!) {\n    updateProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code message currentVersion }\n      ... on ConflictError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateProvider($input: UpdateProviderInput!) {\n    updateProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code message currentVersion }\n      ... on ConflictError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SetProviderEnabled($slug: String!, $enabled: Boolean!, $version: Int) {\n    setProviderEnabled(slug: $slug, enabled: $enabled, version: $version) {\n      __typename\n      ... on ProviderPayload { provider { slug enabled version } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"): (typeof documents)["\n  mutation SetProviderEnabled($slug: String!, $enabled: Boolean!, $version: Int) {\n    setProviderEnabled(slug: $slug, enabled: $enabled, version: $version) {\n      __typename\n      ... on ProviderPayload { provider { slug enabled version } }\n      ... on NotFoundError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteProvider($slug: String!, $version: Int) {\n    deleteProvider(slug: $slug, version: $version) {\n      __typename\n      ... on DeleteProviderPayload { deletedId slug }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"): (typeof documents)["\n  mutation DeleteProvider($slug: String!, $version: Int) {\n    deleteProvider(slug: $slug, version: $version) {\n      __typename\n      ... on DeleteProviderPayload { deletedId slug }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query GetProvider($slug: String!) {\n    provider(slug: $slug) { ...ProviderFields }\n  }\n"): (typeof documents)["\n  query GetProvider($slug: String!) {\n    provider(slug: $slug) { ...ProviderFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ListProviders($first: Int, $after: String, $last: Int, $before: String, $filter: ProviderFilter) {\n    providers(first: $first, after: $after, last: $last, before: $before, filter: $filter) {\n      edges { cursor node { slug kind enabled } }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n"): (typeof documents)["\n  query ListProviders($first: Int, $after: String, $last: Int, $before: String, $filter: ProviderFilter) {\n    providers(first: $first, after: $after, last: $last, before: $before, filter: $filter) {\n      edges { cursor node { slug kind enabled } }\n      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query NodeById($id: ID!) {\n    node(id: $id) { __typename ... on Provider { slug } }\n  }\n"): (typeof documents)["\n  query NodeById($id: ID!) {\n    node(id: $id) { __typename ... on Provider { slug } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Viewer { viewer { subject role tokenExpiresAt } }\n"): (typeof documents)["\n  query Viewer { viewer { subject role tokenExpiresAt } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditLog($first: Int, $filter: AuditFilter) {\n    auditLog(first: $first, filter: $filter) {\n      edges { node { action actor actorRole targetType targetId requestId at details } }\n    }\n  }\n"): (typeof documents)["\n  query AuditLog($first: Int, $filter: AuditFilter) {\n    auditLog(first: $first, filter: $filter) {\n      edges { node { action actor actorRole targetType targetId requestId at details } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AuditLogWithoutDetails($filter: AuditFilter) {\n    auditLog(first: 50, filter: $filter) {\n      edges { node { action actor targetId } }\n    }\n  }\n"): (typeof documents)["\n  query AuditLogWithoutDetails($filter: AuditFilter) {\n    auditLog(first: 50, filter: $filter) {\n      edges { node { action actor targetId } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n"): (typeof documents)["\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n"];
+
+export function graphql(source: string) {
+  return (documents as any)[source] ?? {};
+}
+
+export type DocumentType<TDocumentNode extends DocumentNode<any, any>> = TDocumentNode extends DocumentNode<  infer TType,  any>  ? TType  : never;

@@ -1,0 +1,84 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import pg from 'pg';
+import { inject } from 'vitest';
+import { type StartedApp, startApp } from '../../src/app.ts';
+import { type Config, loadConfig, type Role } from '../../src/config.ts';
+import { TokenService } from '../../src/modules/auth/token.service.ts';
+import { createLogger } from '../../src/shared/logger.ts';
+
+export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+
+/** Creates an empty database on the shared test server and returns its URL. */
+export async function createDatabase(): Promise<string> {
+  const adminUrl = inject('databaseUrl');
+  const name = `t_${randomBytes(6).toString('hex')}`;
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    await client.query(`create database "${name}"`);
+  } finally {
+    await client.end();
+  }
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Every log line the app wrote, for assertions that secrets never reach the logs. */
+export class LogCapture extends Writable {
+  readonly lines: string[] = [];
+  override _write(chunk: Buffer, _encoding: string, done: () => void) {
+    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    done();
+  }
+  get text(): string {
+    return this.lines.join('\n');
+  }
+}
+
+export interface TestApp {
+  app: StartedApp;
+  config: Config;
+  url: string;
+  graphqlUrl: string;
+  logs: LogCapture;
+  token(role: Role, options?: { ttlSeconds?: number; subject?: string }): Promise<string>;
+  stop(): Promise<void>;
+}
+
+/** Starts a real Tollgate (HTTP + WebSocket) on a free port against `databaseUrl`. */
+export async function startTestApp(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+  const databaseUrl = options.databaseUrl ?? (await createDatabase());
+  const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-data-'));
+  const config = loadConfig({
+    DATABASE_URL: databaseUrl,
+    TOLLGATE_JWT_SECRET: TEST_JWT_SECRET,
+    PORT: '0',
+    HOST: '127.0.0.1',
+    TOLLGATE_DATA_DIR: dataDir,
+    LOG_LEVEL: 'debug',
+    NODE_ENV: 'test',
+    TOLLGATE_SHUTDOWN_TIMEOUT_MS: '2000',
+    ...options.env,
+  });
+  const logs = new LogCapture();
+  const app = await startApp(config, { logger: createLogger('debug', logs) });
+  const tokens = new TokenService(config.auth);
+  return {
+    app,
+    config,
+    url: app.url,
+    graphqlUrl: `${app.url}/graphql`,
+    logs,
+    token: (role, opts = {}) =>
+      tokens.mint({ role, subject: opts.subject ?? `${role}-user`, ttlSeconds: opts.ttlSeconds ?? 600 }),
+    stop: async () => {
+      await app.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}

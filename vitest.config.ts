@@ -1,0 +1,21 @@
+import { createRequire } from 'node:module';
+import { defineConfig } from 'vitest/config';
+
+const require = createRequire(import.meta.url);
+
+export default defineConfig({
+  resolve: {
+    // graphql 16 ships CommonJS (main) and ESM (module). Node loads the CommonJS build for Yoga
+    // and Pothos; Vite would hand our code the ESM one, giving two GraphQLError classes and
+    // broken instanceof checks. Point both at the copy Node uses, as in production.
+    alias: [{ find: /^graphql$/, replacement: require.resolve('graphql') }],
+  },
+  test: {
+    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    globalSetup: ['test/global-setup.ts'],
+    testTimeout: 60_000,
+    hookTimeout: 120_000,
+    // Integration tests start servers and PostgreSQL clusters; two cores run two files at a time.
+    maxWorkers: 2,
+  },
+});
