@@ -1,0 +1,228 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { SignJWT, UnsecuredJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  AuditLog,
+  CreateProvider,
+  DeleteProvider,
+  GetProvider,
+  ListProviders,
+  SetProviderEnabled,
+  UpdateProvider,
+  Viewer,
+} from './documents.ts';
+import { startTestApp, TEST_JWT_SECRET, type TestApp } from './helpers/app.ts';
+import { gql } from './helpers/graphql.ts';
+
+let t: TestApp;
+let admin: string;
+let slug: string;
+const secret = new TextEncoder().encode(TEST_JWT_SECRET);
+const now = () => Math.floor(Date.now() / 1000);
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await t.token('admin');
+  slug = `auth-${randomBytes(4).toString('hex')}`;
+  await gql(t.graphqlUrl, CreateProvider, { input: { slug, name: 'Auth target', baseUrl: 'https://api.example.com' } }, admin);
+});
+afterAll(() => t?.stop());
+
+const mutations = (target: string) =>
+  [
+    ['createProvider', CreateProvider, { input: { slug: `${target}-new`, name: 'x', baseUrl: 'https://api.example.com' } }],
+    ['updateProvider', UpdateProvider, { input: { slug: target, version: 1, name: 'hijacked' } }],
+    ['setProviderEnabled', SetProviderEnabled, { slug: target, enabled: false }],
+    ['deleteProvider', DeleteProvider, { slug: target }],
+  ] as const;
+
+describe('roles', () => {
+  for (const role of ['viewer', 'operator'] as const) {
+    it(`refuses every provider mutation to a ${role} with FORBIDDEN and changes nothing`, async () => {
+      const token = await t.token(role);
+      for (const [name, document, variables] of mutations(slug)) {
+        // biome-ignore lint/suspicious/noExplicitAny: the tuple mixes documents of different types
+        const result = await gql(t.graphqlUrl, document as any, variables as any, token);
+        expect(result.errors?.[0]?.extensions?.code, name).toBe('FORBIDDEN');
+        expect(result.data ?? null, name).toBeNull();
+      }
+      const read = await gql(t.graphqlUrl, GetProvider, { slug }, admin);
+      expect(read.data?.provider).toMatchObject({ name: 'Auth target', enabled: true, version: 1 });
+      expect((await gql(t.graphqlUrl, GetProvider, { slug: `${slug}-new` }, admin)).data?.provider).toBeNull();
+    });
+  }
+
+  it('lets a viewer read providers, but not audit details', async () => {
+    const viewer = await t.token('viewer');
+    expect((await gql(t.graphqlUrl, GetProvider, { slug }, viewer)).data?.provider?.slug).toBe(slug);
+    expect((await gql(t.graphqlUrl, ListProviders, { first: 1 }, viewer)).data?.providers.edges).toHaveLength(1);
+    const audit = await gql(t.graphqlUrl, AuditLog, { first: 1, filter: { targetId: slug } }, viewer);
+    expect(audit.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+    expect(audit.data?.auditLog.edges[0]?.node).toMatchObject({ action: 'provider.create', details: null });
+  });
+});
+
+describe('authentication', () => {
+  it('answers a request without a token with UNAUTHENTICATED, for queries and mutations', async () => {
+    const query = await gql(t.graphqlUrl, Viewer, {}, undefined);
+    expect(query.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(query.data ?? null).toBeNull();
+    const [, document, variables] = mutations(slug)[0];
+    const mutation = await gql(t.graphqlUrl, document, variables, undefined);
+    expect(mutation.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+  });
+
+  const { privateKey: rsaKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const claims = { role: 'admin' };
+  const badTokens: [string, () => Promise<string>][] = [
+    [
+      'expired',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setIssuedAt(now() - 7200)
+          .setExpirationTime(now() - 3600)
+          .sign(secret),
+    ],
+    [
+      'without exp',
+      () =>
+        new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('tollgate').setAudience('tollgate').sign(secret),
+    ],
+    [
+      'not valid yet (nbf in the future)',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setNotBefore(now() + 3600)
+          .setExpirationTime(now() + 7200)
+          .sign(secret),
+    ],
+    [
+      'unsigned (alg none)',
+      async () =>
+        new UnsecuredJWT(claims).setSubject('x').setIssuer('tollgate').setAudience('tollgate').setExpirationTime(now() + 600).encode(),
+    ],
+    [
+      'HS512 instead of HS256',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS512' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setExpirationTime(now() + 600)
+          .sign(secret),
+    ],
+    [
+      'RS256 with an unknown key',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'RS256' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setExpirationTime(now() + 600)
+          .sign(rsaKey),
+    ],
+    [
+      'signed with another secret',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setExpirationTime(now() + 600)
+          .sign(new TextEncoder().encode('another-secret-that-is-long-enough-0123456789')),
+    ],
+    [
+      'wrong issuer',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('someone-else')
+          .setAudience('tollgate')
+          .setExpirationTime(now() + 600)
+          .sign(secret),
+    ],
+    [
+      'wrong audience',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('another-service')
+          .setExpirationTime(now() + 600)
+          .sign(secret),
+    ],
+    [
+      'unknown role',
+      () =>
+        new SignJWT({ role: 'superuser' })
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setExpirationTime(now() + 600)
+          .sign(secret),
+    ],
+    [
+      'odd kid header',
+      () =>
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256', kid: '../../../../etc/passwd' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setExpirationTime(now() + 600)
+          .sign(new TextEncoder().encode('another-secret-that-is-long-enough-0123456789')),
+    ],
+    ['garbage', async () => 'not.a.jwt'],
+  ];
+
+  it.each(badTokens)('refuses a token that is %s, with no detail', async (_name, make) => {
+    const token = await make();
+    const result = await gql(t.graphqlUrl, Viewer, {}, token);
+    expect(result.errors).toHaveLength(1);
+    expect(result.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    expect(result.errors?.[0]?.message).toBe('Authentication required: send a valid bearer token.');
+    expect(result.data ?? null).toBeNull();
+  });
+
+  it('accepts a token within the clock tolerance and answers GET queries', async () => {
+    const token = await t.token('viewer');
+    const url = `${t.graphqlUrl}?query=${encodeURIComponent('{ viewer { role } }')}`;
+    const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    expect(await response.json()).toEqual({ data: { viewer: { role: 'VIEWER' } } });
+  });
+
+  it('never executes a mutation sent with GET', async () => {
+    const query = `mutation { setProviderEnabled(slug: "${slug}", enabled: false) { __typename } }`;
+    const response = await fetch(`${t.graphqlUrl}?query=${encodeURIComponent(query)}`, {
+      headers: { authorization: `Bearer ${admin}`, accept: 'application/json' },
+    });
+    expect(response.status).toBe(405);
+    expect((await gql(t.graphqlUrl, GetProvider, { slug }, admin)).data?.provider?.enabled).toBe(true);
+  });
+
+  it('masks unexpected errors and never sends a stack trace', async () => {
+    const response = await fetch(t.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
+      body: '{"query": "{ viewer { subject } ', // truncated JSON
+    });
+    const text = await response.text();
+    expect(response.status).toBeGreaterThanOrEqual(400);
+    expect(response.status).toBeLessThan(500);
+    expect(text).not.toMatch(/at .*\.ts:\d+|node_modules|stack/i);
+  });
+});
