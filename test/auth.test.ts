@@ -24,13 +24,22 @@ beforeAll(async () => {
   t = await startTestApp();
   admin = await t.token('admin');
   slug = `auth-${randomBytes(4).toString('hex')}`;
-  await gql(t.graphqlUrl, CreateProvider, { input: { slug, name: 'Auth target', baseUrl: 'https://api.example.com' } }, admin);
+  await gql(
+    t.graphqlUrl,
+    CreateProvider,
+    { input: { slug, name: 'Auth target', baseUrl: 'https://api.example.com' } },
+    admin,
+  );
 });
 afterAll(() => t?.stop());
 
 const mutations = (target: string) =>
   [
-    ['createProvider', CreateProvider, { input: { slug: `${target}-new`, name: 'x', baseUrl: 'https://api.example.com' } }],
+    [
+      'createProvider',
+      CreateProvider,
+      { input: { slug: `${target}-new`, name: 'x', baseUrl: 'https://api.example.com' } },
+    ],
     ['updateProvider', UpdateProvider, { input: { slug: target, version: 1, name: 'hijacked' } }],
     ['setProviderEnabled', SetProviderEnabled, { slug: target, enabled: false }],
     ['deleteProvider', DeleteProvider, { slug: target }],
@@ -48,14 +57,18 @@ describe('roles', () => {
       }
       const read = await gql(t.graphqlUrl, GetProvider, { slug }, admin);
       expect(read.data?.provider).toMatchObject({ name: 'Auth target', enabled: true, version: 1 });
-      expect((await gql(t.graphqlUrl, GetProvider, { slug: `${slug}-new` }, admin)).data?.provider).toBeNull();
+      expect(
+        (await gql(t.graphqlUrl, GetProvider, { slug: `${slug}-new` }, admin)).data?.provider,
+      ).toBeNull();
     });
   }
 
   it('lets a viewer read providers, but not audit details', async () => {
     const viewer = await t.token('viewer');
     expect((await gql(t.graphqlUrl, GetProvider, { slug }, viewer)).data?.provider?.slug).toBe(slug);
-    expect((await gql(t.graphqlUrl, ListProviders, { first: 1 }, viewer)).data?.providers.edges).toHaveLength(1);
+    expect((await gql(t.graphqlUrl, ListProviders, { first: 1 }, viewer)).data?.providers.edges).toHaveLength(
+      1,
+    );
     const audit = await gql(t.graphqlUrl, AuditLog, { first: 1, filter: { targetId: slug } }, viewer);
     expect(audit.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
     expect(audit.data?.auditLog.edges[0]?.node).toMatchObject({ action: 'provider.create', details: null });
@@ -90,7 +103,12 @@ describe('authentication', () => {
     [
       'without exp',
       () =>
-        new SignJWT(claims).setProtectedHeader({ alg: 'HS256' }).setSubject('x').setIssuer('tollgate').setAudience('tollgate').sign(secret),
+        new SignJWT(claims)
+          .setProtectedHeader({ alg: 'HS256' })
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .sign(secret),
     ],
     [
       'not valid yet (nbf in the future)',
@@ -107,7 +125,12 @@ describe('authentication', () => {
     [
       'unsigned (alg none)',
       async () =>
-        new UnsecuredJWT(claims).setSubject('x').setIssuer('tollgate').setAudience('tollgate').setExpirationTime(now() + 600).encode(),
+        new UnsecuredJWT(claims)
+          .setSubject('x')
+          .setIssuer('tollgate')
+          .setAudience('tollgate')
+          .setExpirationTime(now() + 600)
+          .encode(),
     ],
     [
       'HS512 instead of HS256',
@@ -201,7 +224,9 @@ describe('authentication', () => {
   it('accepts a token within the clock tolerance and answers GET queries', async () => {
     const token = await t.token('viewer');
     const url = `${t.graphqlUrl}?query=${encodeURIComponent('{ viewer { role } }')}`;
-    const response = await fetch(url, { headers: { authorization: `Bearer ${token}`, accept: 'application/json' } });
+    const response = await fetch(url, {
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+    });
     expect(await response.json()).toEqual({ data: { viewer: { role: 'VIEWER' } } });
   });
 

@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import WebSocket from 'ws';
 import { describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { MIGRATIONS_DIR } from '../src/db/orm.ts';
 import { createLogger } from '../src/shared/logger.ts';
@@ -77,7 +77,11 @@ describe('boot', () => {
     const token = await app.token('viewer');
     const socket = new WebSocket(wsUrl(app.graphqlUrl), 'graphql-transport-ws');
     await new Promise<void>((resolve) => {
-      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })));
+      socket.on('open', () =>
+        socket.send(
+          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }),
+        ),
+      );
       socket.on('message', (data) => {
         if (JSON.parse(String(data)).type === 'connection_ack') resolve();
       });
@@ -90,7 +94,11 @@ describe('boot', () => {
 
   it('reports readiness: 503 naming PostgreSQL when it goes away, and Redis when configured but down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-ready-'));
-    const db = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), logger: createLogger('silent') });
+    const db = await startEmbeddedPostgres({
+      dataDir: dir,
+      port: await freePort(),
+      logger: createLogger('silent'),
+    });
     const app = await startTestApp({
       databaseUrl: db.url,
       env: { REDIS_URL: `redis://127.0.0.1:${await freePort()}` },
@@ -98,7 +106,10 @@ describe('boot', () => {
     try {
       const withRedisDown = await fetch(`${app.url}/readyz`);
       expect(withRedisDown.status).toBe(503);
-      expect(await withRedisDown.json()).toMatchObject({ status: 'unavailable', failures: [{ name: 'redis' }] });
+      expect(await withRedisDown.json()).toMatchObject({
+        status: 'unavailable',
+        failures: [{ name: 'redis' }],
+      });
       await db.stop();
       const withBothDown = await fetch(`${app.url}/readyz`);
       expect(withBothDown.status).toBe(503);
@@ -117,7 +128,10 @@ describe('boot', () => {
     if (redisUrl) {
       const withRedis = await startTestApp({ env: { REDIS_URL: redisUrl } });
       try {
-        expect(await (await fetch(`${withRedis.url}/readyz`)).json()).toEqual({ status: 'ready', checks: ['postgres', 'redis'] });
+        expect(await (await fetch(`${withRedis.url}/readyz`)).json()).toEqual({
+          status: 'ready',
+          checks: ['postgres', 'redis'],
+        });
       } finally {
         await withRedis.stop();
       }

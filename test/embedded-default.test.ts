@@ -26,7 +26,11 @@ interface Running {
 
 async function start(): Promise<Running> {
   const begun = Date.now();
-  const child = spawn(process.execPath, ['src/main.ts'], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['src/main.ts'], {
+    cwd: ROOT,
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (d) => {
     output += d;
@@ -60,7 +64,11 @@ function stop(running: Running): Promise<number | null> {
 }
 
 async function mintToken(role: string): Promise<string> {
-  const { stdout } = await run(process.execPath, ['src/cli/main.ts', 'token', '--role', role, '--ttl', '10m'], { cwd: ROOT, env });
+  const { stdout } = await run(
+    process.execPath,
+    ['src/cli/main.ts', 'token', '--role', role, '--ttl', '10m'],
+    { cwd: ROOT, env },
+  );
   return stdout.trim();
 }
 
@@ -89,7 +97,12 @@ describe('the embedded default (README start command)', () => {
 
     const url = `http://127.0.0.1:${env.PORT}/graphql`;
     const admin = await mintToken('admin');
-    const created = await gql(url, CreateProvider, { input: { slug: 'kev', name: 'CISA KEV', baseUrl: 'https://www.cisa.gov' } }, admin);
+    const created = await gql(
+      url,
+      CreateProvider,
+      { input: { slug: 'kev', name: 'CISA KEV', baseUrl: 'https://www.cisa.gov' } },
+      admin,
+    );
     expect(created.data?.createProvider.__typename).toBe('ProviderPayload');
     // Nothing secret in what the process printed.
     const secret = (await import('node:fs')).readFileSync(join(dataDir, 'jwt-secret'), 'utf8').trim();

@@ -26,7 +26,11 @@ export default async function setup(project: TestProject) {
   let databaseUrl = process.env.TEST_DATABASE_URL ?? '';
   if (!databaseUrl) {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-test-pg-'));
-    const db = await startEmbeddedPostgres({ dataDir: dir, port: await freePort(), logger: createLogger('warn') });
+    const db = await startEmbeddedPostgres({
+      dataDir: dir,
+      port: await freePort(),
+      logger: createLogger('warn'),
+    });
     databaseUrl = db.url;
     stops.push(async () => {
       await db.stop();

@@ -8,7 +8,11 @@ import { gql } from './helpers/graphql.ts';
 let t: TestApp;
 let admin: string;
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-const valid = (slug: string): CreateProviderInput => ({ slug, name: 'Valid', baseUrl: 'https://api.example.com' });
+const valid = (slug: string): CreateProviderInput => ({
+  slug,
+  name: 'Valid',
+  baseUrl: 'https://api.example.com',
+});
 
 beforeAll(async () => {
   t = await startTestApp();
@@ -25,8 +29,16 @@ const invalidCases: [string, (slug: string) => Partial<CreateProviderInput>, str
   ['ftp base URL', () => ({ baseUrl: 'ftp://files.example.com' }), ['input', 'baseUrl']],
   ['javascript base URL', () => ({ baseUrl: 'javascript:alert(1)' }), ['input', 'baseUrl']],
   ['relative base URL', () => ({ baseUrl: '/v1/chat' }), ['input', 'baseUrl']],
-  ['credentials in the base URL', () => ({ baseUrl: 'https://user:hunter2@api.example.com' }), ['input', 'baseUrl']],
-  ['query string in the base URL', () => ({ baseUrl: 'https://api.example.com/?key=1' }), ['input', 'baseUrl']],
+  [
+    'credentials in the base URL',
+    () => ({ baseUrl: 'https://user:hunter2@api.example.com' }),
+    ['input', 'baseUrl'],
+  ],
+  [
+    'query string in the base URL',
+    () => ({ baseUrl: 'https://api.example.com/?key=1' }),
+    ['input', 'baseUrl'],
+  ],
   ['loopback address', () => ({ baseUrl: 'http://127.0.0.1:8080' }), ['input', 'baseUrl']],
   ['loopback in decimal', () => ({ baseUrl: 'http://2130706433/' }), ['input', 'baseUrl']],
   ['loopback in hex', () => ({ baseUrl: 'http://0x7f000001/' }), ['input', 'baseUrl']],
@@ -37,24 +49,56 @@ const invalidCases: [string, (slug: string) => Partial<CreateProviderInput>, str
   ['private 10/8', () => ({ baseUrl: 'https://10.1.2.3' }), ['input', 'baseUrl']],
   ['private 172.16/12', () => ({ baseUrl: 'https://172.20.0.1' }), ['input', 'baseUrl']],
   ['private 192.168/16', () => ({ baseUrl: 'https://192.168.1.10' }), ['input', 'baseUrl']],
-  ['cloud metadata address', () => ({ baseUrl: 'http://169.254.169.254/latest/meta-data' }), ['input', 'baseUrl']],
+  [
+    'cloud metadata address',
+    () => ({ baseUrl: 'http://169.254.169.254/latest/meta-data' }),
+    ['input', 'baseUrl'],
+  ],
   ['IPv6 link-local', () => ({ baseUrl: 'http://[fe80::1]/' }), ['input', 'baseUrl']],
   ['IPv6 unique-local (AWS metadata)', () => ({ baseUrl: 'http://[fd00:ec2::254]/' }), ['input', 'baseUrl']],
   ['localhost name', () => ({ baseUrl: 'http://localhost:3000' }), ['input', 'baseUrl']],
   ['GCP metadata name', () => ({ baseUrl: 'http://metadata.google.internal/' }), ['input', 'baseUrl']],
-  ['header name with CR/LF', () => ({ auth: { style: 'HEADER', name: 'X-Key\r\nInjected: yes' } }), ['input', 'auth', 'name']],
-  ['header name with a space', () => ({ auth: { style: 'HEADER', name: 'X Key' } }), ['input', 'auth', 'name']],
+  [
+    'header name with CR/LF',
+    () => ({ auth: { style: 'HEADER', name: 'X-Key\r\nInjected: yes' } }),
+    ['input', 'auth', 'name'],
+  ],
+  [
+    'header name with a space',
+    () => ({ auth: { style: 'HEADER', name: 'X Key' } }),
+    ['input', 'auth', 'name'],
+  ],
   ['HEADER style without a name', () => ({ auth: { style: 'HEADER' } }), ['input', 'auth', 'name']],
   ['reserved header name', () => ({ auth: { style: 'HEADER', name: 'Host' } }), ['input', 'auth', 'name']],
   ['QUERY name with &', () => ({ auth: { style: 'QUERY', name: 'a&b' } }), ['input', 'auth', 'name']],
   ['timeout too small', () => ({ timeoutMs: 5 }), ['input', 'timeoutMs']],
   ['timeout too large', () => ({ timeoutMs: 3_600_000 }), ['input', 'timeoutMs']],
   ['zero retry attempts', () => ({ retry: { maxAttempts: 0 } }), ['input', 'retry', 'maxAttempts']],
-  ['retry max delay below base delay', () => ({ retry: { baseDelayMs: 5000, maxDelayMs: 100 } }), ['input', 'retry', 'maxDelayMs']],
-  ['breaker threshold 0', () => ({ breaker: { failureThreshold: 0 } }), ['input', 'breaker', 'failureThreshold']],
-  ['rate limit of 0 points', () => ({ rateLimit: { points: 0, periodMs: 1000 } }), ['input', 'rateLimit', 'points']],
-  ['negative burst', () => ({ rateLimit: { points: 1, periodMs: 1000, burst: -1 } }), ['input', 'rateLimit', 'burst']],
-  ['probe timeout over 5 s', () => ({ healthCheck: { timeoutMs: 6000 } }), ['input', 'healthCheck', 'timeoutMs']],
+  [
+    'retry max delay below base delay',
+    () => ({ retry: { baseDelayMs: 5000, maxDelayMs: 100 } }),
+    ['input', 'retry', 'maxDelayMs'],
+  ],
+  [
+    'breaker threshold 0',
+    () => ({ breaker: { failureThreshold: 0 } }),
+    ['input', 'breaker', 'failureThreshold'],
+  ],
+  [
+    'rate limit of 0 points',
+    () => ({ rateLimit: { points: 0, periodMs: 1000 } }),
+    ['input', 'rateLimit', 'points'],
+  ],
+  [
+    'negative burst',
+    () => ({ rateLimit: { points: 1, periodMs: 1000, burst: -1 } }),
+    ['input', 'rateLimit', 'burst'],
+  ],
+  [
+    'probe timeout over 5 s',
+    () => ({ healthCheck: { timeoutMs: 6000 } }),
+    ['input', 'healthCheck', 'timeoutMs'],
+  ],
   ['probe path without slash', () => ({ healthCheck: { path: 'health' } }), ['input', 'healthCheck', 'path']],
   ['negative price', () => ({ pricing: { perRequestMicros: -1 } }), ['input', 'pricing', 'perRequestMicros']],
   ['bad currency', () => ({ pricing: { currency: 'dollars' } }), ['input', 'pricing', 'currency']],
@@ -76,8 +120,14 @@ describe('every invalid provider input gets a field-level error and writes nothi
     for (const error of payload.fieldErrors) expect(error.message.length).toBeGreaterThan(5);
 
     const slugs = [slug, input.slug];
-    for (const s of slugs) expect((await gql(t.graphqlUrl, GetProvider, { slug: s }, admin)).data?.provider).toBeNull();
-    const audit = await gql(t.graphqlUrl, AuditLogWithoutDetails, { filter: { targetId: input.slug } }, admin);
+    for (const s of slugs)
+      expect((await gql(t.graphqlUrl, GetProvider, { slug: s }, admin)).data?.provider).toBeNull();
+    const audit = await gql(
+      t.graphqlUrl,
+      AuditLogWithoutDetails,
+      { filter: { targetId: input.slug } },
+      admin,
+    );
     expect(audit.data?.auditLog.edges).toEqual([]);
   });
 
@@ -98,7 +148,12 @@ describe('every invalid provider input gets a field-level error and writes nothi
   it('refuses a duplicate slug on the slug field', async () => {
     const slug = unique('dup');
     await gql(t.graphqlUrl, CreateProvider, { input: valid(slug) }, admin);
-    const again = await gql(t.graphqlUrl, CreateProvider, { input: { ...valid(slug), name: 'Second' } }, admin);
+    const again = await gql(
+      t.graphqlUrl,
+      CreateProvider,
+      { input: { ...valid(slug), name: 'Second' } },
+      admin,
+    );
     expect(again.data?.createProvider).toMatchObject({
       __typename: 'ValidationError',
       fieldErrors: [{ path: ['input', 'slug'], message: expect.stringContaining('already used') }],
@@ -109,7 +164,9 @@ describe('every invalid provider input gets a field-level error and writes nothi
   it('refuses two concurrent creates of one slug: exactly one wins', async () => {
     const slug = unique('race');
     const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => gql(t.graphqlUrl, CreateProvider, { input: { ...valid(slug), name: `n${i}` } }, admin)),
+      Array.from({ length: 6 }, (_, i) =>
+        gql(t.graphqlUrl, CreateProvider, { input: { ...valid(slug), name: `n${i}` } }, admin),
+      ),
     );
     const kinds = results.map((r) => r.data?.createProvider.__typename);
     expect(kinds.filter((k) => k === 'ProviderPayload')).toHaveLength(1);
@@ -126,8 +183,16 @@ describe('every invalid provider input gets a field-level error and writes nothi
     );
     expect(result.data?.createProvider.__typename).toBe('ProviderPayload');
     // Turning the flag off again must re-check the stored URL.
-    const off = await gql(t.graphqlUrl, UpdateProvider, { input: { slug, version: 1, allowPrivateNetwork: false } }, admin);
-    expect(off.data?.updateProvider).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['input', 'baseUrl'] }] });
+    const off = await gql(
+      t.graphqlUrl,
+      UpdateProvider,
+      { input: { slug, version: 1, allowPrivateNetwork: false } },
+      admin,
+    );
+    expect(off.data?.updateProvider).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'baseUrl'] }],
+    });
   });
 
   it('validates updates with the same rules and leaves the provider unchanged', async () => {
@@ -145,7 +210,11 @@ describe('every invalid provider input gets a field-level error and writes nothi
       expect.arrayContaining(['input.baseUrl', 'input.retry.maxAttempts']),
     );
     const read = await gql(t.graphqlUrl, GetProvider, { slug }, admin);
-    expect(read.data?.provider).toMatchObject({ baseUrl: 'https://api.example.com', version: 1, retry: { maxAttempts: 3 } });
+    expect(read.data?.provider).toMatchObject({
+      baseUrl: 'https://api.example.com',
+      version: 1,
+      retry: { maxAttempts: 3 },
+    });
   });
 
   it('keeps serving after all of the above', async () => {

@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CreateProviderInput } from './generated/graphql.ts';
 import {
   AuditLog,
   CreateProvider,
@@ -12,6 +11,7 @@ import {
   UpdateProvider,
   Viewer,
 } from './documents.ts';
+import type { CreateProviderInput } from './generated/graphql.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { gql } from './helpers/graphql.ts';
 
@@ -19,7 +19,11 @@ let t: TestApp;
 let admin: string;
 
 const unique = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
-const minimal = (slug: string): CreateProviderInput => ({ slug, name: `Provider ${slug}`, baseUrl: 'https://api.example.com/v1' });
+const minimal = (slug: string): CreateProviderInput => ({
+  slug,
+  name: `Provider ${slug}`,
+  baseUrl: 'https://api.example.com/v1',
+});
 
 async function create(input: CreateProviderInput) {
   const result = await gql(t.graphqlUrl, CreateProvider, { input }, admin);
@@ -64,10 +68,30 @@ describe('provider lifecycle over HTTP (admin)', () => {
       baseUrl: 'https://services.nvd.nist.gov/rest/json',
       auth: { style: 'HEADER', name: 'apiKey' },
       timeoutMs: 20_000,
-      retry: { maxAttempts: 4, baseDelayMs: 100, maxDelayMs: 2000, retryNonIdempotent: true, budgetPercent: 10 },
+      retry: {
+        maxAttempts: 4,
+        baseDelayMs: 100,
+        maxDelayMs: 2000,
+        retryNonIdempotent: true,
+        budgetPercent: 10,
+      },
       breaker: { failureThreshold: 3, halfOpenAfterMs: 10_000, successThreshold: 2 },
-      rateLimit: { points: 1, periodMs: 6000, burst: 5, mode: 'QUEUE', maxQueueWaitMs: 20_000, maxQueueSize: 10 },
-      healthCheck: { enabled: true, path: '/cves/2.0?resultsPerPage=1', method: 'GET', expectedStatus: 200, intervalMs: 60_000, timeoutMs: 4000 },
+      rateLimit: {
+        points: 1,
+        periodMs: 6000,
+        burst: 5,
+        mode: 'QUEUE',
+        maxQueueWaitMs: 20_000,
+        maxQueueSize: 10,
+      },
+      healthCheck: {
+        enabled: true,
+        path: '/cves/2.0?resultsPerPage=1',
+        method: 'GET',
+        expectedStatus: 200,
+        intervalMs: 60_000,
+        timeoutMs: 4000,
+      },
       pricing: {
         currency: 'USD',
         perRequestMicros: 1500,
@@ -101,7 +125,15 @@ describe('provider lifecycle over HTTP (admin)', () => {
     const updated = await gql(
       t.graphqlUrl,
       UpdateProvider,
-      { input: { slug, version: 1, name: 'Renamed', retry: { maxAttempts: 2 }, rateLimit: { points: 10, periodMs: 60_000 } } },
+      {
+        input: {
+          slug,
+          version: 1,
+          name: 'Renamed',
+          retry: { maxAttempts: 2 },
+          rateLimit: { points: 10, periodMs: 60_000 },
+        },
+      },
       admin,
     );
     expect(updated.data?.updateProvider).toMatchObject({
@@ -114,13 +146,34 @@ describe('provider lifecycle over HTTP (admin)', () => {
       },
     });
 
-    const stale = await gql(t.graphqlUrl, UpdateProvider, { input: { slug, version: 1, name: 'Lost update' } }, admin);
-    expect(stale.data?.updateProvider).toMatchObject({ __typename: 'VersionMismatchError', code: 'VERSION_MISMATCH', currentVersion: 2 });
+    const stale = await gql(
+      t.graphqlUrl,
+      UpdateProvider,
+      { input: { slug, version: 1, name: 'Lost update' } },
+      admin,
+    );
+    expect(stale.data?.updateProvider).toMatchObject({
+      __typename: 'VersionMismatchError',
+      code: 'VERSION_MISMATCH',
+      currentVersion: 2,
+    });
 
-    const cleared = await gql(t.graphqlUrl, UpdateProvider, { input: { slug, version: 2, rateLimit: null } }, admin);
-    expect(cleared.data?.updateProvider).toMatchObject({ provider: { rateLimit: null, name: 'Renamed', version: 3 } });
+    const cleared = await gql(
+      t.graphqlUrl,
+      UpdateProvider,
+      { input: { slug, version: 2, rateLimit: null } },
+      admin,
+    );
+    expect(cleared.data?.updateProvider).toMatchObject({
+      provider: { rateLimit: null, name: 'Renamed', version: 3 },
+    });
 
-    const missing = await gql(t.graphqlUrl, UpdateProvider, { input: { slug: unique('nope'), version: 1 } }, admin);
+    const missing = await gql(
+      t.graphqlUrl,
+      UpdateProvider,
+      { input: { slug: unique('nope'), version: 1 } },
+      admin,
+    );
     expect(missing.data?.updateProvider).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
   });
 
@@ -128,9 +181,15 @@ describe('provider lifecycle over HTTP (admin)', () => {
     const slug = unique('toggle');
     await create(minimal(slug));
     const off = await gql(t.graphqlUrl, SetProviderEnabled, { slug, enabled: false }, admin);
-    expect(off.data?.setProviderEnabled).toEqual({ __typename: 'ProviderPayload', provider: { slug, enabled: false, version: 2 } });
+    expect(off.data?.setProviderEnabled).toEqual({
+      __typename: 'ProviderPayload',
+      provider: { slug, enabled: false, version: 2 },
+    });
     const stale = await gql(t.graphqlUrl, SetProviderEnabled, { slug, enabled: true, version: 1 }, admin);
-    expect(stale.data?.setProviderEnabled).toMatchObject({ __typename: 'VersionMismatchError', currentVersion: 2 });
+    expect(stale.data?.setProviderEnabled).toMatchObject({
+      __typename: 'VersionMismatchError',
+      currentVersion: 2,
+    });
     const on = await gql(t.graphqlUrl, SetProviderEnabled, { slug, enabled: true, version: 2 }, admin);
     expect(on.data?.setProviderEnabled).toMatchObject({ provider: { enabled: true, version: 3 } });
   });
@@ -143,7 +202,12 @@ describe('provider lifecycle over HTTP (admin)', () => {
     expect(first.fallbacks).toEqual([{ slug: b }, { slug: c }]);
 
     // b -> a would close the loop a -> b -> a
-    const cycle = await gql(t.graphqlUrl, UpdateProvider, { input: { slug: b, version: 1, fallbacks: [a] } }, admin);
+    const cycle = await gql(
+      t.graphqlUrl,
+      UpdateProvider,
+      { input: { slug: b, version: 1, fallbacks: [a] } },
+      admin,
+    );
     expect(cycle.data?.updateProvider).toMatchObject({
       __typename: 'ValidationError',
       fieldErrors: [{ path: ['input', 'fallbacks'], message: expect.stringContaining('cycle') }],
@@ -158,9 +222,16 @@ describe('provider lifecycle over HTTP (admin)', () => {
     const slug = unique('del');
     const created = await create(minimal(slug));
     const stale = await gql(t.graphqlUrl, DeleteProvider, { slug, version: 7 }, admin);
-    expect(stale.data?.deleteProvider).toMatchObject({ __typename: 'VersionMismatchError', currentVersion: 1 });
+    expect(stale.data?.deleteProvider).toMatchObject({
+      __typename: 'VersionMismatchError',
+      currentVersion: 1,
+    });
     const deleted = await gql(t.graphqlUrl, DeleteProvider, { slug, version: 1 }, admin);
-    expect(deleted.data?.deleteProvider).toEqual({ __typename: 'DeleteProviderPayload', deletedId: created.id, slug });
+    expect(deleted.data?.deleteProvider).toEqual({
+      __typename: 'DeleteProviderPayload',
+      deletedId: created.id,
+      slug,
+    });
     expect((await gql(t.graphqlUrl, GetProvider, { slug }, admin)).data?.provider).toBeNull();
     const again = await gql(t.graphqlUrl, DeleteProvider, { slug }, admin);
     expect(again.data?.deleteProvider).toMatchObject({ __typename: 'NotFoundError', code: 'NOT_FOUND' });
@@ -192,8 +263,17 @@ describe('provider lifecycle over HTTP (admin)', () => {
     );
     expect(back.data?.providers.edges.map((e) => e.node.slug)).toEqual([`${tag}-1`, `${tag}-2`]);
 
-    const openai = await gql(t.graphqlUrl, ListProviders, { first: 10, filter: { search: tag, kind: 'OPENAI_COMPATIBLE' } }, admin);
-    expect(openai.data?.providers.edges.map((e) => e.node.slug)).toEqual([`${tag}-1`, `${tag}-3`, `${tag}-5`]);
+    const openai = await gql(
+      t.graphqlUrl,
+      ListProviders,
+      { first: 10, filter: { search: tag, kind: 'OPENAI_COMPATIBLE' } },
+      admin,
+    );
+    expect(openai.data?.providers.edges.map((e) => e.node.slug)).toEqual([
+      `${tag}-1`,
+      `${tag}-3`,
+      `${tag}-5`,
+    ]);
 
     const badCursor = await gql(t.graphqlUrl, ListProviders, { first: 2, after: 'garbage' }, admin);
     expect(badCursor.errors?.[0]?.extensions?.code).toBe('VALIDATION_FAILED');
@@ -210,7 +290,12 @@ describe('provider lifecycle over HTTP (admin)', () => {
     const events = log.data?.auditLog.edges.map((e) => e.node) ?? [];
     expect(events.map((e) => e.action)).toEqual(['provider.delete', 'provider.disable', 'provider.create']);
     for (const event of events) {
-      expect(event).toMatchObject({ actor: 'alice', actorRole: 'admin', targetType: 'Provider', targetId: slug });
+      expect(event).toMatchObject({
+        actor: 'alice',
+        actorRole: 'admin',
+        targetType: 'Provider',
+        targetId: slug,
+      });
       expect(event.requestId).toMatch(/^[0-9a-f-]{36}$/);
     }
   });
@@ -219,7 +304,11 @@ describe('provider lifecycle over HTTP (admin)', () => {
     const slug = unique('reqid');
     const response = await fetch(t.graphqlUrl, {
       method: 'POST',
-      headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}`, 'x-request-id': 'trace-abc-123' },
+      headers: {
+        'content-type': 'application/json',
+        authorization: `Bearer ${admin}`,
+        'x-request-id': 'trace-abc-123',
+      },
       body: JSON.stringify({
         query: 'mutation($i: CreateProviderInput!) { createProvider(input: $i) { __typename } }',
         variables: { i: minimal(slug) },

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { print } from 'graphql';
-import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import {
   CreateProvider,
   DeleteProvider,
@@ -28,7 +28,9 @@ afterAll(() => t?.stop());
 function closeCodeFor(connectionParams: Record<string, unknown> | undefined): Promise<number> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(wsUrl(t.graphqlUrl), 'graphql-transport-ws');
-    socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: connectionParams })));
+    socket.on('open', () =>
+      socket.send(JSON.stringify({ type: 'connection_init', payload: connectionParams })),
+    );
     socket.on('message', (data) => {
       const message = JSON.parse(String(data));
       if (message.type === 'connection_ack') resolve(0);
@@ -43,15 +45,22 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
     const client = wsClient(t.graphqlUrl, admin);
     try {
       const slug = unique('ws');
-      const created = await gqlWs(client, CreateProvider, { input: { slug, name: 'Over WS', baseUrl: 'https://api.example.com' } });
-      expect(created.data?.createProvider).toMatchObject({ __typename: 'ProviderPayload', provider: { slug, version: 1 } });
+      const created = await gqlWs(client, CreateProvider, {
+        input: { slug, name: 'Over WS', baseUrl: 'https://api.example.com' },
+      });
+      expect(created.data?.createProvider).toMatchObject({
+        __typename: 'ProviderPayload',
+        provider: { slug, version: 1 },
+      });
       const updated = await gqlWs(client, UpdateProvider, { input: { slug, version: 1, timeoutMs: 5000 } });
       expect(updated.data?.updateProvider).toMatchObject({ provider: { timeoutMs: 5000, version: 2 } });
       const disabled = await gqlWs(client, SetProviderEnabled, { slug, enabled: false });
       expect(disabled.data?.setProviderEnabled).toMatchObject({ provider: { enabled: false } });
       const read = await gqlWs(client, GetProvider, { slug });
       expect(read.data?.provider).toMatchObject({ slug, enabled: false, timeoutMs: 5000 });
-      const invalid = await gqlWs(client, CreateProvider, { input: { slug: 'Bad Slug', name: 'x', baseUrl: 'https://a.example' } });
+      const invalid = await gqlWs(client, CreateProvider, {
+        input: { slug: 'Bad Slug', name: 'x', baseUrl: 'https://a.example' },
+      });
       expect(invalid.data?.createProvider).toMatchObject({ __typename: 'ValidationError' });
       const deleted = await gqlWs(client, DeleteProvider, { slug });
       expect(deleted.data?.deleteProvider).toMatchObject({ __typename: 'DeleteProviderPayload', slug });
@@ -64,7 +73,9 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
   it('refuses mutations to a viewer with FORBIDDEN, as over HTTP', async () => {
     const client = wsClient(t.graphqlUrl, await t.token('viewer'));
     try {
-      const result = await gqlWs(client, CreateProvider, { input: { slug: unique('nope'), name: 'x', baseUrl: 'https://a.example' } });
+      const result = await gqlWs(client, CreateProvider, {
+        input: { slug: unique('nope'), name: 'x', baseUrl: 'https://a.example' },
+      });
       expect(result.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
       expect((await gqlWs(client, Viewer, {})).data?.viewer.role).toBe('VIEWER');
     } finally {
@@ -72,17 +83,48 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
     }
   });
 
-  it('closes a connection without a valid token with 4403', async () => {
-    expect(await closeCodeFor(undefined)).toBe(4403);
+  it('closes a connection that presents an invalid token with 4403', async () => {
     expect(await closeCodeFor({ authorization: 'Bearer not-a-token' })).toBe(4403);
+    expect(await closeCodeFor({ authorization: 'Basic dXNlcjpwYXNz' })).toBe(4403);
     expect(await closeCodeFor({ Authorization: `Bearer ${admin}` })).toBe(0);
+  });
+
+  it('on a connection without a token, authorises each operation by its own headers (as GraphiQL sends them)', async () => {
+    const client = wsClient(t.graphqlUrl);
+    try {
+      const anonymous = await gqlWs(client, Viewer, {});
+      expect(anonymous.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      const iterator = client.iterate({
+        query: print(Viewer),
+        extensions: {
+          headers: { authorization: `Bearer ${await t.token('operator', { subject: 'graphiql-user' })}` },
+        },
+      });
+      const result = (await iterator.next()).value;
+      await iterator.return?.();
+      expect(result?.data).toEqual({
+        viewer: expect.objectContaining({ subject: 'graphiql-user', role: 'OPERATOR' }),
+      });
+      const forged = client.iterate({
+        query: print(Viewer),
+        extensions: { headers: { authorization: 'Bearer forged' } },
+      });
+      expect((await forged.next()).value?.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+      await forged.return?.();
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('closes a connection when its token expires, with 4401', async () => {
     const shortLived = await t.token('viewer', { ttlSeconds: 1 });
     const code = await new Promise<number>((resolve) => {
       const socket = new WebSocket(wsUrl(t.graphqlUrl), 'graphql-transport-ws');
-      socket.on('open', () => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${shortLived}` } })));
+      socket.on('open', () =>
+        socket.send(
+          JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${shortLived}` } }),
+        ),
+      );
       socket.on('close', (c) => resolve(c));
     });
     expect(code).toBe(4401);
@@ -110,8 +152,18 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
     });
     // Give the subscription a moment to be registered before the first event.
     await new Promise((r) => setTimeout(r, 200));
-    await gql(t.graphqlUrl, CreateProvider, { input: { slug: unique('other'), name: 'other', baseUrl: 'https://a.example' } }, admin);
-    await gql(t.graphqlUrl, CreateProvider, { input: { slug, name: 'watched', baseUrl: 'https://a.example' } }, admin);
+    await gql(
+      t.graphqlUrl,
+      CreateProvider,
+      { input: { slug: unique('other'), name: 'other', baseUrl: 'https://a.example' } },
+      admin,
+    );
+    await gql(
+      t.graphqlUrl,
+      CreateProvider,
+      { input: { slug, name: 'watched', baseUrl: 'https://a.example' } },
+      admin,
+    );
     await gql(t.graphqlUrl, SetProviderEnabled, { slug, enabled: false }, admin);
     await done;
     await client.dispose();
@@ -128,13 +180,22 @@ describe('GraphQL over WebSocket (graphql-ws)', () => {
     const response = await fetch(t.graphqlUrl, {
       method: 'POST',
       signal: controller.signal,
-      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${viewer}` },
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${viewer}`,
+      },
       body: JSON.stringify({ query: print(ProviderChanged), variables: { slug } }),
     });
     expect(response.status).toBe(200);
     const reader = response.body!.getReader();
     await new Promise((r) => setTimeout(r, 200));
-    await gql(t.graphqlUrl, CreateProvider, { input: { slug, name: 'sse', baseUrl: 'https://a.example' } }, admin);
+    await gql(
+      t.graphqlUrl,
+      CreateProvider,
+      { input: { slug, name: 'sse', baseUrl: 'https://a.example' } },
+      admin,
+    );
     let text = '';
     while (!text.includes('"change":"CREATED"')) {
       const { value, done } = await reader.read();

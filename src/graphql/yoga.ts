@@ -36,6 +36,23 @@ const reportAsValidationError = {
   ],
 };
 
+const GRAPHIQL_DEFAULT_QUERY = `# Tollgate control plane.
+#
+# Every operation needs an operator token. Mint one with
+#   npm run token -- --role admin --ttl 1h
+# and put it in the Headers tab below:
+#   { "authorization": "Bearer <token>" }
+#
+# Then run this query with the play button (or Ctrl-Enter).
+
+{
+  viewer { subject role tokenExpiresAt }
+  providers(first: 20) {
+    edges { node { slug name kind baseUrl enabled version } }
+  }
+}
+`;
+
 export function createGraphqlServer(deps: { services: Services; logger: Logger; graphiql: boolean }) {
   const { services, logger } = deps;
 
@@ -67,7 +84,9 @@ export function createGraphqlServer(deps: { services: Services; logger: Logger; 
         logger,
         services,
       }),
-    graphiql: deps.graphiql ? { title: 'Tollgate', subscriptionsProtocol: 'WS' } : false,
+    graphiql: deps.graphiql
+      ? { title: 'Tollgate', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY }
+      : false,
     renderGraphiQL,
     plugins: [
       logUnexpected,

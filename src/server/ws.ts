@@ -22,9 +22,13 @@ interface EnvelopedRoot {
 
 /**
  * graphql-ws on the same port and path as HTTP GraphQL. Operations go through Yoga's envelop
- * pipeline (same schema, auth, limits and error masking). The token comes in connectionParams
- * (or the upgrade request's Authorization header); a connection without a valid one is closed
- * with 4403, and a connection is closed with 4401 when its token expires.
+ * pipeline (same schema, auth, limits and error masking).
+ *
+ * The token comes in connectionParams (or the upgrade request's Authorization header). A
+ * connection that presents an invalid token is closed with 4403; one whose token expires is
+ * closed with 4401. GraphiQL cannot put its header editor into connectionParams, so it sends the
+ * headers with each operation (`extensions.headers`): a connection without a token is accepted,
+ * and each of its operations is authorised by its own header (or answered UNAUTHENTICATED).
  */
 export function attachGraphqlWebSocket(deps: {
   server: Server;
@@ -44,22 +48,30 @@ export function attachGraphqlWebSocket(deps: {
     wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
   });
 
-  const credential = (ctx: { connectionParams?: Record<string, unknown> | undefined; extra: Extra }) =>
-    authorizationFromParams(ctx.connectionParams) ?? ctx.extra.request.headers.authorization;
+  const connectionCredential = (ctx: {
+    connectionParams?: Record<string, unknown> | undefined;
+    extra: Extra;
+  }) => authorizationFromParams(ctx.connectionParams) ?? ctx.extra.request.headers.authorization;
+
+  const closeAtExpiry = (extra: Extra, expiresAt: Date) => {
+    clearTimeout(extra.expiryTimer);
+    const remaining = expiresAt.getTime() - Date.now();
+    extra.expiryTimer = setTimeout(
+      () => extra.socket.close(CloseCode.Unauthorized, 'Token expired'),
+      Math.min(Math.max(remaining, 0), 2_147_000_000),
+    );
+    extra.expiryTimer.unref();
+  };
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
       onConnect: async (ctx) => {
-        const token = bearerToken(credential(ctx));
+        const credential = connectionCredential(ctx);
+        if (credential === undefined) return true;
+        const token = bearerToken(credential);
         if (!token) return false;
         try {
-          const operator = await tokens.verify(token);
-          const remaining = operator.expiresAt.getTime() - Date.now();
-          ctx.extra.expiryTimer = setTimeout(
-            () => ctx.extra.socket.close(CloseCode.Unauthorized, 'Token expired'),
-            Math.min(Math.max(remaining, 0), 2_147_000_000),
-          );
-          ctx.extra.expiryTimer.unref();
+          closeAtExpiry(ctx.extra, (await tokens.verify(token)).expiresAt);
           return true;
         } catch {
           return false;
@@ -70,13 +82,16 @@ export function attachGraphqlWebSocket(deps: {
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
         const requestId = requestIdFrom(undefined);
+        const operationHeaders = (payload.extensions as { headers?: Record<string, unknown> } | undefined)
+          ?.headers;
+        const credential = connectionCredential(ctx) ?? authorizationFromParams(operationHeaders);
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
           requestId,
-          connectionParams: { authorization: credential(ctx) },
+          connectionParams: { authorization: credential },
         });
         let document: ExecutionArgs['document'];
         try {
@@ -92,12 +107,15 @@ export function attachGraphqlWebSocket(deps: {
           }
           throw error;
         }
+        const contextValue = await contextFactory();
+        if (contextValue.operator && !ctx.extra.expiryTimer)
+          closeAtExpiry(ctx.extra, contextValue.operator.expiresAt);
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName,
           document,
           variableValues: payload.variables,
-          contextValue: await contextFactory(),
+          contextValue,
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);

@@ -51,7 +51,9 @@ export interface TestApp {
 }
 
 /** Starts a real Tollgate (HTTP + WebSocket) on a free port against `databaseUrl`. */
-export async function startTestApp(options: { databaseUrl?: string; env?: Record<string, string> } = {}): Promise<TestApp> {
+export async function startTestApp(
+  options: { databaseUrl?: string; env?: Record<string, string> } = {},
+): Promise<TestApp> {
   const databaseUrl = options.databaseUrl ?? (await createDatabase());
   const dataDir = mkdtempSync(join(tmpdir(), 'tollgate-test-data-'));
   const config = loadConfig({

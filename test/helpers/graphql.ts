@@ -48,7 +48,10 @@ export async function gqlWs<R, V>(
   document: TypedDocumentNode<R, V>,
   variables: V,
 ): Promise<ExecutionResult<R>> {
-  const iterator = client.iterate<R>({ query: print(document), variables: variables as Record<string, unknown> });
+  const iterator = client.iterate<R>({
+    query: print(document),
+    variables: variables as Record<string, unknown>,
+  });
   const first = await iterator.next();
   await iterator.return?.();
   return first.value as ExecutionResult<R>;
