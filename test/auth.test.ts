@@ -239,6 +239,17 @@ describe('authentication', () => {
     expect((await gql(t.graphqlUrl, GetProvider, { slug }, admin)).data?.provider?.enabled).toBe(true);
   });
 
+  it('never writes a token or the signing secret to the logs, and tags request lines with the request id', async () => {
+    const viewer = await t.token('viewer');
+    await gql(t.graphqlUrl, Viewer, {}, viewer);
+    expect(t.logs.text).not.toContain(admin);
+    expect(t.logs.text).not.toContain(viewer);
+    expect(t.logs.text).not.toContain(TEST_JWT_SECRET);
+    const requestLines = t.logs.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === 'request');
+    expect(requestLines.length).toBeGreaterThan(0);
+    for (const line of requestLines) expect(line.requestId).toEqual(expect.any(String));
+  });
+
   it('masks unexpected errors and never sends a stack trace', async () => {
     const response = await fetch(t.graphqlUrl, {
       method: 'POST',

@@ -1,0 +1,20 @@
+# Tollgate: runs the TypeScript sources directly on Node 24 (type stripping), no build step.
+FROM node:24-bookworm-slim
+
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=4000 \
+    TOLLGATE_DATA_DIR=/var/lib/tollgate
+
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY src ./src
+COPY migrations ./migrations
+COPY schema.graphql ./
+
+RUN mkdir -p /var/lib/tollgate && chown node:node /var/lib/tollgate
+USER node
+EXPOSE 4000
+HEALTHCHECK --interval=10s --timeout=3s CMD node -e "fetch('http://127.0.0.1:4000/readyz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
+CMD ["node", "src/main.ts"]
