@@ -5,7 +5,10 @@ import { CONFIG_VARIABLES, loadConfig } from '../src/config.ts';
 
 /** No Docker engine runs here, so the compose file is checked against the config it feeds. */
 const compose = parse(readFileSync(new URL('../docker-compose.yml', import.meta.url), 'utf8')) as {
-  services: Record<string, { environment?: Record<string, string>; build?: string; depends_on?: Record<string, unknown> }>;
+  services: Record<
+    string,
+    { environment?: Record<string, string>; build?: string; depends_on?: Record<string, unknown> }
+  >;
 };
 const dockerfile = readFileSync(new URL('../Dockerfile', import.meta.url), 'utf8');
 
@@ -22,15 +25,20 @@ describe('docker-compose.yml', () => {
     const set = Object.keys(tollgate?.environment ?? {});
     expect(set.length).toBeGreaterThan(0);
     expect(set.filter((name) => !CONFIG_VARIABLES.includes(name))).toEqual([]);
-    const fromDockerfile = [...dockerfile.matchAll(/^\s+([A-Z_]+)=/gm), ...dockerfile.matchAll(/ENV ([A-Z_]+)=/g)].map((m) => m[1]);
+    const fromDockerfile = [
+      ...dockerfile.matchAll(/^\s+([A-Z_]+)=/gm),
+      ...dockerfile.matchAll(/ENV ([A-Z_]+)=/g),
+    ].map((m) => m[1]);
     expect(fromDockerfile.filter((name) => name && !CONFIG_VARIABLES.includes(name))).toEqual([]);
   });
 
-  it('yields a valid configuration once its ${...} placeholders are filled', () => {
+  it('yields a valid configuration once its variable placeholders are filled', () => {
     const env = Object.fromEntries(
       Object.entries(tollgate?.environment ?? {}).map(([name, value]) => [
         name,
-        String(value).replace(/\$\{POSTGRES_PASSWORD[^}]*\}/g, 'pw').replace(/\$\{TOLLGATE_JWT_SECRET[^}]*\}/g, 'x'.repeat(48)),
+        String(value)
+          .replace(/\$\{POSTGRES_PASSWORD[^}]*\}/g, 'pw')
+          .replace(/\$\{TOLLGATE_JWT_SECRET[^}]*\}/g, 'x'.repeat(48)),
       ]),
     );
     const config = loadConfig(env);

@@ -53,6 +53,22 @@ export function createHttpServer(routes: HttpRoutes, logger: Logger): Server {
       const requestId = requestIdFrom(req.headers['x-request-id']);
       res.setHeader('x-request-id', requestId);
       const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const started = performance.now();
+      res.once('close', () => {
+        // Probes hit these every few seconds; keep them out of the info log.
+        const level = path === '/healthz' || path === '/readyz' ? 'debug' : 'info';
+        logger[level](
+          {
+            requestId,
+            method: req.method,
+            path,
+            status: res.statusCode,
+            ms: Math.round((performance.now() - started) * 10) / 10,
+            completed: res.writableFinished,
+          },
+          'request',
+        );
+      });
       handle(path, req, res, requestId).catch((error: unknown) => {
         logger.error({ err: error, requestId, path }, 'unhandled error in HTTP handler');
         if (!res.headersSent)

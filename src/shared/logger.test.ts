@@ -16,7 +16,13 @@ describe('logger', () => {
       'hello',
     );
     const line = capture.text;
-    for (const secret of ['eyJ.secret.token', 'tg_live_abc', 'sk-live-1234567890', 'ws-token', 'plain-token']) {
+    for (const secret of [
+      'eyJ.secret.token',
+      'tg_live_abc',
+      'sk-live-1234567890',
+      'ws-token',
+      'plain-token',
+    ]) {
       expect(line).not.toContain(secret);
     }
     expect(line).toContain('[redacted]');
@@ -24,7 +30,9 @@ describe('logger', () => {
   });
 
   it('hides the password of a connection URL', () => {
-    expect(redactUrl('postgres://tollgate:hunter2@db:5432/tollgate')).toBe('postgres://tollgate:***@db:5432/tollgate');
+    expect(redactUrl('postgres://tollgate:hunter2@db:5432/tollgate')).toBe(
+      'postgres://tollgate:***@db:5432/tollgate',
+    );
     expect(redactUrl('not a url')).toBe('[unparseable url]');
   });
 });
