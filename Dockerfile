@@ -8,7 +8,8 @@ ENV NODE_ENV=production \
 
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
-RUN npm ci --omit=dev && npm cache clean --force
+# npm install, not npm ci: the lockfile cannot list Biome's binaries for every platform (see README).
+RUN npm install --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY src ./src
 COPY migrations ./migrations
 COPY schema.graphql ./

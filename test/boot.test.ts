@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -70,6 +71,32 @@ describe('boot', () => {
     } finally {
       await second.stop();
     }
+  });
+
+  it('shuts down gracefully: a request in flight when SIGTERM arrives still gets its answer', async () => {
+    const app = await startTestApp();
+    const token = await app.token('viewer');
+    const body = JSON.stringify({ query: '{ viewer { subject } }' });
+    const socket = connect(app.app.port, '127.0.0.1');
+    await new Promise((r) => socket.once('connect', r));
+    let response = '';
+    socket.on('data', (d) => {
+      response += d;
+    });
+    // Headers and half the body now; the rest after shutdown has begun.
+    socket.write(
+      `POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nAuthorization: Bearer ${token}\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body.slice(0, 10)}`,
+    );
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = app.stop();
+    await new Promise((r) => setTimeout(r, 200));
+    await expect(fetch(`${app.url}/healthz`)).rejects.toThrow();
+    socket.write(body.slice(10));
+    await new Promise((r) => socket.once('close', r));
+    await stopped;
+    expect(response).toMatch(/^HTTP\/1\.1 200/);
+    expect(response).toContain('"subject":"viewer-user"');
   });
 
   it('shuts down gracefully: WebSocket clients get 1001 and the port is released', async () => {
