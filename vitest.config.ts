@@ -17,5 +17,6 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration tests start servers and PostgreSQL clusters; two cores run two files at a time.
     maxWorkers: 2,
+    reporters: ['default', './test/summary-reporter.ts'],
   },
 });
