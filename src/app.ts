@@ -7,7 +7,14 @@ import { createGraphqlServer } from './graphql/yoga.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { resolveAuthSecret } from './modules/auth/auth-secret.ts';
 import { TokenService } from './modules/auth/token.service.ts';
+import { ClientService } from './modules/clients/client.service.ts';
+import { ClientCache } from './modules/clients/client-cache.ts';
 import { EventBus } from './modules/events/event-bus.ts';
+import { KeyRing } from './modules/keys/key-ring.ts';
+import { MasterKeyService } from './modules/keys/master-key.service.ts';
+import { resolveMasterKeys } from './modules/keys/master-keys.ts';
+import { ProviderKeyService } from './modules/keys/provider-key.service.ts';
+import { Vault } from './modules/keys/vault.ts';
 import { ProviderService } from './modules/providers/provider.service.ts';
 import { createHttpServer } from './server/http.ts';
 import { closeHttpServer } from './server/shutdown.ts';
@@ -21,6 +28,8 @@ export interface StartedApp {
   port: number;
   database: { kind: 'embedded' | 'external'; display: string };
   generatedJwtSecretPath: string | undefined;
+  /** Set when a master key was generated on this start: it must be backed up. */
+  generatedMasterKeyPath: string | undefined;
   services: Services;
   orm: Orm;
   stop(): Promise<void>;
@@ -47,6 +56,14 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
   try {
     const { auth, generatedPath } = resolveAuthSecret(config);
     const tokens = new TokenService(auth);
+    const masterKeys = resolveMasterKeys(config);
+    if (masterKeys.generatedPath) {
+      logger.warn(
+        { path: masterKeys.generatedPath },
+        'using a generated master key: back up this file, or set TOLLGATE_MASTER_KEYS; without it stored provider keys cannot be decrypted',
+      );
+    }
+    const vault = new Vault(masterKeys.keys);
 
     let embedded: EmbeddedDatabase | undefined;
     let databaseUrl = config.database.url;
@@ -64,25 +81,73 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     await migrateToLatest(orm, logger);
 
     let redis: Redis | undefined;
+    let events: EventBus;
     if (config.redis.url) {
-      redis = createRedis(config.redis.url);
-      redis.on('error', (error) => logger.warn({ err: error.message }, 'redis error'));
+      const url = config.redis.url;
+      const connectQuietly = async (client: Redis, name: string) => {
+        client.on('error', (error) => logger.warn({ err: error.message, client: name }, 'redis error'));
+        await client
+          .connect()
+          .catch((error: Error) =>
+            logger.warn({ err: error.message, client: name }, 'redis not reachable at start'),
+          );
+        return client;
+      };
+      redis = await connectQuietly(createRedis(url), 'commands');
+      const publisher = await connectQuietly(createRedis(url), 'events-publisher');
+      // The subscriber keeps its offline queue: subscriptions are re-established on reconnect.
+      const subscriber = await connectQuietly(
+        createRedis(url, { forSubscriptions: true }),
+        'events-subscriber',
+      );
+      events = new EventBus({ logger, publisher, subscriber });
       cleanup.push(async () => {
         redis!.disconnect();
       });
-      await redis
-        .connect()
-        .catch((error: Error) => logger.warn({ err: error.message }, 'redis not reachable at start'));
+    } else {
+      events = new EventBus({ logger });
     }
+    events.start();
+    cleanup.push(() => events.stop());
 
-    const events = new EventBus();
     const audit = new AuditService(orm);
+    const providerKeys = new ProviderKeyService({ orm, vault, audit, events, logger });
+    const masterKeyService = new MasterKeyService({ orm, vault, audit, keys: providerKeys, logger });
+    await masterKeyService.assertAllKidsConfigured();
+    const keyRing = new KeyRing({
+      orm,
+      vault,
+      keys: providerKeys,
+      events,
+      logger,
+      envKeys: config.vault.providerEnvKeys,
+    });
+    await keyRing.start(config.caches.refreshIntervalMs);
+    cleanup.push(async () => keyRing.stop());
+    const clientCache = new ClientCache({ orm, events, logger });
+    await clientCache.start(config.caches.refreshIntervalMs);
+    cleanup.push(async () => clientCache.stop());
     const services: Services = {
       tokens,
       audit,
       events,
       providers: new ProviderService({ orm, audit, events }),
+      providerKeys,
+      keyRing,
+      masterKeys: masterKeyService,
+      clients: new ClientService({ orm, audit, events }),
+      clientCache,
     };
+
+    // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
+    const sweeper = setInterval(() => {
+      providerKeys.sweep().catch((error: unknown) => logger.warn({ err: error }, 'key sweep failed'));
+    }, config.vault.sweepIntervalMs);
+    sweeper.unref();
+    cleanup.push(async () => clearInterval(sweeper));
+    void masterKeyService
+      .resume()
+      .catch((error: unknown) => logger.error({ err: error }, 'master-key rotation failed'));
 
     const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
     const server = createHttpServer(
@@ -130,6 +195,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         ? { kind: 'embedded', display: `embedded PostgreSQL in ${embedded.dataDir}` }
         : { kind: 'external', display: redactUrl(databaseUrl) },
       generatedJwtSecretPath: generatedPath,
+      generatedMasterKeyPath: masterKeys.created ? masterKeys.generatedPath : undefined,
       services,
       orm,
       stop: stopAll,

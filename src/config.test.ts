@@ -45,11 +45,33 @@ describe('loadConfig', () => {
     );
   });
 
-  it('refuses an external database without a JWT secret: auth is never silently off', () => {
+  it('refuses an external database without a JWT secret or master keys: never silently insecure', () => {
     const problems = problemsOf({ DATABASE_URL: 'postgres://u:p@db:5432/tollgate' });
     expect(problems).toEqual([
       expect.stringMatching(/^TOLLGATE_JWT_SECRET: required with an external DATABASE_URL/),
+      expect.stringMatching(/^TOLLGATE_MASTER_KEYS: required with an external DATABASE_URL/),
     ]);
+  });
+
+  it('parses master keys (first is current) and names bad entries without echoing key material', () => {
+    const k = (n: number) => Buffer.alloc(32, n).toString('base64');
+    const config = loadConfig({ TOLLGATE_MASTER_KEYS: `new:${k(1)}, old:${k(2)}` });
+    expect(config.vault.masterKeys?.map((m) => m.kid)).toEqual(['new', 'old']);
+    const short = Buffer.alloc(16, 3).toString('base64');
+    const problems = problemsOf({
+      TOLLGATE_MASTER_KEYS: `a:${short},bad kid:${k(1)},a:${k(1)},b:${k(1)},b:${k(2)}`,
+    });
+    expect(problems).toEqual([
+      expect.stringContaining('key "a" must be 32 bytes'),
+      expect.stringContaining('entry 2 must look like kid:base64key'),
+      expect.stringContaining('kid "b" is listed twice'),
+    ]);
+    expect(problems.join()).not.toContain(short);
+  });
+
+  it('collects development provider keys from TOLLGATE_PROVIDER_KEY_<SLUG>', () => {
+    const config = loadConfig({ TOLLGATE_PROVIDER_KEY_CISA_KEV: 'dev-key' });
+    expect(config.vault.providerEnvKeys).toEqual({ TOLLGATE_PROVIDER_KEY_CISA_KEV: 'dev-key' });
   });
 
   it('refuses a short secret without echoing it', () => {
@@ -75,6 +97,7 @@ describe('loadConfig', () => {
       TOLLGATE_JWT_ISSUER: 'https://idp.example.com/',
       TOLLGATE_JWT_AUDIENCE: 'tollgate',
       DATABASE_URL: 'postgres://db/tollgate',
+      TOLLGATE_MASTER_KEYS: `k1:${Buffer.alloc(32).toString('base64')}`,
     });
     expect(config.auth).toMatchObject({ mode: 'jwks', algorithms: ['RS256', 'ES256', 'PS256', 'EdDSA'] });
     const problems = problemsOf({

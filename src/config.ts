@@ -66,6 +66,10 @@ const envSchema = z.object({
   TOLLGATE_JWT_ROLE_CLAIM: z.preprocess(emptyToUndefined, z.string().min(1).default('role')),
   TOLLGATE_JWT_CLOCK_TOLERANCE_S: int(5, 0, 300),
   TOLLGATE_GRAPHIQL: bool(true),
+  TOLLGATE_MASTER_KEYS: optionalString,
+  TOLLGATE_MASTER_KEYS_FILE: optionalString,
+  TOLLGATE_KEY_SWEEP_INTERVAL_MS: int(10_000, 100, 3_600_000),
+  TOLLGATE_CACHE_REFRESH_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
 });
 
@@ -91,6 +95,12 @@ export type AuthConfig =
       clockToleranceSeconds: number;
     };
 
+export interface MasterKey {
+  kid: string;
+  /** 32 bytes (AES-256). */
+  key: Uint8Array;
+}
+
 export interface Config {
   env: 'production' | 'development' | 'test';
   http: { host: string; port: number; publicUrl: string | undefined; shutdownTimeoutMs: number };
@@ -100,6 +110,52 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   auth: AuthConfig;
   graphql: { graphiql: boolean };
+  vault: {
+    /** undefined until resolved: on the embedded default a key is generated into the data dir. */
+    masterKeys: MasterKey[] | undefined;
+    /** Development fallback: TOLLGATE_PROVIDER_KEY_<SLUG> (slug upper-cased, - as _) → secret. */
+    providerEnvKeys: Record<string, string>;
+    sweepIntervalMs: number;
+  };
+  caches: { refreshIntervalMs: number };
+}
+
+const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+export const PROVIDER_ENV_KEY_PREFIX = 'TOLLGATE_PROVIDER_KEY_';
+
+/** The env variable a provider's development key is read from. */
+export function providerEnvKeyName(slug: string): string {
+  return `${PROVIDER_ENV_KEY_PREFIX}${slug.toUpperCase().replaceAll('-', '_')}`;
+}
+
+/**
+ * Parses `kid:base64(32 bytes)` entries separated by commas or new lines; the first is current.
+ * Problems name the entry by position and kid, never by its key material.
+ */
+export function parseMasterKeys(text: string, variable: string, problems: string[]): MasterKey[] {
+  const keys: MasterKey[] = [];
+  const entries = text
+    .split(/[,\n]/)
+    .map((e) => e.trim())
+    .filter((e) => e && !e.startsWith('#'));
+  entries.forEach((entry, i) => {
+    const colon = entry.indexOf(':');
+    const kid = colon > 0 ? entry.slice(0, colon) : '';
+    const key = Buffer.from(colon > 0 ? entry.slice(colon + 1) : '', 'base64');
+    if (!KID_PATTERN.test(kid)) {
+      problems.push(
+        `${variable}: entry ${i + 1} must look like kid:base64key with a kid of letters, digits, . _ -`,
+      );
+    } else if (key.length !== 32) {
+      problems.push(`${variable}: key "${kid}" must be 32 bytes, base64-encoded (openssl rand -base64 32)`);
+    } else if (keys.some((k) => k.kid === kid)) {
+      problems.push(`${variable}: kid "${kid}" is listed twice`);
+    } else {
+      keys.push({ kid, key: new Uint8Array(key) });
+    }
+  });
+  if (entries.length === 0) problems.push(`${variable}: lists no key`);
+  return keys;
 }
 
 export class ConfigError extends Error {
@@ -196,6 +252,28 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     };
   }
 
+  let masterKeys: MasterKey[] | undefined;
+  if (e.TOLLGATE_MASTER_KEYS && e.TOLLGATE_MASTER_KEYS_FILE) {
+    problems.push(
+      'TOLLGATE_MASTER_KEYS_FILE: set either TOLLGATE_MASTER_KEYS or TOLLGATE_MASTER_KEYS_FILE, not both',
+    );
+  } else if (e.TOLLGATE_MASTER_KEYS) {
+    masterKeys = parseMasterKeys(e.TOLLGATE_MASTER_KEYS, 'TOLLGATE_MASTER_KEYS', problems);
+  } else if (e.TOLLGATE_MASTER_KEYS_FILE) {
+    const text = readSecretFile(e.TOLLGATE_MASTER_KEYS_FILE, 'TOLLGATE_MASTER_KEYS_FILE', problems);
+    if (text !== undefined) masterKeys = parseMasterKeys(text, 'TOLLGATE_MASTER_KEYS_FILE', problems);
+  } else if (e.DATABASE_URL) {
+    problems.push(
+      'TOLLGATE_MASTER_KEYS: required with an external DATABASE_URL (provider keys are encrypted with it; ' +
+        'generate one with: echo "k1:$(openssl rand -base64 32)")',
+    );
+  }
+
+  const providerEnvKeys: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env)) {
+    if (name.startsWith(PROVIDER_ENV_KEY_PREFIX) && value) providerEnvKeys[name] = value;
+  }
+
   if (problems.length > 0) throw new ConfigError(problems);
 
   const config: Config = {
@@ -216,6 +294,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel: e.LOG_LEVEL,
     auth,
     graphql: { graphiql: e.TOLLGATE_GRAPHIQL },
+    vault: { masterKeys, providerEnvKeys, sweepIntervalMs: e.TOLLGATE_KEY_SWEEP_INTERVAL_MS },
+    caches: { refreshIntervalMs: e.TOLLGATE_CACHE_REFRESH_INTERVAL_MS },
   };
   return deepFreeze(config);
 }
@@ -224,7 +304,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(envSchema.shape);
 
 function deepFreeze<T>(value: T): T {
-  if (value && typeof value === 'object') {
+  // Typed arrays (key material) cannot be frozen; they are never handed out for writing.
+  if (value && typeof value === 'object' && !ArrayBuffer.isView(value)) {
     for (const child of Object.values(value)) deepFreeze(child);
     Object.freeze(value);
   }

@@ -33,6 +33,12 @@ async function main(): Promise<void> {
       `  Database:           ${app.database.display}`,
       `  Redis:              ${config.redis.url ? 'configured' : 'not configured (single replica mode)'}`,
       `  ${tokenHint}`,
+      ...(app.generatedMasterKeyPath
+        ? [
+            `  WARNING: generated a master key in ${app.generatedMasterKeyPath}.`,
+            '           Back it up: stored provider keys cannot be decrypted without it.',
+          ]
+        : []),
       '',
       '',
     ].join('\n'),

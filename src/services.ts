@@ -1,12 +1,22 @@
 import type { AuditService } from './modules/audit/audit.service.ts';
 import type { TokenService } from './modules/auth/token.service.ts';
+import type { ClientService } from './modules/clients/client.service.ts';
+import type { ClientCache } from './modules/clients/client-cache.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
+import type { KeyRing } from './modules/keys/key-ring.ts';
+import type { MasterKeyService } from './modules/keys/master-key.service.ts';
+import type { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import type { ProviderService } from './modules/providers/provider.service.ts';
 
 /** The module services, wired once in app.ts and handed to resolvers through the context. */
 export interface Services {
   tokens: TokenService;
   audit: AuditService;
-  providers: ProviderService;
   events: EventBus;
+  providers: ProviderService;
+  providerKeys: ProviderKeyService;
+  keyRing: KeyRing;
+  masterKeys: MasterKeyService;
+  clients: ClientService;
+  clientCache: ClientCache;
 }

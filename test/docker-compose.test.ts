@@ -38,7 +38,8 @@ describe('docker-compose.yml', () => {
         name,
         String(value)
           .replace(/\$\{POSTGRES_PASSWORD[^}]*\}/g, 'pw')
-          .replace(/\$\{TOLLGATE_JWT_SECRET[^}]*\}/g, 'x'.repeat(48)),
+          .replace(/\$\{TOLLGATE_JWT_SECRET[^}]*\}/g, 'x'.repeat(48))
+          .replace(/\$\{TOLLGATE_MASTER_KEYS[^}]*\}/g, `k1:${Buffer.alloc(32).toString('base64')}`),
       ]),
     );
     const config = loadConfig(env);
@@ -49,6 +50,7 @@ describe('docker-compose.yml', () => {
 
   it('bakes in no secret', () => {
     expect(JSON.stringify(tollgate?.environment)).toMatch(/\$\{TOLLGATE_JWT_SECRET:\?/);
+    expect(JSON.stringify(tollgate?.environment)).toMatch(/\$\{TOLLGATE_MASTER_KEYS:\?/);
     expect(dockerfile).not.toMatch(/SECRET|PASSWORD/);
   });
 });

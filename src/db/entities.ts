@@ -1,5 +1,14 @@
 import { AuditEventEntity } from '../modules/audit/audit.entity.ts';
+import { ClientEntity } from '../modules/clients/client.entity.ts';
+import { MasterKeyRotationEntity } from '../modules/keys/master-key-rotation.entity.ts';
+import { ProviderKeyEntity } from '../modules/keys/provider-key.entity.ts';
 import { ProviderEntity } from '../modules/providers/provider.entity.ts';
 
 /** Every entity, listed explicitly: no folder scanning, no decorators. */
-export const entities = [ProviderEntity, AuditEventEntity];
+export const entities = [
+  ProviderEntity,
+  ProviderKeyEntity,
+  ClientEntity,
+  MasterKeyRotationEntity,
+  AuditEventEntity,
+];

@@ -4,6 +4,8 @@ import './errors.ts';
 import '../modules/auth/viewer.schema.ts';
 import '../modules/audit/audit.schema.ts';
 import '../modules/providers/provider.schema.ts';
+import '../modules/keys/provider-key.schema.ts';
+import '../modules/clients/client.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

@@ -3,14 +3,16 @@ import { Redis } from 'ioredis';
 /**
  * A Redis client that fails fast instead of queueing: with the offline queue on, commands
  * wait while Redis is down, which would stall requests instead of letting the in-process
- * fallbacks take over.
+ * fallbacks take over. A subscriber connection keeps the queue so that its SUBSCRIBE is
+ * replayed after a reconnect.
  */
-export function createRedis(url: string): Redis {
+export function createRedis(url: string, options: { forSubscriptions?: boolean } = {}): Redis {
+  const subscriber = options.forSubscriptions === true;
   return new Redis(url, {
-    enableOfflineQueue: false,
-    maxRetriesPerRequest: 1,
+    enableOfflineQueue: subscriber,
+    maxRetriesPerRequest: subscriber ? null : 1,
     connectTimeout: 2_000,
-    commandTimeout: 500,
+    commandTimeout: subscriber ? undefined : 500,
     lazyConnect: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });

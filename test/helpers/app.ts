@@ -11,6 +11,9 @@ import { TokenService } from '../../src/modules/auth/token.service.ts';
 import { createLogger } from '../../src/shared/logger.ts';
 
 export const TEST_JWT_SECRET = 'test-secret-that-is-long-enough-for-hs256-0123456789';
+/** Two master keys; the first is current. Fixed so that separate processes share them. */
+export const TEST_MASTER_KEY_1 = `test1:${Buffer.alloc(32, 1).toString('base64')}`;
+export const TEST_MASTER_KEY_0 = `test0:${Buffer.alloc(32, 7).toString('base64')}`;
 
 /** Creates an empty database on the shared test server and returns its URL. */
 export async function createDatabase(): Promise<string> {
@@ -59,6 +62,7 @@ export async function startTestApp(
   const config = loadConfig({
     DATABASE_URL: databaseUrl,
     TOLLGATE_JWT_SECRET: TEST_JWT_SECRET,
+    TOLLGATE_MASTER_KEYS: TEST_MASTER_KEY_1,
     PORT: '0',
     HOST: '127.0.0.1',
     TOLLGATE_DATA_DIR: dataDir,

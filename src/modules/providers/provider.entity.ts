@@ -33,6 +33,8 @@ export const ProviderEntity = defineEntity({
     /** Ordered ids of the providers to try when this one cannot serve. */
     fallbackIds: p.json<string[]>(),
     allowPrivateNetwork: p.boolean().default(false),
+    /** Optional regular expression every stored key must match (catches pasting the wrong key). */
+    keyPattern: p.text().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),
     updatedAt: p
       .datetime()

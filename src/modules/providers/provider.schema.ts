@@ -3,6 +3,7 @@ import { builder } from '../../graphql/builder.ts';
 import { dropNulls } from '../../graphql/input.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import type { ProviderChangedEvent } from '../events/event-bus.ts';
+import { filterEvents } from '../events/filter-events.ts';
 import type { Provider } from './provider.entity.ts';
 import type { ProviderPatch } from './provider.service.ts';
 import {
@@ -156,6 +157,11 @@ export const ProviderNode = builder.loadableNode(ProviderRef, {
       },
     }),
     allowPrivateNetwork: t.exposeBoolean('allowPrivateNetwork'),
+    keyPattern: t.string({
+      nullable: true,
+      description: 'Regular expression every stored key must match.',
+      resolve: (p) => p.keyPattern ?? null,
+    }),
     version: t.exposeInt('version', {
       description: 'Send it back with updates: a stale version is refused.',
     }),
@@ -191,7 +197,7 @@ const BreakerPolicyInput = builder.inputType('BreakerPolicyInput', {
   }),
 });
 
-const RateLimitPolicyInput = builder.inputType('RateLimitPolicyInput', {
+export const RateLimitPolicyInput = builder.inputType('RateLimitPolicyInput', {
   fields: (t) => ({
     points: t.int({ required: true }),
     periodMs: t.int({ required: true }),
@@ -270,7 +276,7 @@ const UpdateProviderInput = builder.inputType('UpdateProviderInput', {
 });
 
 /** Fields where an explicit null means "remove", not "leave as is". */
-const NULL_MEANS_CLEAR = ['rateLimit', 'pricing.estimateMicros', 'auth.name'];
+const NULL_MEANS_CLEAR = ['rateLimit', 'pricing.estimateMicros', 'auth.name', 'keyPattern'];
 
 // ---- payloads -------------------------------------------------------------------------------
 
@@ -387,7 +393,7 @@ const ProviderChange = builder.enumType('ProviderChange', {
 const ProviderChangedEventRef = builder.objectRef<ProviderChangedEvent>('ProviderChangedEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
-    at: t.field({ type: 'DateTime', resolve: (e) => e.at }),
+    at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
     change: t.field({ type: ProviderChange, resolve: (e) => e.change }),
     slug: t.exposeString('slug'),
     actor: t.exposeString('actor'),
@@ -412,7 +418,3 @@ builder.subscriptionField('providerChanged', (t) =>
     resolve: (event) => event,
   }),
 );
-
-async function* filterEvents<T>(source: AsyncIterable<T>, keep: (event: T) => boolean): AsyncGenerator<T> {
-  for await (const event of source) if (keep(event)) yield event;
-}

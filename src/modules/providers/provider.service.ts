@@ -181,6 +181,7 @@ export class ProviderService {
         .map((id) => slugById.get(id))
         .filter((s): s is string => s !== undefined),
       allowPrivateNetwork: provider.allowPrivateNetwork,
+      keyPattern: provider.keyPattern ?? null,
     };
   }
 

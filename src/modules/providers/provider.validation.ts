@@ -187,6 +187,15 @@ const baseUrlSchema = z.string().superRefine((value, ctx) => {
   if (value.length > 2000) ctx.addIssue({ code: 'custom', message: 'must be at most 2000 characters' });
 });
 
+function isCompilablePattern(pattern: string): boolean {
+  try {
+    new RegExp(pattern, 'u');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Everything that defines a provider, after defaults. */
 export const providerSpecSchema = z
   .object({
@@ -222,6 +231,12 @@ export const providerSpecSchema = z
         });
       }),
     allowPrivateNetwork: z.boolean().default(false),
+    keyPattern: z
+      .string()
+      .max(200, { message: 'must be at most 200 characters' })
+      .refine(isCompilablePattern, { message: 'must be a valid regular expression' })
+      .nullable()
+      .default(null),
   })
   .superRefine((spec, ctx) => {
     if (spec.fallbacks.includes(spec.slug)) {

@@ -1,0 +1,85 @@
+import { timingSafeEqual } from 'node:crypto';
+import type { Orm } from '../../db/orm.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import type { RateLimitPolicy } from '../providers/provider.validation.ts';
+import { ClientEntity } from './client.entity.ts';
+import { CLIENT_KEY_PREFIX, describeClientKey } from './client.service.ts';
+
+/** What the proxy knows about a caller after authentication. */
+export interface AuthenticatedClient {
+  id: string;
+  name: string;
+  allowedProviderIds: ReadonlySet<string> | null;
+  rateLimit: RateLimitPolicy | null;
+  expiresAt: number | null;
+}
+
+interface Entry extends AuthenticatedClient {
+  hash: Buffer;
+}
+
+/**
+ * Active clients by key prefix, in memory: authenticating a proxied call is a hash and a
+ * constant-time comparison, never a database query. Reloaded on client events from any
+ * replica (a revocation takes effect everywhere within the event's delivery time) and
+ * periodically as a safety net.
+ */
+export class ClientCache {
+  readonly #orm: Orm;
+  readonly #logger: Logger;
+  #byPrefix = new Map<string, Entry[]>();
+  #timer: NodeJS.Timeout | undefined;
+  readonly #stopListening: () => void;
+
+  constructor(deps: { orm: Orm; events: EventBus; logger: Logger }) {
+    this.#orm = deps.orm;
+    this.#logger = deps.logger;
+    this.#stopListening = deps.events.listen('client.changed', () => this.reload());
+  }
+
+  async start(refreshIntervalMs: number): Promise<void> {
+    await this.reload();
+    this.#timer = setInterval(() => void this.reload(), refreshIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#stopListening();
+  }
+
+  async reload(): Promise<void> {
+    try {
+      const rows = await this.#orm.em.fork().find(ClientEntity, { status: 'ACTIVE' });
+      const next = new Map<string, Entry[]>();
+      for (const row of rows) {
+        const entry: Entry = {
+          id: row.id,
+          name: row.name,
+          allowedProviderIds: row.allowedProviderIds ? new Set(row.allowedProviderIds) : null,
+          rateLimit: row.rateLimit ?? null,
+          expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
+          hash: Buffer.from(row.keyHash, 'hex'),
+        };
+        next.set(row.keyPrefix, [...(next.get(row.keyPrefix) ?? []), entry]);
+      }
+      this.#byPrefix = next;
+    } catch (error) {
+      this.#logger.warn({ err: error }, 'client cache reload failed; keeping the previous clients');
+    }
+  }
+
+  /** The active, unexpired client a key belongs to, or undefined. */
+  authenticate(key: string, now = Date.now()): AuthenticatedClient | undefined {
+    if (!key.startsWith(CLIENT_KEY_PREFIX) || key.length > 200) return undefined;
+    const { prefix, hash } = describeClientKey(key);
+    const presented = Buffer.from(hash, 'hex');
+    for (const entry of this.#byPrefix.get(prefix) ?? []) {
+      if (timingSafeEqual(entry.hash, presented)) {
+        return entry.expiresAt !== null && entry.expiresAt <= now ? undefined : entry;
+      }
+    }
+    return undefined;
+  }
+}

@@ -1,0 +1,107 @@
+import { actorOf } from '../../context.ts';
+import { builder } from '../../graphql/builder.ts';
+import { dropNulls } from '../../graphql/input.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { ProviderNode, RateLimitPolicyInput } from '../providers/provider.schema.ts';
+import { CLIENT_STATUSES, type Client } from './client.entity.ts';
+
+const ClientStatus = builder.enumType('ClientStatus', { values: CLIENT_STATUSES });
+
+const ClientRef = builder.objectRef<Client>('Client').implement({
+  description: 'An application that calls providers through /proxy with its client key.',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    name: t.exposeString('name'),
+    status: t.field({ type: ClientStatus, resolve: (c) => c.status }),
+    allowedProviders: t.field({
+      type: [ProviderNode],
+      nullable: true,
+      description: 'The providers this client may call; null means all.',
+      resolve: async (c, _a, ctx) =>
+        c.allowedProviderIds ? ctx.services.providers.findByIds(c.allowedProviderIds) : null,
+    }),
+    keyPrefix: t.string({
+      description: 'The start of the key (after tg_), to recognise it.',
+      resolve: (c) => `tg_${c.keyPrefix}`,
+    }),
+    keyRotatedAt: t.field({ type: 'DateTime', resolve: (c) => c.keyRotatedAt }),
+    expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.expiresAt ?? null }),
+    createdBy: t.exposeString('createdBy'),
+    createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
+    updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt }),
+  }),
+});
+
+const ClientFilter = builder.inputType('ClientFilter', {
+  fields: (t) => ({ status: t.field({ type: ClientStatus }) }),
+});
+
+builder.queryField('client', (t) =>
+  t.field({
+    type: ClientRef,
+    nullable: true,
+    args: { id: t.arg.id({ required: true }) },
+    resolve: (_root, { id }, ctx) => ctx.services.clients.get(id),
+  }),
+);
+
+builder.queryField('clients', (t) =>
+  t.connection({
+    type: ClientRef,
+    args: { filter: t.arg({ type: ClientFilter }) },
+    resolve: (_root, args, ctx) => ctx.services.clients.list(args.filter ?? {}, args),
+  }),
+);
+
+const CreateClientInput = builder.inputType('CreateClientInput', {
+  fields: (t) => ({
+    name: t.string({ required: true }),
+    allowedProviders: t.stringList({ description: 'Provider slugs; omit or null for all providers.' }),
+    rateLimit: t.field({
+      type: RateLimitPolicyInput,
+      description: "Per-client limit on top of the providers' limits.",
+    }),
+    expiresAt: t.field({ type: 'DateTime' }),
+  }),
+});
+
+const ClientKeyPayload = builder.objectRef<{ client: Client; key: string }>('ClientKeyPayload').implement({
+  description: 'The key is shown here once: Tollgate keeps only its hash.',
+  fields: (t) => ({
+    client: t.field({ type: ClientRef, resolve: (p) => p.client }),
+    key: t.exposeString('key', {
+      description: 'Send it as `Authorization: Bearer <key>` or `x-tollgate-key`.',
+    }),
+  }),
+});
+
+const ClientPayload = builder.objectRef<{ client: Client }>('ClientPayload').implement({
+  fields: (t) => ({ client: t.field({ type: ClientRef, resolve: (p) => p.client }) }),
+});
+
+builder.mutationField('createClient', (t) =>
+  t.field({
+    type: ClientKeyPayload,
+    args: { input: t.arg({ type: CreateClientInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true },
+    resolve: (_root, { input }, ctx) => ctx.services.clients.create(actorOf(ctx), dropNulls(input)),
+  }),
+);
+
+builder.mutationField('rotateClientKey', (t) =>
+  t.field({
+    type: ClientKeyPayload,
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError, ConflictError], directResult: true },
+    resolve: (_root, { id }, ctx) => ctx.services.clients.rotateKey(actorOf(ctx), id),
+  }),
+);
+
+builder.mutationField('revokeClient', (t) =>
+  t.field({
+    type: ClientPayload,
+    args: { id: t.arg.id({ required: true }) },
+    errors: { types: [NotFoundError, ConflictError], directResult: true },
+    resolve: async (_root, { id }, ctx) => ({ client: await ctx.services.clients.revoke(actorOf(ctx), id) }),
+  }),
+);

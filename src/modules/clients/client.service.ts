@@ -1,0 +1,199 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import { z } from 'zod';
+import type { Orm } from '../../db/orm.ts';
+import { type Actor, requireRole } from '../../shared/actor.ts';
+import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
+import { parseOrThrow } from '../../shared/validation.ts';
+import type { AuditService } from '../audit/audit.service.ts';
+import type { ClientChangedEvent, EventBus } from '../events/event-bus.ts';
+import { ProviderEntity } from '../providers/provider.entity.ts';
+import { rateLimitSchema } from '../providers/provider.validation.ts';
+import { type Client, ClientEntity } from './client.entity.ts';
+
+export const CLIENT_KEY_PREFIX = 'tg_';
+const PREFIX_LENGTH = 8;
+const INPUT = ['input'];
+
+/** A client key: `tg_` + 32 random bytes, base64url. */
+export function generateClientKey(): string {
+  return `${CLIENT_KEY_PREFIX}${randomBytes(32).toString('base64url')}`;
+}
+
+/** What is stored of a client key: a short prefix to find it by, and its SHA-256. */
+export function describeClientKey(key: string): { prefix: string; hash: string } {
+  return {
+    prefix: key.slice(CLIENT_KEY_PREFIX.length, CLIENT_KEY_PREFIX.length + PREFIX_LENGTH),
+    hash: createHash('sha256').update(key).digest('hex'),
+  };
+}
+
+const clientInputSchema = z.object({
+  name: z
+    .string()
+    .trim()
+    .min(1, { message: 'must not be empty' })
+    .max(200, { message: 'must be at most 200 characters' }),
+  allowedProviders: z
+    .array(z.string())
+    .max(500)
+    .nullish()
+    .transform((v) => v ?? null),
+  rateLimit: rateLimitSchema.optional().transform((v) => v ?? null),
+  expiresAt: z
+    .date()
+    .refine((d) => d.getTime() > Date.now(), { message: 'must be in the future' })
+    .nullish()
+    .transform((v) => v ?? null),
+});
+
+export interface ClientWithKey {
+  client: Client;
+  /** Shown once: only its hash is kept. */
+  key: string;
+}
+
+/** Clients and their keys. A key is returned at creation and rotation only, never again. */
+export class ClientService {
+  readonly #orm: Orm;
+  readonly #audit: AuditService;
+  readonly #events: EventBus;
+
+  constructor(deps: { orm: Orm; audit: AuditService; events: EventBus }) {
+    this.#orm = deps.orm;
+    this.#audit = deps.audit;
+    this.#events = deps.events;
+  }
+
+  async get(id: string): Promise<Client | null> {
+    if (!isUuid(id)) return null;
+    return this.#orm.em.fork().findOne(ClientEntity, { id });
+  }
+
+  async list(filter: { status?: 'ACTIVE' | 'REVOKED' | null }, page: PageArgs) {
+    const plan = planPage(page);
+    const query = keysetQuery(plan, 'createdAt', 'asc');
+    const where: Record<string, unknown> = { ...query.where };
+    if (filter.status) where.status = filter.status;
+    const rows = await this.#orm.em
+      .fork()
+      .find(ClientEntity, where, { orderBy: query.orderBy, limit: query.limit });
+    return toPage<Client>(rows, plan, (row) => ({ at: row.createdAt, id: row.id }));
+  }
+
+  async create(actor: Actor, input: unknown): Promise<ClientWithKey> {
+    requireRole(actor, 'admin');
+    const data = parseOrThrow(clientInputSchema, input, INPUT);
+    const key = generateClientKey();
+    const { prefix, hash } = describeClientKey(key);
+    const client = await this.#write(async (em) => {
+      const allowedProviderIds = await resolveProviders(em, data.allowedProviders);
+      const client = em.create(ClientEntity, {
+        name: data.name,
+        status: 'ACTIVE',
+        allowedProviderIds,
+        rateLimit: data.rateLimit,
+        expiresAt: data.expiresAt,
+        keyPrefix: prefix,
+        keyHash: hash,
+        keyRotatedAt: new Date(),
+        createdBy: actor.subject,
+      });
+      this.#audit.record(em, actor, {
+        action: 'client.create',
+        targetType: 'Client',
+        targetId: client.id,
+        details: { name: data.name, keyPrefix: prefix, allowedProviders: data.allowedProviders },
+      });
+      return client;
+    });
+    this.#announce('CREATED', client, actor);
+    return { client, key };
+  }
+
+  /** Issues a new key; the old one stops working at once, on every replica. */
+  async rotateKey(actor: Actor, id: string): Promise<ClientWithKey> {
+    requireRole(actor, 'admin');
+    const key = generateClientKey();
+    const { prefix, hash } = describeClientKey(key);
+    const client = await this.#write(async (em) => {
+      const client = await load(em, id);
+      if (client.status === 'REVOKED')
+        throw new ConflictError(`Client "${client.name}" is revoked; create a new client.`);
+      const oldPrefix = client.keyPrefix;
+      client.keyPrefix = prefix;
+      client.keyHash = hash;
+      client.keyRotatedAt = new Date();
+      this.#audit.record(em, actor, {
+        action: 'client.rotate_key',
+        targetType: 'Client',
+        targetId: client.id,
+        details: { oldKeyPrefix: oldPrefix, keyPrefix: prefix },
+      });
+      return client;
+    });
+    this.#announce('ROTATED', client, actor);
+    return { client, key };
+  }
+
+  async revoke(actor: Actor, id: string): Promise<Client> {
+    requireRole(actor, 'admin');
+    const client = await this.#write(async (em) => {
+      const client = await load(em, id);
+      if (client.status === 'REVOKED') throw new ConflictError(`Client "${client.name}" is already revoked.`);
+      client.status = 'REVOKED';
+      this.#audit.record(em, actor, {
+        action: 'client.revoke',
+        targetType: 'Client',
+        targetId: client.id,
+        details: { name: client.name },
+      });
+      return client;
+    });
+    this.#announce('REVOKED', client, actor);
+    return client;
+  }
+
+  async #write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    try {
+      return await this.#orm.em.fork().transactional(work);
+    } catch (error) {
+      if (error instanceof UniqueConstraintViolationException) {
+        throw new ValidationError([
+          { path: [...INPUT, 'name'], message: 'is already used by another client' },
+        ]);
+      }
+      throw error;
+    }
+  }
+
+  #announce(change: ClientChangedEvent['change'], client: Client, actor: Actor): void {
+    this.#events.publish('client.changed', { change, clientId: client.id, actor: actor.subject });
+  }
+}
+
+async function load(em: EntityManager, id: string): Promise<Client> {
+  const client = isUuid(id) ? await em.findOne(ClientEntity, { id }) : null;
+  if (!client) throw new NotFoundError('Client', id);
+  return client;
+}
+
+async function resolveProviders(em: EntityManager, slugs: string[] | null): Promise<string[] | null> {
+  if (slugs === null) return null;
+  const providers = await em.find(ProviderEntity, { slug: { $in: slugs } }, { fields: ['id', 'slug'] });
+  const bySlug = new Map(providers.map((p) => [p.slug, p.id]));
+  const errors = slugs
+    .map((slug, i) =>
+      bySlug.has(slug)
+        ? undefined
+        : { path: [...INPUT, 'allowedProviders', String(i)], message: `provider "${slug}" does not exist` },
+    )
+    .filter((e): e is { path: string[]; message: string } => e !== undefined);
+  if (errors.length > 0) throw new ValidationError(errors);
+  return slugs.map((slug) => bySlug.get(slug)!);
+}
+
+function isUuid(value: string): boolean {
+  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
+}

@@ -1,0 +1,185 @@
+import { randomInt } from 'node:crypto';
+import { providerEnvKeyName } from '../../config.ts';
+import type { Orm } from '../../db/orm.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { ProviderEntity } from '../providers/provider.entity.ts';
+import { type KeyStatus, ProviderKeyEntity } from './provider-key.entity.ts';
+import type { ProviderKeyService } from './provider-key.service.ts';
+import type { Vault } from './vault.ts';
+
+/** A key ready for the hot path: decrypted, with what selection needs. */
+export interface UsableKey {
+  /** The ProviderKey id, or `env` for the development fallback. */
+  id: string;
+  secret: string;
+  status: KeyStatus;
+  weight: number;
+  expiresAt: number | null;
+}
+
+export type KeySource = 'STORED' | 'ENV' | 'NONE';
+
+/**
+ * The decrypted keys of every provider, in memory, so a proxied call never waits on PostgreSQL
+ * or on decryption. Reloaded on key and provider events (from any replica) and periodically as
+ * a safety net. Keys that fail to decrypt are left out, and the failure is audited once.
+ */
+export class KeyRing {
+  readonly #orm: Orm;
+  readonly #vault: Vault;
+  readonly #keys: ProviderKeyService;
+  readonly #logger: Logger;
+  readonly #envKeys: Record<string, string>;
+  #byProvider = new Map<string, UsableKey[]>();
+  #slugById = new Map<string, string>();
+  /** keyId → epoch ms until which the key must not be used (upstream 429). */
+  readonly #coolingUntil = new Map<string, number>();
+  #timer: NodeJS.Timeout | undefined;
+  #stopListening: (() => void)[] = [];
+  #reloading: Promise<void> | undefined;
+  #reloadAgain = false;
+
+  constructor(deps: {
+    orm: Orm;
+    vault: Vault;
+    keys: ProviderKeyService;
+    events: EventBus;
+    logger: Logger;
+    envKeys: Record<string, string>;
+  }) {
+    this.#orm = deps.orm;
+    this.#vault = deps.vault;
+    this.#keys = deps.keys;
+    this.#logger = deps.logger;
+    this.#envKeys = deps.envKeys;
+    this.#stopListening = [
+      deps.events.listen('key.changed', () => this.reload()),
+      deps.events.listen('provider.changed', () => this.reload()),
+    ];
+  }
+
+  async start(refreshIntervalMs: number): Promise<void> {
+    await this.reload();
+    this.#timer = setInterval(() => void this.reload(), refreshIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    for (const stop of this.#stopListening) stop();
+  }
+
+  /** Reloads everything; concurrent calls coalesce into at most one more run. */
+  reload(): Promise<void> {
+    if (this.#reloading) {
+      this.#reloadAgain = true;
+      return this.#reloading;
+    }
+    this.#reloading = (async () => {
+      try {
+        do {
+          this.#reloadAgain = false;
+          await this.#load();
+        } while (this.#reloadAgain);
+      } catch (error) {
+        // Keep serving with what we have; the next event or refresh tries again.
+        this.#logger.warn({ err: error }, 'key ring reload failed; keeping the previous keys');
+      } finally {
+        this.#reloading = undefined;
+      }
+    })();
+    return this.#reloading;
+  }
+
+  async #load(): Promise<void> {
+    const em = this.#orm.em.fork();
+    const providers = await em.find(ProviderEntity, {}, { fields: ['id', 'slug'] });
+    const rows = await em.find(ProviderKeyEntity, { status: { $in: ['ACTIVE', 'RETIRING'] }, problem: null });
+    const next = new Map<string, UsableKey[]>();
+    for (const row of rows) {
+      if (!row.ciphertext) continue;
+      const providerId = row.provider.id;
+      let secret: string;
+      try {
+        secret = await this.#vault.decrypt(row.ciphertext, { providerId, keyId: row.id });
+      } catch (error) {
+        this.#logger.error(
+          { keyId: row.id, providerId, reason: (error as Error).message },
+          'provider key failed to decrypt',
+        );
+        void this.#keys.recordDecryptFailure(row.id, (error as Error).message).catch(() => undefined);
+        continue;
+      }
+      const list = next.get(providerId) ?? [];
+      list.push({
+        id: row.id,
+        secret,
+        status: row.status,
+        weight: row.weight,
+        expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
+      });
+      next.set(providerId, list);
+    }
+    this.#byProvider = next;
+    this.#slugById = new Map(providers.map((p) => [p.id, p.slug]));
+  }
+
+  /** Where a provider's key comes from, for GraphQL. */
+  sourceOf(providerId: string, slug: string): KeySource {
+    if ((this.#byProvider.get(providerId)?.length ?? 0) > 0) return 'STORED';
+    return this.#envKeys[providerEnvKeyName(slug)] ? 'ENV' : 'NONE';
+  }
+
+  /**
+   * Picks a key for a call: weighted at random among usable ACTIVE keys; RETIRING keys only
+   * when no ACTIVE key is usable; the development env key only when no key is stored.
+   * `exclude` holds keys that already failed for this call.
+   */
+  select(
+    providerId: string,
+    exclude: ReadonlySet<string> = new Set(),
+    now = Date.now(),
+  ): UsableKey | undefined {
+    const stored = this.#byProvider.get(providerId);
+    if (!stored || stored.length === 0) {
+      const slug = this.#slugById.get(providerId);
+      const secret = slug ? this.#envKeys[providerEnvKeyName(slug)] : undefined;
+      return secret && !exclude.has('env')
+        ? { id: 'env', secret, status: 'ACTIVE', weight: 1, expiresAt: null }
+        : undefined;
+    }
+    const usable = stored.filter(
+      (k) =>
+        !exclude.has(k.id) &&
+        (k.expiresAt === null || k.expiresAt > now) &&
+        (this.#coolingUntil.get(k.id) ?? 0) <= now,
+    );
+    const active = usable.filter((k) => k.status === 'ACTIVE');
+    return weightedPick(active.length > 0 ? active : usable.filter((k) => k.status === 'RETIRING'));
+  }
+
+  /** True when the provider has keys but every one is cooling down; the earliest time one is free. */
+  coolingUntil(providerId: string, now = Date.now()): number | undefined {
+    const stored = this.#byProvider.get(providerId) ?? [];
+    const times = stored.map((k) => this.#coolingUntil.get(k.id) ?? 0);
+    if (times.length === 0 || times.some((t) => t <= now)) return undefined;
+    return Math.min(...times);
+  }
+
+  /** The provider answered 429 for this key: leave it alone until `untilMs`. */
+  coolDown(keyId: string, untilMs: number): void {
+    this.#coolingUntil.set(keyId, Math.max(untilMs, this.#coolingUntil.get(keyId) ?? 0));
+  }
+}
+
+function weightedPick(keys: UsableKey[]): UsableKey | undefined {
+  if (keys.length <= 1) return keys[0];
+  const total = keys.reduce((sum, k) => sum + k.weight, 0);
+  let ticket = randomInt(total);
+  for (const key of keys) {
+    ticket -= key.weight;
+    if (ticket < 0) return key;
+  }
+  return keys.at(-1);
+}
