@@ -118,3 +118,115 @@ export const ProviderChanged = graphql(`
     providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }
   }
 `);
+
+export const KeyFields = graphql(`
+  fragment KeyFields on ProviderKey {
+    id label status weight last4 fingerprint masterKeyId graceUntil expiresAt problem createdBy
+  }
+`);
+
+export const AddProviderKey = graphql(`
+  mutation AddProviderKey($input: AddProviderKeyInput!) {
+    addProviderKey(input: $input) {
+      __typename
+      ... on ProviderKeyPayload { key { ...KeyFields } }
+      ... on ValidationError { code fieldErrors { path message } }
+      ... on NotFoundError { code message }
+    }
+  }
+`);
+
+export const RotateProviderKey = graphql(`
+  mutation RotateProviderKey($input: RotateProviderKeyInput!) {
+    rotateProviderKey(input: $input) {
+      __typename
+      ... on RotateProviderKeyPayload { newKey { ...KeyFields } oldKey { ...KeyFields } }
+      ... on ValidationError { code fieldErrors { path message } }
+      ... on NotFoundError { code message }
+      ... on ConflictError { code message }
+    }
+  }
+`);
+
+export const RevokeProviderKey = graphql(`
+  mutation RevokeProviderKey($keyId: ID!) {
+    revokeProviderKey(keyId: $keyId) {
+      __typename
+      ... on ProviderKeyPayload { key { ...KeyFields } }
+      ... on NotFoundError { code message }
+      ... on ConflictError { code message }
+    }
+  }
+`);
+
+export const UpdateProviderKey = graphql(`
+  mutation UpdateProviderKey($input: UpdateProviderKeyInput!) {
+    updateProviderKey(input: $input) {
+      __typename
+      ... on ProviderKeyPayload { key { ...KeyFields } }
+      ... on ValidationError { code fieldErrors { path message } }
+      ... on NotFoundError { code message }
+      ... on ConflictError { code message }
+    }
+  }
+`);
+
+export const ProviderKeys = graphql(`
+  query ProviderKeys($slug: String!) {
+    provider(slug: $slug) { slug keySource keys { ...KeyFields } }
+  }
+`);
+
+export const MasterKeys = graphql(`
+  query MasterKeys {
+    masterKeys {
+      currentKid
+      usage { kid secrets configured current }
+      rotation { id targetKid status total processed failed lastError finishedAt }
+    }
+  }
+`);
+
+export const RotateMasterKey = graphql(`
+  mutation RotateMasterKey {
+    rotateMasterKey { id targetKid status total processed }
+  }
+`);
+
+export const CreateClient = graphql(`
+  mutation CreateClient($input: CreateClientInput!) {
+    createClient(input: $input) {
+      __typename
+      ... on ClientKeyPayload { key client { id name status keyPrefix allowedProviders { slug } } }
+      ... on ValidationError { code fieldErrors { path message } }
+    }
+  }
+`);
+
+export const RotateClientKey = graphql(`
+  mutation RotateClientKey($id: ID!) {
+    rotateClientKey(id: $id) {
+      __typename
+      ... on ClientKeyPayload { key client { id keyPrefix } }
+      ... on NotFoundError { code }
+      ... on ConflictError { code message }
+    }
+  }
+`);
+
+export const RevokeClient = graphql(`
+  mutation RevokeClient($id: ID!) {
+    revokeClient(id: $id) {
+      __typename
+      ... on ClientPayload { client { id status } }
+      ... on NotFoundError { code }
+      ... on ConflictError { code message }
+    }
+  }
+`);
+
+export const GetClient = graphql(`
+  query GetClient($id: ID!) {
+    client(id: $id) { id name status keyPrefix keyRotatedAt }
+  }
+`);

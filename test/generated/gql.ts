@@ -26,6 +26,18 @@ type Documents = {
     "\n  query AuditLog($first: Int, $filter: AuditFilter) {\n    auditLog(first: $first, filter: $filter) {\n      edges { node { action actor actorRole targetType targetId requestId at details } }\n    }\n  }\n": typeof types.AuditLogDocument,
     "\n  query AuditLogWithoutDetails($filter: AuditFilter) {\n    auditLog(first: 50, filter: $filter) {\n      edges { node { action actor targetId } }\n    }\n  }\n": typeof types.AuditLogWithoutDetailsDocument,
     "\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n": typeof types.ProviderChangedDocument,
+    "\n  fragment KeyFields on ProviderKey {\n    id label status weight last4 fingerprint masterKeyId graceUntil expiresAt problem createdBy\n  }\n": typeof types.KeyFieldsFragmentDoc,
+    "\n  mutation AddProviderKey($input: AddProviderKeyInput!) {\n    addProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n    }\n  }\n": typeof types.AddProviderKeyDocument,
+    "\n  mutation RotateProviderKey($input: RotateProviderKeyInput!) {\n    rotateProviderKey(input: $input) {\n      __typename\n      ... on RotateProviderKeyPayload { newKey { ...KeyFields } oldKey { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.RotateProviderKeyDocument,
+    "\n  mutation RevokeProviderKey($keyId: ID!) {\n    revokeProviderKey(keyId: $keyId) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.RevokeProviderKeyDocument,
+    "\n  mutation UpdateProviderKey($input: UpdateProviderKeyInput!) {\n    updateProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.UpdateProviderKeyDocument,
+    "\n  query ProviderKeys($slug: String!) {\n    provider(slug: $slug) { slug keySource keys { ...KeyFields } }\n  }\n": typeof types.ProviderKeysDocument,
+    "\n  query MasterKeys {\n    masterKeys {\n      currentKid\n      usage { kid secrets configured current }\n      rotation { id targetKid status total processed failed lastError finishedAt }\n    }\n  }\n": typeof types.MasterKeysDocument,
+    "\n  mutation RotateMasterKey {\n    rotateMasterKey { id targetKid status total processed }\n  }\n": typeof types.RotateMasterKeyDocument,
+    "\n  mutation CreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { key client { id name status keyPrefix allowedProviders { slug } } }\n      ... on ValidationError { code fieldErrors { path message } }\n    }\n  }\n": typeof types.CreateClientDocument,
+    "\n  mutation RotateClientKey($id: ID!) {\n    rotateClientKey(id: $id) {\n      __typename\n      ... on ClientKeyPayload { key client { id keyPrefix } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.RotateClientKeyDocument,
+    "\n  mutation RevokeClient($id: ID!) {\n    revokeClient(id: $id) {\n      __typename\n      ... on ClientPayload { client { id status } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.RevokeClientDocument,
+    "\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n": typeof types.GetClientDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -40,6 +52,18 @@ const documents: Documents = {
     "\n  query AuditLog($first: Int, $filter: AuditFilter) {\n    auditLog(first: $first, filter: $filter) {\n      edges { node { action actor actorRole targetType targetId requestId at details } }\n    }\n  }\n": types.AuditLogDocument,
     "\n  query AuditLogWithoutDetails($filter: AuditFilter) {\n    auditLog(first: 50, filter: $filter) {\n      edges { node { action actor targetId } }\n    }\n  }\n": types.AuditLogWithoutDetailsDocument,
     "\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n": types.ProviderChangedDocument,
+    "\n  fragment KeyFields on ProviderKey {\n    id label status weight last4 fingerprint masterKeyId graceUntil expiresAt problem createdBy\n  }\n": types.KeyFieldsFragmentDoc,
+    "\n  mutation AddProviderKey($input: AddProviderKeyInput!) {\n    addProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n    }\n  }\n": types.AddProviderKeyDocument,
+    "\n  mutation RotateProviderKey($input: RotateProviderKeyInput!) {\n    rotateProviderKey(input: $input) {\n      __typename\n      ... on RotateProviderKeyPayload { newKey { ...KeyFields } oldKey { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n": types.RotateProviderKeyDocument,
+    "\n  mutation RevokeProviderKey($keyId: ID!) {\n    revokeProviderKey(keyId: $keyId) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n": types.RevokeProviderKeyDocument,
+    "\n  mutation UpdateProviderKey($input: UpdateProviderKeyInput!) {\n    updateProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n": types.UpdateProviderKeyDocument,
+    "\n  query ProviderKeys($slug: String!) {\n    provider(slug: $slug) { slug keySource keys { ...KeyFields } }\n  }\n": types.ProviderKeysDocument,
+    "\n  query MasterKeys {\n    masterKeys {\n      currentKid\n      usage { kid secrets configured current }\n      rotation { id targetKid status total processed failed lastError finishedAt }\n    }\n  }\n": types.MasterKeysDocument,
+    "\n  mutation RotateMasterKey {\n    rotateMasterKey { id targetKid status total processed }\n  }\n": types.RotateMasterKeyDocument,
+    "\n  mutation CreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { key client { id name status keyPrefix allowedProviders { slug } } }\n      ... on ValidationError { code fieldErrors { path message } }\n    }\n  }\n": types.CreateClientDocument,
+    "\n  mutation RotateClientKey($id: ID!) {\n    rotateClientKey(id: $id) {\n      __typename\n      ... on ClientKeyPayload { key client { id keyPrefix } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": types.RotateClientKeyDocument,
+    "\n  mutation RevokeClient($id: ID!) {\n    revokeClient(id: $id) {\n      __typename\n      ... on ClientPayload { client { id status } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": types.RevokeClientDocument,
+    "\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n": types.GetClientDocument,
 };
 
 /**
@@ -104,6 +128,54 @@ export function graphql(source: "\n  query AuditLogWithoutDetails($filter: Audit
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n"): (typeof documents)["\n  subscription ProviderChanged($slug: String) {\n    providerChanged(slug: $slug) { change slug actor provider { slug enabled version } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment KeyFields on ProviderKey {\n    id label status weight last4 fingerprint masterKeyId graceUntil expiresAt problem createdBy\n  }\n"): (typeof documents)["\n  fragment KeyFields on ProviderKey {\n    id label status weight last4 fingerprint masterKeyId graceUntil expiresAt problem createdBy\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation AddProviderKey($input: AddProviderKeyInput!) {\n    addProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation AddProviderKey($input: AddProviderKeyInput!) {\n    addProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RotateProviderKey($input: RotateProviderKeyInput!) {\n    rotateProviderKey(input: $input) {\n      __typename\n      ... on RotateProviderKeyPayload { newKey { ...KeyFields } oldKey { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation RotateProviderKey($input: RotateProviderKeyInput!) {\n    rotateProviderKey(input: $input) {\n      __typename\n      ... on RotateProviderKeyPayload { newKey { ...KeyFields } oldKey { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeProviderKey($keyId: ID!) {\n    revokeProviderKey(keyId: $keyId) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeProviderKey($keyId: ID!) {\n    revokeProviderKey(keyId: $keyId) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateProviderKey($input: UpdateProviderKeyInput!) {\n    updateProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateProviderKey($input: UpdateProviderKeyInput!) {\n    updateProviderKey(input: $input) {\n      __typename\n      ... on ProviderKeyPayload { key { ...KeyFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code message }\n      ... on ConflictError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProviderKeys($slug: String!) {\n    provider(slug: $slug) { slug keySource keys { ...KeyFields } }\n  }\n"): (typeof documents)["\n  query ProviderKeys($slug: String!) {\n    provider(slug: $slug) { slug keySource keys { ...KeyFields } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query MasterKeys {\n    masterKeys {\n      currentKid\n      usage { kid secrets configured current }\n      rotation { id targetKid status total processed failed lastError finishedAt }\n    }\n  }\n"): (typeof documents)["\n  query MasterKeys {\n    masterKeys {\n      currentKid\n      usage { kid secrets configured current }\n      rotation { id targetKid status total processed failed lastError finishedAt }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RotateMasterKey {\n    rotateMasterKey { id targetKid status total processed }\n  }\n"): (typeof documents)["\n  mutation RotateMasterKey {\n    rotateMasterKey { id targetKid status total processed }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { key client { id name status keyPrefix allowedProviders { slug } } }\n      ... on ValidationError { code fieldErrors { path message } }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { key client { id name status keyPrefix allowedProviders { slug } } }\n      ... on ValidationError { code fieldErrors { path message } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RotateClientKey($id: ID!) {\n    rotateClientKey(id: $id) {\n      __typename\n      ... on ClientKeyPayload { key client { id keyPrefix } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation RotateClientKey($id: ID!) {\n    rotateClientKey(id: $id) {\n      __typename\n      ... on ClientKeyPayload { key client { id keyPrefix } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeClient($id: ID!) {\n    revokeClient(id: $id) {\n      __typename\n      ... on ClientPayload { client { id status } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeClient($id: ID!) {\n    revokeClient(id: $id) {\n      __typename\n      ... on ClientPayload { client { id status } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n"): (typeof documents)["\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

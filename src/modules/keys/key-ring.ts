@@ -6,7 +6,7 @@ import type { EventBus } from '../events/event-bus.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
 import { type KeyStatus, ProviderKeyEntity } from './provider-key.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
-import type { Vault } from './vault.ts';
+import { decryptionReason, type Vault } from './vault.ts';
 
 /** A key ready for the hot path: decrypted, with what selection needs. */
 export interface UsableKey {
@@ -108,7 +108,7 @@ export class KeyRing {
           { keyId: row.id, providerId, reason: (error as Error).message },
           'provider key failed to decrypt',
         );
-        void this.#keys.recordDecryptFailure(row.id, (error as Error).message).catch(() => undefined);
+        void this.#keys.recordDecryptFailure(row.id, decryptionReason(error)).catch(() => undefined);
         continue;
       }
       const list = next.get(providerId) ?? [];

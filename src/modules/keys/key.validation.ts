@@ -14,10 +14,18 @@ export const secretSchema = z
   .refine((s) => Buffer.byteLength(s) <= MAX_SECRET_BYTES, {
     message: `must be at most ${MAX_SECRET_BYTES} bytes`,
   })
-  .refine((s) => !/[\u0000-\u001f\u007f]/.test(s), {
+  .refine((s) => !hasControlCharacter(s), {
     message: 'must not contain control characters (CR, LF, tab, NUL...)',
   })
   .refine((s) => s.trim() === s, { message: 'must not start or end with whitespace' });
+
+function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || code === 0x7f) return true;
+  }
+  return false;
+}
 
 const label = z
   .string()

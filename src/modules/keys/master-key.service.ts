@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { type MasterKeyRotation, MasterKeyRotationEntity } from './master-key-rotation.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
-import type { Vault } from './vault.ts';
+import { decryptionReason, type Vault } from './vault.ts';
 
 const BATCH = 200;
 const SYSTEM: Actor = { subject: 'system', role: 'admin', requestId: undefined };
@@ -193,7 +193,7 @@ export class MasterKeyService {
         try {
           secret = await this.#vault.decrypt(row.ciphertext, binding);
         } catch (error) {
-          failures.push({ id: row.id, reason: (error as Error).message });
+          failures.push({ id: row.id, reason: decryptionReason(error) });
           skip.add(row.id);
           continue;
         }

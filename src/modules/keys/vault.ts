@@ -11,10 +11,17 @@ export interface SecretBinding {
 
 export class DecryptionError extends AppError {
   readonly code = 'DECRYPTION_FAILED';
+  readonly reason: string;
   constructor(reason: string) {
     super(`A stored secret could not be decrypted (${reason}).`);
     this.name = 'DecryptionError';
+    this.reason = reason;
   }
+}
+
+/** The short reason of a decryption failure, for logs, audit and the key's `problem`. */
+export function decryptionReason(error: unknown): string {
+  return error instanceof DecryptionError ? error.reason : 'unexpected error';
 }
 
 const ENC = 'A256GCM';

@@ -254,6 +254,9 @@ const settingsFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['f
   allowPrivateNetwork: t.boolean({
     description: 'Default false: loopback and private addresses are refused.',
   }),
+  keyPattern: t.string({
+    description: 'Regular expression (JavaScript, u flag) every stored key must match.',
+  }),
 });
 
 const CreateProviderInput = builder.inputType('CreateProviderInput', {
