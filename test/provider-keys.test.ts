@@ -11,7 +11,7 @@ import {
 } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { dumpDatabase, query } from './helpers/db.ts';
-import { gql } from './helpers/graphql.ts';
+import { fromGlobalId, gql } from './helpers/graphql.ts';
 
 let t: TestApp;
 let admin: string;
@@ -36,7 +36,7 @@ async function createProvider(extra: Record<string, unknown> = {}): Promise<{ sl
   if (result.data?.createProvider.__typename !== 'ProviderPayload') throw new Error(JSON.stringify(result));
   return {
     slug,
-    id: Buffer.from(result.data.createProvider.provider.id, 'base64').toString().split(':')[1]!,
+    id: fromGlobalId(result.data.createProvider.provider.id),
   };
 }
 
@@ -382,12 +382,8 @@ describe('provider keys (the vault)', () => {
         { input: { slug: 'dev-only', name: 'Dev', baseUrl: 'https://api.example.com' } },
         token,
       );
-      const id = Buffer.from(
-        (created.data?.createProvider as { provider: { id: string } }).provider.id,
-        'base64',
-      )
-        .toString()
-        .split(':')[1]!;
+      const payload = created.data?.createProvider;
+      const id = fromGlobalId(payload?.__typename === 'ProviderPayload' ? payload.provider.id : undefined);
       await env.app.services.keyRing.reload();
       expect(env.app.services.keyRing.select(id)).toMatchObject({ id: 'env', secret: devSecret });
       const keys = await gql(env.graphqlUrl, ProviderKeys, { slug: 'dev-only' }, token);

@@ -56,3 +56,12 @@ export async function gqlWs<R, V>(
   await iterator.return?.();
   return first.value as ExecutionResult<R>;
 }
+
+/** The database id inside a Relay global id (base64 of `Type:id`). */
+export function fromGlobalId(globalId: string | undefined): string {
+  const [, id] = Buffer.from(globalId ?? '', 'base64')
+    .toString()
+    .split(':');
+  if (!id) throw new Error(`not a global id: ${globalId}`);
+  return id;
+}
