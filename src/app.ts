@@ -148,6 +148,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     void masterKeyService
       .resume()
       .catch((error: unknown) => logger.error({ err: error }, 'master-key rotation failed'));
+    cleanup.push(() => masterKeyService.stop());
 
     const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
     const server = createHttpServer(

@@ -43,7 +43,8 @@ export class MasterKeyService {
   readonly #audit: AuditService;
   readonly #keys: ProviderKeyService;
   readonly #logger: Logger;
-  #running: Promise<MasterKeyRotation> | undefined;
+  #running: Promise<MasterKeyRotation | undefined> | undefined;
+  #stopping = false;
 
   constructor(deps: {
     orm: Orm;
@@ -89,7 +90,10 @@ export class MasterKeyService {
   }
 
   async latest(): Promise<MasterKeyRotation | null> {
-    return this.#orm.em.fork().findOne(MasterKeyRotationEntity, {}, { orderBy: { startedAt: 'desc' } });
+    const [latest] = await this.#orm.em
+      .fork()
+      .find(MasterKeyRotationEntity, {}, { orderBy: { startedAt: 'desc' }, limit: 1 });
+    return latest ?? null;
   }
 
   /** Starts (or joins) a rotation to the current master key; returns at once with its progress row. */
@@ -116,16 +120,25 @@ export class MasterKeyService {
       });
       await em.flush();
     }
-    void this.resume();
+    void this.resume().catch((error: unknown) =>
+      this.#logger.error({ err: error }, 'master-key rotation failed'),
+    );
     return rotation;
   }
 
   /** Runs a RUNNING rotation to the end (called at start-up too). One runner per process. */
   resume(): Promise<MasterKeyRotation | undefined> {
+    if (this.#stopping) return Promise.resolve(undefined);
     this.#running ??= this.#run().finally(() => {
       this.#running = undefined;
-    }) as Promise<MasterKeyRotation>;
+    });
     return this.#running;
+  }
+
+  /** Lets the current batch commit, then stops; the rotation stays RUNNING and resumes on the next start. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    await this.#running?.catch(() => undefined);
   }
 
   async #run(): Promise<MasterKeyRotation | undefined> {
@@ -144,6 +157,7 @@ export class MasterKeyService {
     const skip = new Set<string>();
     try {
       for (;;) {
+        if (this.#stopping) return rotation;
         const done = await this.#batch(rotation.id, rotation.targetKid, skip);
         if (done === 0) break;
       }
