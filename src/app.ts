@@ -16,6 +16,12 @@ import { resolveMasterKeys } from './modules/keys/master-keys.ts';
 import { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import { Vault } from './modules/keys/vault.ts';
 import { ProviderService } from './modules/providers/provider.service.ts';
+import { Breakers } from './modules/proxy/circuit-breaker.ts';
+import { ProviderCache } from './modules/proxy/provider-cache.ts';
+import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
+import { RateLimits } from './modules/proxy/rate-limits.ts';
+import { UpstreamAgents } from './modules/proxy/upstream-agents.ts';
+import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { createHttpServer } from './server/http.ts';
 import { closeHttpServer } from './server/shutdown.ts';
 import { attachGraphqlWebSocket } from './server/ws.ts';
@@ -32,6 +38,7 @@ export interface StartedApp {
   generatedMasterKeyPath: string | undefined;
   services: Services;
   orm: Orm;
+  usage: UsageRecorder;
   stop(): Promise<void>;
 }
 
@@ -127,6 +134,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
     cleanup.push(async () => clientCache.stop());
+    const breakers = new Breakers({ events, logger });
     const services: Services = {
       tokens,
       audit,
@@ -137,6 +145,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       masterKeys: masterKeyService,
       clients: new ClientService({ orm, audit, events }),
       clientCache,
+      breakers,
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
@@ -150,10 +159,36 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       .catch((error: unknown) => logger.error({ err: error }, 'master-key rotation failed'));
     cleanup.push(() => masterKeyService.stop());
 
+    const usage = new UsageRecorder({ orm, logger, bufferMax: config.usage.bufferMax });
+    usage.start(config.usage.flushIntervalMs);
+    const providerCache = new ProviderCache({ orm, events, logger });
+    await providerCache.start(config.caches.refreshIntervalMs);
+    const agents = new UpstreamAgents();
+    const proxy = createProxyHandler({
+      providers: providerCache,
+      clients: clientCache,
+      keyRing,
+      keys: providerKeys,
+      limits: new RateLimits({ redis, replicas: config.proxy.replicas, logger }),
+      breakers,
+      usage,
+      agents,
+      logger,
+      config: config.proxy,
+    });
+    // Stopped after the HTTP server has drained, so the last calls' usage is flushed.
+    cleanup.push(async () => {
+      providerCache.stop();
+      breakers.stop();
+      await agents.close();
+      await usage.stop();
+    });
+
     const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
     const server = createHttpServer(
       {
         graphql: (req, res, requestId) => yoga.handle(req, res, { requestId }),
+        proxy,
         readiness: [
           {
             name: 'postgres',
@@ -199,6 +234,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       generatedMasterKeyPath: masterKeys.created ? masterKeys.generatedPath : undefined,
       services,
       orm,
+      usage,
       stop: stopAll,
     };
   } catch (error) {

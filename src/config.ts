@@ -70,6 +70,11 @@ const envSchema = z.object({
   TOLLGATE_MASTER_KEYS_FILE: optionalString,
   TOLLGATE_KEY_SWEEP_INTERVAL_MS: int(10_000, 100, 3_600_000),
   TOLLGATE_CACHE_REFRESH_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
+  TOLLGATE_MAX_REQUEST_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+  TOLLGATE_MAX_RESPONSE_BYTES: int(50 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+  TOLLGATE_REPLICAS: int(1, 1, 1000),
+  TOLLGATE_USAGE_FLUSH_INTERVAL_MS: int(1_000, 50, 60_000),
+  TOLLGATE_USAGE_BUFFER_MAX: int(100_000, 100, 10_000_000),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
 });
 
@@ -118,6 +123,13 @@ export interface Config {
     sweepIntervalMs: number;
   };
   caches: { refreshIntervalMs: number };
+  proxy: {
+    maxRequestBytes: number;
+    maxResponseBytes: number;
+    /** How many replicas share the limits: each one's Redis-outage fallback allows limit ÷ replicas. */
+    replicas: number;
+  };
+  usage: { flushIntervalMs: number; bufferMax: number };
 }
 
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -296,6 +308,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     graphql: { graphiql: e.TOLLGATE_GRAPHIQL },
     vault: { masterKeys, providerEnvKeys, sweepIntervalMs: e.TOLLGATE_KEY_SWEEP_INTERVAL_MS },
     caches: { refreshIntervalMs: e.TOLLGATE_CACHE_REFRESH_INTERVAL_MS },
+    proxy: {
+      maxRequestBytes: e.TOLLGATE_MAX_REQUEST_BYTES,
+      maxResponseBytes: e.TOLLGATE_MAX_RESPONSE_BYTES,
+      replicas: e.TOLLGATE_REPLICAS,
+    },
+    usage: { flushIntervalMs: e.TOLLGATE_USAGE_FLUSH_INTERVAL_MS, bufferMax: e.TOLLGATE_USAGE_BUFFER_MAX },
   };
   return deepFreeze(config);
 }

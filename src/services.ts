@@ -7,6 +7,7 @@ import type { KeyRing } from './modules/keys/key-ring.ts';
 import type { MasterKeyService } from './modules/keys/master-key.service.ts';
 import type { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import type { ProviderService } from './modules/providers/provider.service.ts';
+import type { Breakers } from './modules/proxy/circuit-breaker.ts';
 
 /** The module services, wired once in app.ts and handed to resolvers through the context. */
 export interface Services {
@@ -19,4 +20,5 @@ export interface Services {
   masterKeys: MasterKeyService;
   clients: ClientService;
   clientCache: ClientCache;
+  breakers: Breakers;
 }

@@ -3,6 +3,7 @@ import { ClientEntity } from '../modules/clients/client.entity.ts';
 import { MasterKeyRotationEntity } from '../modules/keys/master-key-rotation.entity.ts';
 import { ProviderKeyEntity } from '../modules/keys/provider-key.entity.ts';
 import { ProviderEntity } from '../modules/providers/provider.entity.ts';
+import { UsageEventEntity } from '../modules/usage/usage-event.entity.ts';
 
 /** Every entity, listed explicitly: no folder scanning, no decorators. */
 export const entities = [
@@ -11,4 +12,5 @@ export const entities = [
   ClientEntity,
   MasterKeyRotationEntity,
   AuditEventEntity,
+  UsageEventEntity,
 ];

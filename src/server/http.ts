@@ -9,6 +9,7 @@ export interface ReadinessCheck {
 
 export interface HttpRoutes {
   graphql(req: IncomingMessage, res: ServerResponse, requestId: string): unknown;
+  proxy(req: IncomingMessage, res: ServerResponse, requestId: string, path: string): Promise<void>;
   readiness: ReadinessCheck[];
 }
 
@@ -83,6 +84,7 @@ export function createHttpServer(routes: HttpRoutes, logger: Logger): Server {
       await routes.graphql(req, res, requestId);
       return;
     }
+    if (path.startsWith('/proxy/')) return routes.proxy(req, res, requestId, path);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
     if (path === '/readyz') {
       const failures: { name: string; reason: string }[] = [];

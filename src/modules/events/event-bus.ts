@@ -8,6 +8,7 @@ export interface EventMap {
   'provider.changed': ProviderChangedEvent;
   'key.changed': KeyChangedEvent;
   'client.changed': ClientChangedEvent;
+  'circuit.changed': CircuitChangedEvent;
 }
 
 /** Events cross processes as JSON, so they hold strings, not Dates. */
@@ -46,6 +47,19 @@ export interface ClientChangedEvent extends EventEnvelope {
   change: 'CREATED' | 'ROTATED' | 'UPDATED' | 'REVOKED';
   clientId: string;
   actor: string;
+}
+
+export const CIRCUIT_STATES = ['CLOSED', 'OPEN', 'HALF_OPEN', 'ISOLATED'] as const;
+export type CircuitStateName = (typeof CIRCUIT_STATES)[number];
+export interface CircuitChangedEvent extends EventEnvelope {
+  providerId: string;
+  providerSlug: string;
+  from: CircuitStateName;
+  to: CircuitStateName;
+  reason: string;
+  failures: number;
+  /** Epoch ms of the next probe when the circuit is OPEN. */
+  nextProbeAt: number | null;
 }
 
 type Topic = keyof EventMap;

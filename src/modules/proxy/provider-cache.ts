@@ -1,0 +1,56 @@
+import type { Orm } from '../../db/orm.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { type Provider, ProviderEntity } from '../providers/provider.entity.ts';
+
+/**
+ * Every provider's configuration in memory, by slug and id, so the proxy resolves a provider
+ * without PostgreSQL. Reloaded on provider events (from any replica) and periodically. While
+ * PostgreSQL is down the last good copy keeps serving.
+ */
+export class ProviderCache {
+  readonly #orm: Orm;
+  readonly #logger: Logger;
+  #bySlug = new Map<string, Provider>();
+  #byId = new Map<string, Provider>();
+  #timer: NodeJS.Timeout | undefined;
+  readonly #stopListening: () => void;
+
+  constructor(deps: { orm: Orm; events: EventBus; logger: Logger }) {
+    this.#orm = deps.orm;
+    this.#logger = deps.logger;
+    this.#stopListening = deps.events.listen('provider.changed', () => this.reload());
+  }
+
+  async start(refreshIntervalMs: number): Promise<void> {
+    await this.reload();
+    this.#timer = setInterval(() => void this.reload(), refreshIntervalMs);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#stopListening();
+  }
+
+  async reload(): Promise<void> {
+    try {
+      const rows = await this.#orm.em.fork().find(ProviderEntity, {});
+      this.#bySlug = new Map(rows.map((p) => [p.slug, p]));
+      this.#byId = new Map(rows.map((p) => [p.id, p]));
+    } catch (error) {
+      this.#logger.warn(
+        { err: (error as Error).message },
+        'provider cache reload failed; keeping the previous providers',
+      );
+    }
+  }
+
+  bySlug(slug: string): Provider | undefined {
+    return this.#bySlug.get(slug);
+  }
+
+  byId(id: string): Provider | undefined {
+    return this.#byId.get(id);
+  }
+}

@@ -1,0 +1,639 @@
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import type { Dispatcher } from 'undici';
+import type { Config } from '../../config.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { AuthenticatedClient, ClientCache } from '../clients/client-cache.ts';
+import type { KeyRing, UsableKey } from '../keys/key-ring.ts';
+import type { ProviderKeyService } from '../keys/provider-key.service.ts';
+import type { Provider } from '../providers/provider.entity.ts';
+import { SLUG_PATTERN } from '../providers/provider.validation.ts';
+import type { Outcome } from '../usage/usage-event.entity.ts';
+import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import type { Breakers } from './circuit-breaker.ts';
+import type { ProviderCache } from './provider-cache.ts';
+import { GatewayError, sendGatewayError } from './proxy-errors.ts';
+import { type LimitDecision, type RateLimits, rateLimitHeaders } from './rate-limits.ts';
+import { RetryBudgets } from './retry-budget.ts';
+import { TokenMeter } from './token-meter.ts';
+import { PrivateAddressError, type UpstreamAgents } from './upstream-agents.ts';
+
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+]);
+/** Request headers never forwarded: hop-by-hop, the caller's own credentials, and what undici sets. */
+const DROP_REQUEST = new Set([
+  ...HOP_BY_HOP,
+  'host',
+  'authorization',
+  'x-tollgate-key',
+  'content-length',
+  'expect',
+]);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const MAX_COOLDOWN_MS = 60_000;
+
+export interface ProxyDeps {
+  providers: ProviderCache;
+  clients: ClientCache;
+  keyRing: KeyRing;
+  keys: ProviderKeyService;
+  limits: RateLimits;
+  breakers: Breakers;
+  usage: UsageRecorder;
+  agents: UpstreamAgents;
+  logger: Logger;
+  config: Config['proxy'];
+}
+
+/** What one call through the gateway did, for headers and the usage event. */
+interface CallRecord {
+  requestId: string;
+  started: number;
+  method: string;
+  path: string;
+  client: AuthenticatedClient | undefined;
+  provider: Provider | undefined;
+  servedBy: Provider | undefined;
+  keyId: string | null;
+  attempts: number;
+  fallback: string | null;
+  upstreamMs: number;
+  requestBytes: number;
+  responseBytes: number;
+  status: number;
+  outcome: Outcome;
+  tokens: {
+    model: string | null;
+    promptTokens: number | null;
+    completionTokens: number | null;
+    cachedTokens: number | null;
+  };
+  limitHeaders: Record<string, string>;
+}
+
+interface UpstreamResult {
+  response: Dispatcher.ResponseData;
+  key: UsableKey | undefined;
+  attempts: number;
+}
+
+/**
+ * The data plane: ANY /proxy/{provider}/{path}. The policy chain runs in the order of the issue:
+ * authenticate the client, resolve the provider from memory, check it is enabled, reserve budget
+ * (a hook for the budgets issue), client limit, provider limit, circuit breaker, key selection,
+ * one deadline over all attempts, retries, the upstream call, classification, metering. Nothing
+ * here waits on PostgreSQL: configuration, keys and clients are in memory, usage is buffered.
+ */
+export function createProxyHandler(deps: ProxyDeps) {
+  const retryBudgets = new RetryBudgets();
+
+  return async function proxy(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+  ): Promise<void> {
+    const call: CallRecord = {
+      requestId,
+      started: performance.now(),
+      method: req.method ?? 'GET',
+      path,
+      client: undefined,
+      provider: undefined,
+      servedBy: undefined,
+      keyId: null,
+      attempts: 0,
+      fallback: null,
+      upstreamMs: 0,
+      requestBytes: 0,
+      responseBytes: 0,
+      status: 0,
+      outcome: 'SUCCESS',
+      tokens: { model: null, promptTokens: null, completionTokens: null, cachedTokens: null },
+      limitHeaders: {},
+    };
+    // The caller went away: stop the upstream call too.
+    const clientGone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) clientGone.abort();
+    });
+
+    try {
+      const { slug, rest } = parsePath(path);
+      call.client = authenticate(req, deps.clients);
+      const provider = deps.providers.bySlug(slug);
+      if (!provider) throw new GatewayError('PROVIDER_NOT_FOUND', `No provider "${slug}".`);
+      call.provider = provider;
+      if (call.client.allowedProviderIds && !call.client.allowedProviderIds.has(provider.id)) {
+        throw new GatewayError('FORBIDDEN', `This client may not call "${slug}".`);
+      }
+      // Budget reservation: filled in by the budgets issue; nothing is reserved yet.
+      if (call.client.rateLimit) {
+        const decision = await deps.limits.acquire(`client:${call.client.id}`, call.client.rateLimit);
+        if (!decision.allowed) throw limited(decision, 'This client is over its rate limit.');
+      }
+      const body = await readBody(req, deps.config.maxRequestBytes);
+      call.requestBytes = body?.length ?? 0;
+
+      const result = await serveWithFallbacks(call, provider, rest, req, body, clientGone.signal);
+      await stream(call, result, res, clientGone.signal);
+    } catch (error) {
+      const gatewayError = toGatewayError(error, call);
+      call.status = gatewayError.status;
+      call.outcome = clientGone.signal.aborted ? 'CLIENT_ABORTED' : gatewayError.outcome;
+      if (!res.headersSent && !res.destroyed) {
+        sendGatewayError(res, gatewayError, {
+          requestId,
+          provider: call.provider?.slug ?? null,
+          headers: { ...call.limitHeaders, ...tollgateHeaders(call) },
+        });
+      } else if (!res.writableFinished) {
+        res.destroy();
+      }
+    } finally {
+      record(call);
+    }
+  };
+
+  /** The provider, then its fallbacks in order, for the failures a fallback can help with. */
+  async function serveWithFallbacks(
+    call: CallRecord,
+    primary: Provider,
+    rest: string,
+    req: IncomingMessage,
+    body: Buffer | undefined,
+    clientGone: AbortSignal,
+  ): Promise<UpstreamResult> {
+    try {
+      return await serve(call, primary, rest, req, body, clientGone);
+    } catch (error) {
+      if (!(error instanceof GatewayError) || !canFallBack(error) || clientGone.aborted) throw error;
+      for (const fallbackId of primary.fallbackIds) {
+        const fallback = deps.providers.byId(fallbackId);
+        if (!fallback || fallback.kind !== primary.kind) continue;
+        if (call.client?.allowedProviderIds && !call.client.allowedProviderIds.has(fallback.id)) continue;
+        try {
+          const result = await serve(call, fallback, rest, req, body, clientGone);
+          call.fallback = 'provider';
+          return result;
+        } catch (fallbackError) {
+          if (!(fallbackError instanceof GatewayError) || !canFallBack(fallbackError)) throw fallbackError;
+        }
+      }
+      throw error;
+    }
+  }
+
+  /** One provider's part of the chain: enabled, limit, breaker, keys, deadline, retries. */
+  async function serve(
+    call: CallRecord,
+    provider: Provider,
+    rest: string,
+    req: IncomingMessage,
+    body: Buffer | undefined,
+    clientGone: AbortSignal,
+  ): Promise<UpstreamResult> {
+    if (!provider.enabled)
+      throw new GatewayError('PROVIDER_DISABLED', `Provider "${provider.slug}" is disabled.`);
+    if (provider.rateLimit) {
+      const decision = await deps.limits.acquire(`provider:${provider.id}`, provider.rateLimit);
+      call.limitHeaders = rateLimitHeaders(decision);
+      if (!decision.allowed) throw limited(decision, `Provider "${provider.slug}" is at its rate limit.`);
+    }
+    const admission = deps.breakers.admit(provider);
+    if (!admission.ok) {
+      throw new GatewayError('CIRCUIT_OPEN', `The circuit for "${provider.slug}" is open.`, {
+        retryAfterMs: admission.retryAfterMs,
+      });
+    }
+    let probe = admission.probe;
+    const report = (success: boolean, reason: string) => {
+      deps.breakers.report(provider, success, probe, reason);
+      probe = false;
+    };
+
+    const deadline = AbortSignal.timeout(provider.timeoutMs);
+    const signal = AbortSignal.any([deadline, clientGone]);
+    const deadlineAt = Date.now() + provider.timeoutMs;
+    const retryable = IDEMPOTENT.has(call.method) || provider.retry.retryNonIdempotent;
+    const budget = retryBudgets.for(provider.id, provider.retry.budgetPercent);
+    budget.onRequest();
+    const failedKeys = new Set<string>();
+    let credentialRetryUsed = false;
+
+    for (let attempt = 1; ; attempt++) {
+      const key = pickKey(provider, failedKeys);
+      call.attempts++;
+      call.servedBy = provider;
+      call.keyId = key?.id ?? null;
+      const started = performance.now();
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await deps.agents.for(provider.allowPrivateNetwork).request({
+          ...upstreamRequest(provider, rest, req, key),
+          body,
+          signal,
+          headersTimeout: Math.max(1, deadlineAt - Date.now()),
+          bodyTimeout: Math.max(1, deadlineAt - Date.now()),
+        });
+      } catch (error) {
+        call.upstreamMs += performance.now() - started;
+        if (clientGone.aborted) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
+        const timedOut = deadline.aborted || isTimeout(error);
+        report(false, timedOut ? 'timeout' : connectionReason(error));
+        if (timedOut) {
+          throw new GatewayError(
+            'UPSTREAM_TIMEOUT',
+            `"${provider.slug}" did not answer within ${provider.timeoutMs} ms.`,
+          );
+        }
+        if (
+          error instanceof PrivateAddressError ||
+          (error as { cause?: unknown }).cause instanceof PrivateAddressError
+        ) {
+          throw new GatewayError(
+            'UPSTREAM_UNAVAILABLE',
+            `"${provider.slug}" resolves to a private address and allowPrivateNetwork is off.`,
+          );
+        }
+        const wait = backoff(provider, attempt, undefined);
+        if (
+          retryable &&
+          attempt < provider.retry.maxAttempts &&
+          Date.now() + wait < deadlineAt &&
+          budget.tryRetry()
+        ) {
+          await sleep(wait, signal);
+          continue;
+        }
+        throw new GatewayError(
+          'UPSTREAM_UNAVAILABLE',
+          `Could not reach "${provider.slug}": ${connectionReason(error)}.`,
+        );
+      }
+      call.upstreamMs += performance.now() - started;
+      const status = response.statusCode;
+
+      if (status === 401 || status === 403) {
+        if (key && key.id !== 'env') {
+          failedKeys.add(key.id);
+          void deps.keys.markInvalid(key.id, `${provider.slug} answered ${status}`).catch(() => undefined);
+        }
+        if (!credentialRetryUsed && key && pickKey(provider, failedKeys)) {
+          credentialRetryUsed = true;
+          await response.body.dump();
+          continue;
+        }
+        report(true, `status ${status}`);
+        return { response, key, attempts: attempt };
+      }
+
+      if (status === 429) {
+        const retryAfterMs = parseRetryAfter(response.headers['retry-after']) ?? 1000;
+        if (key) deps.keyRing.coolDown(key.id, Date.now() + Math.min(retryAfterMs, MAX_COOLDOWN_MS));
+        if (
+          key &&
+          attempt < provider.retry.maxAttempts + 1 &&
+          pickKey(provider, new Set([...failedKeys, key.id]))
+        ) {
+          failedKeys.add(key.id);
+          await response.body.dump();
+          continue;
+        }
+        report(true, 'status 429');
+        return { response, key, attempts: attempt };
+      }
+
+      if (status >= 500) {
+        report(false, `status ${status}`);
+        const wait = backoff(provider, attempt, parseRetryAfter(response.headers['retry-after']));
+        if (
+          retryable &&
+          attempt < provider.retry.maxAttempts &&
+          Date.now() + wait < deadlineAt &&
+          budget.tryRetry()
+        ) {
+          await response.body.dump();
+          await sleep(wait, signal);
+          continue;
+        }
+        return { response, key, attempts: attempt };
+      }
+
+      report(true, `status ${status}`);
+      return { response, key, attempts: attempt };
+    }
+  }
+
+  function pickKey(provider: Provider, exclude: Set<string>): UsableKey | undefined {
+    if (provider.auth.style === 'NONE') return undefined;
+    const key = deps.keyRing.select(provider.id, exclude);
+    if (!key && exclude.size === 0) {
+      const coolingUntil = deps.keyRing.coolingUntil(provider.id);
+      if (coolingUntil) {
+        throw new GatewayError(
+          'RATE_LIMITED',
+          `Every key of "${provider.slug}" is cooling down after a 429.`,
+          {
+            retryAfterMs: coolingUntil - Date.now(),
+          },
+        );
+      }
+      throw new GatewayError('NO_USABLE_KEY', `Provider "${provider.slug}" has no usable key.`);
+    }
+    return key;
+  }
+
+  /** Sends the upstream response to the caller as it arrives, metering bytes and tokens. */
+  async function stream(
+    call: CallRecord,
+    result: UpstreamResult,
+    res: ServerResponse,
+    clientGone: AbortSignal,
+  ): Promise<void> {
+    const { response } = result;
+    const declared = Number(response.headers['content-length'] ?? Number.NaN);
+    if (declared > deps.config.maxResponseBytes) {
+      response.body.destroy();
+      throw new GatewayError(
+        'UPSTREAM_UNAVAILABLE',
+        `The upstream response (${declared} bytes) is over the ${deps.config.maxResponseBytes}-byte limit.`,
+      );
+    }
+    call.status = response.statusCode;
+    call.outcome =
+      response.statusCode >= 500 ? 'UPSTREAM_ERROR' : response.statusCode >= 400 ? 'CLIENT_ERROR' : 'SUCCESS';
+    if (call.fallback && call.outcome === 'SUCCESS') call.outcome = 'FALLBACK';
+    if (response.statusCode === 429) call.outcome = 'RATE_LIMITED';
+    const meter =
+      call.servedBy?.kind === 'OPENAI_COMPATIBLE'
+        ? new TokenMeter(headerValue(response.headers['content-type']))
+        : undefined;
+
+    res.writeHead(response.statusCode, {
+      ...responseHeaders(response.headers),
+      ...call.limitHeaders,
+      ...tollgateHeaders(call),
+    });
+    res.flushHeaders();
+    try {
+      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+        call.responseBytes += chunk.length;
+        if (call.responseBytes > deps.config.maxResponseBytes) {
+          throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The upstream response went over the size limit.');
+        }
+        meter?.write(chunk);
+        if (!res.write(chunk)) await waitForDrain(res, clientGone);
+      }
+      res.end();
+    } catch (error) {
+      response.body.destroy();
+      if (clientGone.aborted) {
+        call.outcome = 'CLIENT_ABORTED';
+        return;
+      }
+      throw error;
+    } finally {
+      if (meter) call.tokens = meter.end();
+    }
+  }
+
+  function record(call: CallRecord): void {
+    const totalMs = performance.now() - call.started;
+    deps.usage.record({
+      requestId: call.requestId,
+      providerId: call.provider?.id ?? null,
+      providerSlug: call.provider?.slug ?? parsePathLoose(call.path),
+      servedByProviderId: call.servedBy?.id ?? null,
+      keyId: call.keyId,
+      clientId: call.client?.id ?? null,
+      method: call.method.slice(0, 16),
+      pathTemplate: pathTemplate(call.path.replace(/^\/proxy\/[^/]*/, '') || '/'),
+      status: call.status,
+      outcome: call.outcome,
+      attempts: call.attempts,
+      fallback: call.fallback,
+      totalMs: round(totalMs),
+      upstreamMs: call.attempts > 0 ? round(call.upstreamMs) : null,
+      requestBytes: call.requestBytes,
+      responseBytes: call.responseBytes,
+      model: call.tokens.model,
+      promptTokens: call.tokens.promptTokens,
+      completionTokens: call.tokens.completionTokens,
+      cachedTokens: call.tokens.cachedTokens,
+    });
+  }
+
+  function toGatewayError(error: unknown, call: CallRecord): GatewayError {
+    if (error instanceof GatewayError) return error;
+    deps.logger.error({ err: error, requestId: call.requestId }, 'unexpected error in proxy');
+    return new GatewayError('UPSTREAM_UNAVAILABLE', 'Unexpected gateway error.');
+  }
+}
+
+function parsePath(path: string): { slug: string; rest: string } {
+  const match = /^\/proxy\/([^/]+)(\/.*)?$/.exec(path);
+  const slug = match?.[1] ?? '';
+  if (!SLUG_PATTERN.test(slug)) throw new GatewayError('PROVIDER_NOT_FOUND', 'Use /proxy/{provider}/{path}.');
+  return { slug, rest: match?.[2] ?? '/' };
+}
+
+function parsePathLoose(path: string): string {
+  return (/^\/proxy\/([^/]{1,63})/.exec(path)?.[1] ?? '').replace(/[^a-z0-9-]/g, '');
+}
+
+function authenticate(req: IncomingMessage, clients: ClientCache): AuthenticatedClient {
+  const header = req.headers.authorization;
+  const bearer = header && /^Bearer\s+(\S+)$/i.exec(header)?.[1];
+  const key = bearer ?? headerValue(req.headers['x-tollgate-key']);
+  if (!key)
+    throw new GatewayError(
+      'UNAUTHENTICATED',
+      'Send your client key as Authorization: Bearer <key> or x-tollgate-key.',
+    );
+  const client = clients.authenticate(key);
+  if (!client) throw new GatewayError('UNAUTHENTICATED', 'Unknown, revoked or expired client key.');
+  return client;
+}
+
+async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > max) {
+    req.resume();
+    throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
+  }
+  if (!(declared > 0) && req.headers['transfer-encoding'] === undefined) return undefined;
+  // Buffered (up to the limit) so that a retry can send it again.
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > max) {
+      req.resume();
+      throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
+    }
+    chunks.push(chunk);
+  }
+  return Buffer.concat(chunks);
+}
+
+function upstreamRequest(provider: Provider, rest: string, req: IncomingMessage, key: UsableKey | undefined) {
+  const base = new URL(provider.baseUrl);
+  const [restPath = '/', query = ''] = rest.split(/\?(.*)/s);
+  const incoming = new URL(`http://x${req.url ?? ''}`);
+  const search = new URLSearchParams(incoming.search || query);
+  const headers: Record<string, string | string[]> = {};
+  const connectionTokens = new Set(
+    (headerValue(req.headers.connection) ?? '')
+      .toLowerCase()
+      .split(',')
+      .map((t) => t.trim()),
+  );
+  for (const [name, value] of Object.entries(req.headers)) {
+    if (value === undefined || DROP_REQUEST.has(name) || connectionTokens.has(name)) continue;
+    headers[name] = value;
+  }
+  if (provider.kind === 'OPENAI_COMPATIBLE') headers['accept-encoding'] = 'identity'; // so usage can be read
+  if (key) {
+    if (provider.auth.style === 'BEARER') headers.authorization = `Bearer ${key.secret}`;
+    else if (provider.auth.style === 'HEADER' && provider.auth.name)
+      headers[provider.auth.name.toLowerCase()] = key.secret;
+    else if (provider.auth.style === 'QUERY' && provider.auth.name)
+      search.set(provider.auth.name, key.secret);
+  }
+  const basePath = base.pathname.replace(/\/+$/, '');
+  const qs = search.toString();
+  return {
+    origin: base.origin,
+    path: `${basePath}${restPath.startsWith('/') ? restPath : `/${restPath}`}${qs ? `?${qs}` : ''}`,
+    method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
+    headers,
+  };
+}
+
+function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    out[name] = value;
+  }
+  return out;
+}
+
+function tollgateHeaders(call: CallRecord): Record<string, string> {
+  const headers: Record<string, string> = {
+    'x-tollgate-attempts': String(call.attempts),
+    'x-tollgate-overhead-ms': String(round(Math.max(0, performance.now() - call.started - call.upstreamMs))),
+  };
+  if (call.servedBy) headers['x-tollgate-provider'] = call.servedBy.slug;
+  if (call.fallback) headers['x-tollgate-fallback'] = call.fallback;
+  return headers;
+}
+
+function limited(decision: LimitDecision, message: string): GatewayError {
+  return new GatewayError('RATE_LIMITED', message, {
+    retryAfterMs: decision.resetMs,
+    headers: rateLimitHeaders(decision),
+  });
+}
+
+function canFallBack(error: GatewayError): boolean {
+  return [
+    'PROVIDER_DISABLED',
+    'CIRCUIT_OPEN',
+    'RATE_LIMITED',
+    'UPSTREAM_UNAVAILABLE',
+    'UPSTREAM_TIMEOUT',
+    'NO_USABLE_KEY',
+  ].includes(error.code);
+}
+
+/** Exponential backoff with full jitter, at least the upstream's Retry-After. */
+function backoff(provider: Provider, attempt: number, retryAfterMs: number | undefined): number {
+  const exp = Math.min(provider.retry.maxDelayMs, provider.retry.baseDelayMs * 2 ** (attempt - 1));
+  return Math.max(Math.random() * exp, retryAfterMs ?? 0);
+}
+
+function parseRetryAfter(value: string | string[] | undefined): number | undefined {
+  const text = headerValue(value);
+  if (!text) return undefined;
+  const seconds = Number(text);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(text);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
+}
+
+function isTimeout(error: unknown): boolean {
+  const code = (error as { code?: string }).code;
+  return (
+    code === 'UND_ERR_HEADERS_TIMEOUT' ||
+    code === 'UND_ERR_BODY_TIMEOUT' ||
+    (error as Error).name === 'TimeoutError'
+  );
+}
+
+function connectionReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return (
+    (error as { code?: string }).code ??
+    cause?.code ??
+    cause?.message ??
+    (error as Error).message ??
+    'connection error'
+  );
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(signal.reason);
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        reject(signal.reason);
+      },
+      { once: true },
+    );
+  });
+}
+
+function waitForDrain(res: ServerResponse, clientGone: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onAbort = () => reject(new Error('client went away'));
+    clientGone.addEventListener('abort', onAbort, { once: true });
+    res.once('drain', () => {
+      clientGone.removeEventListener('abort', onAbort);
+      resolve();
+    });
+  });
+}
+
+const ID_SEGMENT = /^(?:\d+|[0-9a-f-]{16,}|[A-Za-z0-9_-]{24,}|CVE-\d{4}-\d+)$/i;
+
+/** The path with ids replaced by `:id`, so usage groups by endpoint rather than by object. */
+export function pathTemplate(path: string): string {
+  const [pathname = ''] = path.split('?');
+  return pathname
+    .split('/')
+    .slice(0, 12)
+    .map((segment) => (ID_SEGMENT.test(segment) ? ':id' : segment))
+    .join('/')
+    .slice(0, 300);
+}
+
+function round(ms: number): number {
+  return Math.round(ms * 100) / 100;
+}

@@ -1,0 +1,194 @@
+import type { Redis } from 'ioredis';
+import {
+  BurstyRateLimiter,
+  type RateLimiterAbstract,
+  RateLimiterMemory,
+  RateLimiterRedis,
+  RateLimiterRes,
+} from 'rate-limiter-flexible';
+import type { Logger } from '../../shared/logger.ts';
+import type { RateLimitPolicy } from '../providers/provider.validation.ts';
+
+export interface LimitDecision {
+  allowed: boolean;
+  limit: number;
+  remaining: number;
+  /** Milliseconds until the window resets (and, when refused, until a retry can succeed). */
+  resetMs: number;
+  /** Time spent waiting in QUEUE mode. */
+  waitedMs: number;
+}
+
+/** Burst allowance refills over this many periods (DESIGN.md: "calls per period plus burst"). */
+const BURST_WINDOW_PERIODS = 10;
+
+// rate-limiter-flexible's Redis script sets expiry in whole seconds; periods here can be 100 ms.
+const INCR_TTL_MS_SCRIPT = `local ms = math.floor(tonumber(ARGV[2]) * 1000)
+redis.call('set', KEYS[1], 0, 'PX', ms, 'NX')
+local consumed = redis.call('incrby', KEYS[1], ARGV[1])
+local ttl = redis.call('pttl', KEYS[1])
+if ttl == -1 then
+  redis.call('pexpire', KEYS[1], ms)
+  ttl = ms
+end
+return {consumed, ttl}`;
+
+type Limiter = Pick<RateLimiterAbstract, 'consume'> & { points: number };
+
+/** Remembers when the in-process insurance limiter last had to stand in for Redis. */
+class InsuranceLimiter extends RateLimiterMemory {
+  static lastUsedAt = 0;
+  override consume(key: string | number, points?: number, options?: Record<string, unknown>) {
+    InsuranceLimiter.lastUsedAt = Date.now();
+    return super.consume(key, points, options);
+  }
+}
+
+/** A FIFO of callers waiting for a limiter (QUEUE mode), bounded in length and in wait. */
+class WaitQueue {
+  #tail: Promise<unknown> = Promise.resolve();
+  size = 0;
+
+  async acquire(
+    take: () => Promise<LimitDecision>,
+    maxWaitMs: number,
+    maxSize: number,
+  ): Promise<LimitDecision> {
+    if (this.size >= maxSize) return { ...(await take()), waitedMs: 0 };
+    this.size++;
+    const started = Date.now();
+    const turn = this.#tail.then(async () => {
+      for (;;) {
+        const decision = await take();
+        const waited = Date.now() - started;
+        if (decision.allowed) return { ...decision, waitedMs: waited };
+        if (waited + decision.resetMs > maxWaitMs) return { ...decision, waitedMs: waited };
+        await new Promise((r) => setTimeout(r, decision.resetMs));
+      }
+    });
+    this.#tail = turn.catch(() => undefined);
+    try {
+      return await turn;
+    } finally {
+      this.size--;
+    }
+  }
+}
+
+/**
+ * Rate limits for providers and clients, with rate-limiter-flexible. With Redis, one atomic
+ * counter per limit is shared by every replica; if Redis fails or stalls, an in-process
+ * insurance limiter with this replica's share (limit ÷ replicas) takes over at once (the Redis
+ * client has no offline queue and short timeouts, so nothing hangs). Without Redis the limits
+ * are in-process, exact for one replica.
+ */
+export class RateLimits {
+  readonly #redis: Redis | undefined;
+  readonly #replicas: number;
+  readonly #limiters = new Map<string, Limiter>();
+  readonly #queues = new Map<string, WaitQueue>();
+  readonly #logger: Logger;
+
+  constructor(deps: { redis?: Redis; replicas: number; logger: Logger }) {
+    this.#redis = deps.redis;
+    this.#replicas = deps.replicas;
+    this.#logger = deps.logger;
+  }
+
+  /** True while the shared (Redis) limits are unavailable and the per-replica share applies. */
+  get degraded(): boolean {
+    if (!this.#redis) return false;
+    return this.#redis.status !== 'ready' || Date.now() - InsuranceLimiter.lastUsedAt < 5_000;
+  }
+
+  /**
+   * Takes one call from the limit named `scope` (e.g. `provider:<id>`). REJECT mode answers at
+   * once; QUEUE mode waits in FIFO order up to the policy's maximum wait.
+   */
+  async acquire(scope: string, policy: RateLimitPolicy): Promise<LimitDecision> {
+    const id = `${scope}:${policy.points}/${policy.periodMs}+${policy.burst}`;
+    const limiter = this.#limiter(id, policy);
+    const take = () => this.#take(limiter, id, policy);
+    if (policy.mode === 'QUEUE') {
+      let queue = this.#queues.get(id);
+      if (!queue) this.#queues.set(id, (queue = new WaitQueue()));
+      return queue.acquire(take, policy.maxQueueWaitMs, policy.maxQueueSize);
+    }
+    return take();
+  }
+
+  async #take(limiter: Limiter, key: string, policy: RateLimitPolicy): Promise<LimitDecision> {
+    const limit = policy.points + policy.burst;
+    try {
+      const res = await limiter.consume(key, 1);
+      return {
+        allowed: true,
+        limit,
+        remaining: Math.max(res.remainingPoints, 0),
+        resetMs: res.msBeforeNext,
+        waitedMs: 0,
+      };
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        return {
+          allowed: false,
+          limit,
+          remaining: 0,
+          resetMs: Math.max(rejection.msBeforeNext, 1),
+          waitedMs: 0,
+        };
+      }
+      // Both the store and the insurance failed: fail open for this one call, loudly.
+      this.#logger.error({ err: rejection, scope: key }, 'rate limiter failed; allowing the call');
+      return { allowed: true, limit, remaining: 0, resetMs: policy.periodMs, waitedMs: 0 };
+    }
+  }
+
+  #limiter(id: string, policy: RateLimitPolicy): Limiter {
+    let limiter = this.#limiters.get(id);
+    if (limiter) return limiter;
+    const steady = this.#build(`tg:rl:${id}`, policy.points, policy.periodMs);
+    limiter =
+      policy.burst > 0
+        ? (new BurstyRateLimiter(
+            steady as RateLimiterAbstract,
+            this.#build(
+              `tg:rl:${id}:burst`,
+              policy.burst,
+              policy.periodMs * BURST_WINDOW_PERIODS,
+            ) as RateLimiterAbstract,
+          ) as unknown as Limiter)
+        : steady;
+    this.#limiters.set(id, limiter);
+    return limiter;
+  }
+
+  #build(keyPrefix: string, points: number, periodMs: number): Limiter {
+    const duration = periodMs / 1000;
+    if (!this.#redis) return new RateLimiterMemory({ keyPrefix, points, duration });
+    return new RateLimiterRedis({
+      storeClient: this.#redis,
+      keyPrefix,
+      points,
+      duration,
+      rejectIfRedisNotReady: true,
+      customIncrTtlLuaScript: INCR_TTL_MS_SCRIPT,
+      insuranceLimiter: new InsuranceLimiter({
+        keyPrefix: `${keyPrefix}:ins`,
+        points: Math.max(1, Math.floor(points / this.#replicas)),
+        duration,
+      }),
+    });
+  }
+}
+
+/** RateLimit-* and Retry-After headers for a decision (draft-ietf-httpapi-ratelimit-headers). */
+export function rateLimitHeaders(decision: LimitDecision): Record<string, string> {
+  const headers: Record<string, string> = {
+    'ratelimit-limit': String(decision.limit),
+    'ratelimit-remaining': String(decision.remaining),
+    'ratelimit-reset': String(Math.ceil(decision.resetMs / 1000)),
+  };
+  if (!decision.allowed) headers['retry-after'] = String(Math.max(1, Math.ceil(decision.resetMs / 1000)));
+  return headers;
+}

@@ -1,0 +1,54 @@
+import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
+
+export const OUTCOMES = [
+  'SUCCESS',
+  'CLIENT_ERROR',
+  'UPSTREAM_ERROR',
+  'TIMEOUT',
+  'UNAVAILABLE',
+  'RATE_LIMITED',
+  'CIRCUIT_OPEN',
+  'BUDGET_BLOCKED',
+  'FALLBACK',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'DISABLED',
+  'PAYLOAD_TOO_LARGE',
+  'CLIENT_ABORTED',
+] as const;
+export type Outcome = (typeof OUTCOMES)[number];
+
+/** One proxied call (rejected ones included). Written in batches, never on the request path. */
+export const UsageEventEntity = defineEntity({
+  name: 'UsageEvent',
+  tableName: 'usage_events',
+  properties: {
+    /** Generated when the call ends, so a retried batch insert writes each event once. */
+    id: p.uuid().primary(),
+    at: p.datetime(),
+    requestId: p.string().length(128),
+    providerId: p.uuid().nullable(),
+    providerSlug: p.string().length(63),
+    servedByProviderId: p.uuid().nullable(),
+    keyId: p.string().length(64).nullable(),
+    clientId: p.uuid().nullable(),
+    method: p.string().length(16),
+    pathTemplate: p.string().length(300),
+    status: p.integer(),
+    outcome: p.enum(OUTCOMES),
+    attempts: p.integer(),
+    fallback: p.string().length(20).nullable(),
+    totalMs: p.double(),
+    upstreamMs: p.double().nullable(),
+    requestBytes: p.bigint('number'),
+    responseBytes: p.bigint('number'),
+    model: p.string().length(200).nullable(),
+    promptTokens: p.integer().nullable(),
+    completionTokens: p.integer().nullable(),
+    cachedTokens: p.integer().nullable(),
+  },
+  indexes: [{ properties: ['at'] }, { properties: ['providerId', 'at'] }, { properties: ['clientId', 'at'] }],
+});
+
+export type UsageEvent = InferEntity<typeof UsageEventEntity>;

@@ -1,0 +1,177 @@
+import { randomUUID } from 'node:crypto';
+import type { Orm } from '../../db/orm.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { Outcome } from './usage-event.entity.ts';
+
+export interface UsageRecord {
+  requestId: string;
+  providerId: string | null;
+  providerSlug: string;
+  servedByProviderId: string | null;
+  keyId: string | null;
+  clientId: string | null;
+  method: string;
+  pathTemplate: string;
+  status: number;
+  outcome: Outcome;
+  attempts: number;
+  fallback: string | null;
+  totalMs: number;
+  upstreamMs: number | null;
+  requestBytes: number;
+  responseBytes: number;
+  model: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  cachedTokens: number | null;
+}
+
+const COLUMNS = [
+  'id',
+  'at',
+  'request_id',
+  'provider_id',
+  'provider_slug',
+  'served_by_provider_id',
+  'key_id',
+  'client_id',
+  'method',
+  'path_template',
+  'status',
+  'outcome',
+  'attempts',
+  'fallback',
+  'total_ms',
+  'upstream_ms',
+  'request_bytes',
+  'response_bytes',
+  'model',
+  'prompt_tokens',
+  'completion_tokens',
+  'cached_tokens',
+] as const;
+const BATCH = 500;
+
+/**
+ * Buffers usage events in memory and writes them in batches, off the request path. When
+ * PostgreSQL is down the buffer holds them (bounded: past `bufferMax` the oldest are dropped
+ * and counted) and the next flush writes them. Each event carries its own id and the insert
+ * ignores ids already written, so a batch retried after an uncertain failure is written once.
+ */
+export class UsageRecorder {
+  readonly #orm: Orm;
+  readonly #logger: Logger;
+  readonly #bufferMax: number;
+  #buffer: (UsageRecord & { id: string; at: Date })[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #flushing: Promise<void> | undefined;
+  dropped = 0;
+  written = 0;
+  #listeners: ((record: UsageRecord & { id: string; at: Date }) => void)[] = [];
+
+  constructor(deps: { orm: Orm; logger: Logger; bufferMax: number }) {
+    this.#orm = deps.orm;
+    this.#logger = deps.logger;
+    this.#bufferMax = deps.bufferMax;
+  }
+
+  get buffered(): number {
+    return this.#buffer.length;
+  }
+
+  start(intervalMs: number): void {
+    this.#timer = setInterval(() => void this.flush(), intervalMs);
+    this.#timer.unref();
+  }
+
+  /** In-process observers (live counters, passive health); they must be cheap. */
+  onRecord(listener: (record: UsageRecord & { id: string; at: Date }) => void): void {
+    this.#listeners.push(listener);
+  }
+
+  record(record: UsageRecord): void {
+    const event = { ...record, id: randomUUID(), at: new Date() };
+    this.#buffer.push(event);
+    if (this.#buffer.length > this.#bufferMax) {
+      const excess = this.#buffer.length - this.#bufferMax;
+      this.#buffer.splice(0, excess);
+      this.dropped += excess;
+    }
+    for (const listener of this.#listeners) listener(event);
+  }
+
+  /** Writes everything buffered; concurrent calls share one run. */
+  flush(): Promise<void> {
+    this.#flushing ??= this.#flushAll().finally(() => {
+      this.#flushing = undefined;
+    });
+    return this.#flushing;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    await this.flush();
+    if (this.#buffer.length > 0) {
+      this.#logger.error(
+        { unwritten: this.#buffer.length },
+        'usage events could not be written before shutdown',
+      );
+    }
+  }
+
+  async #flushAll(): Promise<void> {
+    while (this.#buffer.length > 0) {
+      const batch = this.#buffer.slice(0, BATCH);
+      try {
+        await this.#insert(batch);
+      } catch (error) {
+        this.#logger.warn(
+          { err: (error as Error).message, buffered: this.#buffer.length },
+          'usage flush failed; will retry',
+        );
+        return;
+      }
+      // Remove exactly what was written; records added meanwhile stay.
+      this.#buffer.splice(0, batch.length);
+      this.written += batch.length;
+    }
+  }
+
+  async #insert(batch: (UsageRecord & { id: string; at: Date })[]): Promise<void> {
+    const values: unknown[] = [];
+    const rows = batch.map((e) => {
+      const row = [
+        e.id,
+        e.at,
+        e.requestId,
+        e.providerId,
+        e.providerSlug,
+        e.servedByProviderId,
+        e.keyId,
+        e.clientId,
+        e.method,
+        e.pathTemplate,
+        e.status,
+        e.outcome,
+        e.attempts,
+        e.fallback,
+        e.totalMs,
+        e.upstreamMs,
+        e.requestBytes,
+        e.responseBytes,
+        e.model,
+        e.promptTokens,
+        e.completionTokens,
+        e.cachedTokens,
+      ];
+      values.push(...row);
+      return `(${row.map(() => '?').join(',')})`;
+    });
+    await this.#orm.em
+      .fork()
+      .execute(
+        `insert into usage_events (${COLUMNS.join(',')}) values ${rows.join(',')} on conflict (id) do nothing`,
+        values,
+      );
+  }
+}
