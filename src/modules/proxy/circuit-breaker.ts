@@ -144,7 +144,10 @@ export class Breakers {
 
   circuit(providerId: string, policy: BreakerPolicy): Circuit {
     let circuit = this.#circuits.get(providerId);
-    if (!circuit) this.#circuits.set(providerId, (circuit = new Circuit(policy)));
+    if (!circuit) {
+      circuit = new Circuit(policy);
+      this.#circuits.set(providerId, circuit);
+    }
     circuit.policy = policy;
     return circuit;
   }

@@ -111,7 +111,10 @@ export class RateLimits {
     const take = () => this.#take(limiter, id, policy);
     if (policy.mode === 'QUEUE') {
       let queue = this.#queues.get(id);
-      if (!queue) this.#queues.set(id, (queue = new WaitQueue()));
+      if (!queue) {
+        queue = new WaitQueue();
+        this.#queues.set(id, queue);
+      }
       return queue.acquire(take, policy.maxQueueWaitMs, policy.maxQueueSize);
     }
     return take();

@@ -28,7 +28,10 @@ export class RetryBudgets {
 
   for(providerId: string, percent: number): RetryBudget {
     let budget = this.#budgets.get(providerId);
-    if (!budget) this.#budgets.set(providerId, (budget = new RetryBudget(percent)));
+    if (!budget) {
+      budget = new RetryBudget(percent);
+      this.#budgets.set(providerId, budget);
+    }
     return budget;
   }
 }
