@@ -21,6 +21,7 @@ import { ProviderCache } from './modules/proxy/provider-cache.ts';
 import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
 import { RateLimits } from './modules/proxy/rate-limits.ts';
 import { UpstreamAgents } from './modules/proxy/upstream-agents.ts';
+import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { createHttpServer } from './server/http.ts';
 import { closeHttpServer } from './server/shutdown.ts';
@@ -135,6 +136,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     await clientCache.start(config.caches.refreshIntervalMs);
     cleanup.push(async () => clientCache.stop());
     const breakers = new Breakers({ events, logger });
+    const providerCache = new ProviderCache({ orm, events, logger });
+    await providerCache.start(config.caches.refreshIntervalMs);
     const services: Services = {
       tokens,
       audit,
@@ -146,6 +149,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       clients: new ClientService({ orm, audit, events }),
       clientCache,
       breakers,
+      usage: new UsageService(orm),
+      providerCache,
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
@@ -161,8 +166,6 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
 
     const usage = new UsageRecorder({ orm, logger, bufferMax: config.usage.bufferMax });
     usage.start(config.usage.flushIntervalMs);
-    const providerCache = new ProviderCache({ orm, events, logger });
-    await providerCache.start(config.caches.refreshIntervalMs);
     const agents = new UpstreamAgents();
     const proxy = createProxyHandler({
       providers: providerCache,

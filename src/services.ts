@@ -8,6 +8,8 @@ import type { MasterKeyService } from './modules/keys/master-key.service.ts';
 import type { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import type { ProviderService } from './modules/providers/provider.service.ts';
 import type { Breakers } from './modules/proxy/circuit-breaker.ts';
+import type { ProviderCache } from './modules/proxy/provider-cache.ts';
+import type { UsageService } from './modules/usage/usage.service.ts';
 
 /** The module services, wired once in app.ts and handed to resolvers through the context. */
 export interface Services {
@@ -21,4 +23,6 @@ export interface Services {
   clients: ClientService;
   clientCache: ClientCache;
   breakers: Breakers;
+  usage: UsageService;
+  providerCache: ProviderCache;
 }

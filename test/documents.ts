@@ -230,3 +230,32 @@ export const GetClient = graphql(`
     client(id: $id) { id name status keyPrefix keyRotatedAt }
   }
 `);
+
+export const ProviderCircuit = graphql(`
+  query ProviderCircuit($slug: String!) {
+    provider(slug: $slug) {
+      circuit { state failures reason nextProbeAt }
+      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId }
+    }
+  }
+`);
+
+export const TripCircuit = graphql(`
+  mutation TripCircuit($provider: String!, $reason: String) {
+    tripCircuit(provider: $provider, reason: $reason) {
+      __typename
+      ... on CircuitPayload { provider circuit { state reason } }
+      ... on NotFoundError { code }
+    }
+  }
+`);
+
+export const ResetCircuit = graphql(`
+  mutation ResetCircuit($provider: String!) {
+    resetCircuit(provider: $provider) {
+      __typename
+      ... on CircuitPayload { provider circuit { state } }
+      ... on NotFoundError { code }
+    }
+  }
+`);

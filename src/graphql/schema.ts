@@ -6,6 +6,7 @@ import '../modules/audit/audit.schema.ts';
 import '../modules/providers/provider.schema.ts';
 import '../modules/keys/provider-key.schema.ts';
 import '../modules/clients/client.schema.ts';
+import '../modules/proxy/circuit.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

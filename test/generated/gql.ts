@@ -38,6 +38,9 @@ type Documents = {
     "\n  mutation RotateClientKey($id: ID!) {\n    rotateClientKey(id: $id) {\n      __typename\n      ... on ClientKeyPayload { key client { id keyPrefix } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.RotateClientKeyDocument,
     "\n  mutation RevokeClient($id: ID!) {\n    revokeClient(id: $id) {\n      __typename\n      ... on ClientPayload { client { id status } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.RevokeClientDocument,
     "\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n": typeof types.GetClientDocument,
+    "\n  query ProviderCircuit($slug: String!) {\n    provider(slug: $slug) {\n      circuit { state failures reason nextProbeAt }\n      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId }\n    }\n  }\n": typeof types.ProviderCircuitDocument,
+    "\n  mutation TripCircuit($provider: String!, $reason: String) {\n    tripCircuit(provider: $provider, reason: $reason) {\n      __typename\n      ... on CircuitPayload { provider circuit { state reason } }\n      ... on NotFoundError { code }\n    }\n  }\n": typeof types.TripCircuitDocument,
+    "\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n": typeof types.ResetCircuitDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -64,6 +67,9 @@ const documents: Documents = {
     "\n  mutation RotateClientKey($id: ID!) {\n    rotateClientKey(id: $id) {\n      __typename\n      ... on ClientKeyPayload { key client { id keyPrefix } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": types.RotateClientKeyDocument,
     "\n  mutation RevokeClient($id: ID!) {\n    revokeClient(id: $id) {\n      __typename\n      ... on ClientPayload { client { id status } }\n      ... on NotFoundError { code }\n      ... on ConflictError { code message }\n    }\n  }\n": types.RevokeClientDocument,
     "\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n": types.GetClientDocument,
+    "\n  query ProviderCircuit($slug: String!) {\n    provider(slug: $slug) {\n      circuit { state failures reason nextProbeAt }\n      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId }\n    }\n  }\n": types.ProviderCircuitDocument,
+    "\n  mutation TripCircuit($provider: String!, $reason: String) {\n    tripCircuit(provider: $provider, reason: $reason) {\n      __typename\n      ... on CircuitPayload { provider circuit { state reason } }\n      ... on NotFoundError { code }\n    }\n  }\n": types.TripCircuitDocument,
+    "\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n": types.ResetCircuitDocument,
 };
 
 /**
@@ -176,6 +182,18 @@ export function graphql(source: "\n  mutation RevokeClient($id: ID!) {\n    revo
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n"): (typeof documents)["\n  query GetClient($id: ID!) {\n    client(id: $id) { id name status keyPrefix keyRotatedAt }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProviderCircuit($slug: String!) {\n    provider(slug: $slug) {\n      circuit { state failures reason nextProbeAt }\n      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId }\n    }\n  }\n"): (typeof documents)["\n  query ProviderCircuit($slug: String!) {\n    provider(slug: $slug) {\n      circuit { state failures reason nextProbeAt }\n      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TripCircuit($provider: String!, $reason: String) {\n    tripCircuit(provider: $provider, reason: $reason) {\n      __typename\n      ... on CircuitPayload { provider circuit { state reason } }\n      ... on NotFoundError { code }\n    }\n  }\n"): (typeof documents)["\n  mutation TripCircuit($provider: String!, $reason: String) {\n    tripCircuit(provider: $provider, reason: $reason) {\n      __typename\n      ... on CircuitPayload { provider circuit { state reason } }\n      ... on NotFoundError { code }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n"): (typeof documents)["\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -40,6 +40,13 @@ export class AuditService {
     });
   }
 
+  /** Writes one audit event on its own, for actions that change no row (e.g. tripping a circuit). */
+  async recordNow(actor: Actor, record: AuditRecord): Promise<void> {
+    const em = this.#orm.em.fork();
+    this.record(em, actor, record);
+    await em.flush();
+  }
+
   async list(filter: AuditFilter, page: PageArgs) {
     const plan = planPage(page);
     const query = keysetQuery(plan, 'at', 'desc');

@@ -1,6 +1,8 @@
 import type { Logger } from '../../shared/logger.ts';
 import type { CircuitChangedEvent, CircuitStateName, EventBus } from '../events/event-bus.ts';
-import type { BreakerPolicy } from '../providers/provider.validation.ts';
+import { type BreakerPolicy, breakerSchema } from '../providers/provider.validation.ts';
+
+const DEFAULT_POLICY = breakerSchema.parse({});
 
 export interface CircuitStatus {
   state: CircuitStateName;
@@ -134,7 +136,8 @@ export class Breakers {
     this.#logger = deps.logger;
     this.#stopListening = deps.events.listen('circuit.changed', (event) => {
       if (this.#published.delete(event.id)) return;
-      this.#circuits.get(event.providerId)?.adopt(event);
+      // The policy is refreshed from the provider on this replica's next call.
+      this.circuit(event.providerId, DEFAULT_POLICY, false).adopt(event);
     });
   }
 
@@ -142,13 +145,13 @@ export class Breakers {
     this.#stopListening();
   }
 
-  circuit(providerId: string, policy: BreakerPolicy): Circuit {
+  circuit(providerId: string, policy: BreakerPolicy, updatePolicy = true): Circuit {
     let circuit = this.#circuits.get(providerId);
     if (!circuit) {
       circuit = new Circuit(policy);
       this.#circuits.set(providerId, circuit);
     }
-    circuit.policy = policy;
+    if (updatePolicy) circuit.policy = policy;
     return circuit;
   }
 

@@ -83,6 +83,8 @@ interface UpstreamResult {
   response: Dispatcher.ResponseData;
   key: UsableKey | undefined;
   attempts: number;
+  /** Aborts when the call's deadline passes (the body may still be streaming). */
+  deadline: AbortSignal;
 }
 
 /**
@@ -293,7 +295,7 @@ export function createProxyHandler(deps: ProxyDeps) {
           continue;
         }
         report(true, `status ${status}`);
-        return { response, key, attempts: attempt };
+        return { response, key, attempts: attempt, deadline };
       }
 
       if (status === 429) {
@@ -309,7 +311,7 @@ export function createProxyHandler(deps: ProxyDeps) {
           continue;
         }
         report(true, 'status 429');
-        return { response, key, attempts: attempt };
+        return { response, key, attempts: attempt, deadline };
       }
 
       if (status >= 500) {
@@ -325,11 +327,11 @@ export function createProxyHandler(deps: ProxyDeps) {
           await sleep(wait, signal);
           continue;
         }
-        return { response, key, attempts: attempt };
+        return { response, key, attempts: attempt, deadline };
       }
 
       report(true, `status ${status}`);
-      return { response, key, attempts: attempt };
+      return { response, key, attempts: attempt, deadline };
     }
   }
 
@@ -400,6 +402,12 @@ export function createProxyHandler(deps: ProxyDeps) {
         call.outcome = 'CLIENT_ABORTED';
         return;
       }
+      if (result.deadline.aborted || isTimeout(error)) {
+        throw new GatewayError(
+          'UPSTREAM_TIMEOUT',
+          'The upstream response did not finish before the deadline.',
+        );
+      }
       throw error;
     } finally {
       if (meter) call.tokens = meter.end();
@@ -408,6 +416,8 @@ export function createProxyHandler(deps: ProxyDeps) {
 
   function record(call: CallRecord): void {
     const totalMs = performance.now() - call.started;
+    // Calls refused before the provider was resolved (no client key...) still belong to it.
+    call.provider ??= deps.providers.bySlug(parsePathLoose(call.path));
     deps.usage.record({
       requestId: call.requestId,
       providerId: call.provider?.id ?? null,
@@ -453,7 +463,7 @@ function parsePathLoose(path: string): string {
 function authenticate(req: IncomingMessage, clients: ClientCache): AuthenticatedClient {
   const header = req.headers.authorization;
   const bearer = header && /^Bearer\s+(\S+)$/i.exec(header)?.[1];
-  const key = bearer ?? headerValue(req.headers['x-tollgate-key']);
+  const key = bearer || headerValue(req.headers['x-tollgate-key']);
   if (!key)
     throw new GatewayError(
       'UNAUTHENTICATED',

@@ -1,0 +1,186 @@
+import { actorOf, type Context } from '../../context.ts';
+import { builder } from '../../graphql/builder.ts';
+import { requireRole } from '../../shared/actor.ts';
+import { NotFoundError } from '../../shared/errors.ts';
+import { CIRCUIT_STATES, type CircuitChangedEvent } from '../events/event-bus.ts';
+import { filterEvents } from '../events/filter-events.ts';
+import { ProviderNode } from '../providers/provider.schema.ts';
+import type { UsageEvent } from '../usage/usage-event.entity.ts';
+import type { CircuitStatus } from './circuit-breaker.ts';
+
+const CircuitState = builder.enumType('CircuitState', {
+  values: CIRCUIT_STATES,
+  description:
+    'CLOSED: calls flow. OPEN: refused until the next probe. HALF_OPEN: probing. ISOLATED: tripped by an operator.',
+});
+
+const CircuitStatusRef = builder.objectRef<CircuitStatus>('CircuitStatus').implement({
+  fields: (t) => ({
+    state: t.field({ type: CircuitState, resolve: (c) => c.state }),
+    since: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (c) => (c.since ? new Date(c.since) : null),
+    }),
+    failures: t.exposeInt('failures', { description: 'Consecutive upstream failures.' }),
+    nextProbeAt: t.field({
+      type: 'DateTime',
+      nullable: true,
+      resolve: (c) => (c.nextProbeAt ? new Date(c.nextProbeAt) : null),
+    }),
+    reason: t.exposeString('reason'),
+  }),
+});
+
+builder.objectField(ProviderNode, 'circuit', (t) =>
+  t.field({
+    type: CircuitStatusRef,
+    description: "This replica's view of the provider's circuit (replicas share transitions).",
+    resolve: (provider, _args, ctx) => ctx.services.breakers.status(provider.id),
+  }),
+);
+
+const OutcomeEnum = builder.enumType('CallOutcome', {
+  values: [
+    'SUCCESS',
+    'CLIENT_ERROR',
+    'UPSTREAM_ERROR',
+    'TIMEOUT',
+    'UNAVAILABLE',
+    'RATE_LIMITED',
+    'CIRCUIT_OPEN',
+    'BUDGET_BLOCKED',
+    'FALLBACK',
+    'UNAUTHENTICATED',
+    'FORBIDDEN',
+    'NOT_FOUND',
+    'DISABLED',
+    'PAYLOAD_TOO_LARGE',
+    'CLIENT_ABORTED',
+  ] as const,
+});
+
+const CallRef = builder.objectRef<UsageEvent>('ProxiedCall').implement({
+  description: 'One call through /proxy, as metered (written within about a second of its end).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    at: t.field({ type: 'DateTime', resolve: (e) => e.at }),
+    requestId: t.exposeString('requestId'),
+    method: t.exposeString('method'),
+    path: t.exposeString('pathTemplate'),
+    status: t.exposeInt('status'),
+    outcome: t.field({ type: OutcomeEnum, resolve: (e) => e.outcome }),
+    attempts: t.exposeInt('attempts'),
+    fallback: t.string({ nullable: true, resolve: (e) => e.fallback ?? null }),
+    totalMs: t.float({ resolve: (e) => Number(e.totalMs) }),
+    upstreamMs: t.float({
+      nullable: true,
+      resolve: (e) => (e.upstreamMs == null ? null : Number(e.upstreamMs)),
+    }),
+    clientId: t.id({ nullable: true, resolve: (e) => e.clientId ?? null }),
+    keyId: t.string({ nullable: true, resolve: (e) => e.keyId ?? null }),
+    model: t.string({ nullable: true, resolve: (e) => e.model ?? null }),
+    promptTokens: t.int({ nullable: true, resolve: (e) => e.promptTokens ?? null }),
+    completionTokens: t.int({ nullable: true, resolve: (e) => e.completionTokens ?? null }),
+  }),
+});
+
+builder.objectField(ProviderNode, 'recentCalls', (t) =>
+  t.field({
+    type: [CallRef],
+    args: { last: t.arg.int({ defaultValue: 20, description: 'At most 200.' }) },
+    description: 'The latest calls to this provider, newest first.',
+    resolve: (provider, args, ctx) => ctx.services.usage.recentCalls(provider.id, args.last ?? 20),
+  }),
+);
+
+async function providerOrThrow(slug: string, ctx: Context) {
+  const provider = await ctx.services.providers.findBySlug(slug);
+  if (!provider) throw new NotFoundError('Provider', slug);
+  return provider;
+}
+
+const CircuitPayload = builder
+  .objectRef<{ provider: string; circuit: CircuitStatus }>('CircuitPayload')
+  .implement({
+    fields: (t) => ({
+      provider: t.exposeString('provider'),
+      circuit: t.field({ type: CircuitStatusRef, resolve: (p) => p.circuit }),
+    }),
+  });
+
+builder.mutationField('tripCircuit', (t) =>
+  t.field({
+    type: CircuitPayload,
+    skipTypeScopes: true,
+    authScopes: { operator: true },
+    description: 'Holds the circuit open (ISOLATED) on every replica until resetCircuit.',
+    args: {
+      provider: t.arg.string({ required: true }),
+      reason: t.arg.string({ description: 'Shown in the circuit status and audit log.' }),
+    },
+    errors: { types: [NotFoundError], directResult: true },
+    resolve: async (_root, args, ctx) => {
+      const actor = actorOf(ctx);
+      requireRole(actor, 'operator');
+      const provider = await providerOrThrow(args.provider, ctx);
+      const reason = `tripped by ${actor.subject}${args.reason ? `: ${args.reason.slice(0, 200)}` : ''}`;
+      const circuit = ctx.services.breakers.trip(provider, reason);
+      await ctx.services.audit.recordNow(actor, {
+        action: 'circuit.trip',
+        targetType: 'Provider',
+        targetId: provider.slug,
+        details: { reason },
+      });
+      return { provider: provider.slug, circuit };
+    },
+  }),
+);
+
+builder.mutationField('resetCircuit', (t) =>
+  t.field({
+    type: CircuitPayload,
+    skipTypeScopes: true,
+    authScopes: { operator: true },
+    description: 'Closes the circuit on every replica.',
+    args: { provider: t.arg.string({ required: true }) },
+    errors: { types: [NotFoundError], directResult: true },
+    resolve: async (_root, args, ctx) => {
+      const actor = actorOf(ctx);
+      requireRole(actor, 'operator');
+      const provider = await providerOrThrow(args.provider, ctx);
+      const circuit = ctx.services.breakers.reset(provider, `reset by ${actor.subject}`);
+      await ctx.services.audit.recordNow(actor, {
+        action: 'circuit.reset',
+        targetType: 'Provider',
+        targetId: provider.slug,
+      });
+      return { provider: provider.slug, circuit };
+    },
+  }),
+);
+
+const CircuitEventRef = builder.objectRef<CircuitChangedEvent>('CircuitStateEvent').implement({
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
+    provider: t.exposeString('providerSlug'),
+    from: t.field({ type: CircuitState, resolve: (e) => e.from }),
+    to: t.field({ type: CircuitState, resolve: (e) => e.to }),
+    reason: t.exposeString('reason'),
+    failures: t.exposeInt('failures'),
+  }),
+});
+
+builder.subscriptionField('circuitStateChanged', (t) =>
+  t.field({
+    type: CircuitEventRef,
+    args: { provider: t.arg.string({ description: 'Only this provider (slug); all when omitted.' }) },
+    subscribe: (_root, args, ctx) =>
+      filterEvents(
+        ctx.services.events.subscribe('circuit.changed'),
+        (e) => !args.provider || e.providerSlug === args.provider,
+      ),
+    resolve: (event) => event,
+  }),
+);

@@ -1,0 +1,381 @@
+import { lookup } from 'node:dns/promises';
+import { request as httpRequest } from 'node:http';
+import { hostname } from 'node:os';
+import OpenAI from 'openai';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isPrivateAddress } from '../src/shared/network.ts';
+import { AuditLog, ProviderCircuit, ProviderKeys, SetProviderEnabled } from './documents.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
+import { gql } from './helpers/graphql.ts';
+import { startFakeOpenAI, startUpstream, type Upstream } from './helpers/upstream.ts';
+
+let t: TestApp;
+let upstream: Upstream;
+let clientKey: string;
+let admin: string;
+
+beforeAll(async () => {
+  t = await startTestApp({
+    env: { TOLLGATE_MAX_REQUEST_BYTES: '65536', TOLLGATE_MAX_RESPONSE_BYTES: '1048576' },
+  });
+  upstream = await startUpstream();
+  clientKey = await createClientKey(t);
+  admin = await t.token('admin');
+});
+afterAll(async () => {
+  await t?.stop();
+  await upstream?.close();
+});
+
+async function recentCalls(slug: string) {
+  await t.app.usage.flush();
+  return (await gql(t.graphqlUrl, ProviderCircuit, { slug }, admin)).data?.provider?.recentCalls ?? [];
+}
+
+describe('pass-through', () => {
+  it('forwards method, path, query and body, injects the provider key and never forwards the caller credential', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, `${upstream.url}/base`, {
+      keys: ['sk-provider-secret-1234567890'],
+    });
+    const response = await call(t, clientKey, `${slug}/v1/items?limit=2&q=a%20b`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-custom': 'kept', 'x-request-id': 'caller-trace-1' },
+      body: JSON.stringify({ hello: 'world' }),
+    });
+    expect(response.status).toBe(200);
+    const seen = upstream.requests[0]!;
+    expect(seen.method).toBe('POST');
+    expect(seen.path).toBe('/base/v1/items');
+    expect(seen.query.get('limit')).toBe('2');
+    expect(seen.query.get('q')).toBe('a b');
+    expect(JSON.parse(seen.body.toString())).toEqual({ hello: 'world' });
+    expect(seen.headers.authorization).toBe('Bearer sk-provider-secret-1234567890');
+    expect(seen.headers['x-custom']).toBe('kept');
+    expect(JSON.stringify(seen.headers)).not.toContain(clientKey);
+    expect(response.headers.get('x-request-id')).toBe('caller-trace-1');
+    expect(response.headers.get('x-tollgate-provider')).toBe(slug);
+    expect(response.headers.get('x-tollgate-attempts')).toBe('1');
+    expect(Number(response.headers.get('x-tollgate-overhead-ms'))).toBeGreaterThanOrEqual(0);
+  });
+
+  it('drops hop-by-hop headers, including those the Connection header names', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = httpRequest(
+        `${t.url}/proxy/${slug}/hop`,
+        {
+          headers: {
+            authorization: `Bearer ${clientKey}`,
+            connection: 'close, x-drop-me',
+            'x-drop-me': 'hop',
+            te: 'trailers',
+            'proxy-authorization': 'Basic eA==',
+          },
+        },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+    expect(status).toBe(200);
+    const seen = upstream.requests[0]!.headers;
+    expect(seen['x-drop-me']).toBeUndefined();
+    expect(seen['proxy-authorization']).toBeUndefined();
+    expect(seen.te).toBeUndefined();
+  });
+
+  it.each([
+    ['HEADER', { style: 'HEADER', name: 'apiKey' }, (r: Upstream['requests'][number]) => r.headers.apikey],
+    [
+      'QUERY',
+      { style: 'QUERY', name: 'api_key' },
+      (r: Upstream['requests'][number]) => r.query.get('api_key'),
+    ],
+  ] as const)('injects the key as a %s', async (_style, auth, read) => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url, {
+      input: { auth },
+      keys: ['nvd-key-abcdefghijklmnop'],
+    });
+    const response = await call(t, clientKey, `${slug}/rest/json/cves/2.0`, {
+      headers: { 'x-tollgate-key': clientKey, authorization: '' },
+    });
+    expect(response.status).toBe(200);
+    expect(read(upstream.requests[0]!)).toBe('nvd-key-abcdefghijklmnop');
+    expect(upstream.requests[0]!.headers.authorization).toBeUndefined();
+    expect(upstream.requests[0]!.headers['x-tollgate-key']).toBeUndefined();
+  });
+
+  it('passes upstream errors and redirects through untouched, without following redirects', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    upstream.behave({
+      kind: 'status',
+      status: 404,
+      body: '{"message":"no such CVE"}',
+      headers: { 'content-type': 'application/json' },
+    });
+    const notFound = await call(t, clientKey, `${slug}/cves/CVE-1999-0001`);
+    expect(notFound.status).toBe(404);
+    expect(await notFound.text()).toBe('{"message":"no such CVE"}');
+    upstream.behave({ kind: 'redirect', location: 'http://169.254.169.254/latest/meta-data', status: 302 });
+    const redirect = await call(t, clientKey, `${slug}/x`, { redirect: 'manual' });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get('location')).toBe('http://169.254.169.254/latest/meta-data');
+    expect(upstream.requests).toHaveLength(2);
+  });
+});
+
+describe('gateway errors', () => {
+  it('answers with the JSON error body and codes of the contract', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    const check = async (response: Response, status: number, code: string) => {
+      expect(response.status).toBe(status);
+      const body = (await response.json()) as { error: { code: string; requestId: string; message: string } };
+      expect(body.error.code).toBe(code);
+      expect(body.error.requestId).toBe(response.headers.get('x-request-id'));
+      expect(body.error.message.length).toBeGreaterThan(5);
+    };
+    await check(await fetch(`${t.url}/proxy/${slug}/x`), 401, 'UNAUTHENTICATED');
+    await check(
+      await call(t, 'tg_not-a-real-key-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa', `${slug}/x`),
+      401,
+      'UNAUTHENTICATED',
+    );
+    await check(await call(t, clientKey, 'no-such-provider/x'), 404, 'PROVIDER_NOT_FOUND');
+    await check(
+      await call(t, clientKey, `${slug}/x`, { method: 'POST', body: 'x'.repeat(70_000) }),
+      413,
+      'PAYLOAD_TOO_LARGE',
+    );
+    const scoped = await createClientKey(t, { allowedProviders: [] });
+    await check(await call(t, scoped, `${slug}/x`), 403, 'FORBIDDEN');
+    await gql(t.graphqlUrl, SetProviderEnabled, { slug, enabled: false }, admin);
+    await t.app.services.providerCache.reload();
+    await check(await call(t, clientKey, `${slug}/x`), 503, 'PROVIDER_DISABLED');
+    expect(upstream.requests).toHaveLength(0);
+    const calls = await recentCalls(slug);
+    expect(calls.map((c) => c.outcome)).toEqual(
+      expect.arrayContaining(['UNAUTHENTICATED', 'PAYLOAD_TOO_LARGE', 'FORBIDDEN', 'DISABLED']),
+    );
+  });
+
+  it('answers 502 for an upstream body over the size limit, declared or not', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    upstream.behave({ kind: 'huge', bytes: 5 * 1024 * 1024, declareLength: true });
+    const declared = await call(t, clientKey, `${slug}/big`);
+    expect(declared.status).toBe(502);
+    expect(((await declared.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_UNAVAILABLE');
+    upstream.behave({ kind: 'huge', bytes: 5 * 1024 * 1024, declareLength: false });
+    const streamed = await call(t, clientKey, `${slug}/big`);
+    // Headers were already sent: the gateway can only cut the stream short.
+    await expect(streamed.arrayBuffer()).rejects.toThrow();
+  });
+
+  it('refuses, at connect time, a host name that resolves to a private address', async () => {
+    const name = hostname();
+    const resolved = await lookup(name);
+    expect(
+      isPrivateAddress(resolved.address),
+      `${name} must resolve to a private address on this machine`,
+    ).toBe(true);
+    upstream.reset();
+    const { slug } = await setUpProvider(t, `http://${name}:${upstream.port}`, {
+      input: { allowPrivateNetwork: false },
+    });
+    const response = await call(t, clientKey, `${slug}/x`);
+    expect(response.status).toBe(502);
+    expect(((await response.json()) as { error: { message: string } }).error.message).toContain(
+      'private address',
+    );
+    expect(upstream.requests).toHaveLength(0);
+  });
+});
+
+describe('deadlines and aborts', () => {
+  it('answers 504 within the deadline when the upstream never answers, and frees the connection', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url, { input: { timeoutMs: 400 } });
+    upstream.behave({ kind: 'hang' });
+    const started = Date.now();
+    const response = await call(t, clientKey, `${slug}/slow`);
+    const elapsed = Date.now() - started;
+    expect(response.status).toBe(504);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('UPSTREAM_TIMEOUT');
+    expect(elapsed).toBeLessThan(400 + 1500);
+    await expect.poll(() => upstream.openSockets(), { timeout: 3000 }).toBe(0);
+  });
+
+  it('cuts a dripping body at the deadline', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url, { input: { timeoutMs: 500 } });
+    upstream.behave({ kind: 'drip', chunks: 50, intervalMs: 100 });
+    const started = Date.now();
+    const response = await call(t, clientKey, `${slug}/drip`);
+    await expect(response.text()).rejects.toThrow();
+    expect(Date.now() - started).toBeLessThan(500 + 1500);
+    const calls = await recentCalls(slug);
+    expect(calls[0]?.outcome).toBe('TIMEOUT');
+  });
+
+  it('aborts the upstream request when the caller goes away mid-stream', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    upstream.behave({ kind: 'drip', chunks: 100, intervalMs: 50 });
+    const controller = new AbortController();
+    const response = await call(t, clientKey, `${slug}/stream`, { signal: controller.signal });
+    const reader = response.body!.getReader();
+    await reader.read();
+    controller.abort();
+    await expect.poll(() => upstream.aborted(), { timeout: 3000 }).toBeGreaterThanOrEqual(1);
+    await expect.poll(() => upstream.openSockets(), { timeout: 3000 }).toBe(0);
+  });
+});
+
+describe('retries and keys', () => {
+  it('retries idempotent calls on 5xx with backoff, but not POST', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url, {
+      input: { retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 50 } },
+    });
+    upstream.behave((_req, index) =>
+      index < 2 ? { kind: 'status', status: 503 } : { kind: 'json', body: { ok: true } },
+    );
+    const get = await call(t, clientKey, `${slug}/flaky`);
+    expect(get.status).toBe(200);
+    expect(get.headers.get('x-tollgate-attempts')).toBe('3');
+    upstream.reset();
+    upstream.behave({ kind: 'status', status: 500 });
+    const post = await call(t, clientKey, `${slug}/flaky`, { method: 'POST', body: '{}' });
+    expect(post.status).toBe(500);
+    expect(post.headers.get('x-tollgate-attempts')).toBe('1');
+    expect(upstream.requests).toHaveLength(1);
+  });
+
+  it('on an upstream 429 cools that key down and serves the call with another key', async () => {
+    upstream.reset();
+    const { slug, keyIds } = await setUpProvider(t, upstream.url, {
+      keys: ['sk-first-key-aaaaaaaaaaaa', 'sk-second-key-bbbbbbbbbbb'],
+    });
+    upstream.behave((req) =>
+      req.headers.authorization === 'Bearer sk-first-key-aaaaaaaaaaaa'
+        ? { kind: 'status', status: 429, headers: { 'retry-after': '30' } }
+        : { kind: 'json', body: { ok: true } },
+    );
+    for (let i = 0; i < 6; i++) expect((await call(t, clientKey, `${slug}/x`)).status).toBe(200);
+    const firstKeyUses = upstream.requests.filter(
+      (r) => r.headers.authorization === 'Bearer sk-first-key-aaaaaaaaaaaa',
+    );
+    expect(firstKeyUses.length).toBeLessThanOrEqual(1);
+    expect(keyIds).toHaveLength(2);
+  });
+
+  it('on an upstream 401 marks the key INVALID (audited) and retries with another key', async () => {
+    upstream.reset();
+    const { slug, keyIds } = await setUpProvider(t, upstream.url, {
+      keys: ['sk-revoked-at-provider-aaaa', 'sk-good-key-bbbbbbbbbbbbbb'],
+    });
+    upstream.behave((req) =>
+      req.headers.authorization === 'Bearer sk-revoked-at-provider-aaaa'
+        ? { kind: 'status', status: 401 }
+        : { kind: 'json', body: { ok: true } },
+    );
+    for (let i = 0; i < 4; i++) expect((await call(t, clientKey, `${slug}/x`)).status).toBe(200);
+    const bad = upstream.requests.filter(
+      (r) => r.headers.authorization === 'Bearer sk-revoked-at-provider-aaaa',
+    );
+    expect(bad.length).toBeLessThanOrEqual(1);
+    if (bad.length === 1) {
+      await expect
+        .poll(
+          async () =>
+            (await gql(t.graphqlUrl, ProviderKeys, { slug }, admin)).data?.provider?.keys.find(
+              (k) => k.id === keyIds[0],
+            )?.status,
+          { timeout: 3000 },
+        )
+        .toBe('INVALID');
+      const audit = await gql(
+        t.graphqlUrl,
+        AuditLog,
+        { first: 5, filter: { targetId: keyIds[0], action: 'key.invalid' } },
+        admin,
+      );
+      expect(audit.data?.auditLog.edges).toHaveLength(1);
+    }
+  });
+});
+
+describe('OpenAI SDK through Tollgate', () => {
+  it('works for plain and streaming chat completions, with tokens metered from both', async () => {
+    const openai = await startFakeOpenAI();
+    try {
+      const { slug } = await setUpProvider(t, `${openai.url}/v1`, {
+        input: { kind: 'OPENAI_COMPATIBLE' },
+        keys: ['sk-real-openai-key-0123456789'],
+      });
+      const sdk = new OpenAI({ apiKey: clientKey, baseURL: `${t.url}/proxy/${slug}`, maxRetries: 0 });
+      const completion = await sdk.chat.completions.create({
+        model: 'gpt-test',
+        messages: [{ role: 'user', content: 'hi' }],
+      });
+      expect(completion.choices[0]?.message.content).toBe('Hello!');
+      expect(completion.usage?.total_tokens).toBe(15);
+
+      const stream = await sdk.chat.completions.create({
+        model: 'gpt-test',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+        stream_options: { include_usage: true },
+      });
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta?.content ?? '';
+      expect(text).toBe('Hello!');
+      expect(
+        openai.requests.every((r) => r.headers.authorization === 'Bearer sk-real-openai-key-0123456789'),
+      ).toBe(true);
+
+      const calls = await recentCalls(slug);
+      expect(calls).toHaveLength(2);
+      for (const c of calls)
+        expect(c).toMatchObject({
+          outcome: 'SUCCESS',
+          promptTokens: 12,
+          completionTokens: 3,
+          model: 'gpt-test',
+        });
+    } finally {
+      await openai.close();
+    }
+  });
+});
+
+describe('metering', () => {
+  it('writes exactly one usage event per call, rejected calls included', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    const statuses = await Promise.all(
+      Array.from({ length: 30 }, (_, i) =>
+        call(t, i % 5 === 0 ? 'tg_wrong' : clientKey, `${slug}/m/${i}`).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(24);
+    const calls = await recentCalls(slug);
+    expect(calls.filter((c) => c.outcome === 'SUCCESS')).toHaveLength(24);
+    const rejected = await t.app.orm.em
+      .fork()
+      .execute(
+        "select count(*)::int as n from usage_events where provider_slug = ? and outcome = 'UNAUTHENTICATED'",
+        [slug],
+      );
+    expect((rejected[0] as { n: number }).n).toBe(6);
+  });
+});

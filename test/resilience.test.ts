@@ -1,0 +1,199 @@
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ProviderCircuit, ResetCircuit, TripCircuit } from './documents.ts';
+import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
+import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
+import { gql } from './helpers/graphql.ts';
+import { startUpstream, type Upstream } from './helpers/upstream.ts';
+
+let upstream: Upstream;
+beforeAll(async () => {
+  upstream = await startUpstream();
+});
+afterAll(() => upstream?.close());
+
+const circuitOf = async (t: TestApp, slug: string) =>
+  (await gql(t.graphqlUrl, ProviderCircuit, { slug }, await t.token('viewer'))).data?.provider?.circuit;
+
+describe('provider rate limits', () => {
+  it('REJECT: 5 per 2 s shared by two replicas through Redis; 50 concurrent calls, the upstream sees exactly 5', async () => {
+    const redisUrl = inject('redisUrl');
+    expect(redisUrl, 'redis-server is needed for this test').not.toBe('');
+    const databaseUrl = await createDatabase();
+    const env = { REDIS_URL: redisUrl, TOLLGATE_REPLICAS: '2' };
+    const [a, b] = await Promise.all([
+      startTestApp({ databaseUrl, env }),
+      startTestApp({ databaseUrl, env }),
+    ]);
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url, {
+        input: { rateLimit: { points: 5, periodMs: 2000, burst: 0, mode: 'REJECT' } },
+      });
+      await b.app.services.providerCache.reload();
+      await b.app.services.keyRing.reload();
+      const key = await createClientKey(a);
+      await b.app.services.clientCache.reload();
+      const responses = await Promise.all(
+        Array.from({ length: 50 }, (_, i) => call(i % 2 ? a : b, key, `${slug}/limited`)),
+      );
+      const statuses = responses.map((r) => r.status);
+      expect(statuses.filter((s) => s === 200)).toHaveLength(5);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(45);
+      expect(upstream.requests).toHaveLength(5);
+      const refused = responses.find((r) => r.status === 429)!;
+      expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(refused.headers.get('ratelimit-limit')).toBe('5');
+      expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+      const body = (await refused.json()) as {
+        error: { code: string; retryAfterMs: number; provider: string };
+      };
+      expect(body.error).toMatchObject({ code: 'RATE_LIMITED', provider: slug });
+      expect(body.error.retryAfterMs).toBeGreaterThan(0);
+      expect(body.error.retryAfterMs).toBeLessThanOrEqual(2000);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('QUEUE: calls over the limit wait their turn (FIFO) and then succeed', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: {
+          rateLimit: {
+            points: 2,
+            periodMs: 500,
+            burst: 0,
+            mode: 'QUEUE',
+            maxQueueWaitMs: 5000,
+            maxQueueSize: 10,
+          },
+        },
+      });
+      const key = await createClientKey(t);
+      const started = Date.now();
+      const responses = await Promise.all(
+        Array.from({ length: 6 }, async (_, i) => {
+          await new Promise((r) => setTimeout(r, i * 5)); // issue them in order
+          return call(t, key, `${slug}/queued/${i}`);
+        }),
+      );
+      expect(responses.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(upstream.requests.map((r) => r.path)).toEqual([0, 1, 2, 3, 4, 5].map((i) => `/queued/${i}`));
+      // 6 calls at 2 per 500 ms need at least two more windows.
+      expect(Date.now() - started).toBeGreaterThanOrEqual(900);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
+describe('circuit breaker', () => {
+  it('opens after consecutive 5xx, rejects fast, lets a fallback serve, half-opens and closes after good probes', async () => {
+    const t = await startTestApp();
+    const backup = await startUpstream({ kind: 'json', body: { from: 'backup' } });
+    try {
+      upstream.reset();
+      const fallback = await setUpProvider(t, backup.url);
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          breaker: { failureThreshold: 5, halfOpenAfterMs: 600, successThreshold: 3 },
+        },
+      });
+      const key = await createClientKey(t);
+      upstream.behave({ kind: 'status', status: 500 });
+      for (let i = 0; i < 5; i++) expect((await call(t, key, `${slug}/x`)).status).toBe(500);
+      expect(await circuitOf(t, slug)).toMatchObject({ state: 'OPEN', failures: 5 });
+
+      const started = performance.now();
+      const rejected = await call(t, key, `${slug}/x`);
+      const ms = performance.now() - started;
+      expect(rejected.status).toBe(503);
+      expect(((await rejected.json()) as { error: { code: string } }).error.code).toBe('CIRCUIT_OPEN');
+      expect(Number(rejected.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      console.log(`CIRCUIT_OPEN answered in ${ms.toFixed(1)} ms`);
+      expect(upstream.requests).toHaveLength(5);
+
+      // With a fallback configured, callers are served meanwhile.
+      const admin = await t.token('admin');
+      const { UpdateProvider } = await import('./documents.ts');
+      await gql(
+        t.graphqlUrl,
+        UpdateProvider,
+        { input: { slug, version: 1, fallbacks: [fallback.slug] } },
+        admin,
+      );
+      await t.app.services.providerCache.reload();
+      const served = await call(t, key, `${slug}/x`);
+      expect(served.status).toBe(200);
+      expect(served.headers.get('x-tollgate-fallback')).toBe('provider');
+      expect(served.headers.get('x-tollgate-provider')).toBe(fallback.slug);
+      expect(await served.json()).toEqual({ from: 'backup' });
+
+      // The upstream recovers; after the half-open delay, three good probes close the circuit.
+      upstream.behave({ kind: 'json', body: { ok: true } });
+      await new Promise((r) => setTimeout(r, 800));
+      for (let i = 0; i < 3; i++)
+        expect((await call(t, key, `${slug}/x`)).headers.get('x-tollgate-provider')).toBe(slug);
+      expect(await circuitOf(t, slug)).toMatchObject({ state: 'CLOSED', failures: 0 });
+    } finally {
+      await t.stop();
+      await backup.close();
+    }
+  });
+
+  it('never counts caller errors (4xx) as failures', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url, { input: { breaker: { failureThreshold: 2 } } });
+      const key = await createClientKey(t);
+      upstream.behave({ kind: 'status', status: 404 });
+      for (let i = 0; i < 6; i++) expect((await call(t, key, `${slug}/x`)).status).toBe(404);
+      expect(await circuitOf(t, slug)).toMatchObject({ state: 'CLOSED' });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('can be tripped and reset by an operator, on every replica', async () => {
+    const redisUrl = inject('redisUrl');
+    const databaseUrl = await createDatabase();
+    const env = { REDIS_URL: redisUrl };
+    const [a, b] = await Promise.all([
+      startTestApp({ databaseUrl, env }),
+      startTestApp({ databaseUrl, env }),
+    ]);
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url);
+      await b.app.services.providerCache.reload();
+      await b.app.services.keyRing.reload();
+      const key = await createClientKey(a);
+      await b.app.services.clientCache.reload();
+      expect((await call(b, key, `${slug}/x`)).status).toBe(200); // b knows the circuit
+      const operator = await a.token('operator');
+      const tripped = await gql(
+        a.graphqlUrl,
+        TripCircuit,
+        { provider: slug, reason: 'maintenance window' },
+        operator,
+      );
+      expect(tripped.data?.tripCircuit).toMatchObject({ circuit: { state: 'ISOLATED' } });
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 1000, interval: 20 })
+        .toBe(503);
+      const viewer = await a.token('viewer');
+      const refused = await gql(a.graphqlUrl, ResetCircuit, { provider: slug }, viewer);
+      expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');
+      await gql(a.graphqlUrl, ResetCircuit, { provider: slug }, operator);
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 1000, interval: 20 })
+        .toBe(200);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+});
