@@ -185,7 +185,10 @@ async function respond(b: Behaviour, req: RecordedRequest, res: ServerResponse):
 
 /** Answers /chat/completions like OpenAI does, streaming included (usage only with include_usage). */
 function openAI(req: RecordedRequest, res: ServerResponse): void {
-  if (!req.path.endsWith('/chat/completions')) return json(res, 404, { error: { message: 'not found' } });
+  if (!req.path.endsWith('/chat/completions')) {
+    json(res, 404, { error: { message: 'not found' } });
+    return;
+  }
   const body = JSON.parse(req.body.toString('utf8') || '{}') as {
     model?: string;
     stream?: boolean;
@@ -195,7 +198,7 @@ function openAI(req: RecordedRequest, res: ServerResponse): void {
   const created = Math.floor(Date.now() / 1000);
   const usage = { prompt_tokens: 12, completion_tokens: 3, total_tokens: 15 };
   if (!body.stream) {
-    return json(res, 200, {
+    json(res, 200, {
       id: 'chatcmpl-1',
       object: 'chat.completion',
       created,
@@ -210,6 +213,7 @@ function openAI(req: RecordedRequest, res: ServerResponse): void {
       ],
       usage,
     });
+    return;
   }
   res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache' });
   const chunk = (delta: object, finish: string | null) =>
