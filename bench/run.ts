@@ -1,4 +1,18 @@
 import { runGraphqlBench } from './graphql.bench.ts';
+import { runProxyBench } from './proxy.bench.ts';
 
-/** Runs every benchmark in turn. Each prints its figures as ratios against a baseline it measures itself. */
-await runGraphqlBench();
+/**
+ * Runs the benchmarks named on the command line (default: all). Each prints its figures as
+ * ratios against a baseline it measures itself in the same run.
+ */
+const benches: Record<string, () => Promise<void>> = { proxy: runProxyBench, graphql: runGraphqlBench };
+const chosen = process.argv.slice(2);
+for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {
+  const bench = benches[name];
+  if (!bench) {
+    console.error(`unknown benchmark "${name}"; choose from ${Object.keys(benches).join(', ')}`);
+    process.exit(2);
+  }
+  await bench();
+}
+process.exit(0);

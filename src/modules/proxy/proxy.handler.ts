@@ -77,14 +77,16 @@ interface CallRecord {
     cachedTokens: number | null;
   };
   limitHeaders: Record<string, string>;
+  /** Run when the call is over (timers, listeners). */
+  cleanups: (() => void)[];
 }
 
 interface UpstreamResult {
   response: Dispatcher.ResponseData;
   key: UsableKey | undefined;
   attempts: number;
-  /** Aborts when the call's deadline passes (the body may still be streaming). */
-  deadline: AbortSignal;
+  /** Set when the call's deadline passed (the body may still be streaming). */
+  deadline: { aborted: boolean };
 }
 
 /**
@@ -121,6 +123,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       outcome: 'SUCCESS',
       tokens: { model: null, promptTokens: null, completionTokens: null, cachedTokens: null },
       limitHeaders: {},
+      cleanups: [],
     };
     // The caller went away: stop the upstream call too.
     const clientGone = new AbortController();
@@ -161,6 +164,7 @@ export function createProxyHandler(deps: ProxyDeps) {
         res.destroy();
       }
     } finally {
+      for (const cleanup of call.cleanups) cleanup();
       record(call);
     }
   };
@@ -222,8 +226,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       probe = false;
     };
 
-    const deadline = AbortSignal.timeout(provider.timeoutMs);
-    const signal = AbortSignal.any([deadline, clientGone]);
+    const { signal, deadline } = callSignal(provider.timeoutMs, clientGone, call.cleanups);
     const deadlineAt = Date.now() + provider.timeoutMs;
     const retryable = IDEMPOTENT.has(call.method) || provider.retry.retryNonIdempotent;
     const budget = retryBudgets.for(provider.id, provider.retry.budgetPercent);
@@ -385,7 +388,8 @@ export function createProxyHandler(deps: ProxyDeps) {
       ...call.limitHeaders,
       ...tollgateHeaders(call),
     });
-    res.flushHeaders();
+    // Streams should show their status at once; other bodies go out with the headers in one write.
+    if (headerValue(response.headers['content-type'])?.includes('text/event-stream')) res.flushHeaders();
     try {
       for await (const chunk of response.body as AsyncIterable<Buffer>) {
         call.responseBytes += chunk.length;
@@ -603,6 +607,32 @@ function connectionReason(error: unknown): string {
     (error as Error).message ??
     'connection error'
   );
+}
+
+/**
+ * One signal for the whole call: aborted at the deadline or when the caller goes away.
+ * (Cheaper than AbortSignal.timeout + AbortSignal.any on every request; the timer is unref'd
+ * and cleared by the abort or when the response ends.)
+ */
+function callSignal(
+  timeoutMs: number,
+  clientGone: AbortSignal,
+  cleanups: (() => void)[],
+): { signal: AbortSignal; deadline: { aborted: boolean } } {
+  const controller = new AbortController();
+  const deadline = { aborted: false };
+  const timer = setTimeout(() => {
+    deadline.aborted = true;
+    controller.abort(new Error('deadline'));
+  }, timeoutMs);
+  timer.unref();
+  const onGone = () => controller.abort(new Error('caller went away'));
+  clientGone.addEventListener('abort', onGone, { once: true });
+  cleanups.push(() => {
+    clearTimeout(timer);
+    clientGone.removeEventListener('abort', onGone);
+  });
+  return { signal: controller.signal, deadline };
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
