@@ -35,6 +35,7 @@ export class KeyRing {
   #slugById = new Map<string, string>();
   /** keyId → epoch ms until which the key must not be used (upstream 429). */
   readonly #coolingUntil = new Map<string, number>();
+  readonly #disabled = new Set<string>();
   #timer: NodeJS.Timeout | undefined;
   #stopListening: (() => void)[] = [];
   #reloading: Promise<void> | undefined;
@@ -152,6 +153,7 @@ export class KeyRing {
     const usable = stored.filter(
       (k) =>
         !exclude.has(k.id) &&
+        !this.#disabled.has(k.id) &&
         (k.expiresAt === null || k.expiresAt > now) &&
         (this.#coolingUntil.get(k.id) ?? 0) <= now,
     );
@@ -165,6 +167,14 @@ export class KeyRing {
     const times = stored.map((k) => this.#coolingUntil.get(k.id) ?? 0);
     if (times.length === 0 || times.some((t) => t <= now)) return undefined;
     return Math.min(...times);
+  }
+
+  /**
+   * The provider refused this key (401/403): stop using it here at once. Remembered across
+   * reloads, since a reload already under way may still see the key as ACTIVE.
+   */
+  disable(keyId: string): void {
+    this.#disabled.add(keyId);
   }
 
   /** The provider answered 429 for this key: leave it alone until `untilMs`. */

@@ -290,6 +290,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       if (status === 401 || status === 403) {
         if (key && key.id !== 'env') {
           failedKeys.add(key.id);
+          deps.keyRing.disable(key.id);
           void deps.keys.markInvalid(key.id, `${provider.slug} answered ${status}`).catch(() => undefined);
         }
         if (!credentialRetryUsed && key && pickKey(provider, failedKeys)) {
