@@ -83,9 +83,14 @@ export async function startUpstream(initial: Behaviour = { kind: 'echo' }): Prom
         req.socket.destroy();
         return;
       }
-      for await (const chunk of req) chunks.push(chunk as Buffer);
-      record.body = Buffer.concat(chunks);
-      await respond(current, record, res);
+      try {
+        for await (const chunk of req) chunks.push(chunk as Buffer);
+        record.body = Buffer.concat(chunks);
+        await respond(current, record, res);
+      } catch {
+        // A caller that went away mid-upload, or a body the fake cannot parse: answer 400 if we still can.
+        if (!res.headersSent && !res.destroyed) res.writeHead(400).end();
+      }
     },
   );
   server.on('connection', (socket) => {
