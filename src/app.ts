@@ -221,8 +221,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         resolve();
       });
     });
-    cleanup.push(() => closeHttpServer(server, config.http.shutdownTimeoutMs));
-    cleanup.push(() => ws.close());
+    cleanup.push(async () => {
+      // Stop accepting first, then close WebSockets (they hold connections open), then let
+      // in-flight requests finish.
+      const draining = closeHttpServer(server, config.http.shutdownTimeoutMs);
+      await ws.close();
+      await draining;
+    });
 
     const port = (server.address() as AddressInfo).port;
     const host = config.http.host === '0.0.0.0' || config.http.host === '::' ? 'localhost' : config.http.host;

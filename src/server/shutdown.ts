@@ -6,6 +6,8 @@ import type { Server } from 'node:http';
  */
 export function closeHttpServer(server: Server, timeoutMs: number): Promise<void> {
   if (!server.listening) return Promise.resolve();
+  // Responses still to come ask keep-alive clients to reconnect (to another replica).
+  server.on('request', (_req, res) => res.setHeader('connection', 'close'));
   return new Promise((resolve) => {
     const timer = setTimeout(() => server.closeAllConnections(), timeoutMs);
     timer.unref();

@@ -1,0 +1,111 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
+import { query } from './helpers/db.ts';
+import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
+import { freePort } from './helpers/ports.ts';
+import { startUpstream, type Upstream } from './helpers/upstream.ts';
+
+let upstream: Upstream;
+beforeAll(async () => {
+  upstream = await startUpstream();
+});
+afterAll(() => upstream?.close());
+
+async function startRedis(port: number): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
+    { stdio: 'ignore' },
+  );
+  const { connect } = await import('node:net');
+  for (let i = 0; i < 100; i++) {
+    const up = await new Promise<boolean>((resolve) => {
+      const socket = connect(port, '127.0.0.1');
+      socket.once('connect', () => {
+        socket.end();
+        resolve(true);
+      });
+      socket.once('error', () => resolve(false));
+    });
+    if (up) return child;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('redis-server did not start');
+}
+
+describe('faults on the data plane', () => {
+  it('SIGTERM under load: in-flight calls complete, and every call has exactly one usage event', async () => {
+    const t = await startTestApp();
+    upstream.reset();
+    const { slug, id } = await setUpProvider(t, upstream.url);
+    const key = await createClientKey(t);
+    upstream.behave({ kind: 'slow', delayMs: 300, body: { ok: true } });
+    const inFlight = Array.from({ length: 40 }, () => call(t, key, `${slug}/slow`).then((r) => r.status));
+    await new Promise((r) => setTimeout(r, 100));
+    const stopped = t.stop();
+    await new Promise((r) => setTimeout(r, 20));
+    await expect(call(t, key, `${slug}/late`)).rejects.toThrow(); // no longer accepting
+    expect(await Promise.all(inFlight)).toEqual(Array(40).fill(200));
+    await stopped;
+    const [row] = await query<{ n: number; distinct_requests: number }>(
+      t.config.database.url!,
+      'select count(*)::int as n, count(distinct request_id)::int as distinct_requests from usage_events where provider_id = $1',
+      [id],
+    );
+    expect(row).toEqual({ n: 40, distinct_requests: 40 });
+  });
+
+  it('Redis killed during load: no gateway 5xx, nothing hangs, each replica keeps its share, and the shared limit returns with Redis', async () => {
+    const port = await freePort();
+    let redis = await startRedis(port);
+    const databaseUrl = await createDatabase();
+    const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TOLLGATE_REPLICAS: '2' };
+    const [a, b] = await Promise.all([
+      startTestApp({ databaseUrl, env }),
+      startTestApp({ databaseUrl, env }),
+    ]);
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url, {
+        input: { rateLimit: { points: 10, periodMs: 1500, burst: 0, mode: 'REJECT' } },
+      });
+      await Promise.all([b.app.services.providerCache.reload(), b.app.services.keyRing.reload()]);
+      const key = await createClientKey(a);
+      await b.app.services.clientCache.reload();
+      const burst = async () => {
+        const started = Date.now();
+        const statuses = await Promise.all(
+          Array.from({ length: 40 }, (_, i) => call(i % 2 ? a : b, key, `${slug}/x`).then((r) => r.status)),
+        );
+        return { statuses, ms: Date.now() - started };
+      };
+
+      const shared = await burst();
+      expect(shared.statuses.filter((s) => s === 200)).toHaveLength(10);
+
+      redis.kill('SIGKILL');
+      await new Promise((r) => redis.once('exit', r));
+      await new Promise((r) => setTimeout(r, 1600)); // the next window
+      upstream.reset();
+      const degraded = await burst();
+      console.log(
+        `with Redis down: ${degraded.statuses.filter((s) => s === 200).length} admitted of 40 in ${degraded.ms} ms`,
+      );
+      expect(degraded.statuses.every((s) => s === 200 || s === 429)).toBe(true); // no gateway-originated 5xx
+      expect(degraded.ms).toBeLessThan(3000); // nothing waited on Redis
+      expect(upstream.requests.length).toBeLessThanOrEqual(10); // 5 per replica
+      expect(upstream.requests.length).toBeGreaterThan(0);
+
+      redis = await startRedis(port);
+      await new Promise((r) => setTimeout(r, 2600)); // reconnect (retry backoff) and a fresh window
+      upstream.reset();
+      const back = await burst();
+      expect(back.statuses.filter((s) => s === 200)).toHaveLength(10);
+      expect(upstream.requests).toHaveLength(10);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+      redis.kill('SIGKILL');
+    }
+  });
+});
