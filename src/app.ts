@@ -24,6 +24,7 @@ import { UpstreamAgents } from './modules/proxy/upstream-agents.ts';
 import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { createHttpServer } from './server/http.ts';
+import { createMetrics } from './server/metrics.ts';
 import { closeHttpServer } from './server/shutdown.ts';
 import { attachGraphqlWebSocket } from './server/ws.ts';
 import type { Services } from './services.ts';
@@ -167,12 +168,14 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const usage = new UsageRecorder({ orm, logger, bufferMax: config.usage.bufferMax });
     usage.start(config.usage.flushIntervalMs);
     const agents = new UpstreamAgents();
+    const limits = new RateLimits({ redis, replicas: config.proxy.replicas, logger });
+    const metrics = createMetrics({ usage, limits });
     const proxy = createProxyHandler({
       providers: providerCache,
       clients: clientCache,
       keyRing,
       keys: providerKeys,
-      limits: new RateLimits({ redis, replicas: config.proxy.replicas, logger }),
+      limits,
       breakers,
       usage,
       agents,
@@ -192,6 +195,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       {
         graphql: (req, res, requestId) => yoga.handle(req, res, { requestId }),
         proxy,
+        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
         readiness: [
           {
             name: 'postgres',

@@ -96,6 +96,8 @@ describe('faults on the data plane', () => {
       expect(degraded.ms).toBeLessThan(3000); // nothing waited on Redis
       expect(upstream.requests.length).toBeLessThanOrEqual(10); // 5 per replica
       expect(upstream.requests.length).toBeGreaterThan(0);
+      const metrics = await (await fetch(`${a.url}/metrics`)).text();
+      expect(metrics).toMatch(/^tollgate_rate_limit_degraded 1$/m);
 
       redis = await startRedis(port);
       await new Promise((r) => setTimeout(r, 2600)); // reconnect (retry backoff) and a fresh window

@@ -377,5 +377,9 @@ describe('metering', () => {
         [slug],
       );
     expect((rejected[0] as { n: number }).n).toBe(6);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toContain(`tollgate_proxy_calls_total{provider="${slug}",outcome="SUCCESS"} 24`);
+    expect(metrics).toContain(`tollgate_proxy_calls_total{provider="${slug}",outcome="UNAUTHENTICATED"} 6`);
+    expect(metrics).toMatch(/^tollgate_rate_limit_degraded 0$/m);
   });
 });

@@ -10,6 +10,7 @@ export interface ReadinessCheck {
 export interface HttpRoutes {
   graphql(req: IncomingMessage, res: ServerResponse, requestId: string): unknown;
   proxy(req: IncomingMessage, res: ServerResponse, requestId: string, path: string): Promise<void>;
+  metrics(): Promise<{ contentType: string; body: string }>;
   readiness: ReadinessCheck[];
 }
 
@@ -86,6 +87,11 @@ export function createHttpServer(routes: HttpRoutes, logger: Logger): Server {
     }
     if (path.startsWith('/proxy/')) return routes.proxy(req, res, requestId, path);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
+    if (path === '/metrics') {
+      const { contentType, body } = await routes.metrics();
+      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+      return res.end(body);
+    }
     if (path === '/readyz') {
       const failures: { name: string; reason: string }[] = [];
       await Promise.all(
