@@ -40,9 +40,15 @@ describe('faults on the data plane', () => {
     upstream.reset();
     const { slug, id } = await setUpProvider(t, upstream.url);
     const key = await createClientKey(t);
-    upstream.behave({ kind: 'slow', delayMs: 300, body: { ok: true } });
-    const inFlight = Array.from({ length: 40 }, () => call(t, key, `${slug}/slow`).then((r) => r.status));
-    await new Promise((r) => setTimeout(r, 100));
+    upstream.behave({ kind: 'slow', delayMs: 1000, body: { ok: true } });
+    const inFlight = Array.from({ length: 40 }, () =>
+      call(t, key, `${slug}/slow`).then(
+        (r) => r.status,
+        (error: Error) => `failed: ${error.message}`,
+      ),
+    );
+    // Every call is inside Tollgate (and waiting on the upstream) before the shutdown begins.
+    await expect.poll(() => upstream.requests.length, { timeout: 5000, interval: 5 }).toBe(40);
     const stopped = t.stop();
     await new Promise((r) => setTimeout(r, 20));
     await expect(call(t, key, `${slug}/late`)).rejects.toThrow(); // no longer accepting

@@ -89,6 +89,63 @@ describe('provider rate limits', () => {
   });
 });
 
+describe('degraded mode', () => {
+  it('answers a failing GET from the stale cache, and anything else with the static body', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const staticBody = JSON.stringify({ manual: ['https://nvd.nist.gov/vuln/search'] });
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          degradedMode: {
+            staleOnError: true,
+            staleTtlMs: 60_000,
+            staticStatus: 200,
+            staticContentType: 'application/json',
+            staticBody,
+          },
+        },
+      });
+      const key = await createClientKey(t);
+      upstream.behave({ kind: 'json', body: { cve: 'CVE-2024-0001', fresh: true } });
+      const fresh = await call(t, key, `${slug}/cves?id=1`);
+      expect(await fresh.json()).toEqual({ cve: 'CVE-2024-0001', fresh: true });
+
+      upstream.behave({ kind: 'status', status: 503 });
+      const stale = await call(t, key, `${slug}/cves?id=1`);
+      expect(stale.status).toBe(200);
+      expect(stale.headers.get('x-tollgate-fallback')).toBe('stale-cache');
+      expect(Number(stale.headers.get('age'))).toBeGreaterThanOrEqual(0);
+      expect(await stale.json()).toEqual({ cve: 'CVE-2024-0001', fresh: true });
+
+      const other = await call(t, key, `${slug}/cves?id=2`); // never cached
+      expect(other.headers.get('x-tollgate-fallback')).toBe('static');
+      expect(await other.text()).toBe(staticBody);
+      const post = await call(t, key, `${slug}/cves?id=1`, { method: 'POST', body: '{}' });
+      expect(post.headers.get('x-tollgate-fallback')).toBe('static');
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('passes the 5xx through when a provider has no alternative', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url, { input: { retry: { maxAttempts: 1 } } });
+      const key = await createClientKey(t);
+      upstream.behave({ kind: 'status', status: 503, body: 'upstream says no' });
+      const response = await call(t, key, `${slug}/x`);
+      expect(response.status).toBe(503);
+      expect(await response.text()).toBe('upstream says no');
+      expect(response.headers.get('x-tollgate-fallback')).toBeNull();
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('circuit breaker', () => {
   it('opens after consecutive 5xx, rejects fast, lets a fallback serve, half-opens and closes after good probes', async () => {
     const t = await startTestApp();

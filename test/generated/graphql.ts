@@ -86,6 +86,7 @@ export type CreateProviderInput = {
   /** http(s) URL that /proxy/{slug}/ maps to. */
   baseUrl: string;
   breaker?: BreakerPolicyInput | null | undefined;
+  degradedMode?: DegradedModeInput | null | undefined;
   /** Default true. */
   enabled?: boolean | null | undefined;
   /** Slugs of providers to fall back to, in order. */
@@ -104,6 +105,19 @@ export type CreateProviderInput = {
   slug: string;
   /** Default 30000. */
   timeoutMs?: number | null | undefined;
+};
+
+export type DegradedModeInput = {
+  /** Default false. */
+  staleOnError?: boolean | null | undefined;
+  /** Default 3600000 (1 h). */
+  staleTtlMs?: number | null | undefined;
+  /** At most 64 KiB; null for none. */
+  staticBody?: string | null | undefined;
+  /** Default application/json. */
+  staticContentType?: string | null | undefined;
+  /** Default 200. */
+  staticStatus?: number | null | undefined;
 };
 
 export type HealthCheckInput = {
@@ -238,6 +252,7 @@ export type UpdateProviderInput = {
   /** http(s) URL that /proxy/{slug}/ maps to; no credentials, query or fragment. */
   baseUrl?: string | null | undefined;
   breaker?: BreakerPolicyInput | null | undefined;
+  degradedMode?: DegradedModeInput | null | undefined;
   /** Slugs of providers to fall back to, in order. */
   fallbacks?: Array<string> | null | undefined;
   healthCheck?: HealthCheckInput | null | undefined;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import {
   type BreakerPolicy,
+  type DegradedMode,
   type HealthCheckSettings,
   PROVIDER_KINDS,
   type Pricing,
@@ -33,6 +34,7 @@ export const ProviderEntity = defineEntity({
     /** Ordered ids of the providers to try when this one cannot serve. */
     fallbackIds: p.json<string[]>(),
     allowPrivateNetwork: p.boolean().default(false),
+    degradedMode: p.json<DegradedMode>().nullable(),
     /** Optional regular expression every stored key must match (catches pasting the wrong key). */
     keyPattern: p.text().nullable(),
     createdAt: p.datetime().onCreate(() => new Date()),

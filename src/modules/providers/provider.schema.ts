@@ -9,6 +9,8 @@ import type { ProviderPatch } from './provider.service.ts';
 import {
   AUTH_STYLES,
   type BreakerPolicy,
+  type DegradedMode,
+  degradedModeSchema,
   HEALTH_CHECK_METHODS,
   type HealthCheckSettings,
   PROVIDER_KINDS,
@@ -124,6 +126,23 @@ const PricingRef = builder.objectRef<Pricing>('Pricing').implement({
   }),
 });
 
+const DegradedModeRef = builder.objectRef<DegradedMode>('DegradedMode').implement({
+  description: 'What callers get when the provider and its fallbacks cannot serve.',
+  fields: (t) => ({
+    staleOnError: t.exposeBoolean('staleOnError', {
+      description: 'Answer a GET with a recent cached answer (x-tollgate-fallback: stale-cache).',
+    }),
+    staleTtlMs: t.exposeInt('staleTtlMs', { description: 'How old a cached answer may be.' }),
+    staticStatus: t.exposeInt('staticStatus'),
+    staticContentType: t.exposeString('staticContentType'),
+    staticBody: t.string({
+      nullable: true,
+      description: 'A fixed answer (x-tollgate-fallback: static), e.g. links for manual research.',
+      resolve: (d) => d.staticBody,
+    }),
+  }),
+});
+
 const ProviderRef = builder.objectRef<Provider>('Provider');
 
 export const ProviderNode = builder.loadableNode(ProviderRef, {
@@ -157,6 +176,10 @@ export const ProviderNode = builder.loadableNode(ProviderRef, {
       },
     }),
     allowPrivateNetwork: t.exposeBoolean('allowPrivateNetwork'),
+    degradedMode: t.field({
+      type: DegradedModeRef,
+      resolve: (p) => p.degradedMode ?? degradedModeSchema.parse(undefined),
+    }),
     keyPattern: t.string({
       nullable: true,
       description: 'Regular expression every stored key must match.',
@@ -219,6 +242,16 @@ const HealthCheckInput = builder.inputType('HealthCheckInput', {
   }),
 });
 
+const DegradedModeInput = builder.inputType('DegradedModeInput', {
+  fields: (t) => ({
+    staleOnError: t.boolean({ description: 'Default false.' }),
+    staleTtlMs: t.int({ description: 'Default 3600000 (1 h).' }),
+    staticStatus: t.int({ description: 'Default 200.' }),
+    staticContentType: t.string({ description: 'Default application/json.' }),
+    staticBody: t.string({ description: 'At most 64 KiB; null for none.' }),
+  }),
+});
+
 const ModelPriceInput = builder.inputType('ModelPriceInput', {
   fields: (t) => ({
     model: t.string({ required: true }),
@@ -257,6 +290,7 @@ const settingsFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['f
   keyPattern: t.string({
     description: 'Regular expression (JavaScript, u flag) every stored key must match.',
   }),
+  degradedMode: t.field({ type: DegradedModeInput }),
 });
 
 const CreateProviderInput = builder.inputType('CreateProviderInput', {
@@ -279,7 +313,13 @@ const UpdateProviderInput = builder.inputType('UpdateProviderInput', {
 });
 
 /** Fields where an explicit null means "remove", not "leave as is". */
-const NULL_MEANS_CLEAR = ['rateLimit', 'pricing.estimateMicros', 'auth.name', 'keyPattern'];
+const NULL_MEANS_CLEAR = [
+  'rateLimit',
+  'pricing.estimateMicros',
+  'auth.name',
+  'keyPattern',
+  'degradedMode.staticBody',
+];
 
 // ---- payloads -------------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { type Provider, ProviderEntity } from './provider.entity.ts';
 import {
+  degradedModeSchema,
   type PROVIDER_KINDS,
   type ProviderSpec,
   type ProviderSpecInput,
@@ -182,6 +183,7 @@ export class ProviderService {
         .filter((s): s is string => s !== undefined),
       allowPrivateNetwork: provider.allowPrivateNetwork,
       keyPattern: provider.keyPattern ?? null,
+      degradedMode: provider.degradedMode ?? degradedModeSchema.parse(undefined),
     };
   }
 
@@ -258,7 +260,7 @@ function specColumns(spec: ProviderSpec) {
   return columns;
 }
 
-const MERGED_SETTINGS = ['retry', 'breaker', 'healthCheck', 'pricing', 'rateLimit'] as const;
+const MERGED_SETTINGS = ['retry', 'breaker', 'healthCheck', 'pricing', 'rateLimit', 'degradedMode'] as const;
 
 /**
  * Applies a patch: absent fields keep their value; nested settings objects merge field by field

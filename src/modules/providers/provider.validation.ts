@@ -196,6 +196,36 @@ function isCompilablePattern(pattern: string): boolean {
   }
 }
 
+/**
+ * What callers get when the provider and its fallback providers cannot serve: a recent cached
+ * answer to the same GET (stale-on-error), and/or a fixed body (e.g. links for manual research).
+ */
+export const degradedModeSchema = z
+  .object({
+    staleOnError: z.boolean().default(false),
+    staleTtlMs: intIn(1_000, 7 * 86_400_000).default(3_600_000),
+    staticStatus: intIn(200, 599).default(200),
+    staticContentType: z
+      .string()
+      .max(100)
+      .regex(/^[\w.+-]+\/[\w.+-]+(;\s*[\w-]+=[\w.-]+)?$/, {
+        message: 'must be a media type such as application/json',
+      })
+      .default('application/json'),
+    staticBody: z
+      .string()
+      .max(64 * 1024, { message: 'must be at most 64 KiB' })
+      .nullish()
+      .transform((v) => v ?? null),
+  })
+  .default(() => ({
+    staleOnError: false,
+    staleTtlMs: 3_600_000,
+    staticStatus: 200,
+    staticContentType: 'application/json',
+    staticBody: null,
+  }));
+
 /** Everything that defines a provider, after defaults. */
 export const providerSpecSchema = z
   .object({
@@ -231,6 +261,7 @@ export const providerSpecSchema = z
         });
       }),
     allowPrivateNetwork: z.boolean().default(false),
+    degradedMode: degradedModeSchema,
     keyPattern: z
       .string()
       .max(200, { message: 'must be at most 200 characters' })
@@ -268,3 +299,4 @@ export type RateLimitPolicy = NonNullable<z.output<typeof rateLimitSchema>>;
 export type HealthCheckSettings = z.output<typeof healthCheckSchema>;
 export type Pricing = z.output<typeof pricingSchema>;
 export type ProviderAuth = z.output<typeof authSchema>;
+export type DegradedMode = z.output<typeof degradedModeSchema>;

@@ -1,4 +1,5 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
+import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -14,6 +15,7 @@ import type { ProviderCache } from './provider-cache.ts';
 import { GatewayError, sendGatewayError } from './proxy-errors.ts';
 import { type LimitDecision, type RateLimits, rateLimitHeaders } from './rate-limits.ts';
 import { RetryBudgets } from './retry-budget.ts';
+import { StaleCache } from './stale-cache.ts';
 import { TokenMeter } from './token-meter.ts';
 import { PrivateAddressError, type UpstreamAgents } from './upstream-agents.ts';
 
@@ -77,6 +79,8 @@ interface CallRecord {
     cachedTokens: number | null;
   };
   limitHeaders: Record<string, string>;
+  /** The upstream path and query (the stale cache's key within a provider). */
+  rest: string;
   /** Run when the call is over (timers, listeners). */
   cleanups: (() => void)[];
 }
@@ -98,6 +102,7 @@ interface UpstreamResult {
  */
 export function createProxyHandler(deps: ProxyDeps) {
   const retryBudgets = new RetryBudgets();
+  const staleCache = new StaleCache();
 
   return async function proxy(
     req: IncomingMessage,
@@ -123,6 +128,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       outcome: 'SUCCESS',
       tokens: { model: null, promptTokens: null, completionTokens: null, cachedTokens: null },
       limitHeaders: {},
+      rest: '',
       cleanups: [],
     };
     // The caller went away: stop the upstream call too.
@@ -133,6 +139,7 @@ export function createProxyHandler(deps: ProxyDeps) {
 
     try {
       const { slug, rest } = parsePath(path);
+      call.rest = `${rest}${(req.url ?? '').includes('?') ? `?${(req.url ?? '').split('?').slice(1).join('?')}` : ''}`;
       call.client = authenticate(req, deps.clients);
       const provider = deps.providers.bySlug(slug);
       if (!provider) throw new GatewayError('PROVIDER_NOT_FOUND', `No provider "${slug}".`);
@@ -169,7 +176,12 @@ export function createProxyHandler(deps: ProxyDeps) {
     }
   };
 
-  /** The provider, then its fallbacks in order, for the failures a fallback can help with. */
+  /**
+   * The provider, then its fallback providers in order, then its degraded mode (a stale cached
+   * answer to the same GET, or a static body), for the failures an alternative can help with: the
+   * provider disabled, open, rate-limited, unreachable, timing out, or still answering 5xx after
+   * its retries. With no alternative left, the provider's own 5xx goes back as it came.
+   */
   async function serveWithFallbacks(
     call: CallRecord,
     primary: Provider,
@@ -178,24 +190,63 @@ export function createProxyHandler(deps: ProxyDeps) {
     body: Buffer | undefined,
     clientGone: AbortSignal,
   ): Promise<UpstreamResult> {
+    let failure: GatewayError;
+    let upstream5xx: UpstreamResult | undefined;
     try {
-      return await serve(call, primary, rest, req, body, clientGone);
+      const result = await serve(call, primary, rest, req, body, clientGone);
+      if (result.response.statusCode < 500 || !hasAlternatives(primary, call.method)) return result;
+      upstream5xx = result;
+      failure = new GatewayError(
+        'UPSTREAM_UNAVAILABLE',
+        `"${primary.slug}" answered ${result.response.statusCode}.`,
+      );
     } catch (error) {
       if (!(error instanceof GatewayError) || !canFallBack(error) || clientGone.aborted) throw error;
-      for (const fallbackId of primary.fallbackIds) {
-        const fallback = deps.providers.byId(fallbackId);
-        if (!fallback || fallback.kind !== primary.kind) continue;
-        if (call.client?.allowedProviderIds && !call.client.allowedProviderIds.has(fallback.id)) continue;
-        try {
-          const result = await serve(call, fallback, rest, req, body, clientGone);
-          call.fallback = 'provider';
-          return result;
-        } catch (fallbackError) {
-          if (!(fallbackError instanceof GatewayError) || !canFallBack(fallbackError)) throw fallbackError;
-        }
-      }
-      throw error;
+      failure = error;
     }
+    const useAlternative = (result: UpstreamResult, kind: string) => {
+      void upstream5xx?.response.body.dump().catch(() => undefined);
+      call.fallback = kind;
+      return result;
+    };
+    for (const fallbackId of primary.fallbackIds) {
+      const fallback = deps.providers.byId(fallbackId);
+      if (!fallback || fallback.kind !== primary.kind) continue;
+      if (call.client?.allowedProviderIds && !call.client.allowedProviderIds.has(fallback.id)) continue;
+      try {
+        const result = await serve(call, fallback, rest, req, body, clientGone);
+        if (result.response.statusCode < 500) return useAlternative(result, 'provider');
+        void result.response.body.dump().catch(() => undefined);
+      } catch (fallbackError) {
+        if (!(fallbackError instanceof GatewayError) || !canFallBack(fallbackError)) throw fallbackError;
+      }
+    }
+    const degraded = primary.degradedMode;
+    if (degraded?.staleOnError && call.method === 'GET') {
+      const stale = staleCache.get(StaleCache.key(primary.id, call.rest), degraded.staleTtlMs);
+      if (stale) {
+        return useAlternative(
+          syntheticResult(
+            stale.status,
+            { ...stale.headers, age: String(Math.floor((Date.now() - stale.storedAt) / 1000)) },
+            stale.body,
+          ),
+          'stale-cache',
+        );
+      }
+    }
+    if (degraded?.staticBody != null) {
+      return useAlternative(
+        syntheticResult(
+          degraded.staticStatus,
+          { 'content-type': degraded.staticContentType },
+          Buffer.from(degraded.staticBody),
+        ),
+        'static',
+      );
+    }
+    if (upstream5xx) return upstream5xx;
+    throw failure;
   }
 
   /** One provider's part of the chain: enabled, limit, breaker, keys, deadline, retries. */
@@ -379,6 +430,14 @@ export function createProxyHandler(deps: ProxyDeps) {
       response.statusCode >= 500 ? 'UPSTREAM_ERROR' : response.statusCode >= 400 ? 'CLIENT_ERROR' : 'SUCCESS';
     if (call.fallback && call.outcome === 'SUCCESS') call.outcome = 'FALLBACK';
     if (response.statusCode === 429) call.outcome = 'RATE_LIMITED';
+    // Successful GETs of providers with stale-on-error are kept for when the provider fails.
+    const keepForStale =
+      !call.fallback &&
+      call.method === 'GET' &&
+      response.statusCode === 200 &&
+      call.provider?.degradedMode?.staleOnError === true;
+    const kept: Buffer[] = [];
+    let keptBytes = 0;
     const meter =
       call.servedBy?.kind === 'OPENAI_COMPATIBLE'
         ? new TokenMeter(headerValue(response.headers['content-type']))
@@ -398,9 +457,21 @@ export function createProxyHandler(deps: ProxyDeps) {
           throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The upstream response went over the size limit.');
         }
         meter?.write(chunk);
+        if (keepForStale && keptBytes <= StaleCache.MAX_BODY) {
+          kept.push(chunk);
+          keptBytes += chunk.length;
+        }
         if (!res.write(chunk)) await waitForDrain(res, clientGone);
       }
       res.end();
+      if (keepForStale && keptBytes <= StaleCache.MAX_BODY && call.provider) {
+        staleCache.put(StaleCache.key(call.provider.id, call.rest), {
+          status: response.statusCode,
+          headers: responseHeaders(response.headers),
+          body: Buffer.concat(kept),
+          storedAt: Date.now(),
+        });
+      }
     } catch (error) {
       response.body.destroy();
       if (clientGone.aborted) {
@@ -558,6 +629,29 @@ function limited(decision: LimitDecision, message: string): GatewayError {
     retryAfterMs: decision.resetMs,
     headers: rateLimitHeaders(decision),
   });
+}
+
+function hasAlternatives(provider: Provider, method: string): boolean {
+  const degraded = provider.degradedMode;
+  return (
+    provider.fallbackIds.length > 0 ||
+    degraded?.staticBody != null ||
+    (degraded?.staleOnError === true && method === 'GET')
+  );
+}
+
+/** An answer Tollgate makes itself (stale or static), shaped like an upstream response. */
+function syntheticResult(
+  status: number,
+  headers: Record<string, string | string[]>,
+  body: Buffer,
+): UpstreamResult {
+  const response = {
+    statusCode: status,
+    headers: { ...headers, 'content-length': String(body.length) },
+    body: Readable.from([body]),
+  } as unknown as Dispatcher.ResponseData;
+  return { response, key: undefined, attempts: 0, deadline: { aborted: false } };
 }
 
 function canFallBack(error: GatewayError): boolean {
