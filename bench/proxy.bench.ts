@@ -95,6 +95,9 @@ async function tollgate(
     LOG_LEVEL: 'warn',
     TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+    ...(process.env.BENCH_USAGE_FLUSH_MS
+      ? { TOLLGATE_USAGE_FLUSH_INTERVAL_MS: process.env.BENCH_USAGE_FLUSH_MS }
+      : {}),
   });
   const app = await startApp(config, { logger: createLogger('warn') });
   const actor = { subject: 'bench', role: 'admin' as const, requestId: undefined };

@@ -27,11 +27,25 @@ export function createMetrics(deps: { usage: UsageRecorder; limits: RateLimits }
     labelNames: ['provider', 'kind'] as const,
     registers: [registry],
   });
+  // Label lookups are cached: resolving label values on every call costs more than counting.
+  const callCounters = new Map<string, ReturnType<typeof calls.labels>>();
+  const latencies = new Map<string, ReturnType<typeof latency.labels>>();
   deps.usage.onRecord((record: UsageRecord) => {
     // Only known providers become labels: a slug from an unauthenticated URL must not mint series.
     const provider = record.providerId ? record.providerSlug : 'unknown';
-    calls.inc({ provider, outcome: record.outcome });
-    latency.observe({ provider }, record.totalMs / 1000);
+    const callKey = `${provider} ${record.outcome}`;
+    let counter = callCounters.get(callKey);
+    if (!counter) {
+      counter = calls.labels(provider, record.outcome);
+      callCounters.set(callKey, counter);
+    }
+    counter.inc();
+    let histogram = latencies.get(provider);
+    if (!histogram) {
+      histogram = latency.labels(provider);
+      latencies.set(provider, histogram);
+    }
+    histogram.observe(record.totalMs / 1000);
     if (record.promptTokens) tokens.inc({ provider, kind: 'prompt' }, record.promptTokens);
     if (record.completionTokens) tokens.inc({ provider, kind: 'completion' }, record.completionTokens);
   });

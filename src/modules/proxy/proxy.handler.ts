@@ -571,35 +571,54 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer | und
   return Buffer.concat(chunks);
 }
 
+const parsedBases = new Map<string, { origin: string; basePath: string }>();
+
+/** A provider's base URL, parsed once (this runs on every call). */
+function parsedBase(baseUrl: string): { origin: string; basePath: string } {
+  let parsed = parsedBases.get(baseUrl);
+  if (!parsed) {
+    const url = new URL(baseUrl);
+    parsed = { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
+    parsedBases.set(baseUrl, parsed);
+  }
+  return parsed;
+}
+
 function upstreamRequest(provider: Provider, rest: string, req: IncomingMessage, key: UsableKey | undefined) {
-  const base = new URL(provider.baseUrl);
-  const [restPath = '/', query = ''] = rest.split(/\?(.*)/s);
-  const incoming = new URL(`http://x${req.url ?? ''}`);
-  const search = new URLSearchParams(incoming.search || query);
+  const { origin, basePath } = parsedBase(provider.baseUrl);
+  const url = req.url ?? '';
+  const q = url.indexOf('?');
+  // The caller's query string goes through as it came, unless a key must be added to it.
+  let query = q >= 0 ? url.slice(q + 1) : '';
   const headers: Record<string, string | string[]> = {};
-  const connectionTokens = new Set(
-    (headerValue(req.headers.connection) ?? '')
-      .toLowerCase()
-      .split(',')
-      .map((t) => t.trim()),
-  );
-  for (const [name, value] of Object.entries(req.headers)) {
-    if (value === undefined || DROP_REQUEST.has(name) || connectionTokens.has(name)) continue;
+  const connection = req.headers.connection;
+  const connectionTokens = connection
+    ? new Set(
+        connection
+          .toLowerCase()
+          .split(',')
+          .map((t) => t.trim()),
+      )
+    : undefined;
+  for (const name in req.headers) {
+    const value = req.headers[name];
+    if (value === undefined || DROP_REQUEST.has(name) || connectionTokens?.has(name)) continue;
     headers[name] = value;
   }
   if (provider.kind === 'OPENAI_COMPATIBLE') headers['accept-encoding'] = 'identity'; // so usage can be read
   if (key) {
-    if (provider.auth.style === 'BEARER') headers.authorization = `Bearer ${key.secret}`;
-    else if (provider.auth.style === 'HEADER' && provider.auth.name)
-      headers[provider.auth.name.toLowerCase()] = key.secret;
-    else if (provider.auth.style === 'QUERY' && provider.auth.name)
-      search.set(provider.auth.name, key.secret);
+    const { style, name } = provider.auth;
+    if (style === 'BEARER') headers.authorization = `Bearer ${key.secret}`;
+    else if (style === 'HEADER' && name) headers[name.toLowerCase()] = key.secret;
+    else if (style === 'QUERY' && name) {
+      const search = new URLSearchParams(query);
+      search.set(name, key.secret);
+      query = search.toString();
+    }
   }
-  const basePath = base.pathname.replace(/\/+$/, '');
-  const qs = search.toString();
   return {
-    origin: base.origin,
-    path: `${basePath}${restPath.startsWith('/') ? restPath : `/${restPath}`}${qs ? `?${qs}` : ''}`,
+    origin,
+    path: `${basePath}${rest.startsWith('/') ? rest : `/${rest}`}${query ? `?${query}` : ''}`,
     method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
     headers,
   };
