@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Outcome } from './usage-event.entity.ts';
@@ -50,7 +51,7 @@ const COLUMNS = [
   'completion_tokens',
   'cached_tokens',
 ] as const;
-const BATCH = 500;
+const BATCH = 2000;
 
 /**
  * Buffers usage events in memory and writes them in batches, off the request path. When
@@ -137,41 +138,24 @@ export class UsageRecorder {
     }
   }
 
+  /**
+   * One INSERT per batch with one array parameter per column (unnest), sent as a parameterised
+   * query: the cost stays flat however many rows the batch has, on both sides of the wire.
+   */
   async #insert(batch: (UsageRecord & { id: string; at: Date })[]): Promise<void> {
-    const values: unknown[] = [];
-    const rows = batch.map((e) => {
-      const row = [
-        e.id,
-        e.at,
-        e.requestId,
-        e.providerId,
-        e.providerSlug,
-        e.servedByProviderId,
-        e.keyId,
-        e.clientId,
-        e.method,
-        e.pathTemplate,
-        e.status,
-        e.outcome,
-        e.attempts,
-        e.fallback,
-        e.totalMs,
-        e.upstreamMs,
-        e.requestBytes,
-        e.responseBytes,
-        e.model,
-        e.promptTokens,
-        e.completionTokens,
-        e.cachedTokens,
-      ];
-      values.push(...row);
-      return `(${row.map(() => '?').join(',')})`;
-    });
-    await this.#orm.em
-      .fork()
-      .execute(
-        `insert into usage_events (${COLUMNS.join(',')}) values ${rows.join(',')} on conflict (id) do nothing`,
-        values,
-      );
+    const column = <T>(pick: (e: UsageRecord & { id: string; at: Date }) => T) => batch.map(pick);
+    const query = sql`insert into usage_events (${sql.raw(COLUMNS.join(', '))})
+      select * from unnest(
+        ${column((e) => e.id)}::uuid[], ${column((e) => e.at)}::timestamptz[], ${column((e) => e.requestId)}::text[],
+        ${column((e) => e.providerId)}::uuid[], ${column((e) => e.providerSlug)}::text[], ${column((e) => e.servedByProviderId)}::uuid[],
+        ${column((e) => e.keyId)}::text[], ${column((e) => e.clientId)}::uuid[], ${column((e) => e.method)}::text[],
+        ${column((e) => e.pathTemplate)}::text[], ${column((e) => e.status)}::int[], ${column((e) => e.outcome)}::text[],
+        ${column((e) => e.attempts)}::int[], ${column((e) => e.fallback)}::text[], ${column((e) => e.totalMs)}::float8[],
+        ${column((e) => e.upstreamMs)}::float8[], ${column((e) => e.requestBytes)}::bigint[], ${column((e) => e.responseBytes)}::bigint[],
+        ${column((e) => e.model)}::text[], ${column((e) => e.promptTokens)}::int[], ${column((e) => e.completionTokens)}::int[],
+        ${column((e) => e.cachedTokens)}::int[]
+      )
+      on conflict (id) do nothing`;
+    await query.execute(this.#orm.em.fork().getKysely());
   }
 }
