@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { isUuid } from '../../shared/ids.ts';
 import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -192,8 +193,4 @@ async function resolveProviders(em: EntityManager, slugs: string[] | null): Prom
     .filter((e): e is { path: string[]; message: string } => e !== undefined);
   if (errors.length > 0) throw new ValidationError(errors);
   return slugs.map((slug) => bySlug.get(slug)!);
-}
-
-function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

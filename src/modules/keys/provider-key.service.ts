@@ -3,6 +3,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { isUuid } from '../../shared/ids.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -341,8 +342,4 @@ function checkPattern(provider: Provider, secret: string, path: string[]): void 
       },
     ]);
   }
-}
-
-function isUuid(value: string): boolean {
-  return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(value);
 }

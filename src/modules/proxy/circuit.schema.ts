@@ -5,7 +5,7 @@ import { NotFoundError } from '../../shared/errors.ts';
 import { CIRCUIT_STATES, type CircuitChangedEvent } from '../events/event-bus.ts';
 import { filterEvents } from '../events/filter-events.ts';
 import { ProviderNode } from '../providers/provider.schema.ts';
-import type { UsageEvent } from '../usage/usage-event.entity.ts';
+import { OUTCOMES, type UsageEvent } from '../usage/usage-event.entity.ts';
 import type { CircuitStatus } from './circuit-breaker.ts';
 
 const CircuitState = builder.enumType('CircuitState', {
@@ -40,25 +40,7 @@ builder.objectField(ProviderNode, 'circuit', (t) =>
   }),
 );
 
-const OutcomeEnum = builder.enumType('CallOutcome', {
-  values: [
-    'SUCCESS',
-    'CLIENT_ERROR',
-    'UPSTREAM_ERROR',
-    'TIMEOUT',
-    'UNAVAILABLE',
-    'RATE_LIMITED',
-    'CIRCUIT_OPEN',
-    'BUDGET_BLOCKED',
-    'FALLBACK',
-    'UNAUTHENTICATED',
-    'FORBIDDEN',
-    'NOT_FOUND',
-    'DISABLED',
-    'PAYLOAD_TOO_LARGE',
-    'CLIENT_ABORTED',
-  ] as const,
-});
+const OutcomeEnum = builder.enumType('CallOutcome', { values: OUTCOMES });
 
 const CallRef = builder.objectRef<UsageEvent>('ProxiedCall').implement({
   description: 'One call through /proxy, as metered (written within about a second of its end).',
