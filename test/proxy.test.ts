@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isPrivateAddress } from '../src/shared/network.ts';
 import { AuditLog, ProviderCircuit, ProviderKeys, SetProviderEnabled } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { dumpDatabase } from './helpers/db.ts';
 import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
 import { startFakeOpenAI, startUpstream, type Upstream } from './helpers/upstream.ts';
@@ -24,8 +25,20 @@ beforeAll(async () => {
   admin = await t.token('admin');
 });
 afterAll(async () => {
+  // Provider keys used in this file (QUERY-style ones included) never reach logs or the database.
+  const dump = await dumpDatabase(t.config.database.url!);
   await t?.stop();
   await upstream?.close();
+  for (const secret of [
+    'sk-provider-secret-1234567890',
+    'nvd-key-abcdefghijklmnop',
+    'sk-first-key-aaaaaaaaaaaa',
+    'sk-real-openai-key-0123456789',
+  ]) {
+    expect(t.logs.text).not.toContain(secret);
+    expect(dump).not.toContain(secret);
+  }
+  expect(t.logs.text).not.toContain(clientKey);
 });
 
 async function recentCalls(slug: string) {
