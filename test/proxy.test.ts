@@ -180,6 +180,45 @@ describe('gateway errors', () => {
     );
   });
 
+  it('streams request bodies over 1 MiB through (once, without retries) and refuses them past the limit', async () => {
+    const big = await startTestApp({ env: { TOLLGATE_MAX_REQUEST_BYTES: String(4 * 1024 * 1024) } });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(big, upstream.url, {
+        input: { retry: { maxAttempts: 3, baseDelayMs: 1 } },
+      });
+      const key = await createClientKey(big);
+      const payload = Buffer.alloc(3 * 1024 * 1024, 97);
+      upstream.behave({ kind: 'json', body: { ok: true } });
+      const declared = await call(big, key, `${slug}/upload`, { method: 'PUT', body: payload });
+      expect(declared.status).toBe(200);
+      expect(upstream.requests[0]?.body.length).toBe(payload.length);
+
+      // Chunked (no length): read until past 1 MiB, then streamed; a 5xx is not retried.
+      upstream.reset();
+      upstream.behave({ kind: 'status', status: 503 });
+      const chunked = await call(big, key, `${slug}/upload`, {
+        method: 'PUT',
+        body: new Blob([payload]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      expect(chunked.status).toBe(503);
+      expect(chunked.headers.get('x-tollgate-attempts')).toBe('1');
+      expect(upstream.requests).toHaveLength(1);
+
+      upstream.reset();
+      const tooBig = await call(big, key, `${slug}/upload`, {
+        method: 'PUT',
+        body: new Blob([Buffer.alloc(5 * 1024 * 1024, 98)]).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      expect(tooBig.status).toBe(413);
+      expect(((await tooBig.json()) as { error: { code: string } }).error.code).toBe('PAYLOAD_TOO_LARGE');
+    } finally {
+      await big.stop();
+    }
+  });
+
   it('answers 502 for an upstream body over the size limit, declared or not', async () => {
     upstream.reset();
     const { slug } = await setUpProvider(t, upstream.url);

@@ -131,6 +131,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       rest: '',
       cleanups: [],
     };
+    let body: RequestBody;
     // The caller went away: stop the upstream call too.
     const clientGone = new AbortController();
     res.once('close', () => {
@@ -152,8 +153,8 @@ export function createProxyHandler(deps: ProxyDeps) {
         const decision = await deps.limits.acquire(`client:${call.client.id}`, call.client.rateLimit);
         if (!decision.allowed) throw limited(decision, 'This client is over its rate limit.');
       }
-      const body = await readBody(req, deps.config.maxRequestBytes);
-      call.requestBytes = body?.length ?? 0;
+      body = await readBody(req, deps.config.maxRequestBytes);
+      call.requestBytes = body instanceof Buffer ? body.length : 0;
 
       const result = await serveWithFallbacks(call, provider, rest, req, body, clientGone.signal);
       await stream(call, result, res, clientGone.signal);
@@ -172,6 +173,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
     } finally {
       for (const cleanup of call.cleanups) cleanup();
+      if (body instanceof StreamedBody) call.requestBytes = body.bytes;
       record(call);
     }
   };
@@ -187,7 +189,7 @@ export function createProxyHandler(deps: ProxyDeps) {
     primary: Provider,
     rest: string,
     req: IncomingMessage,
-    body: Buffer | undefined,
+    body: RequestBody,
     clientGone: AbortSignal,
   ): Promise<UpstreamResult> {
     let failure: GatewayError;
@@ -209,7 +211,9 @@ export function createProxyHandler(deps: ProxyDeps) {
       call.fallback = kind;
       return result;
     };
-    for (const fallbackId of primary.fallbackIds) {
+    // A streamed body has been sent already: only answers that need no body remain.
+    const fallbackIds = body instanceof StreamedBody ? [] : primary.fallbackIds;
+    for (const fallbackId of fallbackIds) {
       const fallback = deps.providers.byId(fallbackId);
       if (!fallback || fallback.kind !== primary.kind) continue;
       if (call.client?.allowedProviderIds && !call.client.allowedProviderIds.has(fallback.id)) continue;
@@ -255,7 +259,7 @@ export function createProxyHandler(deps: ProxyDeps) {
     provider: Provider,
     rest: string,
     req: IncomingMessage,
-    body: Buffer | undefined,
+    body: RequestBody,
     clientGone: AbortSignal,
   ): Promise<UpstreamResult> {
     if (!provider.enabled)
@@ -279,11 +283,13 @@ export function createProxyHandler(deps: ProxyDeps) {
 
     const { signal, deadline } = callSignal(provider.timeoutMs, clientGone, call.cleanups);
     const deadlineAt = Date.now() + provider.timeoutMs;
-    const retryable = IDEMPOTENT.has(call.method) || provider.retry.retryNonIdempotent;
+    // A streamed body can be sent once only: no retries, no second key.
+    const replayable = !(body instanceof StreamedBody);
+    const retryable = replayable && (IDEMPOTENT.has(call.method) || provider.retry.retryNonIdempotent);
     const budget = retryBudgets.for(provider.id, provider.retry.budgetPercent);
     budget.onRequest();
     const failedKeys = new Set<string>();
-    let credentialRetryUsed = false;
+    let credentialRetryUsed = !replayable;
 
     for (let attempt = 1; ; attempt++) {
       const key = pickKey(provider, failedKeys);
@@ -295,7 +301,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       try {
         response = await deps.agents.for(provider.allowPrivateNetwork).request({
           ...upstreamRequest(provider, rest, req, key),
-          body,
+          body: body instanceof StreamedBody ? body.stream : body,
           signal,
           headersTimeout: Math.max(1, deadlineAt - Date.now()),
           bodyTimeout: Math.max(1, deadlineAt - Date.now()),
@@ -303,6 +309,9 @@ export function createProxyHandler(deps: ProxyDeps) {
       } catch (error) {
         call.upstreamMs += performance.now() - started;
         if (clientGone.aborted) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
+        // The streamed request body went over the limit: the caller's fault, not the upstream's.
+        const bodyError = error instanceof GatewayError ? error : (error as { cause?: unknown }).cause;
+        if (bodyError instanceof GatewayError) throw bodyError;
         const timedOut = deadline.aborted || isTimeout(error);
         report(false, timedOut ? 'timeout' : connectionReason(error));
         if (timedOut) {
@@ -358,6 +367,7 @@ export function createProxyHandler(deps: ProxyDeps) {
         if (key) deps.keyRing.coolDown(key.id, Date.now() + Math.min(retryAfterMs, MAX_COOLDOWN_MS));
         if (
           key &&
+          replayable &&
           attempt < provider.retry.maxAttempts + 1 &&
           pickKey(provider, new Set([...failedKeys, key.id]))
         ) {
@@ -550,25 +560,59 @@ function authenticate(req: IncomingMessage, clients: ClientCache): Authenticated
   return client;
 }
 
-async function readBody(req: IncomingMessage, max: number): Promise<Buffer | undefined> {
+/** Bodies up to this size are buffered, so retries and fallbacks can send them again. */
+const REPLAY_LIMIT = 1024 * 1024;
+
+/** A request body too large to buffer: streamed to the upstream once (so never retried). */
+class StreamedBody {
+  bytes = 0;
+  readonly stream: Readable;
+  constructor(head: Buffer[], rest: AsyncIterable<Buffer>, max: number) {
+    this.bytes = head.reduce((n, c) => n + c.length, 0);
+    const self = this;
+    this.stream = Readable.from(
+      (async function* () {
+        yield* head;
+        for await (const chunk of rest) {
+          self.bytes += chunk.length;
+          if (self.bytes > max)
+            throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
+          yield chunk;
+        }
+      })(),
+    );
+  }
+}
+
+type RequestBody = Buffer | StreamedBody | undefined;
+
+/**
+ * Reads the request body: small ones into memory (replayable), larger ones (declared, or found
+ * while reading) are streamed through; beyond the limit the caller gets 413.
+ */
+async function readBody(req: IncomingMessage, max: number): Promise<RequestBody> {
   const declared = Number(req.headers['content-length'] ?? Number.NaN);
   if (declared > max) {
     req.resume();
     throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
   }
   if (!(declared > 0) && req.headers['transfer-encoding'] === undefined) return undefined;
-  // Buffered (up to the limit) so that a retry can send it again.
+  const source = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => source };
+  if (declared > REPLAY_LIMIT) return new StreamedBody([], rest, max);
   const chunks: Buffer[] = [];
   let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return Buffer.concat(chunks);
+    size += next.value.length;
+    chunks.push(next.value);
     if (size > max) {
       req.resume();
       throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
     }
-    chunks.push(chunk);
+    if (size > REPLAY_LIMIT) return new StreamedBody(chunks, rest, max);
   }
-  return Buffer.concat(chunks);
 }
 
 const parsedBases = new Map<string, { origin: string; basePath: string }>();
