@@ -62,6 +62,31 @@ describe('faults on the data plane', () => {
     expect(row).toEqual({ n: 40, distinct_requests: 40 });
   });
 
+  it('streams a 64 MiB response without holding it: memory stays bounded', async () => {
+    const t = await startTestApp({ env: { TOLLGATE_MAX_RESPONSE_BYTES: String(128 * 1024 * 1024) } });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url);
+      const key = await createClientKey(t);
+      upstream.behave({ kind: 'huge', bytes: 64 * 1024 * 1024, declareLength: false });
+      const baseline = process.memoryUsage().heapUsed;
+      let peak = baseline;
+      const sampler = setInterval(() => {
+        peak = Math.max(peak, process.memoryUsage().heapUsed);
+      }, 5);
+      const response = await call(t, key, `${slug}/huge`);
+      let received = 0;
+      for await (const chunk of response.body as AsyncIterable<Uint8Array>) received += chunk.length;
+      clearInterval(sampler);
+      const growthMb = (peak - baseline) / 1024 / 1024;
+      console.log(`streamed ${received / 1024 / 1024} MiB; heap grew by at most ${growthMb.toFixed(1)} MiB`);
+      expect(received).toBe(64 * 1024 * 1024);
+      expect(growthMb).toBeLessThan(32);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('Redis killed during load: no gateway 5xx, nothing hangs, each replica keeps its share, and the shared limit returns with Redis', async () => {
     const port = await freePort();
     let redis = await startRedis(port);
