@@ -76,7 +76,9 @@ describe('faults on the data plane', () => {
       }, 5);
       const response = await call(t, key, `${slug}/huge`);
       let received = 0;
-      for await (const chunk of response.body as AsyncIterable<Uint8Array>) received += chunk.length;
+      const reader = response.body!.getReader();
+      for (let next = await reader.read(); !next.done; next = await reader.read())
+        received += next.value.length;
       clearInterval(sampler);
       const growthMb = (peak - baseline) / 1024 / 1024;
       console.log(`streamed ${received / 1024 / 1024} MiB; heap grew by at most ${growthMb.toFixed(1)} MiB`);

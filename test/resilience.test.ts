@@ -201,6 +201,39 @@ describe('circuit breaker', () => {
     }
   });
 
+  it('opens on both replicas when one sees the failures (shared through Redis)', async () => {
+    const redisUrl = inject('redisUrl');
+    const databaseUrl = await createDatabase();
+    const env = { REDIS_URL: redisUrl };
+    const [a, b] = await Promise.all([
+      startTestApp({ databaseUrl, env }),
+      startTestApp({ databaseUrl, env }),
+    ]);
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url, {
+        input: { retry: { maxAttempts: 1 }, breaker: { failureThreshold: 3 } },
+      });
+      await Promise.all([b.app.services.providerCache.reload(), b.app.services.keyRing.reload()]);
+      const key = await createClientKey(a);
+      await b.app.services.clientCache.reload();
+      upstream.behave({ kind: 'status', status: 500 });
+      for (let i = 0; i < 3; i++) expect((await call(a, key, `${slug}/x`)).status).toBe(500);
+      const opened = Date.now();
+      await expect
+        .poll(async () => (await circuitOf(b, slug))?.state, { timeout: 1000, interval: 10 })
+        .toBe('OPEN');
+      console.log(`replica B saw the circuit open ${Date.now() - opened} ms after replica A opened it`);
+      const before = upstream.requests.length;
+      const response = await call(b, key, `${slug}/x`);
+      expect(response.status).toBe(503);
+      expect(((await response.json()) as { error: { code: string } }).error.code).toBe('CIRCUIT_OPEN');
+      expect(upstream.requests.length).toBe(before);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('never counts caller errors (4xx) as failures', async () => {
     const t = await startTestApp();
     try {
