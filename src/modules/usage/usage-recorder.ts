@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { uuid7 } from '../../shared/uuid7.ts';
 import type { Outcome } from './usage-event.entity.ts';
 
 export interface UsageRecord {
@@ -91,7 +91,8 @@ export class UsageRecorder {
   }
 
   record(record: UsageRecord): void {
-    const event = { ...record, id: randomUUID(), at: new Date() };
+    const at = new Date();
+    const event = { ...record, id: uuid7(at.getTime()), at };
     this.#buffer.push(event);
     if (this.#buffer.length > this.#bufferMax) {
       const excess = this.#buffer.length - this.#bufferMax;
