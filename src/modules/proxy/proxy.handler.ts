@@ -10,35 +10,28 @@ import type { Provider } from '../providers/provider.entity.ts';
 import { SLUG_PATTERN } from '../providers/provider.validation.ts';
 import type { Outcome } from '../usage/usage-event.entity.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import {
+  backoff,
+  callSignal,
+  connectionReason,
+  isTimeout,
+  parseRetryAfter,
+  pathTemplate,
+  round,
+  sleep,
+  waitForDrain,
+} from './call-timing.ts';
 import type { Breakers } from './circuit-breaker.ts';
 import type { ProviderCache } from './provider-cache.ts';
 import { GatewayError, sendGatewayError } from './proxy-errors.ts';
 import { type LimitDecision, type RateLimits, rateLimitHeaders } from './rate-limits.ts';
+import { type RequestBody, readBody, StreamedBody } from './request-body.ts';
 import { RetryBudgets } from './retry-budget.ts';
 import { StaleCache } from './stale-cache.ts';
 import { TokenMeter } from './token-meter.ts';
 import { PrivateAddressError, type UpstreamAgents } from './upstream-agents.ts';
+import { headerValue, responseHeaders, upstreamRequest } from './upstream-request.ts';
 
-const HOP_BY_HOP = new Set([
-  'connection',
-  'keep-alive',
-  'proxy-connection',
-  'proxy-authenticate',
-  'proxy-authorization',
-  'te',
-  'trailer',
-  'transfer-encoding',
-  'upgrade',
-]);
-/** Request headers never forwarded: hop-by-hop, the caller's own credentials, and what undici sets. */
-const DROP_REQUEST = new Set([
-  ...HOP_BY_HOP,
-  'host',
-  'authorization',
-  'x-tollgate-key',
-  'content-length',
-  'expect',
-]);
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const MAX_COOLDOWN_MS = 60_000;
 
@@ -559,124 +552,6 @@ function authenticate(req: IncomingMessage, clients: ClientCache): Authenticated
   if (!client) throw new GatewayError('UNAUTHENTICATED', 'Unknown, revoked or expired client key.');
   return client;
 }
-
-/** Bodies up to this size are buffered, so retries and fallbacks can send them again. */
-const REPLAY_LIMIT = 1024 * 1024;
-
-/** A request body too large to buffer: streamed to the upstream once (so never retried). */
-class StreamedBody {
-  bytes = 0;
-  readonly stream: Readable;
-  constructor(head: Buffer[], rest: AsyncIterable<Buffer>, max: number) {
-    this.bytes = head.reduce((n, c) => n + c.length, 0);
-    const self = this;
-    this.stream = Readable.from(
-      (async function* () {
-        yield* head;
-        for await (const chunk of rest) {
-          self.bytes += chunk.length;
-          if (self.bytes > max)
-            throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
-          yield chunk;
-        }
-      })(),
-    );
-  }
-}
-
-type RequestBody = Buffer | StreamedBody | undefined;
-
-/**
- * Reads the request body: small ones into memory (replayable), larger ones (declared, or found
- * while reading) are streamed through; beyond the limit the caller gets 413.
- */
-async function readBody(req: IncomingMessage, max: number): Promise<RequestBody> {
-  const declared = Number(req.headers['content-length'] ?? Number.NaN);
-  if (declared > max) {
-    req.resume();
-    throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
-  }
-  if (!(declared > 0) && req.headers['transfer-encoding'] === undefined) return undefined;
-  const source = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
-  const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => source };
-  if (declared > REPLAY_LIMIT) return new StreamedBody([], rest, max);
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for (;;) {
-    const next = await source.next();
-    if (next.done) return Buffer.concat(chunks);
-    size += next.value.length;
-    chunks.push(next.value);
-    if (size > max) {
-      req.resume();
-      throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
-    }
-    if (size > REPLAY_LIMIT) return new StreamedBody(chunks, rest, max);
-  }
-}
-
-const parsedBases = new Map<string, { origin: string; basePath: string }>();
-
-/** A provider's base URL, parsed once (this runs on every call). */
-function parsedBase(baseUrl: string): { origin: string; basePath: string } {
-  let parsed = parsedBases.get(baseUrl);
-  if (!parsed) {
-    const url = new URL(baseUrl);
-    parsed = { origin: url.origin, basePath: url.pathname.replace(/\/+$/, '') };
-    parsedBases.set(baseUrl, parsed);
-  }
-  return parsed;
-}
-
-function upstreamRequest(provider: Provider, rest: string, req: IncomingMessage, key: UsableKey | undefined) {
-  const { origin, basePath } = parsedBase(provider.baseUrl);
-  const url = req.url ?? '';
-  const q = url.indexOf('?');
-  // The caller's query string goes through as it came, unless a key must be added to it.
-  let query = q >= 0 ? url.slice(q + 1) : '';
-  const headers: Record<string, string | string[]> = {};
-  const connection = req.headers.connection;
-  const connectionTokens = connection
-    ? new Set(
-        connection
-          .toLowerCase()
-          .split(',')
-          .map((t) => t.trim()),
-      )
-    : undefined;
-  for (const name in req.headers) {
-    const value = req.headers[name];
-    if (value === undefined || DROP_REQUEST.has(name) || connectionTokens?.has(name)) continue;
-    headers[name] = value;
-  }
-  if (provider.kind === 'OPENAI_COMPATIBLE') headers['accept-encoding'] = 'identity'; // so usage can be read
-  if (key) {
-    const { style, name } = provider.auth;
-    if (style === 'BEARER') headers.authorization = `Bearer ${key.secret}`;
-    else if (style === 'HEADER' && name) headers[name.toLowerCase()] = key.secret;
-    else if (style === 'QUERY' && name) {
-      const search = new URLSearchParams(query);
-      search.set(name, key.secret);
-      query = search.toString();
-    }
-  }
-  return {
-    origin,
-    path: `${basePath}${rest.startsWith('/') ? rest : `/${rest}`}${query ? `?${query}` : ''}`,
-    method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
-    headers,
-  };
-}
-
-function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    out[name] = value;
-  }
-  return out;
-}
-
 function tollgateHeaders(call: CallRecord): Record<string, string> {
   const headers: Record<string, string> = {
     'x-tollgate-attempts': String(call.attempts),
@@ -726,112 +601,4 @@ function canFallBack(error: GatewayError): boolean {
     'UPSTREAM_TIMEOUT',
     'NO_USABLE_KEY',
   ].includes(error.code);
-}
-
-/** Exponential backoff with full jitter, at least the upstream's Retry-After. */
-function backoff(provider: Provider, attempt: number, retryAfterMs: number | undefined): number {
-  const exp = Math.min(provider.retry.maxDelayMs, provider.retry.baseDelayMs * 2 ** (attempt - 1));
-  return Math.max(Math.random() * exp, retryAfterMs ?? 0);
-}
-
-function parseRetryAfter(value: string | string[] | undefined): number | undefined {
-  const text = headerValue(value);
-  if (!text) return undefined;
-  const seconds = Number(text);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(text);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function headerValue(value: string | string[] | undefined): string | undefined {
-  return Array.isArray(value) ? value[0] : value;
-}
-
-function isTimeout(error: unknown): boolean {
-  const code = (error as { code?: string }).code;
-  return (
-    code === 'UND_ERR_HEADERS_TIMEOUT' ||
-    code === 'UND_ERR_BODY_TIMEOUT' ||
-    (error as Error).name === 'TimeoutError'
-  );
-}
-
-function connectionReason(error: unknown): string {
-  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
-  return (
-    (error as { code?: string }).code ??
-    cause?.code ??
-    cause?.message ??
-    (error as Error).message ??
-    'connection error'
-  );
-}
-
-/**
- * One signal for the whole call: aborted at the deadline or when the caller goes away.
- * (Cheaper than AbortSignal.timeout + AbortSignal.any on every request; the timer is unref'd
- * and cleared by the abort or when the response ends.)
- */
-function callSignal(
-  timeoutMs: number,
-  clientGone: AbortSignal,
-  cleanups: (() => void)[],
-): { signal: AbortSignal; deadline: { aborted: boolean } } {
-  const controller = new AbortController();
-  const deadline = { aborted: false };
-  const timer = setTimeout(() => {
-    deadline.aborted = true;
-    controller.abort(new Error('deadline'));
-  }, timeoutMs);
-  timer.unref();
-  const onGone = () => controller.abort(new Error('caller went away'));
-  clientGone.addEventListener('abort', onGone, { once: true });
-  cleanups.push(() => {
-    clearTimeout(timer);
-    clientGone.removeEventListener('abort', onGone);
-  });
-  return { signal: controller.signal, deadline };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
-
-function waitForDrain(res: ServerResponse, clientGone: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new Error('client went away'));
-    clientGone.addEventListener('abort', onAbort, { once: true });
-    res.once('drain', () => {
-      clientGone.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}
-
-const ID_SEGMENT = /^(?:\d+|[0-9a-f-]{16,}|[A-Za-z0-9_-]{24,}|CVE-\d{4}-\d+)$/i;
-
-/** The path with ids replaced by `:id`, so usage groups by endpoint rather than by object. */
-export function pathTemplate(path: string): string {
-  const [pathname = ''] = path.split('?');
-  return pathname
-    .split('/')
-    .slice(0, 12)
-    .map((segment) => (ID_SEGMENT.test(segment) ? ':id' : segment))
-    .join('/')
-    .slice(0, 300);
-}
-
-function round(ms: number): number {
-  return Math.round(ms * 100) / 100;
 }

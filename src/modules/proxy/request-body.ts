@@ -1,0 +1,58 @@
+import type { IncomingMessage } from 'node:http';
+import { Readable } from 'node:stream';
+import { GatewayError } from './proxy-errors.ts';
+
+/** Bodies up to this size are buffered, so retries and fallbacks can send them again. */
+const REPLAY_LIMIT = 1024 * 1024;
+
+/** A request body too large to buffer: streamed to the upstream once (so never retried). */
+export class StreamedBody {
+  bytes = 0;
+  readonly stream: Readable;
+  constructor(head: Buffer[], rest: AsyncIterable<Buffer>, max: number) {
+    this.bytes = head.reduce((n, c) => n + c.length, 0);
+    const self = this;
+    this.stream = Readable.from(
+      (async function* () {
+        yield* head;
+        for await (const chunk of rest) {
+          self.bytes += chunk.length;
+          if (self.bytes > max)
+            throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
+          yield chunk;
+        }
+      })(),
+    );
+  }
+}
+
+export type RequestBody = Buffer | StreamedBody | undefined;
+
+/**
+ * Reads the request body: small ones into memory (replayable), larger ones (declared, or found
+ * while reading) are streamed through; beyond the limit the caller gets 413.
+ */
+export async function readBody(req: IncomingMessage, max: number): Promise<RequestBody> {
+  const declared = Number(req.headers['content-length'] ?? Number.NaN);
+  if (declared > max) {
+    req.resume();
+    throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
+  }
+  if (!(declared > 0) && req.headers['transfer-encoding'] === undefined) return undefined;
+  const source = (req as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+  const rest: AsyncIterable<Buffer> = { [Symbol.asyncIterator]: () => source };
+  if (declared > REPLAY_LIMIT) return new StreamedBody([], rest, max);
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await source.next();
+    if (next.done) return Buffer.concat(chunks);
+    size += next.value.length;
+    chunks.push(next.value);
+    if (size > max) {
+      req.resume();
+      throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
+    }
+    if (size > REPLAY_LIMIT) return new StreamedBody(chunks, rest, max);
+  }
+}
