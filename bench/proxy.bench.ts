@@ -138,9 +138,35 @@ export async function runProxyBench(): Promise<void> {
 
   const agent = new Agent({ keepAliveTimeout: 10_000, connections: 128 });
   const upstreamOrigin = new URL(upstream.url).origin;
+  // The baseline does what any correct pass-through proxy must: forward method, path, headers
+  // (less hop-by-hop and host) and body, and return status, headers (less hop-by-hop) and body.
+  const hopByHop = new Set([
+    'connection',
+    'keep-alive',
+    'transfer-encoding',
+    'te',
+    'trailer',
+    'upgrade',
+    'host',
+    'proxy-authorization',
+  ]);
+  const strip = (headers: Record<string, string | string[] | undefined>) => {
+    const out: Record<string, string | string[]> = {};
+    for (const name in headers) {
+      const value = headers[name];
+      if (value !== undefined && !hopByHop.has(name)) out[name] = value;
+    }
+    return out;
+  };
   const bare = await listen(async (req, res) => {
-    const response = await agent.request({ origin: upstreamOrigin, path: req.url ?? '/', method: 'GET' });
-    res.writeHead(response.statusCode, response.headers as Record<string, string>);
+    const response = await agent.request({
+      origin: upstreamOrigin,
+      path: req.url ?? '/',
+      method: (req.method ?? 'GET') as 'GET',
+      headers: strip(req.headers),
+      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
+    });
+    res.writeHead(response.statusCode, strip(response.headers));
     for await (const chunk of response.body) res.write(chunk);
     res.end();
   });
