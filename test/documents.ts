@@ -235,7 +235,7 @@ export const ProviderCircuit = graphql(`
   query ProviderCircuit($slug: String!) {
     provider(slug: $slug) {
       circuit { state failures reason nextProbeAt }
-      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId }
+      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId costMicros pricedWithoutTokens }
     }
   }
 `);

@@ -371,7 +371,15 @@ describe('OpenAI SDK through Tollgate', () => {
     const openai = await startFakeOpenAI();
     try {
       const { slug } = await setUpProvider(t, `${openai.url}/v1`, {
-        input: { kind: 'OPENAI_COMPATIBLE' },
+        input: {
+          kind: 'OPENAI_COMPATIBLE',
+          pricing: {
+            perRequestMicros: 100,
+            models: [
+              { model: 'gpt-test', inputPerMillionMicros: 2_500_000, outputPerMillionMicros: 10_000_000 },
+            ],
+          },
+        },
         keys: ['sk-real-openai-key-0123456789'],
       });
       const sdk = new OpenAI({ apiKey: clientKey, baseURL: `${t.url}/proxy/${slug}`, maxRetries: 0 });
@@ -397,13 +405,17 @@ describe('OpenAI SDK through Tollgate', () => {
 
       const calls = await recentCalls(slug);
       expect(calls).toHaveLength(2);
-      for (const c of calls)
+      for (const c of calls) {
+        // 12 prompt tokens at $2.50/M (30 µ$) + 3 completion tokens at $10/M (30 µ$) + 100 µ$ per request.
         expect(c).toMatchObject({
           outcome: 'SUCCESS',
           promptTokens: 12,
           completionTokens: 3,
           model: 'gpt-test',
+          costMicros: 160,
+          pricedWithoutTokens: false,
         });
+      }
     } finally {
       await openai.close();
     }

@@ -64,6 +64,17 @@ const CallRef = builder.objectRef<UsageEvent>('ProxiedCall').implement({
     model: t.string({ nullable: true, resolve: (e) => e.model ?? null }),
     promptTokens: t.int({ nullable: true, resolve: (e) => e.promptTokens ?? null }),
     completionTokens: t.int({ nullable: true, resolve: (e) => e.completionTokens ?? null }),
+    costMicros: t.field({
+      type: 'Micros',
+      nullable: true,
+      description:
+        "What the call cost in the serving provider's currency; null when nothing reached the provider.",
+      resolve: (e) => (e.costMicros == null ? null : Number(e.costMicros)),
+    }),
+    pricedWithoutTokens: t.exposeBoolean('pricedWithoutTokens', {
+      description:
+        'The provider prices by model but the call carried no token counts: priced per request only.',
+    }),
   }),
 });
 

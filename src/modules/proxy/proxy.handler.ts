@@ -8,6 +8,7 @@ import type { KeyRing, UsableKey } from '../keys/key-ring.ts';
 import type { ProviderKeyService } from '../keys/provider-key.service.ts';
 import type { Provider } from '../providers/provider.entity.ts';
 import { SLUG_PATTERN } from '../providers/provider.validation.ts';
+import { priceCall } from '../usage/pricing.ts';
 import type { Outcome } from '../usage/usage-event.entity.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
 import {
@@ -72,6 +73,8 @@ interface CallRecord {
     cachedTokens: number | null;
   };
   limitHeaders: Record<string, string>;
+  /** The provider whose upstream answer went back to the caller (not set for Tollgate's own answers). */
+  answeredBy: Provider | undefined;
   /** The upstream path and query (the stale cache's key within a provider). */
   rest: string;
   /** Run when the call is over (timers, listeners). */
@@ -122,6 +125,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       tokens: { model: null, promptTokens: null, completionTokens: null, cachedTokens: null },
       limitHeaders: {},
       rest: '',
+      answeredBy: undefined,
       cleanups: [],
     };
     let body: RequestBody;
@@ -429,6 +433,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       );
     }
     call.status = response.statusCode;
+    if (result.attempts > 0) call.answeredBy = call.servedBy;
     call.outcome =
       response.statusCode >= 500 ? 'UPSTREAM_ERROR' : response.statusCode >= 400 ? 'CLIENT_ERROR' : 'SUCCESS';
     if (call.fallback && call.outcome === 'SUCCESS') call.outcome = 'FALLBACK';
@@ -518,7 +523,14 @@ export function createProxyHandler(deps: ProxyDeps) {
       promptTokens: call.tokens.promptTokens,
       completionTokens: call.tokens.completionTokens,
       cachedTokens: call.tokens.cachedTokens,
+      ...price(call),
     });
+  }
+
+  /** Calls that got an upstream answer are priced at the serving provider's prices; the rest cost nothing. */
+  function price(call: CallRecord): { costMicros: number | null; pricedWithoutTokens: boolean } {
+    if (!call.answeredBy) return { costMicros: null, pricedWithoutTokens: false };
+    return priceCall(call.answeredBy.pricing, call.tokens);
   }
 
   function toGatewayError(error: unknown, call: CallRecord): GatewayError {

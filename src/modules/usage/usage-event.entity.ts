@@ -47,6 +47,9 @@ export const UsageEventEntity = defineEntity({
     promptTokens: p.integer().nullable(),
     completionTokens: p.integer().nullable(),
     cachedTokens: p.integer().nullable(),
+    /** What the call cost, in micro-units of the serving provider's currency; null when nothing was charged. */
+    costMicros: p.bigint('number').nullable(),
+    pricedWithoutTokens: p.boolean().default(false),
   },
   indexes: [{ properties: ['at'] }, { properties: ['providerId', 'at'] }, { properties: ['clientId', 'at'] }],
 });

@@ -25,6 +25,8 @@ export interface UsageRecord {
   promptTokens: number | null;
   completionTokens: number | null;
   cachedTokens: number | null;
+  costMicros: number | null;
+  pricedWithoutTokens: boolean;
 }
 
 const COLUMNS = [
@@ -50,6 +52,8 @@ const COLUMNS = [
   'prompt_tokens',
   'completion_tokens',
   'cached_tokens',
+  'cost_micros',
+  'priced_without_tokens',
 ] as const;
 const BATCH = 2000;
 
@@ -154,7 +158,8 @@ export class UsageRecorder {
         ${column((e) => e.attempts)}::int[], ${column((e) => e.fallback)}::text[], ${column((e) => e.totalMs)}::float8[],
         ${column((e) => e.upstreamMs)}::float8[], ${column((e) => e.requestBytes)}::bigint[], ${column((e) => e.responseBytes)}::bigint[],
         ${column((e) => e.model)}::text[], ${column((e) => e.promptTokens)}::int[], ${column((e) => e.completionTokens)}::int[],
-        ${column((e) => e.cachedTokens)}::int[]
+        ${column((e) => e.cachedTokens)}::int[], ${column((e) => e.costMicros)}::bigint[],
+        ${column((e) => e.pricedWithoutTokens)}::boolean[]
       )
       on conflict (id) do nothing`;
     await query.execute(this.#orm.em.fork().getKysely());
