@@ -1,5 +1,10 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
+import { createLogger } from '../src/shared/logger.ts';
 import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
 import { query } from './helpers/db.ts';
 import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
@@ -60,6 +65,42 @@ describe('faults on the data plane', () => {
       [id],
     );
     expect(row).toEqual({ n: 40, distinct_requests: 40 });
+  });
+
+  it('PostgreSQL down: calls keep flowing on cached configuration, usage is held and written exactly once when it returns', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-pg-outage-'));
+    const port = await freePort();
+    const logger = createLogger('silent');
+    let db = await startEmbeddedPostgres({ dataDir: dir, port, logger });
+    const t = await startTestApp({ databaseUrl: db.url, env: { TOLLGATE_USAGE_FLUSH_INTERVAL_MS: '100' } });
+    try {
+      upstream.reset();
+      const { slug, id } = await setUpProvider(t, upstream.url);
+      const key = await createClientKey(t);
+      for (let i = 0; i < 5; i++) expect((await call(t, key, `${slug}/before`)).status).toBe(200);
+      await t.app.usage.flush();
+
+      await db.stop();
+      for (let i = 0; i < 20; i++) expect((await call(t, key, `${slug}/during`)).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 300)); // a few failed flushes
+      expect(t.app.usage.buffered).toBe(20);
+      const metrics = await (await fetch(`${t.url}/metrics`)).text();
+      expect(metrics).toMatch(/^tollgate_usage_buffered 20$/m);
+
+      db = await startEmbeddedPostgres({ dataDir: dir, port, logger });
+      await expect.poll(() => t.app.usage.buffered, { timeout: 10_000, interval: 100 }).toBe(0);
+      const rows = await query<{ n: number; during: number }>(
+        db.url,
+        "select count(*)::int as n, count(*) filter (where path_template = '/during')::int as during from usage_events where provider_id = $1",
+        [id],
+      );
+      expect(rows[0]).toEqual({ n: 25, during: 20 });
+      expect(t.app.usage.dropped).toBe(0);
+    } finally {
+      await t.stop();
+      await db.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('streams a 64 MiB response without holding it: memory stays bounded', async () => {

@@ -51,7 +51,30 @@ export class TokenService {
     }
   }
 
+  /**
+   * Verified tokens, kept for at most a minute (and never past their exp), so a dashboard that
+   * sends the same token on every request does not pay for a signature check each time.
+   */
+  readonly #verified = new Map<string, { operator: Operator; until: number }>();
+  static readonly CACHE_MS = 60_000;
+  static readonly CACHE_SIZE = 1_000;
+
   async verify(token: string): Promise<Operator> {
+    const now = Date.now();
+    const cached = this.#verified.get(token);
+    if (cached && cached.until > now) return cached.operator;
+    if (cached) this.#verified.delete(token);
+    const operator = await this.#verifyUncached(token);
+    const until = Math.min(now + TokenService.CACHE_MS, operator.expiresAt.getTime());
+    if (this.#verified.size >= TokenService.CACHE_SIZE) {
+      const oldest = this.#verified.keys().next().value;
+      if (oldest !== undefined) this.#verified.delete(oldest);
+    }
+    this.#verified.set(token, { operator, until });
+    return operator;
+  }
+
+  async #verifyUncached(token: string): Promise<Operator> {
     let payload: JWTPayload;
     try {
       const verifyOptions = {

@@ -4,6 +4,9 @@ import type { Logger } from '../../shared/logger.ts';
 import { uuid7 } from '../../shared/uuid7.ts';
 import type { Outcome } from './usage-event.entity.ts';
 
+/** A record waiting in the buffer; its id is assigned when it is first written. */
+type Buffered = UsageRecord & { at: Date; id?: string };
+
 export interface UsageRecord {
   requestId: string;
   providerId: string | null;
@@ -67,12 +70,12 @@ export class UsageRecorder {
   readonly #orm: Orm;
   readonly #logger: Logger;
   readonly #bufferMax: number;
-  #buffer: (UsageRecord & { id: string; at: Date })[] = [];
+  #buffer: Buffered[] = [];
   #timer: NodeJS.Timeout | undefined;
   #flushing: Promise<void> | undefined;
   dropped = 0;
   written = 0;
-  #listeners: ((record: UsageRecord & { id: string; at: Date }) => void)[] = [];
+  #listeners: ((record: Buffered) => void)[] = [];
 
   constructor(deps: { orm: Orm; logger: Logger; bufferMax: number }) {
     this.#orm = deps.orm;
@@ -90,13 +93,12 @@ export class UsageRecorder {
   }
 
   /** In-process observers (live counters, passive health); they must be cheap. */
-  onRecord(listener: (record: UsageRecord & { id: string; at: Date }) => void): void {
+  onRecord(listener: (record: Buffered) => void): void {
     this.#listeners.push(listener);
   }
 
   record(record: UsageRecord): void {
-    const at = new Date();
-    const event = { ...record, id: uuid7(at.getTime()), at };
+    const event: Buffered = Object.assign(record, { at: new Date() });
     this.#buffer.push(event);
     if (this.#buffer.length > this.#bufferMax) {
       const excess = this.#buffer.length - this.#bufferMax;
@@ -128,6 +130,8 @@ export class UsageRecorder {
   async #flushAll(): Promise<void> {
     while (this.#buffer.length > 0) {
       const batch = this.#buffer.slice(0, BATCH);
+      // Ids are given when an event is first written (off the request path) and kept for retries.
+      for (const event of batch) event.id ??= uuid7(event.at.getTime());
       try {
         await this.#insert(batch);
       } catch (error) {
@@ -137,8 +141,9 @@ export class UsageRecorder {
         );
         return;
       }
-      // Remove exactly what was written; records added meanwhile stay.
-      this.#buffer.splice(0, batch.length);
+      // Remove exactly what was written (the buffer may have moved meanwhile: new records, drops).
+      const written = new Set(batch);
+      this.#buffer = this.#buffer.filter((event) => !written.has(event));
       this.written += batch.length;
     }
   }
@@ -147,8 +152,8 @@ export class UsageRecorder {
    * One INSERT per batch with one array parameter per column (unnest), sent as a parameterised
    * query: the cost stays flat however many rows the batch has, on both sides of the wire.
    */
-  async #insert(batch: (UsageRecord & { id: string; at: Date })[]): Promise<void> {
-    const column = <T>(pick: (e: UsageRecord & { id: string; at: Date }) => T) => batch.map(pick);
+  async #insert(batch: Buffered[]): Promise<void> {
+    const column = <T>(pick: (e: Buffered) => T) => batch.map(pick);
     const query = sql`insert into usage_events (${sql.raw(COLUMNS.join(', '))})
       select * from unnest(
         ${column((e) => e.id)}::uuid[], ${column((e) => e.at)}::timestamptz[], ${column((e) => e.requestId)}::text[],
