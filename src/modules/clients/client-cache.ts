@@ -2,6 +2,7 @@ import { timingSafeEqual } from 'node:crypto';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import { keepFresh } from '../events/keep-fresh.ts';
 import type { RateLimitPolicy } from '../providers/provider.validation.ts';
 import { ClientEntity } from './client.entity.ts';
 import { CLIENT_KEY_PREFIX, describeClientKey } from './client.service.ts';
@@ -29,24 +30,26 @@ export class ClientCache {
   readonly #orm: Orm;
   readonly #logger: Logger;
   #byPrefix = new Map<string, Entry[]>();
-  #timer: NodeJS.Timeout | undefined;
-  readonly #stopListening: () => void;
+  readonly #events: EventBus;
+  #stop: (() => void) | undefined;
 
   constructor(deps: { orm: Orm; events: EventBus; logger: Logger }) {
     this.#orm = deps.orm;
     this.#logger = deps.logger;
-    this.#stopListening = deps.events.listen('client.changed', () => this.reload());
+    this.#events = deps.events;
   }
 
   async start(refreshIntervalMs: number): Promise<void> {
     await this.reload();
-    this.#timer = setInterval(() => void this.reload(), refreshIntervalMs);
-    this.#timer.unref();
+    this.#stop = keepFresh(() => this.reload(), {
+      events: this.#events,
+      topics: ['client.changed'],
+      intervalMs: refreshIntervalMs,
+    });
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    this.#stopListening();
+    this.#stop?.();
   }
 
   async reload(): Promise<void> {

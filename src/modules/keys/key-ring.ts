@@ -3,6 +3,7 @@ import { providerEnvKeyName } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import { keepFresh } from '../events/keep-fresh.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
 import { type KeyStatus, ProviderKeyEntity } from './provider-key.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
@@ -36,8 +37,8 @@ export class KeyRing {
   /** keyId → epoch ms until which the key must not be used (upstream 429). */
   readonly #coolingUntil = new Map<string, number>();
   readonly #disabled = new Set<string>();
-  #timer: NodeJS.Timeout | undefined;
-  #stopListening: (() => void)[] = [];
+  readonly #events: EventBus;
+  #stop: (() => void) | undefined;
   #reloading: Promise<void> | undefined;
   #reloadAgain = false;
 
@@ -54,21 +55,20 @@ export class KeyRing {
     this.#keys = deps.keys;
     this.#logger = deps.logger;
     this.#envKeys = deps.envKeys;
-    this.#stopListening = [
-      deps.events.listen('key.changed', () => this.reload()),
-      deps.events.listen('provider.changed', () => this.reload()),
-    ];
+    this.#events = deps.events;
   }
 
   async start(refreshIntervalMs: number): Promise<void> {
     await this.reload();
-    this.#timer = setInterval(() => void this.reload(), refreshIntervalMs);
-    this.#timer.unref();
+    this.#stop = keepFresh(() => this.reload(), {
+      events: this.#events,
+      topics: ['key.changed', 'provider.changed'],
+      intervalMs: refreshIntervalMs,
+    });
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    for (const stop of this.#stopListening) stop();
+    this.#stop?.();
   }
 
   /** Reloads everything; concurrent calls coalesce into at most one more run. */

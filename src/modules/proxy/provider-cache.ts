@@ -1,6 +1,7 @@
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import { keepFresh } from '../events/keep-fresh.ts';
 import { type Provider, ProviderEntity } from '../providers/provider.entity.ts';
 
 /**
@@ -13,24 +14,26 @@ export class ProviderCache {
   readonly #logger: Logger;
   #bySlug = new Map<string, Provider>();
   #byId = new Map<string, Provider>();
-  #timer: NodeJS.Timeout | undefined;
-  readonly #stopListening: () => void;
+  readonly #events: EventBus;
+  #stop: (() => void) | undefined;
 
   constructor(deps: { orm: Orm; events: EventBus; logger: Logger }) {
     this.#orm = deps.orm;
     this.#logger = deps.logger;
-    this.#stopListening = deps.events.listen('provider.changed', () => this.reload());
+    this.#events = deps.events;
   }
 
   async start(refreshIntervalMs: number): Promise<void> {
     await this.reload();
-    this.#timer = setInterval(() => void this.reload(), refreshIntervalMs);
-    this.#timer.unref();
+    this.#stop = keepFresh(() => this.reload(), {
+      events: this.#events,
+      topics: ['provider.changed'],
+      intervalMs: refreshIntervalMs,
+    });
   }
 
   stop(): void {
-    clearInterval(this.#timer);
-    this.#stopListening();
+    this.#stop?.();
   }
 
   async reload(): Promise<void> {
