@@ -19,10 +19,10 @@ async function main(): Promise<void> {
 
   const tokenHint =
     config.auth.mode === 'jwks'
-      ? `Operator tokens: from your identity provider (${config.auth.jwksUrl}).`
-      : 'Admin token:     npm run token -- --role admin --ttl 1h' +
+      ? `Operator tokens:    from your identity provider (${config.auth.jwksUrl}).`
+      : 'Admin token:        npm run token -- --role admin --ttl 1h' +
         (app.generatedJwtSecretPath
-          ? `\n                 (signing secret generated in ${app.generatedJwtSecretPath})`
+          ? `\n                      (signing secret generated in ${app.generatedJwtSecretPath})`
           : '');
   process.stderr.write(
     [
@@ -35,8 +35,8 @@ async function main(): Promise<void> {
       `  ${tokenHint}`,
       ...(app.generatedMasterKeyPath
         ? [
-            `  WARNING: generated a master key in ${app.generatedMasterKeyPath}.`,
-            '           Back it up: stored provider keys cannot be decrypted without it.',
+            `  WARNING:            generated a master key in ${app.generatedMasterKeyPath}.`,
+            '                      Back it up: stored provider keys cannot be decrypted without it.',
           ]
         : []),
       '',
