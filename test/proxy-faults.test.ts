@@ -130,6 +130,22 @@ describe('faults on the data plane', () => {
     }
   });
 
+  it('SIGTERM during a stream: the stream is drained to its end before the process lets go', async () => {
+    const t = await startTestApp({ env: { TOLLGATE_SHUTDOWN_TIMEOUT_MS: '5000' } });
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    const key = await createClientKey(t);
+    upstream.behave({ kind: 'sse', events: ['one', 'two', 'three', 'four', 'five'], intervalMs: 150 });
+    const response = await call(t, key, `${slug}/events`);
+    const reader = response.body!.getReader();
+    let text = new TextDecoder().decode((await reader.read()).value);
+    const stopped = t.stop();
+    for (let next = await reader.read(); !next.done; next = await reader.read())
+      text += new TextDecoder().decode(next.value);
+    await stopped;
+    expect(text).toBe(['one', 'two', 'three', 'four', 'five'].map((e) => `data: ${e}\n\n`).join(''));
+  });
+
   it('Redis killed during load: no gateway 5xx, nothing hangs, each replica keeps its share, and the shared limit returns with Redis', async () => {
     const port = await freePort();
     let redis = await startRedis(port);

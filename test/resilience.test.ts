@@ -89,6 +89,37 @@ describe('provider rate limits', () => {
   });
 });
 
+describe('provider rate limits, queue bounds', () => {
+  it('QUEUE: a call that would wait longer than maxQueueWaitMs gets 429 instead, without waiting it out', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: {
+          rateLimit: {
+            points: 1,
+            periodMs: 3000,
+            burst: 0,
+            mode: 'QUEUE',
+            maxQueueWaitMs: 300,
+            maxQueueSize: 10,
+          },
+        },
+      });
+      const key = await createClientKey(t);
+      expect((await call(t, key, `${slug}/first`)).status).toBe(200);
+      const started = Date.now();
+      const second = await call(t, key, `${slug}/second`);
+      expect(second.status).toBe(429);
+      expect(Date.now() - started).toBeLessThan(1000);
+      expect(Number(second.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+      expect(upstream.requests).toHaveLength(1);
+    } finally {
+      await t.stop();
+    }
+  });
+});
+
 describe('degraded mode', () => {
   it('answers a failing GET from the stale cache, and anything else with the static body', async () => {
     const t = await startTestApp();
