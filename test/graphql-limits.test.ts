@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+
+/** The limits configured with graphql-armor (full hardening is #8; these check what is in place). */
+let t: TestApp;
+let admin: string;
+
+beforeAll(async () => {
+  t = await startTestApp();
+  admin = await t.token('admin');
+});
+afterAll(() => t?.stop());
+
+async function post(query: string) {
+  const response = await fetch(t.graphqlUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${admin}`,
+    },
+    body: JSON.stringify({ query }),
+  });
+  return {
+    status: response.status,
+    body: (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] },
+  };
+}
+
+describe('GraphQL limits', () => {
+  it('refuses a query nested too deeply with 400, not 500', async () => {
+    const deep = `{ providers { edges { node { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { slug } } } } } } } } } } } } }`;
+    const { status, body } = await post(deep);
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('refuses too many aliases', async () => {
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: viewer { subject }`).join(' ');
+    const { status, body } = await post(`{ ${aliases} }`);
+    expect(status).toBe(400);
+    expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('hides field suggestions', async () => {
+    const { status, body } = await post('{ viewr { subject } }');
+    expect(status).toBe(400);
+    expect(JSON.stringify(body)).not.toContain('Did you mean');
+  });
+
+  it('keeps serving ordinary queries', async () => {
+    const { status } = await post('{ viewer { subject } }');
+    expect(status).toBe(200);
+  });
+});
