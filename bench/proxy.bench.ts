@@ -28,6 +28,7 @@ interface Figures {
   p50: number;
   p99: number;
   errors: number;
+  cpuMicrosPerRequest: number;
 }
 
 async function listen(
@@ -71,15 +72,21 @@ interface AutocannonJson {
 async function measure(name: string, url: string, headers: Record<string, string> = {}): Promise<Figures> {
   // A short warm-up so pools and JIT are ready, then the measured run.
   await autocannonProcess(url, headers, 1);
+  // CPU time of this process (the target and the upstream; the load generator runs apart) per
+  // request: steadier than throughput on a shared machine, and what an optimisation changes.
+  const cpuBefore = process.cpuUsage();
   const result = await autocannonProcess(url, headers, DURATION_S);
+  const cpu = process.cpuUsage(cpuBefore);
+  const requests = result.requests.average * DURATION_S;
   const figures = {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
+    cpuMicrosPerRequest: requests > 0 ? (cpu.user + cpu.system) / requests : 0,
   };
   console.log(
-    `  ${name.padEnd(28)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms${figures.errors ? `  (${figures.errors} errors)` : ''}`,
+    `  ${name.padEnd(28)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  ${figures.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs CPU/req${figures.errors ? `  (${figures.errors} errors)` : ''}`,
   );
   return figures;
 }
@@ -202,6 +209,9 @@ export async function runProxyBench(): Promise<void> {
   );
   console.log(
     `  added latency: p50 +${inProcess.p50 - baseline.p50} ms, p99 +${inProcess.p99 - baseline.p99} ms (in-process)`,
+  );
+  console.log(
+    `  added CPU per request: +${(inProcess.cpuMicrosPerRequest - baseline.cpuMicrosPerRequest).toFixed(0)} µs (in-process)${redisFigures ? `, +${(redisFigures.cpuMicrosPerRequest - baseline.cpuMicrosPerRequest).toFixed(0)} µs (Redis)` : ''}`,
   );
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
