@@ -149,23 +149,40 @@ export class UsageRecorder {
   }
 
   /**
-   * One INSERT per batch with one array parameter per column (unnest), sent as a parameterised
-   * query: the cost stays flat however many rows the batch has, on both sides of the wire.
+   * One INSERT per batch whose rows travel as a single JSON parameter, expanded by PostgreSQL
+   * (json_populate_recordset against the table's own row type). JSON.stringify is native, so
+   * this costs the gateway a few microseconds per event, far less than binding 22 parameters
+   * (or 22 arrays) per row.
    */
   async #insert(batch: Buffered[]): Promise<void> {
-    const column = <T>(pick: (e: Buffered) => T) => batch.map(pick);
+    const rows = batch.map((e) => ({
+      id: e.id,
+      at: e.at,
+      request_id: e.requestId,
+      provider_id: e.providerId,
+      provider_slug: e.providerSlug,
+      served_by_provider_id: e.servedByProviderId,
+      key_id: e.keyId,
+      client_id: e.clientId,
+      method: e.method,
+      path_template: e.pathTemplate,
+      status: e.status,
+      outcome: e.outcome,
+      attempts: e.attempts,
+      fallback: e.fallback,
+      total_ms: e.totalMs,
+      upstream_ms: e.upstreamMs,
+      request_bytes: e.requestBytes,
+      response_bytes: e.responseBytes,
+      model: e.model,
+      prompt_tokens: e.promptTokens,
+      completion_tokens: e.completionTokens,
+      cached_tokens: e.cachedTokens,
+      cost_micros: e.costMicros,
+      priced_without_tokens: e.pricedWithoutTokens,
+    }));
     const query = sql`insert into usage_events (${sql.raw(COLUMNS.join(', '))})
-      select * from unnest(
-        ${column((e) => e.id)}::uuid[], ${column((e) => e.at)}::timestamptz[], ${column((e) => e.requestId)}::text[],
-        ${column((e) => e.providerId)}::uuid[], ${column((e) => e.providerSlug)}::text[], ${column((e) => e.servedByProviderId)}::uuid[],
-        ${column((e) => e.keyId)}::text[], ${column((e) => e.clientId)}::uuid[], ${column((e) => e.method)}::text[],
-        ${column((e) => e.pathTemplate)}::text[], ${column((e) => e.status)}::int[], ${column((e) => e.outcome)}::text[],
-        ${column((e) => e.attempts)}::int[], ${column((e) => e.fallback)}::text[], ${column((e) => e.totalMs)}::float8[],
-        ${column((e) => e.upstreamMs)}::float8[], ${column((e) => e.requestBytes)}::bigint[], ${column((e) => e.responseBytes)}::bigint[],
-        ${column((e) => e.model)}::text[], ${column((e) => e.promptTokens)}::int[], ${column((e) => e.completionTokens)}::int[],
-        ${column((e) => e.cachedTokens)}::int[], ${column((e) => e.costMicros)}::bigint[],
-        ${column((e) => e.pricedWithoutTokens)}::boolean[]
-      )
+      select ${sql.raw(COLUMNS.join(', '))} from json_populate_recordset(null::usage_events, ${JSON.stringify(rows)}::json)
       on conflict (id) do nothing`;
     await query.execute(this.#orm.em.fork().getKysely());
   }
