@@ -1,11 +1,11 @@
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { freePort } from './helpers/ports.ts';
+import { freePort, startRedisServer } from './helpers/ports.ts';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -41,12 +41,7 @@ export default async function setup(project: TestProject) {
   let redisUrl = process.env.TEST_REDIS_URL ?? '';
   if (!redisUrl && spawnSync('redis-server', ['--version']).status === 0) {
     const port = await freePort();
-    const redis: ChildProcess = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    await waitForPort(port);
+    const redis = await startRedisServer(port);
     redisUrl = `redis://127.0.0.1:${port}`;
     stops.push(() => {
       redis.kill('SIGTERM');
@@ -58,22 +53,4 @@ export default async function setup(project: TestProject) {
   return async () => {
     for (const stop of stops.reverse()) await stop();
   };
-}
-
-async function waitForPort(port: number): Promise<void> {
-  const { connect } = await import('node:net');
-  const deadline = Date.now() + 10_000;
-  while (Date.now() < deadline) {
-    const ok = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error(`nothing listens on port ${port}`);
 }

@@ -1,4 +1,3 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,8 +6,8 @@ import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
 import { query } from './helpers/db.ts';
-import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
-import { freePort } from './helpers/ports.ts';
+import { call, createClientKey, refreshCaches, setUpProvider } from './helpers/gateway.ts';
+import { freePort, startRedisServer } from './helpers/ports.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 
 let upstream: Upstream;
@@ -16,28 +15,6 @@ beforeAll(async () => {
   upstream = await startUpstream();
 });
 afterAll(() => upstream?.close());
-
-async function startRedis(port: number): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: 'ignore' },
-  );
-  const { connect } = await import('node:net');
-  for (let i = 0; i < 100; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = connect(port, '127.0.0.1');
-      socket.once('connect', () => {
-        socket.end();
-        resolve(true);
-      });
-      socket.once('error', () => resolve(false));
-    });
-    if (up) return child;
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  throw new Error('redis-server did not start');
-}
 
 describe('faults on the data plane', () => {
   it('SIGTERM under load: in-flight calls complete, and every call has exactly one usage event', async () => {
@@ -148,7 +125,7 @@ describe('faults on the data plane', () => {
 
   it('Redis killed during load: no gateway 5xx, nothing hangs, each replica keeps its share, and the shared limit returns with Redis', async () => {
     const port = await freePort();
-    let redis = await startRedis(port);
+    let redis = await startRedisServer(port);
     const databaseUrl = await createDatabase();
     const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TOLLGATE_REPLICAS: '2' };
     const [a, b] = await Promise.all([
@@ -160,9 +137,8 @@ describe('faults on the data plane', () => {
       const { slug } = await setUpProvider(a, upstream.url, {
         input: { rateLimit: { points: 10, periodMs: 1500, burst: 0, mode: 'REJECT' } },
       });
-      await Promise.all([b.app.services.providerCache.reload(), b.app.services.keyRing.reload()]);
       const key = await createClientKey(a);
-      await b.app.services.clientCache.reload();
+      await refreshCaches(b);
       const burst = async () => {
         const started = Date.now();
         const statuses = await Promise.all(
@@ -189,7 +165,7 @@ describe('faults on the data plane', () => {
       const metrics = await (await fetch(`${a.url}/metrics`)).text();
       expect(metrics).toMatch(/^tollgate_rate_limit_degraded 1$/m);
 
-      redis = await startRedis(port);
+      redis = await startRedisServer(port);
       await new Promise((r) => setTimeout(r, 2600)); // reconnect (retry backoff) and a fresh window
       upstream.reset();
       const back = await burst();

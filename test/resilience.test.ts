@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ProviderCircuit, ResetCircuit, TripCircuit } from './documents.ts';
 import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
-import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
+import { call, createClientKey, refreshCaches, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 
@@ -29,10 +29,8 @@ describe('provider rate limits', () => {
       const { slug } = await setUpProvider(a, upstream.url, {
         input: { rateLimit: { points: 5, periodMs: 2000, burst: 0, mode: 'REJECT' } },
       });
-      await b.app.services.providerCache.reload();
-      await b.app.services.keyRing.reload();
       const key = await createClientKey(a);
-      await b.app.services.clientCache.reload();
+      await refreshCaches(b);
       const responses = await Promise.all(
         Array.from({ length: 50 }, (_, i) => call(i % 2 ? a : b, key, `${slug}/limited`)),
       );
@@ -245,9 +243,8 @@ describe('circuit breaker', () => {
       const { slug } = await setUpProvider(a, upstream.url, {
         input: { retry: { maxAttempts: 1 }, breaker: { failureThreshold: 3 } },
       });
-      await Promise.all([b.app.services.providerCache.reload(), b.app.services.keyRing.reload()]);
       const key = await createClientKey(a);
-      await b.app.services.clientCache.reload();
+      await refreshCaches(b);
       upstream.behave({ kind: 'status', status: 500 });
       for (let i = 0; i < 3; i++) expect((await call(a, key, `${slug}/x`)).status).toBe(500);
       const opened = Date.now();
@@ -290,10 +287,8 @@ describe('circuit breaker', () => {
     try {
       upstream.reset();
       const { slug } = await setUpProvider(a, upstream.url);
-      await b.app.services.providerCache.reload();
-      await b.app.services.keyRing.reload();
       const key = await createClientKey(a);
-      await b.app.services.clientCache.reload();
+      await refreshCaches(b);
       expect((await call(b, key, `${slug}/x`)).status).toBe(200); // b knows the circuit
       const operator = await a.token('operator');
       const tripped = await gql(

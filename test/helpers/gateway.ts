@@ -59,3 +59,15 @@ export function call(t: TestApp, clientKey: string, path: string, init: RequestI
     headers: { authorization: `Bearer ${clientKey}`, ...(init.headers as Record<string, string>) },
   });
 }
+
+/**
+ * Makes a replica see at once what another replica just configured (events would reach it within
+ * milliseconds; tests should not depend on that timing unless that is what they test).
+ */
+export async function refreshCaches(t: TestApp): Promise<void> {
+  await Promise.all([
+    t.app.services.providerCache.reload(),
+    t.app.services.keyRing.reload(),
+    t.app.services.clientCache.reload(),
+  ]);
+}
