@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { createLogger } from '../src/shared/logger.ts';
-import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
+import { startReplicas, startTestApp } from './helpers/app.ts';
 import { query } from './helpers/db.ts';
 import { call, createClientKey, refreshCaches, setUpProvider } from './helpers/gateway.ts';
 import { freePort, startRedisServer } from './helpers/ports.ts';
@@ -126,12 +126,8 @@ describe('faults on the data plane', () => {
   it('Redis killed during load: no gateway 5xx, nothing hangs, each replica keeps its share, and the shared limit returns with Redis', async () => {
     const port = await freePort();
     let redis = await startRedisServer(port);
-    const databaseUrl = await createDatabase();
     const env = { REDIS_URL: `redis://127.0.0.1:${port}`, TOLLGATE_REPLICAS: '2' };
-    const [a, b] = await Promise.all([
-      startTestApp({ databaseUrl, env }),
-      startTestApp({ databaseUrl, env }),
-    ]);
+    const { a, b } = await startReplicas(env);
     try {
       upstream.reset();
       const { slug } = await setUpProvider(a, upstream.url, {

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ProviderCircuit, ResetCircuit, TripCircuit } from './documents.ts';
-import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
+import { startReplicas, startTestApp, type TestApp } from './helpers/app.ts';
 import { call, createClientKey, refreshCaches, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
@@ -18,12 +18,8 @@ describe('provider rate limits', () => {
   it('REJECT: 5 per 2 s shared by two replicas through Redis; 50 concurrent calls, the upstream sees exactly 5', async () => {
     const redisUrl = inject('redisUrl');
     expect(redisUrl, 'redis-server is needed for this test').not.toBe('');
-    const databaseUrl = await createDatabase();
     const env = { REDIS_URL: redisUrl, TOLLGATE_REPLICAS: '2' };
-    const [a, b] = await Promise.all([
-      startTestApp({ databaseUrl, env }),
-      startTestApp({ databaseUrl, env }),
-    ]);
+    const { a, b } = await startReplicas(env);
     try {
       upstream.reset();
       const { slug } = await setUpProvider(a, upstream.url, {
@@ -232,12 +228,8 @@ describe('circuit breaker', () => {
 
   it('opens on both replicas when one sees the failures (shared through Redis)', async () => {
     const redisUrl = inject('redisUrl');
-    const databaseUrl = await createDatabase();
     const env = { REDIS_URL: redisUrl };
-    const [a, b] = await Promise.all([
-      startTestApp({ databaseUrl, env }),
-      startTestApp({ databaseUrl, env }),
-    ]);
+    const { a, b } = await startReplicas(env);
     try {
       upstream.reset();
       const { slug } = await setUpProvider(a, upstream.url, {
@@ -278,12 +270,8 @@ describe('circuit breaker', () => {
 
   it('can be tripped and reset by an operator, on every replica', async () => {
     const redisUrl = inject('redisUrl');
-    const databaseUrl = await createDatabase();
     const env = { REDIS_URL: redisUrl };
-    const [a, b] = await Promise.all([
-      startTestApp({ databaseUrl, env }),
-      startTestApp({ databaseUrl, env }),
-    ]);
+    const { a, b, databaseUrl } = await startReplicas(env);
     try {
       upstream.reset();
       const { slug } = await setUpProvider(a, upstream.url);

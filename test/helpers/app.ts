@@ -88,3 +88,12 @@ export async function startTestApp(
     },
   };
 }
+
+/** Two replicas sharing one fresh database (and whatever `env` shares, such as Redis). */
+export async function startReplicas(
+  env: Record<string, string>,
+): Promise<{ a: TestApp; b: TestApp; databaseUrl: string }> {
+  const databaseUrl = await createDatabase();
+  const [a, b] = await Promise.all([startTestApp({ databaseUrl, env }), startTestApp({ databaseUrl, env })]);
+  return { a, b, databaseUrl };
+}
