@@ -7,6 +7,9 @@ import { createGraphqlServer } from './graphql/yoga.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { resolveAuthSecret } from './modules/auth/auth-secret.ts';
 import { TokenService } from './modules/auth/token.service.ts';
+import { BudgetService } from './modules/budgets/budget.service.ts';
+import { BudgetEnforcer } from './modules/budgets/budget-enforcer.ts';
+import { BudgetLedger } from './modules/budgets/budget-ledger.ts';
 import { ClientService } from './modules/clients/client.service.ts';
 import { ClientCache } from './modules/clients/client-cache.ts';
 import { EventBus } from './modules/events/event-bus.ts';
@@ -142,6 +145,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const restoredCircuits = await breakers.restore(providerCache.ids());
     if (restoredCircuits > 0)
       logger.info({ circuits: restoredCircuits }, 'adopted open circuits from other replicas');
+    const budgetLedger = new BudgetLedger({ redis, logger });
+    const budgetEnforcer = new BudgetEnforcer({ orm, events, ledger: budgetLedger, logger });
+    await budgetEnforcer.start(config.caches.refreshIntervalMs);
     const services: Services = {
       tokens,
       audit,
@@ -155,6 +161,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       breakers,
       usage: new UsageService(orm),
       providerCache,
+      budgets: new BudgetService({ orm, audit, events, defaultTimeZone: config.timeZone }),
+      budgetEnforcer,
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
@@ -179,6 +187,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       keyRing,
       keys: providerKeys,
       limits,
+      budgets: budgetEnforcer,
       breakers,
       usage,
       agents,
@@ -190,6 +199,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       providerCache.stop();
       breakers.stop();
       await agents.close();
+      await budgetEnforcer.stop();
       await usage.stop();
     });
 

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
+import { isTimeZone } from './modules/budgets/budget-period.ts';
 
 /**
  * The only reader of `process.env`. Every setting Tollgate knows is declared here, validated
@@ -76,6 +77,15 @@ const envSchema = z.object({
   TOLLGATE_USAGE_FLUSH_INTERVAL_MS: int(1_000, 50, 60_000),
   TOLLGATE_USAGE_BUFFER_MAX: int(100_000, 100, 10_000_000),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+  TOLLGATE_TIME_ZONE: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .refine(isTimeZone, { message: 'must be an IANA time zone such as UTC or Europe/Paris' })
+      .default('UTC'),
+  ),
+  TOLLGATE_USAGE_RETENTION_DAYS: int(30, 1, 3650),
+  TOLLGATE_ROLLUP_INTERVAL_MS: int(60_000, 1_000, 3_600_000),
 });
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -129,7 +139,15 @@ export interface Config {
     /** How many replicas share the limits: each one's Redis-outage fallback allows limit ÷ replicas. */
     replicas: number;
   };
-  usage: { flushIntervalMs: number; bufferMax: number };
+  usage: {
+    flushIntervalMs: number;
+    bufferMax: number;
+    /** Raw usage events older than this are not kept (reports over longer ranges read rollups). */
+    retentionDays: number;
+    rollupIntervalMs: number;
+  };
+  /** Budgets' default time zone, and where report days begin. */
+  timeZone: string;
 }
 
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -313,7 +331,13 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       maxResponseBytes: e.TOLLGATE_MAX_RESPONSE_BYTES,
       replicas: e.TOLLGATE_REPLICAS,
     },
-    usage: { flushIntervalMs: e.TOLLGATE_USAGE_FLUSH_INTERVAL_MS, bufferMax: e.TOLLGATE_USAGE_BUFFER_MAX },
+    usage: {
+      flushIntervalMs: e.TOLLGATE_USAGE_FLUSH_INTERVAL_MS,
+      bufferMax: e.TOLLGATE_USAGE_BUFFER_MAX,
+      retentionDays: e.TOLLGATE_USAGE_RETENTION_DAYS,
+      rollupIntervalMs: e.TOLLGATE_ROLLUP_INTERVAL_MS,
+    },
+    timeZone: e.TOLLGATE_TIME_ZONE,
   };
   return deepFreeze(config);
 }

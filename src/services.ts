@@ -1,5 +1,7 @@
 import type { AuditService } from './modules/audit/audit.service.ts';
 import type { TokenService } from './modules/auth/token.service.ts';
+import type { BudgetService } from './modules/budgets/budget.service.ts';
+import type { BudgetEnforcer } from './modules/budgets/budget-enforcer.ts';
 import type { ClientService } from './modules/clients/client.service.ts';
 import type { ClientCache } from './modules/clients/client-cache.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
@@ -25,4 +27,6 @@ export interface Services {
   breakers: Breakers;
   usage: UsageService;
   providerCache: ProviderCache;
+  budgets: BudgetService;
+  budgetEnforcer: BudgetEnforcer;
 }

@@ -259,3 +259,83 @@ export const ResetCircuit = graphql(`
     }
   }
 `);
+
+export const BudgetFields = graphql(`
+  fragment BudgetFields on Budget {
+    id
+    name
+    scope
+    provider { slug }
+    client { id }
+    period
+    timeZone
+    limitMicros
+    thresholds
+    action
+    periodStart
+    periodEnd
+    spentMicros
+    reservedMicros
+    remainingMicros
+    percentUsed
+    projectedSpendMicros
+    version
+  }
+`);
+
+export const CreateBudget = graphql(`
+  mutation CreateBudget($input: CreateBudgetInput!) {
+    createBudget(input: $input) {
+      __typename
+      ... on BudgetPayload { budget { ...BudgetFields } }
+      ... on ValidationError { code message fieldErrors { path message } }
+    }
+  }
+`);
+
+export const UpdateBudget = graphql(`
+  mutation UpdateBudget($input: UpdateBudgetInput!) {
+    updateBudget(input: $input) {
+      __typename
+      ... on BudgetPayload { budget { ...BudgetFields } }
+      ... on ValidationError { code fieldErrors { path message } }
+      ... on NotFoundError { code }
+      ... on VersionMismatchError { code currentVersion }
+    }
+  }
+`);
+
+export const DeleteBudget = graphql(`
+  mutation DeleteBudget($id: ID!, $version: Int) {
+    deleteBudget(id: $id, version: $version) {
+      __typename
+      ... on BudgetPayload { budget { id name } }
+      ... on NotFoundError { code }
+      ... on VersionMismatchError { code currentVersion }
+    }
+  }
+`);
+
+export const GetBudget = graphql(`
+  query GetBudget($id: ID!) {
+    budget(id: $id) { ...BudgetFields }
+  }
+`);
+
+export const ListBudgets = graphql(`
+  query ListBudgets($filter: BudgetFilter, $first: Int) {
+    budgets(filter: $filter, first: $first) { edges { node { id name scope } } }
+  }
+`);
+
+export const ProviderBudgets = graphql(`
+  query ProviderBudgets($slug: String!) {
+    provider(slug: $slug) { budgets { name spentMicros } }
+  }
+`);
+
+export const BudgetAlerts = graphql(`
+  subscription BudgetAlerts($budget: ID) {
+    budgetAlert(budget: $budget) { budgetId budgetName threshold percentUsed spentMicros limitMicros action periodStart periodEnd }
+  }
+`);

@@ -101,6 +101,7 @@ const invalidCases: [string, (slug: string) => Partial<CreateProviderInput>, str
   ],
   ['probe path without slash', () => ({ healthCheck: { path: 'health' } }), ['input', 'healthCheck', 'path']],
   ['negative price', () => ({ pricing: { perRequestMicros: -1 } }), ['input', 'pricing', 'perRequestMicros']],
+  ['absurd price', () => ({ pricing: { perRequestMicros: 5e12 } }), ['input', 'pricing', 'perRequestMicros']],
   ['bad currency', () => ({ pricing: { currency: 'dollars' } }), ['input', 'pricing', 'currency']],
   ['unknown fallback', () => ({ fallbacks: ['does-not-exist-anywhere'] }), ['input', 'fallbacks', '0']],
   ['itself as fallback', (slug) => ({ fallbacks: [slug] }), ['input', 'fallbacks']],

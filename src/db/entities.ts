@@ -1,4 +1,5 @@
 import { AuditEventEntity } from '../modules/audit/audit.entity.ts';
+import { BudgetAlertEntity, BudgetEntity } from '../modules/budgets/budget.entity.ts';
 import { ClientEntity } from '../modules/clients/client.entity.ts';
 import { MasterKeyRotationEntity } from '../modules/keys/master-key-rotation.entity.ts';
 import { ProviderKeyEntity } from '../modules/keys/provider-key.entity.ts';
@@ -13,4 +14,6 @@ export const entities = [
   MasterKeyRotationEntity,
   AuditEventEntity,
   UsageEventEntity,
+  BudgetEntity,
+  BudgetAlertEntity,
 ];

@@ -7,6 +7,7 @@ import '../modules/providers/provider.schema.ts';
 import '../modules/keys/provider-key.schema.ts';
 import '../modules/clients/client.schema.ts';
 import '../modules/proxy/circuit.schema.ts';
+import '../modules/budgets/budget.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

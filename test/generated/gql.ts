@@ -41,6 +41,14 @@ type Documents = {
     "\n  query ProviderCircuit($slug: String!) {\n    provider(slug: $slug) {\n      circuit { state failures reason nextProbeAt }\n      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId costMicros pricedWithoutTokens }\n    }\n  }\n": typeof types.ProviderCircuitDocument,
     "\n  mutation TripCircuit($provider: String!, $reason: String) {\n    tripCircuit(provider: $provider, reason: $reason) {\n      __typename\n      ... on CircuitPayload { provider circuit { state reason } }\n      ... on NotFoundError { code }\n    }\n  }\n": typeof types.TripCircuitDocument,
     "\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n": typeof types.ResetCircuitDocument,
+    "\n  fragment BudgetFields on Budget {\n    id\n    name\n    scope\n    provider { slug }\n    client { id }\n    period\n    timeZone\n    limitMicros\n    thresholds\n    action\n    periodStart\n    periodEnd\n    spentMicros\n    reservedMicros\n    remainingMicros\n    percentUsed\n    projectedSpendMicros\n    version\n  }\n": typeof types.BudgetFieldsFragmentDoc,
+    "\n  mutation CreateBudget($input: CreateBudgetInput!) {\n    createBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n    }\n  }\n": typeof types.CreateBudgetDocument,
+    "\n  mutation UpdateBudget($input: UpdateBudgetInput!) {\n    updateBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": typeof types.UpdateBudgetDocument,
+    "\n  mutation DeleteBudget($id: ID!, $version: Int) {\n    deleteBudget(id: $id, version: $version) {\n      __typename\n      ... on BudgetPayload { budget { id name } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": typeof types.DeleteBudgetDocument,
+    "\n  query GetBudget($id: ID!) {\n    budget(id: $id) { ...BudgetFields }\n  }\n": typeof types.GetBudgetDocument,
+    "\n  query ListBudgets($filter: BudgetFilter, $first: Int) {\n    budgets(filter: $filter, first: $first) { edges { node { id name scope } } }\n  }\n": typeof types.ListBudgetsDocument,
+    "\n  query ProviderBudgets($slug: String!) {\n    provider(slug: $slug) { budgets { name spentMicros } }\n  }\n": typeof types.ProviderBudgetsDocument,
+    "\n  subscription BudgetAlerts($budget: ID) {\n    budgetAlert(budget: $budget) { budgetId budgetName threshold percentUsed spentMicros limitMicros action periodStart periodEnd }\n  }\n": typeof types.BudgetAlertsDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -70,6 +78,14 @@ const documents: Documents = {
     "\n  query ProviderCircuit($slug: String!) {\n    provider(slug: $slug) {\n      circuit { state failures reason nextProbeAt }\n      recentCalls(last: 50) { status outcome attempts fallback promptTokens completionTokens model keyId clientId costMicros pricedWithoutTokens }\n    }\n  }\n": types.ProviderCircuitDocument,
     "\n  mutation TripCircuit($provider: String!, $reason: String) {\n    tripCircuit(provider: $provider, reason: $reason) {\n      __typename\n      ... on CircuitPayload { provider circuit { state reason } }\n      ... on NotFoundError { code }\n    }\n  }\n": types.TripCircuitDocument,
     "\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n": types.ResetCircuitDocument,
+    "\n  fragment BudgetFields on Budget {\n    id\n    name\n    scope\n    provider { slug }\n    client { id }\n    period\n    timeZone\n    limitMicros\n    thresholds\n    action\n    periodStart\n    periodEnd\n    spentMicros\n    reservedMicros\n    remainingMicros\n    percentUsed\n    projectedSpendMicros\n    version\n  }\n": types.BudgetFieldsFragmentDoc,
+    "\n  mutation CreateBudget($input: CreateBudgetInput!) {\n    createBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n    }\n  }\n": types.CreateBudgetDocument,
+    "\n  mutation UpdateBudget($input: UpdateBudgetInput!) {\n    updateBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": types.UpdateBudgetDocument,
+    "\n  mutation DeleteBudget($id: ID!, $version: Int) {\n    deleteBudget(id: $id, version: $version) {\n      __typename\n      ... on BudgetPayload { budget { id name } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n": types.DeleteBudgetDocument,
+    "\n  query GetBudget($id: ID!) {\n    budget(id: $id) { ...BudgetFields }\n  }\n": types.GetBudgetDocument,
+    "\n  query ListBudgets($filter: BudgetFilter, $first: Int) {\n    budgets(filter: $filter, first: $first) { edges { node { id name scope } } }\n  }\n": types.ListBudgetsDocument,
+    "\n  query ProviderBudgets($slug: String!) {\n    provider(slug: $slug) { budgets { name spentMicros } }\n  }\n": types.ProviderBudgetsDocument,
+    "\n  subscription BudgetAlerts($budget: ID) {\n    budgetAlert(budget: $budget) { budgetId budgetName threshold percentUsed spentMicros limitMicros action periodStart periodEnd }\n  }\n": types.BudgetAlertsDocument,
 };
 
 /**
@@ -194,6 +210,38 @@ export function graphql(source: "\n  mutation TripCircuit($provider: String!, $r
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n"): (typeof documents)["\n  mutation ResetCircuit($provider: String!) {\n    resetCircuit(provider: $provider) {\n      __typename\n      ... on CircuitPayload { provider circuit { state } }\n      ... on NotFoundError { code }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  fragment BudgetFields on Budget {\n    id\n    name\n    scope\n    provider { slug }\n    client { id }\n    period\n    timeZone\n    limitMicros\n    thresholds\n    action\n    periodStart\n    periodEnd\n    spentMicros\n    reservedMicros\n    remainingMicros\n    percentUsed\n    projectedSpendMicros\n    version\n  }\n"): (typeof documents)["\n  fragment BudgetFields on Budget {\n    id\n    name\n    scope\n    provider { slug }\n    client { id }\n    period\n    timeZone\n    limitMicros\n    thresholds\n    action\n    periodStart\n    periodEnd\n    spentMicros\n    reservedMicros\n    remainingMicros\n    percentUsed\n    projectedSpendMicros\n    version\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateBudget($input: CreateBudgetInput!) {\n    createBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateBudget($input: CreateBudgetInput!) {\n    createBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation UpdateBudget($input: UpdateBudgetInput!) {\n    updateBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"): (typeof documents)["\n  mutation UpdateBudget($input: UpdateBudgetInput!) {\n    updateBudget(input: $input) {\n      __typename\n      ... on BudgetPayload { budget { ...BudgetFields } }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation DeleteBudget($id: ID!, $version: Int) {\n    deleteBudget(id: $id, version: $version) {\n      __typename\n      ... on BudgetPayload { budget { id name } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"): (typeof documents)["\n  mutation DeleteBudget($id: ID!, $version: Int) {\n    deleteBudget(id: $id, version: $version) {\n      __typename\n      ... on BudgetPayload { budget { id name } }\n      ... on NotFoundError { code }\n      ... on VersionMismatchError { code currentVersion }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query GetBudget($id: ID!) {\n    budget(id: $id) { ...BudgetFields }\n  }\n"): (typeof documents)["\n  query GetBudget($id: ID!) {\n    budget(id: $id) { ...BudgetFields }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ListBudgets($filter: BudgetFilter, $first: Int) {\n    budgets(filter: $filter, first: $first) { edges { node { id name scope } } }\n  }\n"): (typeof documents)["\n  query ListBudgets($filter: BudgetFilter, $first: Int) {\n    budgets(filter: $filter, first: $first) { edges { node { id name scope } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ProviderBudgets($slug: String!) {\n    provider(slug: $slug) { budgets { name spentMicros } }\n  }\n"): (typeof documents)["\n  query ProviderBudgets($slug: String!) {\n    provider(slug: $slug) { budgets { name spentMicros } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription BudgetAlerts($budget: ID) {\n    budgetAlert(budget: $budget) { budgetId budgetName threshold percentUsed spentMicros limitMicros action periodStart periodEnd }\n  }\n"): (typeof documents)["\n  subscription BudgetAlerts($budget: ID) {\n    budgetAlert(budget: $budget) { budgetId budgetName threshold percentUsed spentMicros limitMicros action periodStart periodEnd }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

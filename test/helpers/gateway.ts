@@ -39,6 +39,14 @@ export async function setUpProvider(
 
 /** Creates a client and returns its key. */
 export async function createClientKey(t: TestApp, extra: Record<string, unknown> = {}): Promise<string> {
+  return (await createClient(t, extra)).key;
+}
+
+/** Creates a client and returns its id and key. */
+export async function createClient(
+  t: TestApp,
+  extra: Record<string, unknown> = {},
+): Promise<{ id: string; key: string }> {
   const admin = await t.token('admin');
   const result = await gql(
     t.graphqlUrl,
@@ -49,7 +57,7 @@ export async function createClientKey(t: TestApp, extra: Record<string, unknown>
   const payload = result.data?.createClient;
   if (payload?.__typename !== 'ClientKeyPayload') throw new Error(JSON.stringify(result));
   await t.app.services.clientCache.reload();
-  return payload.key;
+  return { id: payload.client.id, key: payload.key };
 }
 
 /** Calls the proxy with a client key. */

@@ -7,7 +7,7 @@ import { CLIENT_STATUSES, type Client } from './client.entity.ts';
 
 const ClientStatus = builder.enumType('ClientStatus', { values: CLIENT_STATUSES });
 
-const ClientRef = builder.objectRef<Client>('Client').implement({
+export const ClientRef = builder.objectRef<Client>('Client').implement({
   description: 'An application that calls providers through /proxy with its client key.',
   fields: (t) => ({
     id: t.exposeID('id'),

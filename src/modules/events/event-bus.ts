@@ -9,6 +9,8 @@ export interface EventMap {
   'key.changed': KeyChangedEvent;
   'client.changed': ClientChangedEvent;
   'circuit.changed': CircuitChangedEvent;
+  'budget.changed': BudgetChangedEvent;
+  'budget.alert': BudgetAlertEvent;
 }
 
 /** Events cross processes as JSON, so they hold strings, not Dates. */
@@ -60,6 +62,25 @@ export interface CircuitChangedEvent extends EventEnvelope {
   failures: number;
   /** Epoch ms of the next probe when the circuit is OPEN. */
   nextProbeAt: number | null;
+}
+
+export interface BudgetChangedEvent extends EventEnvelope {
+  change: 'CREATED' | 'UPDATED' | 'DELETED';
+  budgetId: string;
+  actor: string;
+}
+
+export interface BudgetAlertEvent extends EventEnvelope {
+  budgetId: string;
+  budgetName: string;
+  /** The percentage crossed; 100 means the limit was reached. */
+  threshold: number;
+  spentMicros: number;
+  limitMicros: number;
+  percentUsed: number;
+  action: 'BLOCK' | 'ALERT_ONLY';
+  periodStart: string;
+  periodEnd: string | null;
 }
 
 type Topic = keyof EventMap;

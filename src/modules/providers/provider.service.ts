@@ -9,6 +9,7 @@ import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } f
 import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
+import { BudgetEntity } from '../budgets/budget.entity.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { type Provider, ProviderEntity } from './provider.entity.ts';
 import {
@@ -151,6 +152,12 @@ export class ProviderService {
       if (dependents.length > 0) {
         throw new ConflictError(
           `Provider "${slug}" is a fallback of ${dependents.map((d) => `"${d.slug}"`).join(', ')}; remove it there first.`,
+        );
+      }
+      const budgets = await em.count(BudgetEntity, { providerId: provider.id });
+      if (budgets > 0) {
+        throw new ConflictError(
+          `Provider "${slug}" has ${budgets} budget${budgets === 1 ? '' : 's'}; delete ${budgets === 1 ? 'it' : 'them'} first.`,
         );
       }
       const snapshot = { ...provider };

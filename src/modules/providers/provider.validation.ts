@@ -37,11 +37,13 @@ const intIn = (min: number, max: number) =>
     .int({ message: 'must be a whole number' })
     .min(min, { message: `must be at least ${min}` })
     .max(max, { message: `must be at most ${max}` });
+/** A price: at most 1,000,000 currency units (10^12 micro-units), which no real API charges. */
+export const MAX_PRICE_MICROS = 1_000_000_000_000;
 const micros = z
   .number({ message: 'must be a number' })
   .int({ message: 'must be whole micro-units' })
   .min(0, { message: 'must not be negative' })
-  .max(Number.MAX_SAFE_INTEGER, { message: 'is too large' });
+  .max(MAX_PRICE_MICROS, { message: `must be at most ${MAX_PRICE_MICROS} (1,000,000 currency units)` });
 
 export const authSchema = z
   .object({

@@ -22,16 +22,23 @@ export class GatewayError extends Error {
   readonly code: GatewayErrorCode;
   readonly retryAfterMs: number | undefined;
   readonly headers: Record<string, string>;
+  /** Extra fields for the error body (e.g. which budget refused). */
+  readonly details: Record<string, unknown>;
   constructor(
     code: GatewayErrorCode,
     message: string,
-    options: { retryAfterMs?: number; headers?: Record<string, string> } = {},
+    options: {
+      retryAfterMs?: number;
+      headers?: Record<string, string>;
+      details?: Record<string, unknown>;
+    } = {},
   ) {
     super(message);
     this.name = 'GatewayError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;
     this.headers = options.headers ?? {};
+    this.details = options.details ?? {};
   }
 
   get status(): number {
@@ -56,6 +63,7 @@ export function sendGatewayError(
       provider: context.provider,
       retryable: GATEWAY_ERRORS[error.code].retryable,
       ...(error.retryAfterMs !== undefined ? { retryAfterMs: Math.ceil(error.retryAfterMs) } : {}),
+      ...error.details,
       requestId: context.requestId,
     },
   });

@@ -3,12 +3,13 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { BudgetEnforcer, BudgetReservation } from '../budgets/budget-enforcer.ts';
 import type { AuthenticatedClient, ClientCache } from '../clients/client-cache.ts';
 import type { KeyRing, UsableKey } from '../keys/key-ring.ts';
 import type { ProviderKeyService } from '../keys/provider-key.service.ts';
 import type { Provider } from '../providers/provider.entity.ts';
 import { SLUG_PATTERN } from '../providers/provider.validation.ts';
-import { priceCall } from '../usage/pricing.ts';
+import { estimateCallCost, priceCall } from '../usage/pricing.ts';
 import type { Outcome } from '../usage/usage-event.entity.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
 import {
@@ -42,6 +43,7 @@ export interface ProxyDeps {
   keyRing: KeyRing;
   keys: ProviderKeyService;
   limits: RateLimits;
+  budgets: BudgetEnforcer;
   breakers: Breakers;
   usage: UsageRecorder;
   agents: UpstreamAgents;
@@ -79,6 +81,8 @@ interface CallRecord {
   rest: string;
   /** Run when the call is over (timers, listeners). */
   cleanups: (() => void)[];
+  /** What is held against budgets for the provider currently tried. */
+  reservation: BudgetReservation | null;
 }
 
 interface UpstreamResult {
@@ -127,6 +131,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       rest: '',
       answeredBy: undefined,
       cleanups: [],
+      reservation: null,
     };
     let body: RequestBody;
     // The caller went away: stop the upstream call too.
@@ -145,15 +150,16 @@ export function createProxyHandler(deps: ProxyDeps) {
       if (call.client.allowedProviderIds && !call.client.allowedProviderIds.has(provider.id)) {
         throw new GatewayError('FORBIDDEN', `This client may not call "${slug}".`);
       }
-      // Budget reservation: filled in by the budgets issue; nothing is reserved yet.
+      body = await readBody(req, deps.config.maxRequestBytes);
+      call.requestBytes = body instanceof Buffer ? body.length : 0;
+      // A provider over budget may still be replaced by a fallback whose budgets allow the call.
+      const overBudget = await reserveBudget(call, provider, body);
       if (call.client.rateLimit) {
         const decision = await deps.limits.acquire(`client:${call.client.id}`, call.client.rateLimit);
         if (!decision.allowed) throw limited(decision, 'This client is over its rate limit.');
       }
-      body = await readBody(req, deps.config.maxRequestBytes);
-      call.requestBytes = body instanceof Buffer ? body.length : 0;
 
-      const result = await serveWithFallbacks(call, provider, rest, req, body, clientGone.signal);
+      const result = await serveWithFallbacks(call, provider, rest, req, body, clientGone.signal, overBudget);
       await stream(call, result, res, clientGone.signal);
     } catch (error) {
       const gatewayError = toGatewayError(error, call);
@@ -188,10 +194,12 @@ export function createProxyHandler(deps: ProxyDeps) {
     req: IncomingMessage,
     body: RequestBody,
     clientGone: AbortSignal,
+    overBudget: GatewayError | undefined,
   ): Promise<UpstreamResult> {
     let failure: GatewayError;
     let upstream5xx: UpstreamResult | undefined;
     try {
+      if (overBudget) throw overBudget;
       const result = await serve(call, primary, rest, req, body, clientGone);
       if (result.response.statusCode < 500 || !hasAlternatives(primary, call.method)) return result;
       upstream5xx = result;
@@ -204,6 +212,8 @@ export function createProxyHandler(deps: ProxyDeps) {
       failure = error;
     }
     const useAlternative = (result: UpstreamResult, kind: string) => {
+      // Tollgate's own answers cost nothing: nothing stays reserved for them.
+      if (kind !== 'provider') releaseBudget(call);
       void upstream5xx?.response.body.dump().catch(() => undefined);
       call.fallback = kind;
       return result;
@@ -214,6 +224,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       const fallback = deps.providers.byId(fallbackId);
       if (!fallback || fallback.kind !== primary.kind) continue;
       if (call.client?.allowedProviderIds && !call.client.allowedProviderIds.has(fallback.id)) continue;
+      if (await reserveBudget(call, fallback, body)) continue;
       try {
         const result = await serve(call, fallback, rest, req, body, clientGone);
         if (result.response.statusCode < 500) return useAlternative(result, 'provider');
@@ -248,6 +259,36 @@ export function createProxyHandler(deps: ProxyDeps) {
     }
     if (upstream5xx) return upstream5xx;
     throw failure;
+  }
+
+  /**
+   * Holds the call's estimated cost against every budget that applies to `provider` (releasing
+   * what was held for a provider tried before). Returns the refusal when a budget is spent.
+   */
+  async function reserveBudget(
+    call: CallRecord,
+    provider: Provider,
+    body: RequestBody,
+  ): Promise<GatewayError | undefined> {
+    releaseBudget(call);
+    const clientId = call.client?.id ?? null;
+    if (!deps.budgets.mayApply(clientId, provider.id)) return undefined;
+    const estimate = estimateCallCost(provider.pricing, body instanceof Buffer ? body : null);
+    const result = await deps.budgets.reserve(clientId, provider.id, estimate);
+    if (result.ok) {
+      call.reservation = result.reservation;
+      return undefined;
+    }
+    const resets = result.resetsAt ? ` until ${result.resetsAt.toISOString()}` : '';
+    return new GatewayError('BUDGET_EXCEEDED', `Budget "${result.budget.name}" is spent${resets}.`, {
+      retryAfterMs: result.resetsAt ? result.resetsAt.getTime() - Date.now() : undefined,
+      details: { budget: result.budget.name, resetsAt: result.resetsAt?.toISOString() ?? null },
+    });
+  }
+
+  function releaseBudget(call: CallRecord): void {
+    deps.budgets.settle(call.reservation, 0);
+    call.reservation = null;
   }
 
   /** One provider's part of the chain: enabled, limit, breaker, keys, deadline, retries. */
@@ -500,6 +541,8 @@ export function createProxyHandler(deps: ProxyDeps) {
 
   function record(call: CallRecord): void {
     const totalMs = performance.now() - call.started;
+    const cost = price(call);
+    deps.budgets.settle(call.reservation, cost.costMicros ?? 0);
     // Calls refused before the provider was resolved (no client key...) still belong to it.
     call.provider ??= deps.providers.bySlug(parsePathLoose(call.path));
     deps.usage.record({
@@ -523,13 +566,16 @@ export function createProxyHandler(deps: ProxyDeps) {
       promptTokens: call.tokens.promptTokens,
       completionTokens: call.tokens.completionTokens,
       cachedTokens: call.tokens.cachedTokens,
-      ...price(call),
+      ...cost,
     });
   }
 
-  /** Calls that got an upstream answer are priced at the serving provider's prices; the rest cost nothing. */
+  /**
+   * Calls that got a successful upstream answer (status below 400) are priced at the serving
+   * provider's prices; failures, refusals and Tollgate's own answers cost nothing.
+   */
   function price(call: CallRecord): { costMicros: number | null; pricedWithoutTokens: boolean } {
-    if (!call.answeredBy) return { costMicros: null, pricedWithoutTokens: false };
+    if (!call.answeredBy || call.status >= 400) return { costMicros: null, pricedWithoutTokens: false };
     return priceCall(call.answeredBy.pricing, call.tokens);
   }
 
@@ -612,5 +658,6 @@ function canFallBack(error: GatewayError): boolean {
     'UPSTREAM_UNAVAILABLE',
     'UPSTREAM_TIMEOUT',
     'NO_USABLE_KEY',
+    'BUDGET_EXCEEDED',
   ].includes(error.code);
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pricingSchema } from '../providers/provider.validation.ts';
-import { priceCall } from './pricing.ts';
+import { estimateCallCost, priceCall } from './pricing.ts';
 
 const pricing = pricingSchema.parse({
   perRequestMicros: 100,
@@ -69,5 +69,32 @@ describe('priceCall', () => {
       cachedTokens: 0,
     });
     expect(huge.costMicros).toBe(100 + 10_000_000_000 + 40_000_000_000);
+  });
+});
+
+describe('estimateCallCost', () => {
+  const request = (body: unknown) => Buffer.from(JSON.stringify(body));
+
+  it('reserves the most a model call can cost when the request states max_tokens', () => {
+    const body = request({
+      model: 'gpt-test',
+      max_tokens: 1000,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    // Every request byte as an input token at $2.50/M, 1000 output tokens at $10/M, plus the request price.
+    const expected = 100 + Math.ceil((body.length * 2_500_000 + 1000 * 10_000_000) / 1_000_000);
+    expect(estimateCallCost(pricing, body)).toBe(expected);
+    expect(
+      estimateCallCost(pricing, request({ model: 'gpt-test', max_completion_tokens: 10 })),
+    ).toBeGreaterThan(100);
+  });
+
+  it('falls back to the configured estimate, then the request price', () => {
+    const withEstimate = pricingSchema.parse({ ...pricing, estimateMicros: 5000 });
+    expect(estimateCallCost(withEstimate, request({ model: 'gpt-test' }))).toBe(5000);
+    expect(estimateCallCost(withEstimate, request({ model: 'unknown', max_tokens: 5 }))).toBe(5000);
+    expect(estimateCallCost(withEstimate, Buffer.from('not json'))).toBe(5000);
+    expect(estimateCallCost(pricing, null)).toBe(100);
+    expect(estimateCallCost(pricing, request({ model: 'gpt-test', max_tokens: -3 }))).toBe(100);
   });
 });

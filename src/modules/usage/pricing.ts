@@ -41,3 +41,31 @@ export function priceCall(pricing: Pricing, tokens: CallTokens): CallPrice {
     pricedWithoutTokens: pricing.models.length > 0 && !hasTokens,
   };
 }
+
+/**
+ * What to reserve against budgets before a call. For a priced model whose request states
+ * `max_tokens` (or `max_completion_tokens`), the most the call can cost: every byte of the
+ * request counted as an input token (a token is at least one byte, so this is an upper bound)
+ * plus the stated maximum of output tokens. Otherwise the provider's configured estimate, or
+ * its per-request price.
+ */
+export function estimateCallCost(pricing: Pricing, request: Buffer | null): number {
+  const fallback = pricing.estimateMicros ?? pricing.perRequestMicros;
+  if (pricing.models.length === 0 || !request || request.length === 0 || request[0] !== 0x7b) return fallback;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(request.toString('utf8'));
+  } catch {
+    return fallback;
+  }
+  const body = parsed as { model?: unknown; max_tokens?: unknown; max_completion_tokens?: unknown };
+  const maxTokens = body.max_completion_tokens ?? body.max_tokens;
+  const table = pricing.models.find((m) => m.model === body.model);
+  if (!table || typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+    return fallback;
+  }
+  const perMillion =
+    BigInt(request.length) * BigInt(table.inputPerMillionMicros) +
+    BigInt(maxTokens) * BigInt(table.outputPerMillionMicros);
+  return Number(BigInt(pricing.perRequestMicros) + (perMillion + MILLION - 1n) / MILLION);
+}

@@ -1,0 +1,306 @@
+import { sql } from 'kysely';
+import type { Orm } from '../../db/orm.ts';
+import type { Logger } from '../../shared/logger.ts';
+import type { EventBus } from '../events/event-bus.ts';
+import { keepFresh } from '../events/keep-fresh.ts';
+import { type Budget, BudgetEntity } from './budget.entity.ts';
+import type { BudgetLedger, LedgerAccount, LedgerFigures } from './budget-ledger.ts';
+import { type PeriodBounds, periodBounds } from './budget-period.ts';
+
+const DAY_SECONDS = 86_400;
+
+/** Budgets reserved for one call on one provider; settled once when the call ends. */
+export interface BudgetReservation {
+  providerId: string;
+  budgets: Budget[];
+  accounts: LedgerAccount[];
+  bounds: PeriodBounds[];
+  amountMicros: number;
+  local: boolean;
+  settled: boolean;
+}
+
+export type ReserveResult =
+  | { ok: true; reservation: BudgetReservation | null }
+  | { ok: false; budget: Budget; resetsAt: Date | null };
+
+export interface BudgetStatus {
+  bounds: PeriodBounds;
+  spentMicros: number;
+  reservedMicros: number;
+}
+
+interface Period {
+  bounds: PeriodBounds;
+  account: LedgerAccount;
+}
+
+/**
+ * Enforces budgets on the hot path from memory: the budgets themselves are cached (refreshed on
+ * budget events from any replica), reservations and settlements go to the ledger, and threshold
+ * crossings become alerts, each claimed once per budget, period and threshold in PostgreSQL so
+ * that neither replicas nor restarts repeat one.
+ */
+export class BudgetEnforcer {
+  readonly #orm: Orm;
+  readonly #events: EventBus;
+  readonly #ledger: BudgetLedger;
+  readonly #logger: Logger;
+  #global: Budget[] = [];
+  #byProvider = new Map<string, Budget[]>();
+  #byClient = new Map<string, Budget[]>();
+  #byClientProvider = new Map<string, Budget[]>();
+  #all: Budget[] = [];
+  readonly #periods = new Map<string, Period>();
+  /** Alerts known to be claimed (by anyone), by `<account key>:<threshold>`. */
+  readonly #claimed = new Set<string>();
+  readonly #pending = new Set<Promise<unknown>>();
+  readonly #chains = new Map<string, Promise<void>>();
+  #stop: (() => void) | undefined;
+  readonly #now: () => Date;
+
+  constructor(deps: { orm: Orm; events: EventBus; ledger: BudgetLedger; logger: Logger; now?: () => Date }) {
+    this.#now = deps.now ?? (() => new Date());
+    this.#orm = deps.orm;
+    this.#events = deps.events;
+    this.#ledger = deps.ledger;
+    this.#logger = deps.logger;
+  }
+
+  async start(refreshIntervalMs: number): Promise<void> {
+    await this.reload();
+    this.#stop = keepFresh(() => this.reload(), {
+      events: this.#events,
+      topics: ['budget.changed'],
+      intervalMs: refreshIntervalMs,
+    });
+  }
+
+  /** Stops listening and waits for settlements and alerts in flight. */
+  async stop(): Promise<void> {
+    this.#stop?.();
+    await this.drain();
+  }
+
+  async drain(): Promise<void> {
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
+  }
+
+  /** Loads every budget and seeds the accounts of their current periods before using them. */
+  async reload(): Promise<void> {
+    let budgets: Budget[];
+    try {
+      budgets = await this.#orm.em.fork().find(BudgetEntity, {}, { orderBy: { createdAt: 'asc' } });
+    } catch (error) {
+      this.#logger.warn(
+        { err: (error as Error).message },
+        'budget reload failed; keeping the previous budgets',
+      );
+      return;
+    }
+    // A changed period or time zone means other accounts: forget the cached periods.
+    for (const budget of budgets) {
+      const cached = this.#periods.get(budget.id);
+      if (cached && !cached.account.key.startsWith(accountPrefix(budget))) this.#periods.delete(budget.id);
+    }
+    await Promise.all(
+      budgets.map(async (budget) => {
+        const period = this.#period(budget, this.#now());
+        try {
+          await this.#ledger.seed(period.account, await this.#spentInDatabase(budget, period.bounds));
+        } catch (error) {
+          this.#logger.warn(
+            { err: (error as Error).message, budget: budget.name },
+            'could not seed a budget',
+          );
+        }
+      }),
+    );
+    const group = (key: (b: Budget) => string | null) => {
+      const map = new Map<string, Budget[]>();
+      for (const budget of budgets) {
+        const k = key(budget);
+        if (k !== null) map.set(k, [...(map.get(k) ?? []), budget]);
+      }
+      return map;
+    };
+    this.#global = budgets.filter((b) => b.scope === 'GLOBAL');
+    this.#byProvider = group((b) => (b.scope === 'PROVIDER' ? (b.providerId ?? null) : null));
+    this.#byClient = group((b) => (b.scope === 'CLIENT' ? (b.clientId ?? null) : null));
+    this.#byClientProvider = group((b) =>
+      b.scope === 'CLIENT_PROVIDER' ? `${b.clientId}:${b.providerId}` : null,
+    );
+    this.#all = budgets;
+  }
+
+  /** The budgets a call by `clientId` served by `providerId` counts against. */
+  applicable(clientId: string | null, providerId: string): Budget[] {
+    const found = [...this.#global, ...(this.#byProvider.get(providerId) ?? [])];
+    if (clientId) {
+      found.push(
+        ...(this.#byClient.get(clientId) ?? []),
+        ...(this.#byClientProvider.get(`${clientId}:${providerId}`) ?? []),
+      );
+    }
+    return found;
+  }
+
+  /** True when some budget could apply to this provider: worth estimating the call's cost. */
+  mayApply(clientId: string | null, providerId: string): boolean {
+    return this.#all.length > 0 && this.applicable(clientId, providerId).length > 0;
+  }
+
+  /** Reserves `amountMicros` on every budget that applies, or names the one that refuses. */
+  async reserve(clientId: string | null, providerId: string, amountMicros: number): Promise<ReserveResult> {
+    const budgets = this.applicable(clientId, providerId);
+    if (budgets.length === 0) return { ok: true, reservation: null };
+    const now = this.#now();
+    const periods = budgets.map((budget) => this.#period(budget, now));
+    const accounts = periods.map((p) => p.account);
+    const outcome = await this.#ledger.reserve(accounts, amountMicros);
+    if (!outcome.ok) {
+      const budget = budgets[outcome.blockedAt]!;
+      return { ok: false, budget, resetsAt: periods[outcome.blockedAt]!.bounds.end };
+    }
+    return {
+      ok: true,
+      reservation: {
+        providerId,
+        budgets,
+        accounts,
+        bounds: periods.map((p) => p.bounds),
+        amountMicros,
+        local: outcome.local,
+        settled: false,
+      },
+    };
+  }
+
+  /** Replaces the reservation by the call's actual cost (0 releases it). Runs in the background. */
+  settle(reservation: BudgetReservation | null, actualMicros: number): void {
+    if (!reservation || reservation.settled) return;
+    reservation.settled = true;
+    this.#track(
+      this.#ledger
+        .settle(reservation.accounts, reservation.amountMicros, actualMicros, reservation.local)
+        .then((figures) => this.#checkThresholds(reservation, figures)),
+    );
+  }
+
+  /** Spent and reserved in the budget's current period. */
+  async status(budget: Budget): Promise<BudgetStatus> {
+    const period = this.#period(budget, this.#now());
+    const [figures] = await this.#ledger.read([period.account.key]);
+    return { bounds: period.bounds, ...(figures ?? { spentMicros: 0, reservedMicros: 0 }) };
+  }
+
+  #period(budget: Budget, now: Date): Period {
+    const cached = this.#periods.get(budget.id);
+    if (
+      cached &&
+      cached.account.limitMicros === budget.limitMicros &&
+      cached.account.blocks === (budget.action === 'BLOCK') &&
+      (cached.bounds.end === null || now < cached.bounds.end) &&
+      now >= cached.bounds.start
+    ) {
+      return cached;
+    }
+    const bounds = periodBounds(budget.period, budget.timeZone, now, budget.createdAt);
+    const ttlSeconds = bounds.end
+      ? Math.ceil((bounds.end.getTime() - now.getTime()) / 1000) + 7 * DAY_SECONDS
+      : 0;
+    const period = {
+      bounds,
+      account: {
+        key: `${accountPrefix(budget)}${bounds.start.getTime()}`,
+        limitMicros: budget.limitMicros,
+        blocks: budget.action === 'BLOCK',
+        ttlSeconds,
+      },
+    };
+    this.#periods.set(budget.id, period);
+    return period;
+  }
+
+  async #spentInDatabase(budget: Budget, bounds: PeriodBounds): Promise<number> {
+    const provider = budget.providerId ? sql`and served_by_provider_id = ${budget.providerId}` : sql``;
+    const client = budget.clientId ? sql`and client_id = ${budget.clientId}` : sql``;
+    const end = bounds.end ? sql`and at < ${bounds.end}` : sql``;
+    const result = await sql<{ spent: string | null }>`
+      select sum(cost_micros) as spent from usage_events
+      where at >= ${bounds.start} ${end} ${provider} ${client}`.execute(this.#orm.em.fork().getKysely());
+    return Number(result.rows[0]?.spent ?? 0);
+  }
+
+  #checkThresholds(reservation: BudgetReservation, figures: LedgerFigures[]): void {
+    reservation.budgets.forEach((budget, i) => {
+      const spent = figures[i]?.spentMicros ?? 0;
+      const percent = (spent / budget.limitMicros) * 100;
+      const account = reservation.accounts[i]!;
+      for (const threshold of alertThresholds(budget)) {
+        if (percent < threshold) break;
+        const claim = `${account.key}:${threshold}`;
+        if (this.#claimed.has(claim)) continue;
+        this.#claimed.add(claim);
+        // One chain per budget, so that this replica announces its thresholds in order.
+        const previous = this.#chains.get(budget.id) ?? Promise.resolve();
+        const next = previous.then(() =>
+          this.#claim(budget, reservation.bounds[i]!, threshold, spent).catch((error: unknown) => {
+            // Not claimed (PostgreSQL unavailable): the next settlement tries again.
+            this.#claimed.delete(claim);
+            this.#logger.warn(
+              { err: (error as Error).message, budget: budget.name },
+              'budget alert not recorded yet',
+            );
+          }),
+        );
+        this.#chains.set(budget.id, next);
+        this.#track(
+          next.finally(() => {
+            if (this.#chains.get(budget.id) === next) this.#chains.delete(budget.id);
+          }),
+        );
+      }
+    });
+  }
+
+  /** Records the crossing; only the replica whose insert wins announces it. */
+  async #claim(budget: Budget, bounds: PeriodBounds, threshold: number, spentMicros: number): Promise<void> {
+    const result = await sql<{ id: string }>`
+      insert into budget_alerts (id, budget_id, period_start, threshold, spent_micros, limit_micros, at)
+      values (gen_random_uuid(), ${budget.id}, ${bounds.start}, ${threshold}, ${spentMicros}, ${budget.limitMicros}, now())
+      on conflict (budget_id, period_start, threshold) do nothing
+      returning id`.execute(this.#orm.em.fork().getKysely());
+    if (result.rows.length === 0) return;
+    this.#logger.info({ budget: budget.name, threshold, spentMicros }, 'budget threshold crossed');
+    this.#events.publish('budget.alert', {
+      budgetId: budget.id,
+      budgetName: budget.name,
+      threshold,
+      spentMicros,
+      limitMicros: budget.limitMicros,
+      percentUsed: Math.round((spentMicros / budget.limitMicros) * 10_000) / 100,
+      action: budget.action,
+      periodStart: bounds.start.toISOString(),
+      periodEnd: bounds.end?.toISOString() ?? null,
+    });
+  }
+
+  #track(promise: Promise<unknown>): void {
+    const tracked = promise
+      .catch((error: unknown) =>
+        this.#logger.warn({ err: (error as Error).message }, 'budget settlement failed'),
+      )
+      .finally(() => this.#pending.delete(tracked));
+    this.#pending.add(tracked);
+  }
+}
+
+function accountPrefix(budget: Budget): string {
+  return `tollgate:budget:${budget.id}:${budget.period}:${budget.timeZone}:`;
+}
+
+/** The configured thresholds, plus 100 %: reaching the limit is always announced. */
+export function alertThresholds(budget: Budget): number[] {
+  return budget.thresholds.includes(100) ? budget.thresholds : [...budget.thresholds, 100];
+}
