@@ -26,6 +26,8 @@ import { RateLimits } from './modules/proxy/rate-limits.ts';
 import { UpstreamAgents } from './modules/proxy/upstream-agents.ts';
 import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
+import { UsageReports } from './modules/usage/usage-report.ts';
+import { UsageRollups } from './modules/usage/usage-rollup.ts';
 import { createHttpServer } from './server/http.ts';
 import { createMetrics } from './server/metrics.ts';
 import { closeHttpServer } from './server/shutdown.ts';
@@ -163,6 +165,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       providerCache,
       budgets: new BudgetService({ orm, audit, events, defaultTimeZone: config.timeZone }),
       budgetEnforcer,
+      usageReports: new UsageReports({
+        orm,
+        timeZone: config.timeZone,
+        retentionDays: config.usage.retentionDays,
+      }),
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
@@ -178,6 +185,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
 
     const usage = new UsageRecorder({ orm, logger, bufferMax: config.usage.bufferMax });
     usage.start(config.usage.flushIntervalMs);
+    const rollups = new UsageRollups({ orm, logger });
+    rollups.start(config.usage.rollupIntervalMs);
+    cleanup.push(() => rollups.stop());
     const agents = new UpstreamAgents();
     const limits = new RateLimits({ redis, replicas: config.proxy.replicas, logger });
     const metrics = createMetrics({ usage, limits });

@@ -12,6 +12,7 @@ import type { ProviderService } from './modules/providers/provider.service.ts';
 import type { Breakers } from './modules/proxy/circuit-breaker.ts';
 import type { ProviderCache } from './modules/proxy/provider-cache.ts';
 import type { UsageService } from './modules/usage/usage.service.ts';
+import type { UsageReports } from './modules/usage/usage-report.ts';
 
 /** The module services, wired once in app.ts and handed to resolvers through the context. */
 export interface Services {
@@ -29,4 +30,5 @@ export interface Services {
   providerCache: ProviderCache;
   budgets: BudgetService;
   budgetEnforcer: BudgetEnforcer;
+  usageReports: UsageReports;
 }

@@ -339,3 +339,52 @@ export const BudgetAlerts = graphql(`
     budgetAlert(budget: $budget) { budgetId budgetName threshold percentUsed spentMicros limitMicros action periodStart periodEnd }
   }
 `);
+
+export const SummaryFields = graphql(`
+  fragment SummaryFields on UsageSummary {
+    calls
+    successes
+    failures
+    failuresByOutcome { outcome calls }
+    errorRate
+    latencyMs { p50 p95 p99 mean }
+    upstreamLatencyMs { p50 p95 p99 }
+    promptTokens
+    completionTokens
+    cachedTokens
+    costMicros
+    pricedWithoutTokens
+  }
+`);
+
+export const UsageReportQuery = graphql(`
+  query UsageReport($range: UsageRange, $from: DateTime, $to: DateTime, $groupBy: [UsageDimension!], $filter: UsageFilter) {
+    usage(range: $range, from: $from, to: $to, groupBy: $groupBy, filter: $filter) {
+      __typename
+      ... on UsageReport {
+        from
+        to
+        bucket
+        rolledUpHours
+        totals { ...SummaryFields }
+        groups {
+          providerId
+          provider { slug }
+          clientId
+          keyId
+          model
+          outcome
+          summary { ...SummaryFields }
+          series { start summary { calls costMicros } }
+        }
+      }
+      ... on ValidationError { code fieldErrors { path message } }
+    }
+  }
+`);
+
+export const ProviderUsage = graphql(`
+  query ProviderUsage($slug: String!, $range: UsageRange) {
+    provider(slug: $slug) { usage(range: $range) { ...SummaryFields } }
+  }
+`);

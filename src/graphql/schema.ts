@@ -8,6 +8,7 @@ import '../modules/keys/provider-key.schema.ts';
 import '../modules/clients/client.schema.ts';
 import '../modules/proxy/circuit.schema.ts';
 import '../modules/budgets/budget.schema.ts';
+import '../modules/usage/usage.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

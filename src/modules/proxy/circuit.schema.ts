@@ -40,7 +40,7 @@ builder.objectField(ProviderNode, 'circuit', (t) =>
   }),
 );
 
-const OutcomeEnum = builder.enumType('CallOutcome', { values: OUTCOMES });
+export const OutcomeEnum = builder.enumType('CallOutcome', { values: OUTCOMES });
 
 const CallRef = builder.objectRef<UsageEvent>('ProxiedCall').implement({
   description: 'One call through /proxy, as metered (written within about a second of its end).',

@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { uuid7 } from '../../shared/uuid7.ts';
@@ -133,7 +133,10 @@ export class UsageRecorder {
       // Ids are given when an event is first written (off the request path) and kept for retries.
       for (const event of batch) event.id ??= uuid7(event.at.getTime());
       try {
-        await this.#insert(batch);
+        await insertUsageEvents(
+          this.#orm.em.fork().getKysely() as Kysely<unknown>,
+          batch as StoredUsageEvent[],
+        );
       } catch (error) {
         this.#logger.warn(
           { err: (error as Error).message, buffered: this.#buffer.length },
@@ -147,43 +150,53 @@ export class UsageRecorder {
       this.written += batch.length;
     }
   }
+}
 
-  /**
-   * One INSERT per batch whose rows travel as a single JSON parameter, expanded by PostgreSQL
-   * (json_populate_recordset against the table's own row type). JSON.stringify is native, so
-   * this costs the gateway a few microseconds per event, far less than binding 22 parameters
-   * (or 22 arrays) per row.
-   */
-  async #insert(batch: Buffered[]): Promise<void> {
-    const rows = batch.map((e) => ({
-      id: e.id,
-      at: e.at,
-      request_id: e.requestId,
-      provider_id: e.providerId,
-      provider_slug: e.providerSlug,
-      served_by_provider_id: e.servedByProviderId,
-      key_id: e.keyId,
-      client_id: e.clientId,
-      method: e.method,
-      path_template: e.pathTemplate,
-      status: e.status,
-      outcome: e.outcome,
-      attempts: e.attempts,
-      fallback: e.fallback,
-      total_ms: e.totalMs,
-      upstream_ms: e.upstreamMs,
-      request_bytes: e.requestBytes,
-      response_bytes: e.responseBytes,
-      model: e.model,
-      prompt_tokens: e.promptTokens,
-      completion_tokens: e.completionTokens,
-      cached_tokens: e.cachedTokens,
-      cost_micros: e.costMicros,
-      priced_without_tokens: e.pricedWithoutTokens,
-    }));
-    const query = sql`insert into usage_events (${sql.raw(COLUMNS.join(', '))})
+/** A usage event as stored: its id and time are set. */
+export type StoredUsageEvent = UsageRecord & { id: string; at: Date };
+
+/**
+ * One INSERT per batch whose rows travel as a single JSON parameter, expanded by PostgreSQL
+ * (json_populate_recordset against the table's own row type). JSON.stringify is native, so
+ * this costs the gateway a few microseconds per event, far less than binding 22 parameters
+ * (or 22 arrays) per row.
+ */
+export async function insertUsageEvents(db: Kysely<unknown>, batch: StoredUsageEvent[]): Promise<void> {
+  const rows = batch.map((e) => ({
+    id: e.id,
+    at: e.at,
+    request_id: e.requestId,
+    provider_id: e.providerId,
+    provider_slug: e.providerSlug,
+    served_by_provider_id: e.servedByProviderId,
+    key_id: e.keyId,
+    client_id: e.clientId,
+    method: e.method,
+    path_template: e.pathTemplate,
+    status: e.status,
+    outcome: e.outcome,
+    attempts: e.attempts,
+    fallback: e.fallback,
+    total_ms: e.totalMs,
+    upstream_ms: e.upstreamMs,
+    request_bytes: e.requestBytes,
+    response_bytes: e.responseBytes,
+    model: e.model,
+    prompt_tokens: e.promptTokens,
+    completion_tokens: e.completionTokens,
+    cached_tokens: e.cachedTokens,
+    cost_micros: e.costMicros,
+    priced_without_tokens: e.pricedWithoutTokens,
+  }));
+  // The same statement counts a write against each hour it touched, which tells the rollup
+  // job (and reports) that those hours changed.
+  const query = sql`with written as (
+      insert into usage_events (${sql.raw(COLUMNS.join(', '))})
       select ${sql.raw(COLUMNS.join(', '))} from json_populate_recordset(null::usage_events, ${JSON.stringify(rows)}::json)
-      on conflict (id) do nothing`;
-    await query.execute(this.#orm.em.fork().getKysely());
-  }
+      on conflict (id) do nothing
+      returning at)
+    insert into usage_hours (hour, writes)
+    select distinct date_trunc('hour', at, 'UTC'), 1 from written
+    on conflict (hour) do update set writes = usage_hours.writes + 1`;
+  await query.execute(db);
 }

@@ -1,0 +1,302 @@
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import type { Orm } from '../../db/orm.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { periodBounds } from '../budgets/budget-period.ts';
+import { ProviderEntity } from '../providers/provider.entity.ts';
+import {
+  addHistogram,
+  addRow,
+  addTotals,
+  emptyTotals,
+  summarize,
+  type UsageSummary,
+  type UsageTotals,
+} from './usage-aggregate.ts';
+import type { Outcome } from './usage-event.entity.ts';
+import {
+  type AggregateQuery,
+  type BucketedRow,
+  type GroupValues,
+  type Interval,
+  ROLLUP_DIMENSIONS,
+  rawHistograms,
+  rawSums,
+  rollupSums,
+  type TimeBucket,
+  type UsageDimension,
+  type UsageFilterIds,
+} from './usage-sql.ts';
+
+export const USAGE_RANGES = ['LAST_HOUR', 'LAST_DAY', 'LAST_WEEK', 'LAST_MONTH'] as const;
+export type UsageRange = (typeof USAGE_RANGES)[number];
+const RANGE_MS: Record<UsageRange, number> = {
+  LAST_HOUR: 3_600_000,
+  LAST_DAY: 86_400_000,
+  LAST_WEEK: 7 * 86_400_000,
+  LAST_MONTH: 30 * 86_400_000,
+};
+const HOUR_MS = 3_600_000;
+/** Reports cover at most this much time (rollups are kept longer than raw events). */
+export const MAX_REPORT_DAYS = 400;
+/** Ranges up to this long get hourly series; longer ones daily. */
+const HOURLY_SERIES_UP_TO_MS = 48 * HOUR_MS;
+
+export interface ReportInput {
+  range?: UsageRange | null;
+  from?: Date | null;
+  to?: Date | null;
+  groupBy?: UsageDimension[] | null;
+  filter?: {
+    providers?: string[] | null;
+    clients?: string[] | null;
+    keys?: string[] | null;
+    models?: string[] | null;
+    outcomes?: Outcome[] | null;
+  } | null;
+}
+
+export interface UsageGroup extends GroupValues {
+  outcome: Outcome | null;
+  summary: UsageSummary;
+  series: { start: Date; summary: UsageSummary }[];
+}
+
+export interface UsageReport {
+  from: Date;
+  to: Date;
+  bucket: TimeBucket;
+  groupBy: UsageDimension[];
+  totals: UsageSummary;
+  groups: UsageGroup[];
+  /** Whole hours read from rollups; the rest came from raw events. */
+  rolledUpHours: number;
+}
+
+interface Group {
+  values: GroupValues & { outcome: Outcome | null };
+  totals: UsageTotals;
+  series: Map<number, UsageTotals>;
+}
+
+/**
+ * Usage reports. Whole hours that are rolled up (and unchanged since) are read from rollups;
+ * the partial hours at either end, hours changed since their rollup, and every hour when the
+ * report needs a dimension rollups do not keep (key, model), are read from raw events. Both
+ * give the same rows (sums and latency histograms), merged here.
+ */
+export class UsageReports {
+  readonly #orm: Orm;
+  readonly #timeZone: string;
+  readonly #retentionDays: number;
+
+  constructor(deps: { orm: Orm; timeZone: string; retentionDays: number }) {
+    this.#orm = deps.orm;
+    this.#timeZone = deps.timeZone;
+    this.#retentionDays = deps.retentionDays;
+  }
+
+  async report(input: ReportInput, options: { series?: boolean; now?: Date } = {}): Promise<UsageReport> {
+    const now = options.now ?? new Date();
+    const { from, to } = this.#window(input, now);
+    const groupBy = [...new Set(input.groupBy ?? [])];
+    const filter = await this.#resolveFilter(input.filter ?? {});
+    const needsRaw =
+      groupBy.some((d) => !ROLLUP_DIMENSIONS.includes(d)) ||
+      (filter.keyIds?.length ?? 0) > 0 ||
+      (filter.models?.length ?? 0) > 0;
+    const rawFloor = new Date(now.getTime() - this.#retentionDays * 86_400_000);
+    if (needsRaw && from < rawFloor) {
+      throw new ValidationError([
+        {
+          path: ['from'],
+          message: `raw usage events are kept ${this.#retentionDays} days: start at or after ${rawFloor.toISOString()}, or group and filter by PROVIDER, CLIENT and OUTCOME only (hourly rollups)`,
+        },
+      ]);
+    }
+    const bucket: TimeBucket = to.getTime() - from.getTime() <= HOURLY_SERIES_UP_TO_MS ? 'HOUR' : 'DAY';
+    const withSeries = options.series !== false;
+    const db = this.#orm.em.fork().getKysely() as Kysely<unknown>;
+
+    const { rolled, raw, rolledUpHours } = needsRaw
+      ? { rolled: [], raw: [{ from, to }], rolledUpHours: 0 }
+      : await this.#split(db, from, to);
+    const base = { dims: groupBy, bucket: withSeries ? bucket : null, timeZone: this.#timeZone, filter };
+    const grain = groupBy.includes('CLIENT') || (filter.clientIds?.length ?? 0) > 0 ? 1 : 0;
+    const [rollupRows, rawRows, histogramRows] = await Promise.all([
+      rolled.length > 0 ? rollupSums({ ...base, grain, intervals: rolled }).execute(db) : { rows: [] },
+      raw.length > 0 ? rawSums({ ...base, intervals: raw }).execute(db) : { rows: [] },
+      raw.length > 0
+        ? rawHistograms({ ...base, intervals: raw } as AggregateQuery).execute(db)
+        : { rows: [] },
+    ]);
+
+    const groups = new Map<string, Group>();
+    const groupOf = (row: GroupValues & { outcome: Outcome }): Group => {
+      const values = {
+        provider: row.provider,
+        client: row.client,
+        key: row.key,
+        model: row.model,
+        outcome: groupBy.includes('OUTCOME') ? row.outcome : null,
+      };
+      const id = `${values.provider}|${values.client}|${values.key}|${values.model}|${values.outcome}`;
+      let group = groups.get(id);
+      if (!group) {
+        group = { values, totals: emptyTotals(), series: new Map() };
+        groups.set(id, group);
+      }
+      return group;
+    };
+    const pointOf = (group: Group, start: Date | null): UsageTotals | undefined => {
+      if (!start) return undefined;
+      const t = new Date(start).getTime();
+      let point = group.series.get(t);
+      if (!point) {
+        point = emptyTotals();
+        group.series.set(t, point);
+      }
+      return point;
+    };
+    for (const row of [...rollupRows.rows, ...rawRows.rows] as BucketedRow[]) {
+      const group = groupOf(row);
+      const point = pointOf(group, row.bucket);
+      for (const target of point ? [group.totals, point] : [group.totals]) {
+        addRow(target, row);
+        if (row.totalHist) addHistogram(target.totalHist, row.totalHist);
+        if (row.upstreamHist) addHistogram(target.upstreamHist, row.upstreamHist);
+      }
+    }
+    for (const h of histogramRows.rows) {
+      const group = groupOf(h);
+      const point = pointOf(group, h.bucket);
+      for (const target of point ? [group.totals, point] : [group.totals]) {
+        const histogram = h.kind === 0 ? target.totalHist : target.upstreamHist;
+        histogram[h.b] = (histogram[h.b] ?? 0) + Number(h.n);
+      }
+    }
+
+    const totals = emptyTotals();
+    for (const group of groups.values()) addTotals(totals, group.totals);
+    const starts = withSeries ? this.#bucketStarts(bucket, from, to) : [];
+    const report: UsageGroup[] = [...groups.values()]
+      .sort((a, b) => b.totals.costMicros - a.totals.costMicros || b.totals.calls - a.totals.calls)
+      .map((group) => ({
+        ...group.values,
+        summary: summarize(group.totals),
+        series: starts.map((start) => ({
+          start,
+          summary: summarize(group.series.get(start.getTime()) ?? emptyTotals()),
+        })),
+      }));
+    return { from, to, bucket, groupBy, totals: summarize(totals), groups: report, rolledUpHours };
+  }
+
+  #window(input: ReportInput, now: Date): { from: Date; to: Date } {
+    const errors: { path: string[]; message: string }[] = [];
+    if (input.range && (input.from || input.to)) {
+      errors.push({ path: ['range'], message: 'give either range or from/to, not both' });
+    }
+    let from: Date;
+    let to: Date;
+    if (input.from || input.to) {
+      if (!input.from) errors.push({ path: ['from'], message: 'is required with to' });
+      to = input.to ?? now;
+      from = input.from ?? to;
+    } else {
+      to = now;
+      from = new Date(now.getTime() - RANGE_MS[input.range ?? 'LAST_DAY']);
+    }
+    if (input.from && from >= to) errors.push({ path: ['from'], message: 'must be before to' });
+    if (to.getTime() - from.getTime() > MAX_REPORT_DAYS * 86_400_000) {
+      errors.push({ path: ['to'], message: `a report covers at most ${MAX_REPORT_DAYS} days` });
+    }
+    if (errors.length > 0) throw new ValidationError(errors);
+    return { from, to };
+  }
+
+  async #resolveFilter(filter: NonNullable<ReportInput['filter']>): Promise<UsageFilterIds> {
+    const errors: { path: string[]; message: string }[] = [];
+    let providerIds: string[] | undefined;
+    if (filter.providers && filter.providers.length > 0) {
+      const rows = await this.#orm.em
+        .fork()
+        .find(ProviderEntity, { slug: { $in: filter.providers } }, { fields: ['id', 'slug'] });
+      const bySlug = new Map(rows.map((r) => [r.slug, r.id]));
+      filter.providers.forEach((slug, i) => {
+        if (!bySlug.has(slug))
+          errors.push({ path: ['filter', 'providers', String(i)], message: `no provider "${slug}"` });
+      });
+      providerIds = [...bySlug.values()];
+    }
+    const uuid = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+    (filter.clients ?? []).forEach((id, i) => {
+      if (!uuid.test(id))
+        errors.push({ path: ['filter', 'clients', String(i)], message: 'is not a client id' });
+    });
+    if (errors.length > 0) throw new ValidationError(errors);
+    return {
+      providerIds,
+      clientIds: filter.clients ?? undefined,
+      keyIds: filter.keys ?? undefined,
+      models: filter.models ?? undefined,
+      outcomes: filter.outcomes ?? undefined,
+    };
+  }
+
+  /** Which parts of [from, to) rollups can answer, and which need raw events. */
+  async #split(
+    db: Kysely<unknown>,
+    from: Date,
+    to: Date,
+  ): Promise<{ rolled: Interval[]; raw: Interval[]; rolledUpHours: number }> {
+    const firstWhole = new Date(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS);
+    const lastWholeEnd = new Date(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS);
+    if (firstWhole >= lastWholeEnd) return { rolled: [], raw: [{ from, to }], rolledUpHours: 0 };
+    const changed = await sql<{ hour: string | Date }>`
+      select hour from usage_hours
+      where hour >= ${firstWhole} and hour < ${lastWholeEnd} and writes <> rolled_writes
+      order by hour`.execute(db);
+    const raw: Interval[] = [];
+    const rolled: Interval[] = [];
+    if (from < firstWhole) raw.push({ from, to: firstWhole });
+    let cursor = firstWhole;
+    for (const { hour } of changed.rows) {
+      const start = new Date(hour);
+      if (start > cursor) rolled.push({ from: cursor, to: start });
+      raw.push({ from: start, to: new Date(start.getTime() + HOUR_MS) });
+      cursor = new Date(start.getTime() + HOUR_MS);
+    }
+    if (cursor < lastWholeEnd) rolled.push({ from: cursor, to: lastWholeEnd });
+    if (lastWholeEnd < to) raw.push({ from: lastWholeEnd, to });
+    const rolledUpHours = rolled.reduce((n, i) => n + (i.to.getTime() - i.from.getTime()) / HOUR_MS, 0);
+    return { rolled: merge(rolled), raw: merge(raw), rolledUpHours };
+  }
+
+  #bucketStarts(bucket: TimeBucket, from: Date, to: Date): Date[] {
+    const starts: Date[] = [];
+    if (bucket === 'HOUR') {
+      for (let t = Math.floor(from.getTime() / HOUR_MS) * HOUR_MS; t < to.getTime(); t += HOUR_MS) {
+        starts.push(new Date(t));
+      }
+      return starts;
+    }
+    let day = periodBounds('DAY', this.#timeZone, from, from);
+    while (day.start < to && day.end) {
+      starts.push(day.start);
+      day = periodBounds('DAY', this.#timeZone, day.end, day.end);
+    }
+    return starts;
+  }
+}
+
+/** Joins touching intervals (fewer OR branches in the SQL). */
+function merge(intervals: Interval[]): Interval[] {
+  const out: Interval[] = [];
+  for (const interval of intervals) {
+    const last = out[out.length - 1];
+    if (last && last.to.getTime() === interval.from.getTime()) last.to = interval.to;
+    else out.push({ ...interval });
+  }
+  return out;
+}
