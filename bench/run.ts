@@ -1,11 +1,16 @@
 import { runGraphqlBench } from './graphql.bench.ts';
 import { runProxyBench } from './proxy.bench.ts';
+import { runUsageBench } from './usage.bench.ts';
 
 /**
  * Runs the benchmarks named on the command line (default: all). Each prints its figures as
  * ratios against a baseline it measures itself in the same run.
  */
-const benches: Record<string, () => Promise<void>> = { proxy: runProxyBench, graphql: runGraphqlBench };
+const benches: Record<string, () => Promise<void>> = {
+  proxy: runProxyBench,
+  graphql: runGraphqlBench,
+  usage: runUsageBench,
+};
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {
   const bench = benches[name];

@@ -185,7 +185,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
 
     const usage = new UsageRecorder({ orm, logger, bufferMax: config.usage.bufferMax });
     usage.start(config.usage.flushIntervalMs);
-    const rollups = new UsageRollups({ orm, logger });
+    const rollups = new UsageRollups({ orm, logger, timeZone: config.timeZone });
     rollups.start(config.usage.rollupIntervalMs);
     cleanup.push(() => rollups.stop());
     const agents = new UpstreamAgents();

@@ -1,6 +1,8 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { periodBounds } from '../src/modules/budgets/budget-period.ts';
 import { insertUsageEvents, type StoredUsageEvent } from '../src/modules/usage/usage-recorder.ts';
+import { UsageReports } from '../src/modules/usage/usage-report.ts';
 import { UsageRollups } from '../src/modules/usage/usage-rollup.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { uuid7 } from '../src/shared/uuid7.ts';
@@ -23,9 +25,13 @@ const now = new Date();
 const from = new Date(Math.floor(now.getTime() / HOUR) * HOUR - 6 * HOUR + 17 * 60_000);
 
 beforeAll(async () => {
-  [t, upstream] = await Promise.all([startTestApp(), startUpstream({ kind: 'json', body: { ok: true } })]);
+  // The rollup job runs only when a test runs it.
+  [t, upstream] = await Promise.all([
+    startTestApp({ env: { TOLLGATE_ROLLUP_INTERVAL_MS: '3600000' } }),
+    startUpstream({ kind: 'json', body: { ok: true } }),
+  ]);
   db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;
-  rollups = new UsageRollups({ orm: t.app.orm, logger: createLogger('silent') });
+  rollups = new UsageRollups({ orm: t.app.orm, logger: createLogger('silent'), timeZone: 'UTC' });
   for (let i = 0; i < 3; i++) providers.push(await setUpProvider(t, upstream.url));
   for (let i = 0; i < 4; i++) clientIds.push((await createClient(t)).id);
   events = syntheticEvents({
@@ -147,6 +153,61 @@ describe('usage reports', () => {
       .filter((g) => g.model === 'gpt-small')
       .reduce((n, g) => n + g.summary.calls, 0);
     expect(small).toBe(events.filter((e) => e.model === 'gpt-small').length);
+  });
+
+  it('answer long windows from daily rollups, with days in the report time zone', async () => {
+    const timeZone = 'America/New_York';
+    const provider = await setUpProvider(t, upstream.url);
+    const today = periodBounds('DAY', timeZone, now, now).start;
+    const windowFrom = new Date(today.getTime() - 3 * 86_400_000 - 5 * HOUR);
+    const mine = syntheticEvents({
+      count: 2000,
+      from: windowFrom,
+      to: today,
+      providerIds: [provider.id],
+      clientIds,
+      seed: 3,
+    });
+    await insertUsageEvents(db, mine);
+    const newYork = new UsageRollups({ orm: t.app.orm, logger: createLogger('silent'), timeZone });
+    await newYork.run(now);
+    const days = await t.app.orm.em
+      .fork()
+      .execute<{ n: number }[]>('select count(*)::int as n from usage_days where time_zone = ?', [timeZone]);
+    expect(days[0]?.n).toBeGreaterThanOrEqual(3);
+
+    const input = {
+      from: windowFrom,
+      to: now,
+      groupBy: ['PROVIDER' as const],
+      filter: { providers: [provider.slug] },
+    };
+    const fromDays = await new UsageReports({ orm: t.app.orm, timeZone, retentionDays: 30 }).report(input);
+    expect(fromDays.bucket).toBe('DAY');
+    expect(fromDays.rolledUpHours).toBeGreaterThanOrEqual(72);
+    const [group] = fromDays.groups;
+    expect(group?.summary.calls).toBe(mine.length);
+    expect(group?.summary.costMicros).toBe(mine.reduce((n, e) => n + (e.costMicros ?? 0), 0));
+    // Each point is a New York day, holding that day's calls.
+    for (const point of group?.series ?? []) {
+      const bounds = periodBounds('DAY', timeZone, point.start, point.start);
+      expect(point.start.toISOString()).toBe(bounds.start.toISOString());
+      expect(point.summary.calls).toBe(mine.filter((e) => inWindow(e, bounds.start, bounds.end!)).length);
+    }
+    // The same histograms as the hourly rollups and raw events give: the same percentiles.
+    const noDays = await new UsageReports({
+      orm: t.app.orm,
+      timeZone: 'Asia/Tokyo',
+      retentionDays: 30,
+    }).report(input);
+    expect(noDays.totals.latencyMs).toEqual(fromDays.totals.latencyMs);
+    expectWithinPrecision(
+      fromDays.totals.latencyMs.p99,
+      exactPercentile(
+        mine.map((e) => e.totalMs),
+        0.99,
+      ),
+    );
   });
 
   it('refuses impossible windows with field errors', async () => {

@@ -5,7 +5,7 @@ import { MasterKeyRotationEntity } from '../modules/keys/master-key-rotation.ent
 import { ProviderKeyEntity } from '../modules/keys/provider-key.entity.ts';
 import { ProviderEntity } from '../modules/providers/provider.entity.ts';
 import { UsageEventEntity } from '../modules/usage/usage-event.entity.ts';
-import { UsageHourEntity, UsageRollupEntity } from '../modules/usage/usage-rollup.entity.ts';
+import { UsageDayEntity, UsageHourEntity, UsageRollupEntity } from '../modules/usage/usage-rollup.entity.ts';
 
 /** Every entity, listed explicitly: no folder scanning, no decorators. */
 export const entities = [
@@ -19,4 +19,5 @@ export const entities = [
   BudgetAlertEntity,
   UsageRollupEntity,
   UsageHourEntity,
+  UsageDayEntity,
 ];

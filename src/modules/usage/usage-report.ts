@@ -118,13 +118,22 @@ export class UsageReports {
     const withSeries = options.series !== false;
     const db = this.#orm.em.fork().getKysely() as Kysely<unknown>;
 
-    const { rolled, raw, rolledUpHours } = needsRaw
-      ? { rolled: [], raw: [{ from, to }], rolledUpHours: 0 }
-      : await this.#split(db, from, to);
+    // Daily rollups can answer whole days unless the series is hourly.
+    const { daily, hourly, raw, rolledUpHours } = needsRaw
+      ? { daily: [], hourly: [], raw: [{ from, to }], rolledUpHours: 0 }
+      : await this.#split(db, from, to, !withSeries || bucket === 'DAY');
     const base = { dims: groupBy, bucket: withSeries ? bucket : null, timeZone: this.#timeZone, filter };
     const grain = groupBy.includes('CLIENT') || (filter.clientIds?.length ?? 0) > 0 ? 1 : 0;
-    const [rollupRows, rawRows, histogramRows] = await Promise.all([
-      rolled.length > 0 ? rollupSums({ ...base, grain, intervals: rolled }).execute(db) : { rows: [] },
+    const [dailyRows, rollupRows, rawRows, histogramRows] = await Promise.all([
+      daily.length > 0
+        ? rollupSums({
+            ...base,
+            grain: grain === 1 ? 3 : 2,
+            intervals: daily,
+            dayStarts: daily.map((d) => d.from),
+          }).execute(db)
+        : { rows: [] },
+      hourly.length > 0 ? rollupSums({ ...base, grain, intervals: hourly }).execute(db) : { rows: [] },
       raw.length > 0 ? rawSums({ ...base, intervals: raw }).execute(db) : { rows: [] },
       raw.length > 0
         ? rawHistograms({ ...base, intervals: raw } as AggregateQuery).execute(db)
@@ -158,7 +167,7 @@ export class UsageReports {
       }
       return point;
     };
-    for (const row of [...rollupRows.rows, ...rawRows.rows] as BucketedRow[]) {
+    for (const row of [...dailyRows.rows, ...rollupRows.rows, ...rawRows.rows] as BucketedRow[]) {
       const group = groupOf(row);
       const point = pointOf(group, row.bucket);
       for (const target of point ? [group.totals, point] : [group.totals]) {
@@ -244,33 +253,65 @@ export class UsageReports {
     };
   }
 
-  /** Which parts of [from, to) rollups can answer, and which need raw events. */
+  /**
+   * Which parts of [from, to) daily rollups, hourly rollups and raw events answer: whole days
+   * (in the report time zone) that have daily rollups and no changed hour; other whole hours
+   * that are rolled up and unchanged since; and everything else raw.
+   */
   async #split(
     db: Kysely<unknown>,
     from: Date,
     to: Date,
-  ): Promise<{ rolled: Interval[]; raw: Interval[]; rolledUpHours: number }> {
+    useDays: boolean,
+  ): Promise<{ daily: Interval[]; hourly: Interval[]; raw: Interval[]; rolledUpHours: number }> {
     const firstWhole = new Date(Math.ceil(from.getTime() / HOUR_MS) * HOUR_MS);
     const lastWholeEnd = new Date(Math.floor(to.getTime() / HOUR_MS) * HOUR_MS);
-    if (firstWhole >= lastWholeEnd) return { rolled: [], raw: [{ from, to }], rolledUpHours: 0 };
-    const changed = await sql<{ hour: string | Date }>`
-      select hour from usage_hours
-      where hour >= ${firstWhole} and hour < ${lastWholeEnd} and writes <> rolled_writes
-      order by hour`.execute(db);
-    const raw: Interval[] = [];
-    const rolled: Interval[] = [];
-    if (from < firstWhole) raw.push({ from, to: firstWhole });
-    let cursor = firstWhole;
-    for (const { hour } of changed.rows) {
-      const start = new Date(hour);
-      if (start > cursor) rolled.push({ from: cursor, to: start });
-      raw.push({ from: start, to: new Date(start.getTime() + HOUR_MS) });
-      cursor = new Date(start.getTime() + HOUR_MS);
+    if (firstWhole >= lastWholeEnd) return { daily: [], hourly: [], raw: [{ from, to }], rolledUpHours: 0 };
+    const [changed, days] = await Promise.all([
+      sql<{ hour: string | Date }>`
+        select hour from usage_hours
+        where hour >= ${firstWhole} and hour < ${lastWholeEnd} and writes <> rolled_writes`.execute(db),
+      useDays
+        ? sql<{ day: string | Date; day_end: string | Date }>`
+            select day, day_end from usage_days
+            where time_zone = ${this.#timeZone} and day >= ${firstWhole} and day_end <= ${lastWholeEnd}`.execute(
+            db,
+          )
+        : Promise.resolve({ rows: [] }),
+    ]);
+    const dirty = new Set(changed.rows.map((r) => new Date(r.hour).getTime()));
+    const dayEnds = new Map<number, number>();
+    for (const row of days.rows) {
+      const start = new Date(row.day).getTime();
+      const end = new Date(row.day_end).getTime();
+      let clean = true;
+      for (const hour of dirty) if (hour >= start && hour < end) clean = false;
+      if (clean) dayEnds.set(start, end);
     }
-    if (cursor < lastWholeEnd) rolled.push({ from: cursor, to: lastWholeEnd });
+    const daily: Interval[] = [];
+    const hourly: Interval[] = [];
+    const raw: Interval[] = [];
+    if (from < firstWhole) raw.push({ from, to: firstWhole });
+    let rolledUpHours = 0;
+    for (let t = firstWhole.getTime(); t < lastWholeEnd.getTime(); ) {
+      const dayEnd = dayEnds.get(t);
+      if (dayEnd !== undefined) {
+        daily.push({ from: new Date(t), to: new Date(dayEnd) });
+        rolledUpHours += (dayEnd - t) / HOUR_MS;
+        t = dayEnd;
+        continue;
+      }
+      const next = t + HOUR_MS;
+      if (dirty.has(t)) raw.push({ from: new Date(t), to: new Date(next) });
+      else {
+        hourly.push({ from: new Date(t), to: new Date(next) });
+        rolledUpHours++;
+      }
+      t = next;
+    }
     if (lastWholeEnd < to) raw.push({ from: lastWholeEnd, to });
-    const rolledUpHours = rolled.reduce((n, i) => n + (i.to.getTime() - i.from.getTime()) / HOUR_MS, 0);
-    return { rolled: merge(rolled), raw: merge(raw), rolledUpHours };
+    // Daily intervals stay one per day: they are matched by their start.
+    return { daily, hourly: merge(hourly), raw: merge(raw), rolledUpHours };
   }
 
   #bucketStarts(bucket: TimeBucket, from: Date, to: Date): Date[] {

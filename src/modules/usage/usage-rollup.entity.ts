@@ -13,7 +13,10 @@ export const UsageRollupEntity = defineEntity({
   properties: {
     id: p.bigint('number').primary().autoincrement(),
     hour: p.datetime(),
-    /** 0: provider × outcome; 1: provider × client × outcome. */
+    /**
+     * 0: provider × outcome per hour; 1: provider × client × outcome per hour; 2 and 3: the
+     * same per day (`hour` is then the day's start in the time zone of its usage_days row).
+     */
     grain: p.smallint(),
     providerId: p.uuid().nullable(),
     clientId: p.uuid().nullable(),
@@ -54,3 +57,18 @@ export const UsageHourEntity = defineEntity({
 });
 
 export type UsageRollup = InferEntity<typeof UsageRollupEntity>;
+
+/**
+ * Days (in a time zone) whose daily rollups were built from clean hourly rollups. Re-rolling
+ * any hour of a day removes the day's row and its daily rollups, until it is rebuilt.
+ */
+export const UsageDayEntity = defineEntity({
+  name: 'UsageDay',
+  tableName: 'usage_days',
+  properties: {
+    day: p.datetime().primary(),
+    timeZone: p.string().length(64).primary(),
+    dayEnd: p.datetime(),
+    rolledAt: p.datetime(),
+  },
+});

@@ -1,8 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { periodBounds } from '../budgets/budget-period.ts';
 import { emptyHistogram } from './latency-histogram.ts';
-import { type BucketedRow, rawHistograms, rawSums } from './usage-sql.ts';
+import { type BucketedRow, histogramSum, rawHistograms, rawSums } from './usage-sql.ts';
 
 const HOUR_MS = 3_600_000;
 const ROLLUP_COLUMNS = [
@@ -30,17 +31,21 @@ const ROLLUP_COLUMNS = [
  * Maintains hourly rollups: every finished hour whose events changed since it was last rolled
  * up (usage_hours.writes ≠ rolled_writes) is recomputed from its raw events, in one transaction
  * that locks the hour's row, so a batch of late events for that hour waits and then marks it
- * changed again. Replicas may all run this; the lock makes them take turns.
+ * changed again. Then every finished day (in the configured time zone) whose hours are all
+ * rolled up gets daily rollups summed from them, which long reports read. Replicas may all run
+ * this; the row locks make them take turns.
  */
 export class UsageRollups {
   readonly #orm: Orm;
   readonly #logger: Logger;
+  readonly #timeZone: string;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
 
-  constructor(deps: { orm: Orm; logger: Logger }) {
+  constructor(deps: { orm: Orm; logger: Logger; timeZone: string }) {
     this.#orm = deps.orm;
     this.#logger = deps.logger;
+    this.#timeZone = deps.timeZone;
   }
 
   start(intervalMs: number): void {
@@ -53,7 +58,7 @@ export class UsageRollups {
     await this.#running?.catch(() => undefined);
   }
 
-  /** Rolls up every finished hour that needs it; returns how many hours were rolled up. */
+  /** Rolls up every finished hour, then day, that needs it; returns how many hours were rolled up. */
   run(now = new Date()): Promise<number> {
     this.#running ??= this.#runAll(now).finally(() => {
       this.#running = undefined;
@@ -78,8 +83,59 @@ export class UsageRollups {
         break;
       }
     }
-    if (rolled > 0) this.#logger.info({ hours: rolled }, 'usage rolled up');
+    let days = 0;
+    try {
+      days = await this.#rollDays(db, currentHour);
+    } catch (error) {
+      this.#logger.warn({ err: (error as Error).message }, 'daily usage rollup failed; will retry');
+    }
+    if (rolled > 0 || days > 0) this.#logger.info({ hours: rolled, days }, 'usage rolled up');
     return rolled;
+  }
+
+  /** Builds daily rollups for finished days not built yet whose hours are all rolled up. */
+  async #rollDays(db: Kysely<unknown>, currentHour: Date): Promise<number> {
+    const uncovered = await sql<{ hour: string | Date }>`
+      select h.hour from usage_hours h
+      where h.hour < ${currentHour} and not exists (
+        select 1 from usage_days d where d.time_zone = ${this.#timeZone} and h.hour >= d.day and h.hour < d.day_end)
+      order by h.hour`.execute(db);
+    const days = new Map<number, { start: Date; end: Date }>();
+    for (const { hour } of uncovered.rows) {
+      const { start, end } = periodBounds('DAY', this.#timeZone, new Date(hour), new Date(0));
+      if (end && end <= currentHour) days.set(start.getTime(), { start, end });
+    }
+    let built = 0;
+    for (const day of days.values()) {
+      if (await this.#rollDay(db, day.start, day.end)) built++;
+    }
+    return built;
+  }
+
+  async #rollDay(db: Kysely<unknown>, start: Date, end: Date): Promise<boolean> {
+    return db.transaction().execute(async (trx) => {
+      const hours = await sql<{ writes: number; rolled_writes: number }>`
+        select writes, rolled_writes from usage_hours where hour >= ${start} and hour < ${end} for update`.execute(
+        trx,
+      );
+      if (hours.rows.some((h) => h.writes !== h.rolled_writes)) return false;
+      const done =
+        await sql`select 1 from usage_days where day = ${start} and time_zone = ${this.#timeZone}`.execute(
+          trx,
+        );
+      if (done.rows.length > 0) return false;
+      await sql`delete from usage_rollups where grain >= 2 and hour = ${start}`.execute(trx);
+      await sql`insert into usage_rollups (${sql.raw(ROLLUP_COLUMNS)})
+        select ${start}, grain + 2, provider_id, client_id, outcome, sum(calls), sum(total_ms_sum),
+          sum(upstream_calls), sum(upstream_ms_sum), sum(prompt_tokens), sum(completion_tokens),
+          sum(cached_tokens), sum(cost_micros), sum(priced_without_tokens), sum(request_bytes),
+          sum(response_bytes), ${sql.raw(histogramSum('total_hist', 'int'))}, ${sql.raw(histogramSum('upstream_hist', 'int'))}
+        from usage_rollups where grain < 2 and hour >= ${start} and hour < ${end}
+        group by grain, provider_id, client_id, outcome`.execute(trx);
+      await sql`insert into usage_days (day, time_zone, day_end, rolled_at)
+        values (${start}, ${this.#timeZone}, ${end}, now())`.execute(trx);
+      return true;
+    });
   }
 
   async #rollUp(db: Kysely<unknown>, hour: Date): Promise<boolean> {
@@ -108,6 +164,10 @@ export class UsageRollups {
       await sql`update usage_hours set rolled_writes = ${state.writes}, rolled_at = now() where hour = ${hour}`.execute(
         trx,
       );
+      // The day this hour belongs to must be summed again.
+      const day = periodBounds('DAY', this.#timeZone, hour, hour).start;
+      await sql`delete from usage_days where day = ${day} and time_zone = ${this.#timeZone}`.execute(trx);
+      await sql`delete from usage_rollups where grain >= 2 and hour = ${day}`.execute(trx);
       return true;
     });
   }

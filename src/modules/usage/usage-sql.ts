@@ -118,8 +118,9 @@ const ROLLUP_SUMS = `sum(calls)::float8 as calls,
   sum(request_bytes)::float8 as "requestBytes",
   sum(response_bytes)::float8 as "responseBytes"`;
 
-const histogramSum = (column: string) =>
-  `array[${Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `coalesce(sum(${column}[${i + 1}]), 0)`).join(', ')}]::float8[]`;
+/** Element-wise sum of a histogram column over the grouped rows. */
+export const histogramSum = (column: string, type: 'float8' | 'int' = 'float8') =>
+  `array[${Array.from({ length: HISTOGRAM_BUCKETS }, (_, i) => `coalesce(sum(${column}[${i + 1}]), 0)`).join(', ')}]::${type}[]`;
 
 export interface AggregateQuery {
   dims: readonly UsageDimension[];
@@ -128,6 +129,9 @@ export interface AggregateQuery {
   filter: UsageFilterIds;
   intervals: Interval[];
 }
+
+/** Daily rollups are picked by their exact day starts (days of another time zone never match). */
+export type RollupQuery = AggregateQuery & ({ grain: 0 | 1 } | { grain: 2 | 3; dayStarts: Date[] });
 
 /** Sums per group, outcome and bucket over raw events in `intervals` (no histograms). */
 export function rawSums(q: AggregateQuery): RawBuilder<BucketedRow> {
@@ -162,13 +166,15 @@ export function rawHistograms(q: AggregateQuery): RawBuilder<HistogramRow> {
 }
 
 /** The same rows as rawSums, with histograms, read from hourly rollups of `grain`. */
-export function rollupSums(q: AggregateQuery & { grain: 0 | 1 }): RawBuilder<BucketedRow> {
+export function rollupSums(q: RollupQuery): RawBuilder<BucketedRow> {
+  const when =
+    'dayStarts' in q ? sql`hour = any(${q.dayStarts}::timestamptz[])` : intervalsSql('hour', q.intervals);
   return sql<BucketedRow>`
     select ${sql.raw(dimensionSelect(q.dims, ROLLUP_COLUMNS))}, outcome,
       ${bucketExpression(q.bucket, 'hour', q.timeZone)} as bucket, ${sql.raw(ROLLUP_SUMS)},
       ${sql.raw(histogramSum('total_hist'))} as "totalHist", ${sql.raw(histogramSum('upstream_hist'))} as "upstreamHist"
     from usage_rollups
-    where grain = ${q.grain} and (${intervalsSql('hour', q.intervals)})
+    where grain = ${q.grain} and (${when})
       and ${filterSql(q.filter, { ...ROLLUP_COLUMNS, OUTCOME: 'outcome' })}
     group by 1, 2, 3, 4, 5, 6`;
 }
