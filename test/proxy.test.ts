@@ -405,6 +405,19 @@ describe('OpenAI SDK through Tollgate', () => {
 
       const calls = await recentCalls(slug);
       expect(calls).toHaveLength(2);
+
+      // A stream without a usage chunk is charged its request price and says so.
+      const bare = await sdk.chat.completions.create({
+        model: 'gpt-test',
+        messages: [{ role: 'user', content: 'hi' }],
+        stream: true,
+      });
+      for await (const _chunk of bare) {
+        // drain
+      }
+      const [unmetered] = await recentCalls(slug);
+      expect(unmetered).toMatchObject({ outcome: 'SUCCESS', promptTokens: null, costMicros: 100, pricedWithoutTokens: true });
+
       for (const c of calls) {
         // 12 prompt tokens at $2.50/M (30 µ$) + 3 completion tokens at $10/M (30 µ$) + 100 µ$ per request.
         expect(c).toMatchObject({

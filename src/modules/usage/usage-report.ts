@@ -18,10 +18,13 @@ import {
   type AggregateQuery,
   type BucketedRow,
   type GroupValues,
+  type HistogramArrayRow,
   type Interval,
   ROLLUP_DIMENSIONS,
+  type RollupQuery,
   rawHistograms,
   rawSums,
+  rollupHistograms,
   rollupSums,
   type TimeBucket,
   type UsageDimension,
@@ -124,24 +127,27 @@ export class UsageReports {
       : await this.#split(db, from, to, !withSeries || bucket === 'DAY');
     const base = { dims: groupBy, bucket: withSeries ? bucket : null, timeZone: this.#timeZone, filter };
     const grain = groupBy.includes('CLIENT') || (filter.clientIds?.length ?? 0) > 0 ? 1 : 0;
-    const [dailyRows, rollupRows, rawRows, histogramRows] = await Promise.all([
-      daily.length > 0
-        ? rollupSums({
-            ...base,
-            grain: grain === 1 ? 3 : 2,
-            intervals: daily,
-            dayStarts: daily.map((d) => d.from),
-          }).execute(db)
-        : { rows: [] },
-      hourly.length > 0 ? rollupSums({ ...base, grain, intervals: hourly }).execute(db) : { rows: [] },
-      raw.length > 0 ? rawSums({ ...base, intervals: raw }).execute(db) : { rows: [] },
-      raw.length > 0
-        ? rawHistograms({ ...base, intervals: raw } as AggregateQuery).execute(db)
-        : { rows: [] },
-    ]);
+    const days: RollupQuery = {
+      ...base,
+      grain: grain === 1 ? 3 : 2,
+      intervals: daily,
+      dayStarts: daily.map((d) => d.from),
+    };
+    const hours: RollupQuery = { ...base, grain, intervals: hourly };
+    const rawQuery: AggregateQuery = { ...base, intervals: raw };
+    const none = { rows: [] };
+    const [dailyRows, dailyHistograms, rollupRows, rollupHistogramRows, rawRows, histogramRows] =
+      await Promise.all([
+        daily.length > 0 ? rollupSums(days).execute(db) : none,
+        daily.length > 0 ? rollupHistograms(days).execute(db) : none,
+        hourly.length > 0 ? rollupSums(hours).execute(db) : none,
+        hourly.length > 0 ? rollupHistograms(hours).execute(db) : none,
+        raw.length > 0 ? rawSums(rawQuery).execute(db) : none,
+        raw.length > 0 ? rawHistograms(rawQuery).execute(db) : none,
+      ]);
 
     const groups = new Map<string, Group>();
-    const groupOf = (row: GroupValues & { outcome: Outcome }): Group => {
+    const groupOf = (row: GroupValues & { outcome: Outcome | null }): Group => {
       const values = {
         provider: row.provider,
         client: row.client,
@@ -170,10 +176,14 @@ export class UsageReports {
     for (const row of [...dailyRows.rows, ...rollupRows.rows, ...rawRows.rows] as BucketedRow[]) {
       const group = groupOf(row);
       const point = pointOf(group, row.bucket);
+      for (const target of point ? [group.totals, point] : [group.totals]) addRow(target, row);
+    }
+    for (const h of [...dailyHistograms.rows, ...rollupHistogramRows.rows] as HistogramArrayRow[]) {
+      const group = groupOf(h);
+      const point = pointOf(group, h.bucket);
       for (const target of point ? [group.totals, point] : [group.totals]) {
-        addRow(target, row);
-        if (row.totalHist) addHistogram(target.totalHist, row.totalHist);
-        if (row.upstreamHist) addHistogram(target.upstreamHist, row.upstreamHist);
+        addHistogram(target.totalHist, h.totalHist);
+        addHistogram(target.upstreamHist, h.upstreamHist);
       }
     }
     for (const h of histogramRows.rows) {

@@ -145,7 +145,7 @@ export class UsageRollups {
       const state = locked.rows[0];
       if (!state || state.writes === state.rolled_writes) return false;
       const query = {
-        dims: ['PROVIDER', 'CLIENT'] as const,
+        dims: ['PROVIDER', 'CLIENT', 'OUTCOME'] as const,
         bucket: null,
         timeZone: 'UTC',
         filter: {},
@@ -182,7 +182,7 @@ function toRollupRows(
   histograms: {
     provider: string | null;
     client: string | null;
-    outcome: string;
+    outcome: string | null;
     kind: number;
     b: number;
     n: number;
@@ -241,9 +241,11 @@ function toRollupRows(
     add(coarseRow, row);
   }
   for (const h of histograms) {
+    // The rollup query groups histograms by outcome, so it is always set here.
+    const outcome = h.outcome ?? '';
     for (const row of [
-      fine.get(key(h.provider, h.client, h.outcome)),
-      coarse.get(key(h.provider, null, h.outcome)),
+      fine.get(key(h.provider, h.client, outcome)),
+      coarse.get(key(h.provider, null, outcome)),
     ]) {
       if (!row) continue;
       const histogram = h.kind === 0 ? row.total_hist : row.upstream_hist;

@@ -145,7 +145,8 @@ export function rawSums(q: AggregateQuery): RawBuilder<BucketedRow> {
 }
 
 export interface HistogramRow extends GroupValues {
-  outcome: Outcome;
+  /** Null unless OUTCOME is grouped. */
+  outcome: Outcome | null;
   bucket: Date | null;
   /** 0: total latency; 1: upstream latency. */
   kind: number;
@@ -156,7 +157,8 @@ export interface HistogramRow extends GroupValues {
 /** Call counts per latency bucket, per group, outcome and time bucket, over raw events. */
 export function rawHistograms(q: AggregateQuery): RawBuilder<HistogramRow> {
   const where = sql`(${intervalsSql('at', q.intervals)}) and ${filterSql(q.filter, { ...RAW_COLUMNS, OUTCOME: 'outcome' })}`;
-  const head = sql`${sql.raw(dimensionSelect(q.dims, RAW_COLUMNS))}, outcome, ${bucketExpression(q.bucket, 'at', q.timeZone)} as bucket`;
+  const outcome = q.dims.includes('OUTCOME') ? 'outcome' : 'null::text';
+  const head = sql`${sql.raw(dimensionSelect(q.dims, RAW_COLUMNS))}, ${sql.raw(outcome)} as outcome, ${bucketExpression(q.bucket, 'at', q.timeZone)} as bucket`;
   return sql<HistogramRow>`
     select ${head}, 0 as kind, ${sql.raw(bucketSql('total_ms'))} as b, count(*)::float8 as n
     from usage_events where ${where} group by 1, 2, 3, 4, 5, 6, 8
@@ -165,16 +167,39 @@ export function rawHistograms(q: AggregateQuery): RawBuilder<HistogramRow> {
     from usage_events where ${where} and upstream_ms is not null group by 1, 2, 3, 4, 5, 6, 8`;
 }
 
-/** The same rows as rawSums, with histograms, read from hourly rollups of `grain`. */
-export function rollupSums(q: RollupQuery): RawBuilder<BucketedRow> {
+function rollupWhere(q: RollupQuery): RawBuilder<unknown> {
   const when =
     'dayStarts' in q ? sql`hour = any(${q.dayStarts}::timestamptz[])` : intervalsSql('hour', q.intervals);
+  return sql`grain = ${q.grain} and (${when}) and ${filterSql(q.filter, { ...ROLLUP_COLUMNS, OUTCOME: 'outcome' })}`;
+}
+
+/** The same rows as rawSums, read from rollups of `grain`. */
+export function rollupSums(q: RollupQuery): RawBuilder<BucketedRow> {
   return sql<BucketedRow>`
     select ${sql.raw(dimensionSelect(q.dims, ROLLUP_COLUMNS))}, outcome,
       ${bucketExpression(q.bucket, 'hour', q.timeZone)} as bucket, ${sql.raw(ROLLUP_SUMS)},
+      null::float8[] as "totalHist", null::float8[] as "upstreamHist"
+    from usage_rollups where ${rollupWhere(q)}
+    group by 1, 2, 3, 4, 5, 6`;
+}
+
+export interface HistogramArrayRow extends GroupValues {
+  outcome: Outcome | null;
+  bucket: Date | null;
+  totalHist: number[];
+  upstreamHist: number[];
+}
+
+/**
+ * Latency histograms summed from rollups per group and time bucket. Not per outcome unless
+ * OUTCOME is grouped: the outcome split multiplies the rows (and their arrays) several times.
+ */
+export function rollupHistograms(q: RollupQuery): RawBuilder<HistogramArrayRow> {
+  const outcome = q.dims.includes('OUTCOME') ? 'outcome' : 'null::text';
+  return sql<HistogramArrayRow>`
+    select ${sql.raw(dimensionSelect(q.dims, ROLLUP_COLUMNS))}, ${sql.raw(outcome)} as outcome,
+      ${bucketExpression(q.bucket, 'hour', q.timeZone)} as bucket,
       ${sql.raw(histogramSum('total_hist'))} as "totalHist", ${sql.raw(histogramSum('upstream_hist'))} as "upstreamHist"
-    from usage_rollups
-    where grain = ${q.grain} and (${when})
-      and ${filterSql(q.filter, { ...ROLLUP_COLUMNS, OUTCOME: 'outcome' })}
+    from usage_rollups where ${rollupWhere(q)}
     group by 1, 2, 3, 4, 5, 6`;
 }
