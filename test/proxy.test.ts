@@ -416,7 +416,12 @@ describe('OpenAI SDK through Tollgate', () => {
         // drain
       }
       const [unmetered] = await recentCalls(slug);
-      expect(unmetered).toMatchObject({ outcome: 'SUCCESS', promptTokens: null, costMicros: 100, pricedWithoutTokens: true });
+      expect(unmetered).toMatchObject({
+        outcome: 'SUCCESS',
+        promptTokens: null,
+        costMicros: 100,
+        pricedWithoutTokens: true,
+      });
 
       for (const c of calls) {
         // 12 prompt tokens at $2.50/M (30 µ$) + 3 completion tokens at $10/M (30 µ$) + 100 µ$ per request.
