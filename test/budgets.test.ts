@@ -463,7 +463,7 @@ describe('budget periods', () => {
     await enforcer.start(60_000);
     try {
       const spend = async (micros: number) => {
-        const result = await enforcer.reserve(null, providerId, micros);
+        const result = await enforcer.reserve(null, providerId, micros, 60_000);
         if (!result.ok) return result;
         enforcer.settle(result.reservation, micros);
         await enforcer.drain();

@@ -4,7 +4,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import { type Budget, BudgetEntity } from './budget.entity.ts';
-import type { BudgetLedger, LedgerAccount, LedgerFigures } from './budget-ledger.ts';
+import type { BudgetLedger, LedgerAccount, LedgerFigures, LedgerHold } from './budget-ledger.ts';
 import { type PeriodBounds, periodBounds } from './budget-period.ts';
 
 const DAY_SECONDS = 86_400;
@@ -13,10 +13,8 @@ const DAY_SECONDS = 86_400;
 export interface BudgetReservation {
   providerId: string;
   budgets: Budget[];
-  accounts: LedgerAccount[];
   bounds: PeriodBounds[];
-  amountMicros: number;
-  local: boolean;
+  hold: LedgerHold;
   settled: boolean;
 }
 
@@ -150,14 +148,26 @@ export class BudgetEnforcer {
     return this.#all.length > 0 && this.applicable(clientId, providerId).length > 0;
   }
 
-  /** Reserves `amountMicros` on every budget that applies, or names the one that refuses. */
-  async reserve(clientId: string | null, providerId: string, amountMicros: number): Promise<ReserveResult> {
+  /**
+   * Reserves `amountMicros` on every budget that applies, or names the one that refuses. The
+   * reservation lapses after `holdMs` if it is never settled (its replica died).
+   */
+  async reserve(
+    clientId: string | null,
+    providerId: string,
+    amountMicros: number,
+    holdMs: number,
+  ): Promise<ReserveResult> {
     const budgets = this.applicable(clientId, providerId);
     if (budgets.length === 0) return { ok: true, reservation: null };
     const now = this.#now();
     const periods = budgets.map((budget) => this.#period(budget, now));
     const accounts = periods.map((p) => p.account);
-    const outcome = await this.#ledger.reserve(accounts, amountMicros);
+    // An account the ledger has not seen is started from PostgreSQL (once per period).
+    const outcome = await this.#ledger.reserve(accounts, amountMicros, {
+      holdMs,
+      seed: (i) => this.#spentInDatabase(budgets[i]!, periods[i]!.bounds),
+    });
     if (!outcome.ok) {
       const budget = budgets[outcome.blockedAt]!;
       return { ok: false, budget, resetsAt: periods[outcome.blockedAt]!.bounds.end };
@@ -167,10 +177,8 @@ export class BudgetEnforcer {
       reservation: {
         providerId,
         budgets,
-        accounts,
         bounds: periods.map((p) => p.bounds),
-        amountMicros,
-        local: outcome.local,
+        hold: outcome.hold,
         settled: false,
       },
     };
@@ -182,7 +190,7 @@ export class BudgetEnforcer {
     reservation.settled = true;
     this.#track(
       this.#ledger
-        .settle(reservation.accounts, reservation.amountMicros, actualMicros, reservation.local)
+        .settle(reservation.hold, actualMicros)
         .then((figures) => this.#checkThresholds(reservation, figures)),
     );
   }
@@ -236,7 +244,7 @@ export class BudgetEnforcer {
     reservation.budgets.forEach((budget, i) => {
       const spent = figures[i]?.spentMicros ?? 0;
       const percent = (spent / budget.limitMicros) * 100;
-      const account = reservation.accounts[i]!;
+      const account = reservation.hold.accounts[i]!;
       for (const threshold of alertThresholds(budget)) {
         if (percent < threshold) break;
         const claim = `${account.key}:${threshold}`;

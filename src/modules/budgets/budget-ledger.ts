@@ -1,9 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 
 /** One budget's account for one period, as the ledger sees it. */
 export interface LedgerAccount {
-  /** `tollgate:budget:<budget id>:<period start ms>` */
+  /** `tollgate:budget:<budget id>:...:<period start ms>` */
   key: string;
   limitMicros: number;
   /** ALERT_ONLY budgets are counted but never refuse a call. */
@@ -17,35 +18,78 @@ export interface LedgerFigures {
   reservedMicros: number;
 }
 
+/** What a successful reservation holds, to settle it later. */
+export interface LedgerHold {
+  accounts: LedgerAccount[];
+  amountMicros: number;
+  /** Identifies the hold in Redis (`<random>:<amount>`); null when held in this process. */
+  id: string | null;
+}
+
 export type ReserveOutcome =
-  | { ok: true; figures: LedgerFigures[]; local: boolean }
+  | { ok: true; figures: LedgerFigures[]; hold: LedgerHold }
   /** `blockedAt` indexes the account that refused. */
   | { ok: false; blockedAt: number; figures: LedgerFigures[] };
 
-// Both scripts run atomically in Redis, so concurrent calls on every replica see one ledger.
-// An account refuses when it is already spent, or when this reservation would take it over.
-const RESERVE = `
+// Each account is a hash (s: spent, r: reserved) and a sorted set of holds (member
+// "<id>:<amount>", score: when the hold lapses). Holds that lapse (their replica died, or a
+// timed-out command ran late) are released by the next script that touches the account, so a
+// reservation can never stay stuck. Everything runs atomically in Redis, so concurrent calls on
+// every replica see one ledger. KEYS come in pairs: hash, holds.
+const PURGE = `
+local function purge(h, z, now)
+  local lapsed = redis.call('ZRANGEBYSCORE', z, '-inf', now)
+  for _, member in ipairs(lapsed) do
+    local amount = tonumber(string.match(member, ':(%d+)$'))
+    redis.call('ZREM', z, member)
+    local r = redis.call('HINCRBY', h, 'r', -amount)
+    if r < 0 then redis.call('HSET', h, 'r', 0) end
+  end
+end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+`;
+
+// ARGV: amount, requireExisting, holdMember, holdMs, then per account: limit, blocks, ttl.
+// With requireExisting = '1', an account missing from Redis (a new period, or Redis lost its
+// data) stops the script with { -1, indexes... } so that the caller can seed it first.
+const RESERVE = `${PURGE}
 local amount = tonumber(ARGV[1])
+local accounts = #KEYS / 2
+if ARGV[2] == '1' then
+  local missing = { -1 }
+  for i = 1, accounts do
+    if redis.call('EXISTS', KEYS[2 * i - 1]) == 0 then missing[#missing + 1] = i end
+  end
+  if #missing > 1 then return missing end
+end
 local figures = {}
 local blocked = 0
-for i = 1, #KEYS do
-  local values = redis.call('HMGET', KEYS[i], 's', 'r')
+for i = 1, accounts do
+  local h = KEYS[2 * i - 1]
+  purge(h, KEYS[2 * i], now)
+  local values = redis.call('HMGET', h, 's', 'r')
   local spent = tonumber(values[1] or '0')
   local reserved = tonumber(values[2] or '0')
   figures[i] = { spent, reserved }
-  local base = 2 + (i - 1) * 3
+  local base = 5 + (i - 1) * 3
   if blocked == 0 and ARGV[base + 1] == '1' then
     local limit = tonumber(ARGV[base])
     if spent >= limit or (amount > 0 and spent + reserved + amount > limit) then blocked = i end
   end
 end
 local out = { blocked }
-for i = 1, #KEYS do
+for i = 1, accounts do
+  local h = KEYS[2 * i - 1]
   local reserved = figures[i][2]
   if blocked == 0 then
-    reserved = redis.call('HINCRBY', KEYS[i], 'r', amount)
-    local ttl = tonumber(ARGV[2 + (i - 1) * 3 + 2])
-    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    reserved = redis.call('HINCRBY', h, 'r', amount)
+    redis.call('ZADD', KEYS[2 * i], now + tonumber(ARGV[4]), ARGV[3])
+    local ttl = tonumber(ARGV[5 + (i - 1) * 3 + 2])
+    if ttl > 0 then
+      redis.call('EXPIRE', h, ttl)
+      redis.call('EXPIRE', KEYS[2 * i], ttl)
+    end
   end
   out[#out + 1] = figures[i][1]
   out[#out + 1] = reserved
@@ -53,21 +97,26 @@ end
 return out
 `;
 
-const SETTLE = `
-local reserved = tonumber(ARGV[1])
+// ARGV: holdMember, actual, then per account: ttl. Releasing a hold that already lapsed (or
+// never landed) changes nothing, so a settlement may safely be sent twice.
+const SETTLE = `${PURGE}
+local member = ARGV[1]
+local amount = tonumber(string.match(member, ':(%d+)$'))
 local actual = tonumber(ARGV[2])
 local out = {}
-for i = 1, #KEYS do
-  local r = redis.call('HINCRBY', KEYS[i], 'r', -reserved)
-  if r < 0 then
-    redis.call('HSET', KEYS[i], 'r', 0)
-    r = 0
+for i = 1, #KEYS / 2 do
+  local h = KEYS[2 * i - 1]
+  purge(h, KEYS[2 * i], now)
+  if redis.call('ZREM', KEYS[2 * i], member) == 1 then
+    local r = redis.call('HINCRBY', h, 'r', -amount)
+    if r < 0 then redis.call('HSET', h, 'r', 0) end
   end
-  local s = redis.call('HINCRBY', KEYS[i], 's', actual)
+  local s = redis.call('HINCRBY', h, 's', actual)
   local ttl = tonumber(ARGV[2 + i])
-  if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+  if ttl > 0 then redis.call('EXPIRE', h, ttl) end
+  local values = redis.call('HMGET', h, 'r')
   out[#out + 1] = s
-  out[#out + 1] = r
+  out[#out + 1] = tonumber(values[1] or '0')
 end
 return out
 `;
@@ -85,12 +134,15 @@ type Commands = Redis & {
   budgetSeed(key: string, spent: number, ttl: number): Promise<number>;
 };
 
+const keysOf = (accounts: LedgerAccount[]) => accounts.flatMap((a) => [a.key, `${a.key}:holds`]);
+
 /**
  * Spent and reserved micro-units per budget account. With Redis the accounts live there and
  * every reservation is one atomic script across all the budgets a call touches, so replicas
- * cannot overspend together. Without Redis they live in this process (atomic here, since each
- * reservation runs without yielding). If Redis fails, this process carries on from its last
- * known figures and hands Redis the spend it settled meanwhile once Redis answers again.
+ * cannot overspend together; holds lapse after `holdMs` if never settled. Without Redis the
+ * accounts live in this process (atomic here, since a reservation runs without yielding). If
+ * Redis fails, this process carries on from its last known figures, and once Redis answers
+ * again it releases the holds whose fate it could not know and hands over the spend it settled.
  */
 export class BudgetLedger {
   readonly #redis: Commands | undefined;
@@ -98,6 +150,8 @@ export class BudgetLedger {
   readonly #local = new Map<string, LedgerFigures>();
   /** Spend settled locally while Redis was unreachable, still owed to Redis. */
   readonly #owed = new Map<string, number>();
+  /** Holds sent to Redis whose reply never came: they may have landed, so they are released. */
+  #uncertain: LedgerHold[] = [];
   #degraded = false;
 
   constructor(deps: { redis?: Redis; logger: Logger }) {
@@ -116,43 +170,78 @@ export class BudgetLedger {
     return this.#degraded;
   }
 
-  async reserve(accounts: LedgerAccount[], amountMicros: number): Promise<ReserveOutcome> {
+  /**
+   * Holds `amountMicros` on every account for up to `holdMs`, or refuses naming the first
+   * account that cannot take it. An account used for the first time (new period, lost Redis
+   * data) is first started at `seed(index)`, what PostgreSQL says was spent.
+   */
+  async reserve(
+    accounts: LedgerAccount[],
+    amountMicros: number,
+    options: { holdMs: number; seed?: (index: number) => Promise<number> },
+  ): Promise<ReserveOutcome> {
+    const { seed } = options;
     if (this.#redis) {
+      const hold: LedgerHold = {
+        accounts,
+        amountMicros,
+        id: `${randomBytes(9).toString('base64url')}:${amountMicros}`,
+      };
       try {
-        await this.#payDebts();
+        await this.#catchUp();
         const args = accounts.flatMap((a) => [a.limitMicros, a.blocks ? '1' : '0', a.ttlSeconds]);
-        const out = await this.#redis.budgetReserve(
-          accounts.length,
-          ...accounts.map((a) => a.key),
-          amountMicros,
-          ...args,
-        );
+        const run = (requireExisting: boolean) => {
+          const sent = this.#redis!.budgetReserve(
+            accounts.length * 2,
+            ...keysOf(accounts),
+            amountMicros,
+            requireExisting ? '1' : '0',
+            hold.id!,
+            options.holdMs,
+            ...args,
+          );
+          sent.catch(() => this.#uncertain.push(hold));
+          return sent;
+        };
+        let out = await run(seed !== undefined);
+        if (out[0] === -1 && seed) {
+          for (const index of out.slice(1)) {
+            const account = accounts[index - 1]!;
+            const spent = await seed(index - 1).catch(() => 0);
+            await this.#redis.budgetSeed(account.key, spent, account.ttlSeconds);
+            // PostgreSQL's figure already holds what was settled here during an outage.
+            this.#owed.delete(account.key);
+          }
+          out = await run(false);
+        }
         this.#recovered();
         const figures = this.#mirror(accounts, out.slice(1));
         const blocked = out[0] ?? 0;
-        return blocked === 0
-          ? { ok: true, figures, local: false }
-          : { ok: false, blockedAt: blocked - 1, figures };
+        return blocked === 0 ? { ok: true, figures, hold } : { ok: false, blockedAt: blocked - 1, figures };
       } catch (error) {
         this.#failed(error);
       }
     }
-    return { ...this.#reserveLocally(accounts, amountMicros), local: !!this.#redis } as ReserveOutcome;
+    if (seed) {
+      for (const [index, account] of accounts.entries()) {
+        if (!this.#local.has(account.key)) {
+          const spentMicros = await seed(index).catch(() => 0);
+          if (!this.#local.has(account.key)) this.#local.set(account.key, { spentMicros, reservedMicros: 0 });
+        }
+      }
+    }
+    return this.#reserveLocally(accounts, amountMicros);
   }
 
-  /** Turns a reservation into actual spend (0 for a failed call) and returns the new figures. */
-  async settle(
-    accounts: LedgerAccount[],
-    reservedMicros: number,
-    actualMicros: number,
-    local: boolean,
-  ): Promise<LedgerFigures[]> {
-    if (this.#redis && !local) {
+  /** Turns a hold into actual spend (0 for a failed call) and returns the new figures. */
+  async settle(hold: LedgerHold, actualMicros: number): Promise<LedgerFigures[]> {
+    const { accounts } = hold;
+    if (this.#redis && hold.id) {
       try {
         const out = await this.#redis.budgetSettle(
-          accounts.length,
-          ...accounts.map((a) => a.key),
-          reservedMicros,
+          accounts.length * 2,
+          ...keysOf(accounts),
+          hold.id,
           actualMicros,
           ...accounts.map((a) => a.ttlSeconds),
         );
@@ -160,14 +249,13 @@ export class BudgetLedger {
         return this.#mirror(accounts, out);
       } catch (error) {
         this.#failed(error);
-        // The reservation stays in Redis until the account expires; the spend is owed.
+        // The hold may or may not have been released: it is released (again, harmlessly) later.
+        this.#uncertain.push({ ...hold });
       }
     }
-    // A reservation held in Redis stays there (it expires with the account) if Redis failed.
-    const heldHere = local || !this.#redis;
     const figures = accounts.map((account) => {
       const entry = this.#entry(account.key);
-      if (heldHere) entry.reservedMicros = Math.max(0, entry.reservedMicros - reservedMicros);
+      if (!hold.id) entry.reservedMicros = Math.max(0, entry.reservedMicros - hold.amountMicros);
       entry.spentMicros += actualMicros;
       return { ...entry };
     });
@@ -189,11 +277,7 @@ export class BudgetLedger {
           const [error, values] = results[i] ?? [null, [null, null]];
           if (error) throw error;
           const [s, r] = values as (string | null)[];
-          const figures = {
-            spentMicros: Number(s ?? 0) + (this.#owed.get(key) ?? 0),
-            reservedMicros: Number(r ?? 0),
-          };
-          return figures;
+          return { spentMicros: Number(s ?? 0) + (this.#owed.get(key) ?? 0), reservedMicros: Number(r ?? 0) };
         });
       } catch (error) {
         this.#failed(error);
@@ -218,10 +302,7 @@ export class BudgetLedger {
     if (!this.#local.has(account.key)) this.#local.set(account.key, { spentMicros, reservedMicros: 0 });
   }
 
-  #reserveLocally(
-    accounts: LedgerAccount[],
-    amountMicros: number,
-  ): { ok: true; figures: LedgerFigures[] } | { ok: false; blockedAt: number; figures: LedgerFigures[] } {
+  #reserveLocally(accounts: LedgerAccount[], amountMicros: number): ReserveOutcome {
     const entries = accounts.map((a) => this.#entry(a.key));
     const blockedAt = accounts.findIndex((account, i) => {
       const entry = entries[i]!;
@@ -233,7 +314,7 @@ export class BudgetLedger {
     });
     if (blockedAt >= 0) return { ok: false, blockedAt, figures: entries.map((e) => ({ ...e })) };
     for (const entry of entries) entry.reservedMicros += amountMicros;
-    return { ok: true, figures: entries.map((e) => ({ ...e })) };
+    return { ok: true, figures: entries.map((e) => ({ ...e })), hold: { accounts, amountMicros, id: null } };
   }
 
   #entry(key: string): LedgerFigures {
@@ -254,19 +335,32 @@ export class BudgetLedger {
     });
   }
 
-  async #payDebts(): Promise<void> {
-    if (!this.#redis || this.#owed.size === 0) return;
+  /** After an outage: release the holds whose fate is unknown, then pay the spend owed. */
+  async #catchUp(): Promise<void> {
+    if (!this.#redis || (this.#owed.size === 0 && this.#uncertain.length === 0)) return;
+    const uncertain = this.#uncertain;
+    this.#uncertain = [];
     const owed = [...this.#owed];
     this.#owed.clear();
     try {
+      for (const hold of uncertain) {
+        await this.#redis.budgetSettle(
+          hold.accounts.length * 2,
+          ...keysOf(hold.accounts),
+          hold.id!,
+          0,
+          ...hold.accounts.map((a) => a.ttlSeconds),
+        );
+      }
       const pipeline = this.#redis.pipeline();
       for (const [key, micros] of owed) pipeline.hincrby(key, 's', micros);
       await pipeline.exec();
       this.#logger.info(
-        { accounts: owed.length },
-        'budget spend settled during the redis outage handed over',
+        { released: uncertain.length, accounts: owed.length },
+        'budget ledger: holds and spend from the redis outage handed over',
       );
     } catch (error) {
+      this.#uncertain.push(...uncertain);
       for (const [key, micros] of owed) this.#owed.set(key, (this.#owed.get(key) ?? 0) + micros);
       throw error;
     }

@@ -274,7 +274,8 @@ export function createProxyHandler(deps: ProxyDeps) {
     const clientId = call.client?.id ?? null;
     if (!deps.budgets.mayApply(clientId, provider.id)) return undefined;
     const estimate = estimateCallCost(provider.pricing, body instanceof Buffer ? body : null);
-    const result = await deps.budgets.reserve(clientId, provider.id, estimate);
+    // Held for the call's deadline and a minute more; a hold never settled (replica lost) lapses then.
+    const result = await deps.budgets.reserve(clientId, provider.id, estimate, provider.timeoutMs + 60_000);
     if (result.ok) {
       call.reservation = result.reservation;
       return undefined;
