@@ -13,6 +13,8 @@ import { BudgetLedger } from './modules/budgets/budget-ledger.ts';
 import { ClientService } from './modules/clients/client.service.ts';
 import { ClientCache } from './modules/clients/client-cache.ts';
 import { EventBus } from './modules/events/event-bus.ts';
+import { HealthService } from './modules/health/health.service.ts';
+import { HealthMonitor } from './modules/health/health-monitor.ts';
 import { KeyRing } from './modules/keys/key-ring.ts';
 import { MasterKeyService } from './modules/keys/master-key.service.ts';
 import { resolveMasterKeys } from './modules/keys/master-keys.ts';
@@ -150,6 +152,19 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const budgetLedger = new BudgetLedger({ redis, logger });
     const budgetEnforcer = new BudgetEnforcer({ orm, events, ledger: budgetLedger, logger });
     await budgetEnforcer.start(config.caches.refreshIntervalMs);
+    const agents = new UpstreamAgents();
+    const limits = new RateLimits({ redis, replicas: config.proxy.replicas, logger });
+    const healthMonitor = new HealthMonitor({
+      orm,
+      providers: providerCache,
+      keyRing,
+      limits,
+      breakers,
+      agents,
+      events,
+      logger,
+      settings: config.health,
+    });
     const services: Services = {
       tokens,
       audit,
@@ -170,6 +185,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         timeZone: config.timeZone,
         retentionDays: config.usage.retentionDays,
       }),
+      health: new HealthService({ orm, monitor: healthMonitor, providers: providerCache }),
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
@@ -188,8 +204,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const rollups = new UsageRollups({ orm, logger, timeZone: config.timeZone });
     rollups.start(config.usage.rollupIntervalMs);
     cleanup.push(() => rollups.stop());
-    const agents = new UpstreamAgents();
-    const limits = new RateLimits({ redis, replicas: config.proxy.replicas, logger });
+    healthMonitor.start();
     const metrics = createMetrics({ usage, limits });
     const proxy = createProxyHandler({
       providers: providerCache,
@@ -212,6 +227,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       await budgetEnforcer.stop();
       await usage.stop();
     });
+    // Probes stop before the upstream agents close.
+    cleanup.push(() => healthMonitor.stop());
 
     const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
     const server = createHttpServer(

@@ -86,6 +86,9 @@ const envSchema = z.object({
   ),
   TOLLGATE_USAGE_RETENTION_DAYS: int(30, 1, 3650),
   TOLLGATE_ROLLUP_INTERVAL_MS: int(60_000, 1_000, 3_600_000),
+  TOLLGATE_HEALTH_TICK_MS: int(1_000, 100, 60_000),
+  TOLLGATE_HEALTH_WINDOW_MS: int(300_000, 10_000, 86_400_000),
+  TOLLGATE_HEALTH_PASSIVE_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
 });
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -148,6 +151,7 @@ export interface Config {
   };
   /** Budgets' default time zone, and where report days begin. */
   timeZone: string;
+  health: { tickMs: number; windowMs: number; passiveIntervalMs: number };
 }
 
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -338,6 +342,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       rollupIntervalMs: e.TOLLGATE_ROLLUP_INTERVAL_MS,
     },
     timeZone: e.TOLLGATE_TIME_ZONE,
+    health: {
+      tickMs: e.TOLLGATE_HEALTH_TICK_MS,
+      windowMs: e.TOLLGATE_HEALTH_WINDOW_MS,
+      passiveIntervalMs: e.TOLLGATE_HEALTH_PASSIVE_INTERVAL_MS,
+    },
   };
   return deepFreeze(config);
 }

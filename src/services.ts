@@ -5,6 +5,7 @@ import type { BudgetEnforcer } from './modules/budgets/budget-enforcer.ts';
 import type { ClientService } from './modules/clients/client.service.ts';
 import type { ClientCache } from './modules/clients/client-cache.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
+import type { HealthService } from './modules/health/health.service.ts';
 import type { KeyRing } from './modules/keys/key-ring.ts';
 import type { MasterKeyService } from './modules/keys/master-key.service.ts';
 import type { ProviderKeyService } from './modules/keys/provider-key.service.ts';
@@ -31,4 +32,5 @@ export interface Services {
   budgets: BudgetService;
   budgetEnforcer: BudgetEnforcer;
   usageReports: UsageReports;
+  health: HealthService;
 }

@@ -388,3 +388,37 @@ export const ProviderUsage = graphql(`
     provider(slug: $slug) { usage(range: $range) { ...SummaryFields } }
   }
 `);
+
+export const ProviderHealthQuery = graphql(`
+  query ProviderHealth($slug: String!) {
+    provider(slug: $slug) {
+      health {
+        status
+        reason
+        consecutiveFailures
+        lastError
+        lastCheckAt
+        lastLatencyMs
+        history(last: 10) { from to reason at }
+        probes(last: 50) { ok status source }
+        uptime(range: LAST_HOUR) { availabilityPercent healthyMs downMs unknownMs }
+      }
+    }
+  }
+`);
+
+export const TestProvider = graphql(`
+  mutation TestProvider($slug: String!) {
+    testProvider(slug: $slug) {
+      __typename
+      ... on TestProviderPayload { result { ok status latencyMs error skipped } health { status reason } }
+      ... on NotFoundError { code }
+    }
+  }
+`);
+
+export const HealthChanges = graphql(`
+  subscription HealthChanges($provider: String) {
+    providerHealthChanged(provider: $provider) { provider from to reason at }
+  }
+`);

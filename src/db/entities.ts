@@ -1,6 +1,11 @@
 import { AuditEventEntity } from '../modules/audit/audit.entity.ts';
 import { BudgetAlertEntity, BudgetEntity } from '../modules/budgets/budget.entity.ts';
 import { ClientEntity } from '../modules/clients/client.entity.ts';
+import {
+  HealthCheckEntity,
+  HealthTransitionEntity,
+  ProviderHealthEntity,
+} from '../modules/health/health.entity.ts';
 import { MasterKeyRotationEntity } from '../modules/keys/master-key-rotation.entity.ts';
 import { ProviderKeyEntity } from '../modules/keys/provider-key.entity.ts';
 import { ProviderEntity } from '../modules/providers/provider.entity.ts';
@@ -20,4 +25,7 @@ export const entities = [
   UsageRollupEntity,
   UsageHourEntity,
   UsageDayEntity,
+  ProviderHealthEntity,
+  HealthCheckEntity,
+  HealthTransitionEntity,
 ];

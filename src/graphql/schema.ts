@@ -9,6 +9,7 @@ import '../modules/clients/client.schema.ts';
 import '../modules/proxy/circuit.schema.ts';
 import '../modules/budgets/budget.schema.ts';
 import '../modules/usage/usage.schema.ts';
+import '../modules/health/health.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

@@ -11,6 +11,7 @@ export interface EventMap {
   'circuit.changed': CircuitChangedEvent;
   'budget.changed': BudgetChangedEvent;
   'budget.alert': BudgetAlertEvent;
+  'health.changed': HealthChangedEvent;
 }
 
 /** Events cross processes as JSON, so they hold strings, not Dates. */
@@ -81,6 +82,15 @@ export interface BudgetAlertEvent extends EventEnvelope {
   action: 'BLOCK' | 'ALERT_ONLY';
   periodStart: string;
   periodEnd: string | null;
+}
+
+export const HEALTH_STATUS_NAMES = ['HEALTHY', 'DEGRADED', 'DOWN', 'UNKNOWN'] as const;
+export interface HealthChangedEvent extends EventEnvelope {
+  providerId: string;
+  providerSlug: string;
+  from: (typeof HEALTH_STATUS_NAMES)[number];
+  to: (typeof HEALTH_STATUS_NAMES)[number];
+  reason: string;
 }
 
 type Topic = keyof EventMap;
