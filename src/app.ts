@@ -116,12 +116,17 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         createRedis(url, { forSubscriptions: true }),
         'events-subscriber',
       );
-      events = new EventBus({ logger, publisher, subscriber });
+      events = new EventBus({
+        logger,
+        publisher,
+        subscriber,
+        maxQueue: config.graphql.subscriberQueueMax,
+      });
       cleanup.push(async () => {
         redis!.disconnect();
       });
     } else {
-      events = new EventBus({ logger });
+      events = new EventBus({ logger, maxQueue: config.graphql.subscriberQueueMax });
     }
     events.start();
     cleanup.push(() => events.stop());
@@ -257,7 +262,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       },
       logger,
     );
-    const ws = attachGraphqlWebSocket({ server, yoga, tokens, logger });
+    const ws = attachGraphqlWebSocket({
+      server,
+      yoga,
+      tokens,
+      logger,
+      maxBufferedBytes: config.graphql.wsMaxBufferedBytes,
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {

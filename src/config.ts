@@ -89,6 +89,8 @@ const envSchema = z.object({
   TOLLGATE_HEALTH_TICK_MS: int(1_000, 100, 60_000),
   TOLLGATE_HEALTH_WINDOW_MS: int(300_000, 10_000, 86_400_000),
   TOLLGATE_HEALTH_PASSIVE_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
+  TOLLGATE_WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
+  TOLLGATE_SUBSCRIBER_QUEUE_MAX: int(1_000, 10, 1_000_000),
 });
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -127,7 +129,7 @@ export interface Config {
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   auth: AuthConfig;
-  graphql: { graphiql: boolean };
+  graphql: { graphiql: boolean; wsMaxBufferedBytes: number; subscriberQueueMax: number };
   vault: {
     /** undefined until resolved: on the embedded default a key is generated into the data dir. */
     masterKeys: MasterKey[] | undefined;
@@ -327,7 +329,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir: isAbsolute(e.TOLLGATE_DATA_DIR) ? e.TOLLGATE_DATA_DIR : resolve(cwd, e.TOLLGATE_DATA_DIR),
     logLevel: e.LOG_LEVEL,
     auth,
-    graphql: { graphiql: e.TOLLGATE_GRAPHIQL },
+    graphql: {
+      graphiql: e.TOLLGATE_GRAPHIQL,
+      wsMaxBufferedBytes: e.TOLLGATE_WS_MAX_BUFFERED_BYTES,
+      subscriberQueueMax: e.TOLLGATE_SUBSCRIBER_QUEUE_MAX,
+    },
     vault: { masterKeys, providerEnvKeys, sweepIntervalMs: e.TOLLGATE_KEY_SWEEP_INTERVAL_MS },
     caches: { refreshIntervalMs: e.TOLLGATE_CACHE_REFRESH_INTERVAL_MS },
     proxy: {

@@ -10,6 +10,8 @@ export interface Context {
   requestId: string;
   logger: Logger;
   services: Services;
+  /** Set for WebSocket operations: what to do when a subscription falls too far behind. */
+  onSlowConsumer?: (() => void) | undefined;
 }
 
 /** The audit/authorisation view of the caller; resolvers only run it behind an auth scope. */
@@ -35,6 +37,7 @@ export async function createContext(input: {
   requestId: string;
   logger: Logger;
   services: Services;
+  onSlowConsumer?: (() => void) | undefined;
 }): Promise<Context> {
   const logger = input.logger.child({ requestId: input.requestId });
   const token = bearerToken(input.authorization);
@@ -46,5 +49,11 @@ export async function createContext(input: {
       logger.debug({ reason: (error as Error & { cause?: Error }).cause?.message }, 'token refused');
     }
   }
-  return { operator, requestId: input.requestId, logger, services: input.services };
+  return {
+    operator,
+    requestId: input.requestId,
+    logger,
+    services: input.services,
+    onSlowConsumer: input.onSlowConsumer,
+  };
 }

@@ -422,3 +422,21 @@ export const HealthChanges = graphql(`
     providerHealthChanged(provider: $provider) { provider from to reason at }
   }
 `);
+
+export const GatewayEvents = graphql(`
+  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {
+    gatewayEvents(kinds: $kinds, since: $since) {
+      __typename
+      ... on CircuitStateEvent { id provider to reason }
+      ... on ProviderHealthEvent { id provider status: to }
+      ... on BudgetAlertEvent { id budgetName threshold }
+      ... on KeyEvent { id change }
+    }
+  }
+`);
+
+export const CircuitChanges = graphql(`
+  subscription CircuitChanges($provider: String) {
+    circuitStateChanged(provider: $provider) { provider to reason }
+  }
+`);

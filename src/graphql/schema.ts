@@ -10,6 +10,7 @@ import '../modules/proxy/circuit.schema.ts';
 import '../modules/budgets/budget.schema.ts';
 import '../modules/usage/usage.schema.ts';
 import '../modules/health/health.schema.ts';
+import '../modules/events/gateway-events.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

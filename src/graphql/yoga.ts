@@ -13,6 +13,8 @@ export interface ServerContext {
   requestId: string;
   /** graphql-ws only: the connection's init payload, where the token travels. */
   connectionParams?: Record<string, unknown>;
+  /** graphql-ws only: drops the connection of a subscriber that cannot keep up. */
+  onSlowConsumer?: () => void;
 }
 
 /** Case-insensitive read of the token from connectionParams (GraphiQL sends headers as given). */
@@ -75,8 +77,9 @@ export function createGraphqlServer(deps: { services: Services; logger: Logger; 
     logging: false,
     // isDev false: never attach the original error or stack, whatever NODE_ENV says.
     maskedErrors: { maskError, isDev: false },
-    context: ({ request, requestId, connectionParams }) =>
+    context: ({ request, requestId, connectionParams, onSlowConsumer }) =>
       createContext({
+        onSlowConsumer,
         authorization: connectionParams
           ? authorizationFromParams(connectionParams)
           : request.headers.get('authorization'),

@@ -35,9 +35,32 @@ export function attachGraphqlWebSocket(deps: {
   yoga: GraphqlServer;
   tokens: TokenService;
   logger: Logger;
+  /** A socket whose unsent data passes this is too slow to keep up: it is disconnected. */
+  maxBufferedBytes: number;
 }) {
-  const { server, yoga, tokens, logger } = deps;
+  const { server, yoga, tokens, logger, maxBufferedBytes } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+
+  // Registered before graphql-ws's own listener, so every message it sends passes through here.
+  // A consumer that stops reading would otherwise grow this process's memory without bound.
+  wss.on('connection', (socket: WebSocket) => {
+    const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
+    socket.send = ((data: unknown, cb?: (err?: Error) => void) => {
+      if (socket.bufferedAmount > maxBufferedBytes) {
+        if (socket.readyState === socket.OPEN) {
+          logger.warn(
+            { bufferedBytes: socket.bufferedAmount },
+            'websocket consumer too slow; disconnecting it',
+          );
+          socket.close(1013, 'Consumer too slow');
+          setTimeout(() => socket.terminate(), 1000).unref();
+        }
+        cb?.();
+        return;
+      }
+      send(data, cb);
+    }) as WebSocket['send'];
+  });
 
   server.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
@@ -92,6 +115,15 @@ export function attachGraphqlWebSocket(deps: {
           params: payload,
           requestId,
           connectionParams: { authorization: credential },
+          // The event bus dropped a subscription of this connection for falling behind: the
+          // socket is stuck too, so the whole connection goes (1013: try again later).
+          onSlowConsumer: () => {
+            const socket = ctx.extra.socket;
+            if (socket.readyState !== socket.OPEN) return;
+            logger.warn({ requestId }, 'websocket subscriber too slow; disconnecting it');
+            socket.close(1013, 'Consumer too slow');
+            setTimeout(() => socket.terminate(), 1000).unref();
+          },
         });
         let document: ExecutionArgs['document'];
         try {

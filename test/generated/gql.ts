@@ -55,6 +55,8 @@ type Documents = {
     "\n  query ProviderHealth($slug: String!) {\n    provider(slug: $slug) {\n      health {\n        status\n        reason\n        consecutiveFailures\n        lastError\n        lastCheckAt\n        lastLatencyMs\n        history(last: 10) { from to reason at }\n        probes(last: 50) { ok status source }\n        uptime(range: LAST_HOUR) { availabilityPercent healthyMs downMs unknownMs }\n      }\n    }\n  }\n": typeof types.ProviderHealthDocument,
     "\n  mutation TestProvider($slug: String!) {\n    testProvider(slug: $slug) {\n      __typename\n      ... on TestProviderPayload { result { ok status latencyMs error skipped } health { status reason } }\n      ... on NotFoundError { code }\n    }\n  }\n": typeof types.TestProviderDocument,
     "\n  subscription HealthChanges($provider: String) {\n    providerHealthChanged(provider: $provider) { provider from to reason at }\n  }\n": typeof types.HealthChangesDocument,
+    "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": typeof types.GatewayEventsDocument,
+    "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": typeof types.CircuitChangesDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -98,6 +100,8 @@ const documents: Documents = {
     "\n  query ProviderHealth($slug: String!) {\n    provider(slug: $slug) {\n      health {\n        status\n        reason\n        consecutiveFailures\n        lastError\n        lastCheckAt\n        lastLatencyMs\n        history(last: 10) { from to reason at }\n        probes(last: 50) { ok status source }\n        uptime(range: LAST_HOUR) { availabilityPercent healthyMs downMs unknownMs }\n      }\n    }\n  }\n": types.ProviderHealthDocument,
     "\n  mutation TestProvider($slug: String!) {\n    testProvider(slug: $slug) {\n      __typename\n      ... on TestProviderPayload { result { ok status latencyMs error skipped } health { status reason } }\n      ... on NotFoundError { code }\n    }\n  }\n": types.TestProviderDocument,
     "\n  subscription HealthChanges($provider: String) {\n    providerHealthChanged(provider: $provider) { provider from to reason at }\n  }\n": types.HealthChangesDocument,
+    "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": types.GatewayEventsDocument,
+    "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": types.CircuitChangesDocument,
 };
 
 /**
@@ -278,6 +282,14 @@ export function graphql(source: "\n  mutation TestProvider($slug: String!) {\n  
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription HealthChanges($provider: String) {\n    providerHealthChanged(provider: $provider) { provider from to reason at }\n  }\n"): (typeof documents)["\n  subscription HealthChanges($provider: String) {\n    providerHealthChanged(provider: $provider) { provider from to reason at }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n"): (typeof documents)["\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n"): (typeof documents)["\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

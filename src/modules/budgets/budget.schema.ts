@@ -231,7 +231,7 @@ builder.mutationField('deleteBudget', (t) =>
   }),
 );
 
-const BudgetAlertRef = builder.objectRef<BudgetAlertEvent>('BudgetAlertEvent').implement({
+export const BudgetAlertRef = builder.objectRef<BudgetAlertEvent>('BudgetAlertEvent').implement({
   description: 'A budget crossed a threshold; sent once per budget, period and threshold, cluster-wide.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -258,7 +258,7 @@ builder.subscriptionField('budgetAlert', (t) =>
     args: { budget: t.arg.id({ description: 'Only this budget; all when omitted.' }) },
     subscribe: (_root, args, ctx) =>
       filterEvents(
-        ctx.services.events.subscribe('budget.alert'),
+        ctx.services.events.subscribe('budget.alert', ctx.onSlowConsumer),
         (e) => !args.budget || e.budgetId === args.budget,
       ),
     resolve: (event) => event,

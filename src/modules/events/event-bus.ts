@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { createPubSub } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import { FanOut } from './fan-out.ts';
 
 /** Every event Tollgate publishes, by topic. Subscriptions and caches listen here. */
 export interface EventMap {
@@ -93,8 +93,12 @@ export interface HealthChangedEvent extends EventEnvelope {
   reason: string;
 }
 
-type Topic = keyof EventMap;
-type Topics = { [K in Topic]: [EventMap[K]] };
+export type Topic = keyof EventMap;
+/** Any event with its topic, as the catch-all stream and the replay window hold them. */
+export type AnyEvent = { [K in Topic]: { topic: K; event: EventMap[K] } }[Topic];
+/** Events kept for subscribers that reconnect and ask for what they missed. */
+const REPLAY_MAX_EVENTS = 1000;
+const REPLAY_MAX_AGE_MS = 10 * 60_000;
 const CHANNEL = 'tollgate:events';
 
 /**
@@ -104,14 +108,19 @@ const CHANNEL = 'tollgate:events';
  * cross-replica one is lost: caches also refresh periodically for that reason.
  */
 export class EventBus {
-  readonly #local = createPubSub<Topics>();
+  readonly #topics = new Map<string, FanOut<unknown>>();
+  readonly #all: FanOut<AnyEvent>;
+  readonly #maxQueue: number;
+  readonly #recent: AnyEvent[] = [];
   readonly #origin = randomUUID();
   readonly #publisher: Redis | undefined;
   readonly #subscriber: Redis | undefined;
   readonly #logger: Logger;
 
-  constructor(deps: { logger: Logger; publisher?: Redis; subscriber?: Redis }) {
+  constructor(deps: { logger: Logger; publisher?: Redis; subscriber?: Redis; maxQueue?: number }) {
     this.#logger = deps.logger;
+    this.#maxQueue = deps.maxQueue ?? 1000;
+    this.#all = new FanOut(this.#maxQueue);
     this.#publisher = deps.publisher;
     this.#subscriber = deps.subscriber;
     this.#subscriber?.on('message', (channel: string, message: string) => {
@@ -160,16 +169,65 @@ export class EventBus {
     return full;
   }
 
-  subscribe<K extends Topic>(topic: K): AsyncIterable<EventMap[K]> {
-    return this.#local.subscribe(topic) as AsyncIterable<EventMap[K]>;
+  /**
+   * Events of `topic` from now on. Each subscriber has its own queue of at most `maxQueue`
+   * events; one that falls further behind gets SlowConsumerError instead of holding memory.
+   */
+  subscribe<K extends Topic>(topic: K, onOverflow?: () => void): AsyncIterable<EventMap[K]> {
+    return this.#fanOut(topic).subscribe(onOverflow) as AsyncIterable<EventMap[K]>;
   }
 
-  /** Runs `handler` for every event of `topic` until the returned function is called. */
+  /** Open subscriptions on this bus (GraphQL subscriptions, caches): a leak shows here. */
+  get activeSubscriptions(): number {
+    let n = this.#all.size;
+    for (const fanOut of this.#topics.values()) n += fanOut.size;
+    return n;
+  }
+
+  #fanOut(topic: string): FanOut<unknown> {
+    let fanOut = this.#topics.get(topic);
+    if (!fanOut) {
+      fanOut = new FanOut(this.#maxQueue);
+      this.#topics.set(topic, fanOut);
+    }
+    return fanOut;
+  }
+
+  /** Every event, whatever its topic, from this replica and the others. */
+  subscribeAll(onOverflow?: () => void): AsyncIterable<AnyEvent> {
+    return this.#all.subscribe(onOverflow);
+  }
+
+  /**
+   * The events delivered here after the one with `id` (at most the last 1,000, or 10 minutes),
+   * oldest first; null when `id` is no longer (or never was) in that window.
+   */
+  since(id: string): AnyEvent[] | null {
+    const index = this.#recent.findIndex((e) => e.event.id === id);
+    return index < 0 ? null : this.#recent.slice(index + 1);
+  }
+
+  /**
+   * Runs `handler` for every event of `topic` until the returned function is called. A handler
+   * that falls too far behind is resubscribed (and what it missed is logged); the caches that
+   * listen here also reload periodically.
+   */
   listen<K extends Topic>(topic: K, handler: (event: EventMap[K]) => void | Promise<void>): () => void {
-    const iterator = this.subscribe(topic)[Symbol.asyncIterator]();
+    let stopped = false;
+    let iterator = this.subscribe(topic)[Symbol.asyncIterator]();
     void (async () => {
-      for (;;) {
-        const next = await iterator.next();
+      while (!stopped) {
+        let next: IteratorResult<EventMap[K]>;
+        try {
+          next = await iterator.next();
+        } catch (error) {
+          this.#logger.warn(
+            { err: (error as Error).message, topic },
+            'event listener fell behind; resubscribed',
+          );
+          iterator = this.subscribe(topic)[Symbol.asyncIterator]();
+          continue;
+        }
         if (next.done) return;
         try {
           await handler(next.value);
@@ -178,10 +236,23 @@ export class EventBus {
         }
       }
     })();
-    return () => void iterator.return?.();
+    return () => {
+      stopped = true;
+      void iterator.return?.();
+    };
   }
 
   #deliver<K extends Topic>(topic: K, event: EventMap[K]): void {
-    this.#local.publish(topic, ...([event] as Topics[K]));
+    this.#topics.get(topic)?.publish(event);
+    const any = { topic, event } as AnyEvent;
+    this.#all.publish(any);
+    this.#recent.push(any);
+    const cutoff = new Date(Date.now() - REPLAY_MAX_AGE_MS).toISOString();
+    while (
+      this.#recent.length > REPLAY_MAX_EVENTS ||
+      (this.#recent.length > 0 && this.#recent[0]!.event.at < cutoff)
+    ) {
+      this.#recent.shift();
+    }
   }
 }

@@ -159,7 +159,7 @@ builder.mutationField('testProvider', (t) =>
   }),
 );
 
-const HealthEventRef = builder.objectRef<HealthChangedEvent>('ProviderHealthEvent').implement({
+export const HealthEventRef = builder.objectRef<HealthChangedEvent>('ProviderHealthEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
@@ -176,7 +176,7 @@ builder.subscriptionField('providerHealthChanged', (t) =>
     args: { provider: t.arg.string({ description: 'Only this provider (slug); all when omitted.' }) },
     subscribe: (_root, args, ctx) =>
       filterEvents(
-        ctx.services.events.subscribe('health.changed'),
+        ctx.services.events.subscribe('health.changed', ctx.onSlowConsumer),
         (e) => !args.provider || e.providerSlug === args.provider,
       ),
     resolve: (event) => event,

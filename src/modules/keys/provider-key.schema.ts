@@ -238,7 +238,7 @@ builder.subscriptionField('keyEvent', (t) =>
     args: { provider: t.arg.string({ description: 'Only this provider (slug); all when omitted.' }) },
     subscribe: (_root, args, ctx) =>
       filterEvents(
-        ctx.services.events.subscribe('key.changed'),
+        ctx.services.events.subscribe('key.changed', ctx.onSlowConsumer),
         (e) => !args.provider || e.providerSlug === args.provider,
       ),
     resolve: (event) => event,

@@ -455,7 +455,7 @@ builder.subscriptionField('providerChanged', (t) =>
     args: { slug: t.arg.string({ description: 'Only this provider; all when omitted.' }) },
     subscribe: (_root, args, ctx) =>
       filterEvents(
-        ctx.services.events.subscribe('provider.changed'),
+        ctx.services.events.subscribe('provider.changed', ctx.onSlowConsumer),
         (e) => !args.slug || e.slug === args.slug,
       ),
     resolve: (event) => event,

@@ -153,7 +153,7 @@ builder.mutationField('resetCircuit', (t) =>
   }),
 );
 
-const CircuitEventRef = builder.objectRef<CircuitChangedEvent>('CircuitStateEvent').implement({
+export const CircuitEventRef = builder.objectRef<CircuitChangedEvent>('CircuitStateEvent').implement({
   fields: (t) => ({
     id: t.exposeID('id'),
     at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
@@ -171,7 +171,7 @@ builder.subscriptionField('circuitStateChanged', (t) =>
     args: { provider: t.arg.string({ description: 'Only this provider (slug); all when omitted.' }) },
     subscribe: (_root, args, ctx) =>
       filterEvents(
-        ctx.services.events.subscribe('circuit.changed'),
+        ctx.services.events.subscribe('circuit.changed', ctx.onSlowConsumer),
         (e) => !args.provider || e.providerSlug === args.provider,
       ),
     resolve: (event) => event,

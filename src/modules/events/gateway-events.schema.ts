@@ -1,0 +1,103 @@
+import { builder } from '../../graphql/builder.ts';
+import { AppError } from '../../shared/errors.ts';
+import { BudgetAlertRef } from '../budgets/budget.schema.ts';
+import { HealthEventRef } from '../health/health.schema.ts';
+import { KeyEventRef } from '../keys/provider-key.schema.ts';
+import { CircuitEventRef } from '../proxy/circuit.schema.ts';
+import type { AnyEvent, EventBus, Topic } from './event-bus.ts';
+
+const KINDS = {
+  PROVIDER_HEALTH: 'health.changed',
+  CIRCUIT_STATE: 'circuit.changed',
+  BUDGET_ALERT: 'budget.alert',
+  KEY: 'key.changed',
+} as const satisfies Record<string, Topic>;
+type Kind = keyof typeof KINDS;
+const KIND_OF = new Map<Topic, Kind>(Object.entries(KINDS).map(([kind, topic]) => [topic, kind as Kind]));
+
+const GatewayEventKind = builder.enumType('GatewayEventKind', {
+  values: Object.keys(KINDS) as Kind[],
+  description: 'PROVIDER_HEALTH, CIRCUIT_STATE, BUDGET_ALERT and KEY events.',
+});
+
+/** An event with the kind that picks its GraphQL type. */
+type Tagged = AnyEvent['event'] & { __kind: Kind };
+
+const GatewayEvent = builder.unionType('GatewayEvent', {
+  types: [HealthEventRef, CircuitEventRef, BudgetAlertRef, KeyEventRef],
+  resolveType: (event) => {
+    switch ((event as Tagged).__kind) {
+      case 'PROVIDER_HEALTH':
+        return HealthEventRef;
+      case 'CIRCUIT_STATE':
+        return CircuitEventRef;
+      case 'BUDGET_ALERT':
+        return BudgetAlertRef;
+      default:
+        return KeyEventRef;
+    }
+  },
+});
+
+class ReplayWindowError extends AppError {
+  readonly code = 'REPLAY_WINDOW_EXCEEDED';
+}
+
+/**
+ * The chosen kinds as one stream. With `since`, the events after that id that this replica still
+ * holds come first (subscribed to live events before reading them, so none falls in between),
+ * then live events, each once.
+ */
+async function* gatewayEvents(
+  bus: EventBus,
+  kinds: Kind[] | null | undefined,
+  since: string | null | undefined,
+  onSlowConsumer: (() => void) | undefined,
+) {
+  const wanted = new Set<Kind>(kinds && kinds.length > 0 ? kinds : (Object.keys(KINDS) as Kind[]));
+  const tag = (e: AnyEvent): Tagged | undefined => {
+    const kind = KIND_OF.get(e.topic);
+    return kind && wanted.has(kind) ? { ...e.event, __kind: kind } : undefined;
+  };
+  const live = bus.subscribeAll(onSlowConsumer)[Symbol.asyncIterator]();
+  try {
+    const replayed = new Set<string>();
+    if (since) {
+      const missed = bus.since(since);
+      if (missed === null) {
+        throw new ReplayWindowError(
+          'That event is no longer in the replay window (10 minutes, 1,000 events): reload the current state, then subscribe without since.',
+        );
+      }
+      for (const e of missed) {
+        const tagged = tag(e);
+        replayed.add(e.event.id);
+        if (tagged) yield tagged;
+      }
+    }
+    for (;;) {
+      const next = await live.next();
+      if (next.done) return;
+      if (replayed.has(next.value.event.id)) continue;
+      const tagged = tag(next.value);
+      if (tagged) yield tagged;
+    }
+  } finally {
+    await live.return?.();
+  }
+}
+
+builder.subscriptionField('gatewayEvents', (t) =>
+  t.field({
+    type: GatewayEvent,
+    description:
+      'Health changes, circuit transitions, budget alerts and key events from every replica. `since`: an event id seen before a reconnect; the events after it come first.',
+    args: {
+      kinds: t.arg({ type: [GatewayEventKind], description: 'All kinds when omitted.' }),
+      since: t.arg.id(),
+    },
+    subscribe: (_root, args, ctx) =>
+      gatewayEvents(ctx.services.events, args.kinds, args.since, ctx.onSlowConsumer),
+    resolve: (event) => event as never,
+  }),
+);
