@@ -1,5 +1,6 @@
 import { runGraphqlBench } from './graphql.bench.ts';
 import { runProxyBench } from './proxy.bench.ts';
+import { runSubscriptionsBench } from './subscriptions.bench.ts';
 import { runUsageBench } from './usage.bench.ts';
 
 /**
@@ -10,6 +11,7 @@ const benches: Record<string, () => Promise<void>> = {
   proxy: runProxyBench,
   graphql: runGraphqlBench,
   usage: runUsageBench,
+  subscriptions: runSubscriptionsBench,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {

@@ -1,0 +1,56 @@
+import { createInterface } from 'node:readline';
+import WebSocket from 'ws';
+
+/**
+ * The subscriber side of `npm run bench:subscriptions`, in its own process: opens N WebSockets
+ * (raw, or graphql-ws with a subscription), says "ready", and when each socket has received one
+ * event reports the arrival times (epoch ms) as JSON and exits.
+ * Usage: node bench/subscribers-client.ts <url> <count> <raw|graphql> [token] [query]
+ */
+const [url = '', countText = '0', mode = 'raw', token = '', query = ''] = process.argv.slice(2);
+const count = Number(countText);
+const arrivals: number[] = [];
+const now = () => performance.timeOrigin + performance.now();
+const sockets: WebSocket[] = [];
+
+function open(): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = new WebSocket(url, mode === 'graphql' ? 'graphql-transport-ws' : undefined);
+    sockets.push(socket);
+    socket.on('error', reject);
+    socket.on('open', () => {
+      if (mode === 'raw') {
+        resolve();
+        return;
+      }
+      socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    });
+    let subscribed = false;
+    socket.on('message', (data) => {
+      const text = data.toString();
+      if (mode === 'graphql' && !subscribed) {
+        if (text.includes('connection_ack')) {
+          subscribed = true;
+          socket.send(JSON.stringify({ id: '1', type: 'subscribe', payload: { query } }));
+          // The server has no "subscribed" acknowledgement: give it a moment.
+          setTimeout(resolve, 5);
+        }
+        return;
+      }
+      arrivals.push(now());
+      if (arrivals.length === count) {
+        process.stdout.write(`${JSON.stringify({ arrivals })}\n`);
+        process.exit(0);
+      }
+    });
+  });
+}
+
+for (let i = 0; i < count; i += 200) {
+  await Promise.all(Array.from({ length: Math.min(200, count - i) }, () => open()));
+}
+await new Promise((r) => setTimeout(r, 500));
+process.stdout.write('ready\n');
+createInterface({ input: process.stdin }).on('line', (line) => {
+  if (line === 'quit') process.exit(0);
+});
