@@ -47,7 +47,7 @@ export async function runGraphqlBench(): Promise<void> {
     TOLLGATE_DATA_DIR: dataDir,
     PORT: '0',
     LOG_LEVEL: 'warn',
-    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
   });
   const app = await startApp(config, { logger: createLogger('warn') });
   try {

@@ -100,7 +100,7 @@ async function tollgate(
     TOLLGATE_DATA_DIR: dir,
     PORT: '0',
     LOG_LEVEL: 'warn',
-    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
     ...(process.env.BENCH_USAGE_FLUSH_MS
       ? { TOLLGATE_USAGE_FLUSH_INTERVAL_MS: process.env.BENCH_USAGE_FLUSH_MS }

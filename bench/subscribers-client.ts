@@ -39,8 +39,8 @@ function open(): Promise<void> {
       }
       arrivals.push(now());
       if (arrivals.length === count) {
-        process.stdout.write(`${JSON.stringify({ arrivals })}\n`);
-        process.exit(0);
+        // Exit only once the (large) line has reached the pipe.
+        process.stdout.write(`${JSON.stringify({ arrivals })}\n`, () => process.exit(0));
       }
     });
   });

@@ -97,7 +97,7 @@ async function tollgate(redisUrl?: string): Promise<{ app: StartedApp; token: st
     TOLLGATE_DATA_DIR: dir,
     PORT: '0',
     LOG_LEVEL: 'error',
-    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
     TOLLGATE_HEALTH_TICK_MS: '60000',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });

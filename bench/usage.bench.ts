@@ -48,7 +48,7 @@ export async function runUsageBench(): Promise<void> {
     TOLLGATE_DATA_DIR: dataDir,
     PORT: '0',
     LOG_LEVEL: 'warn',
-    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 20_000)),
+    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
     TOLLGATE_ROLLUP_INTERVAL_MS: '3600000',
     TOLLGATE_USAGE_RETENTION_DAYS: '31',
   });

@@ -4,6 +4,8 @@ import type { Config } from './config.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, type Orm } from './db/orm.ts';
 import { createGraphqlServer } from './graphql/yoga.ts';
+import { AlertChannelService } from './modules/alerts/alert-channel.service.ts';
+import { WebhookDelivery } from './modules/alerts/webhook-delivery.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { resolveAuthSecret } from './modules/auth/auth-secret.ts';
 import { TokenService } from './modules/auth/token.service.ts';
@@ -170,6 +172,16 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       logger,
       settings: config.health,
     });
+    const alertChannels = new AlertChannelService({ orm, audit, vault });
+    const webhooks = new WebhookDelivery({
+      databaseUrl,
+      channels: alertChannels,
+      agents,
+      events,
+      logger,
+      settings: config.webhooks,
+    });
+    await webhooks.start();
     const services: Services = {
       tokens,
       audit,
@@ -191,6 +203,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         retentionDays: config.usage.retentionDays,
       }),
       health: new HealthService({ orm, monitor: healthMonitor, providers: providerCache }),
+      alertChannels,
+      webhooks,
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
@@ -232,8 +246,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       await budgetEnforcer.stop();
       await usage.stop();
     });
-    // Probes stop before the upstream agents close.
+    // Probes and webhook deliveries stop before the upstream agents close.
     cleanup.push(() => healthMonitor.stop());
+    cleanup.push(() => webhooks.stop());
 
     const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
     const server = createHttpServer(

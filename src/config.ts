@@ -91,6 +91,9 @@ const envSchema = z.object({
   TOLLGATE_HEALTH_PASSIVE_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
   TOLLGATE_WS_MAX_BUFFERED_BYTES: int(4 * 1024 * 1024, 64 * 1024, 1024 * 1024 * 1024),
   TOLLGATE_SUBSCRIBER_QUEUE_MAX: int(1_000, 10, 1_000_000),
+  TOLLGATE_WEBHOOK_RETRY_LIMIT: int(8, 0, 100),
+  TOLLGATE_WEBHOOK_RETRY_DELAY_S: int(5, 1, 3600),
+  TOLLGATE_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
 });
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -154,6 +157,7 @@ export interface Config {
   /** Budgets' default time zone, and where report days begin. */
   timeZone: string;
   health: { tickMs: number; windowMs: number; passiveIntervalMs: number };
+  webhooks: { retryLimit: number; retryDelaySeconds: number; timeoutMs: number };
 }
 
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -352,6 +356,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       tickMs: e.TOLLGATE_HEALTH_TICK_MS,
       windowMs: e.TOLLGATE_HEALTH_WINDOW_MS,
       passiveIntervalMs: e.TOLLGATE_HEALTH_PASSIVE_INTERVAL_MS,
+    },
+    webhooks: {
+      retryLimit: e.TOLLGATE_WEBHOOK_RETRY_LIMIT,
+      retryDelaySeconds: e.TOLLGATE_WEBHOOK_RETRY_DELAY_S,
+      timeoutMs: e.TOLLGATE_WEBHOOK_TIMEOUT_MS,
     },
   };
   return deepFreeze(config);

@@ -1,3 +1,5 @@
+import type { AlertChannelService } from './modules/alerts/alert-channel.service.ts';
+import type { WebhookDelivery } from './modules/alerts/webhook-delivery.ts';
 import type { AuditService } from './modules/audit/audit.service.ts';
 import type { TokenService } from './modules/auth/token.service.ts';
 import type { BudgetService } from './modules/budgets/budget.service.ts';
@@ -33,4 +35,6 @@ export interface Services {
   budgetEnforcer: BudgetEnforcer;
   usageReports: UsageReports;
   health: HealthService;
+  alertChannels: AlertChannelService;
+  webhooks: WebhookDelivery;
 }

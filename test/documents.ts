@@ -440,3 +440,13 @@ export const CircuitChanges = graphql(`
     circuitStateChanged(provider: $provider) { provider to reason }
   }
 `);
+
+export const CreateAlertChannel = graphql(`
+  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {
+    createAlertChannel(input: $input) {
+      __typename
+      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }
+      ... on ValidationError { fieldErrors { path message } }
+    }
+  }
+`);

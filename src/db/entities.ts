@@ -1,3 +1,4 @@
+import { AlertChannelEntity } from '../modules/alerts/alert-channel.entity.ts';
 import { AuditEventEntity } from '../modules/audit/audit.entity.ts';
 import { BudgetAlertEntity, BudgetEntity } from '../modules/budgets/budget.entity.ts';
 import { ClientEntity } from '../modules/clients/client.entity.ts';
@@ -28,4 +29,5 @@ export const entities = [
   ProviderHealthEntity,
   HealthCheckEntity,
   HealthTransitionEntity,
+  AlertChannelEntity,
 ];

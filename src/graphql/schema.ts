@@ -11,6 +11,7 @@ import '../modules/budgets/budget.schema.ts';
 import '../modules/usage/usage.schema.ts';
 import '../modules/health/health.schema.ts';
 import '../modules/events/gateway-events.schema.ts';
+import '../modules/alerts/alert-channel.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

@@ -57,6 +57,7 @@ type Documents = {
     "\n  subscription HealthChanges($provider: String) {\n    providerHealthChanged(provider: $provider) { provider from to reason at }\n  }\n": typeof types.HealthChangesDocument,
     "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": typeof types.GatewayEventsDocument,
     "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": typeof types.CircuitChangesDocument,
+    "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": typeof types.CreateAlertChannelDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -102,6 +103,7 @@ const documents: Documents = {
     "\n  subscription HealthChanges($provider: String) {\n    providerHealthChanged(provider: $provider) { provider from to reason at }\n  }\n": types.HealthChangesDocument,
     "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": types.GatewayEventsDocument,
     "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": types.CircuitChangesDocument,
+    "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": types.CreateAlertChannelDocument,
 };
 
 /**
@@ -290,6 +292,10 @@ export function graphql(source: "\n  subscription GatewayEvents($kinds: [Gateway
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n"): (typeof documents)["\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -112,6 +112,7 @@ export class EventBus {
   readonly #all: FanOut<AnyEvent>;
   readonly #maxQueue: number;
   readonly #recent: AnyEvent[] = [];
+  readonly #originListeners: ((event: AnyEvent) => void)[] = [];
   readonly #origin = randomUUID();
   readonly #publisher: Redis | undefined;
   readonly #subscriber: Redis | undefined;
@@ -156,6 +157,13 @@ export class EventBus {
   publish<K extends Topic>(topic: K, event: Omit<EventMap[K], 'id' | 'at'>): EventMap[K] {
     const full = { id: randomUUID(), at: new Date().toISOString(), ...event } as EventMap[K];
     this.#deliver(topic, full);
+    for (const listener of this.#originListeners) {
+      try {
+        listener({ topic, event: full } as AnyEvent);
+      } catch (error) {
+        this.#logger.error({ err: error, topic }, 'origin listener failed');
+      }
+    }
     if (this.#publisher) {
       this.#publisher
         .publish(CHANNEL, JSON.stringify({ origin: this.#origin, topic, event: full }))
@@ -191,6 +199,14 @@ export class EventBus {
       this.#topics.set(topic, fanOut);
     }
     return fanOut;
+  }
+
+  /**
+   * Runs `listener` for each event published by this replica (not the ones other replicas
+   * publish): for work that must happen once per event in the cluster, such as webhooks.
+   */
+  onPublish(listener: (event: AnyEvent) => void): void {
+    this.#originListeners.push(listener);
   }
 
   /** Every event, whatever its topic, from this replica and the others. */

@@ -4,16 +4,12 @@ import { BudgetAlertRef } from '../budgets/budget.schema.ts';
 import { HealthEventRef } from '../health/health.schema.ts';
 import { KeyEventRef } from '../keys/provider-key.schema.ts';
 import { CircuitEventRef } from '../proxy/circuit.schema.ts';
-import type { AnyEvent, EventBus, Topic } from './event-bus.ts';
+import type { AnyEvent, EventBus } from './event-bus.ts';
+import { EVENT_KINDS, type EventKind, KIND_OF_TOPIC } from './event-kinds.ts';
 
-const KINDS = {
-  PROVIDER_HEALTH: 'health.changed',
-  CIRCUIT_STATE: 'circuit.changed',
-  BUDGET_ALERT: 'budget.alert',
-  KEY: 'key.changed',
-} as const satisfies Record<string, Topic>;
-type Kind = keyof typeof KINDS;
-const KIND_OF = new Map<Topic, Kind>(Object.entries(KINDS).map(([kind, topic]) => [topic, kind as Kind]));
+const KINDS = EVENT_KINDS;
+type Kind = EventKind;
+const KIND_OF = KIND_OF_TOPIC;
 
 const GatewayEventKind = builder.enumType('GatewayEventKind', {
   values: Object.keys(KINDS) as Kind[],

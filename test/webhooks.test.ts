@@ -1,0 +1,163 @@
+import { createHmac } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { AlertChannelEntity } from '../src/modules/alerts/alert-channel.entity.ts';
+import { DEAD_LETTER_QUEUE, SIGNATURE_HEADER } from '../src/modules/alerts/webhook-delivery.ts';
+import { CreateAlertChannel, ResetCircuit, TripCircuit } from './documents.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { dumpDatabase } from './helpers/db.ts';
+import { setUpProvider } from './helpers/gateway.ts';
+import { gql } from './helpers/graphql.ts';
+import { startUpstream, type Upstream } from './helpers/upstream.ts';
+
+interface Received {
+  at: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  answered: number;
+}
+
+/** A webhook endpoint that answers each request with what `answer` says, and records it. */
+async function startReceiver(answer: (index: number, body: string) => number) {
+  const received: Received[] = [];
+  const server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (chunk) => {
+      body += chunk;
+    });
+    req.on('end', () => {
+      const status = answer(received.length, body);
+      received.push({ at: Date.now(), headers: req.headers, body, answered: status });
+      res.writeHead(status).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks`,
+    received,
+    close: () => new Promise<void>((r) => server.close(() => r())),
+  };
+}
+
+let t: TestApp;
+let upstream: Upstream;
+beforeAll(async () => {
+  [t, upstream] = await Promise.all([
+    startTestApp({ env: { TOLLGATE_WEBHOOK_RETRY_LIMIT: '2', TOLLGATE_WEBHOOK_RETRY_DELAY_S: '1' } }),
+    startUpstream(),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([t?.stop(), upstream?.close()]);
+});
+
+async function channel(url: string, name: string) {
+  const result = await gql(
+    t.graphqlUrl,
+    CreateAlertChannel,
+    { input: { name, url, kinds: ['CIRCUIT_STATE'], allowPrivateNetwork: true } },
+    await t.token('admin'),
+  );
+  const payload = result.data?.createAlertChannel;
+  if (payload?.__typename !== 'AlertChannelCreatedPayload') throw new Error(JSON.stringify(result));
+  return payload;
+}
+
+async function circuitEvent(slug: string) {
+  const operator = await t.token('operator');
+  await gql(t.graphqlUrl, TripCircuit, { provider: slug, reason: 'webhook test' }, operator);
+  await gql(t.graphqlUrl, ResetCircuit, { provider: slug }, operator);
+}
+
+describe('webhook alert channels', () => {
+  it('sign each delivery with the channel secret, shown once and never stored in clear', async () => {
+    const receiver = await startReceiver(() => 200);
+    try {
+      const refused = await gql(
+        t.graphqlUrl,
+        CreateAlertChannel,
+        { input: { name: 'private', url: receiver.url, kinds: ['CIRCUIT_STATE'] } },
+        await t.token('admin'),
+      );
+      expect(refused.data?.createAlertChannel).toMatchObject({
+        __typename: 'ValidationError',
+        fieldErrors: [{ path: ['input', 'url'] }],
+      });
+      const { secret, channel: created } = await channel(receiver.url, 'signed');
+      expect(secret).toMatch(/^whsec_/);
+      const { slug } = await setUpProvider(t, upstream.url);
+      await circuitEvent(slug);
+      await vi.waitFor(() => expect(receiver.received.length).toBeGreaterThanOrEqual(2), { timeout: 10_000 });
+      for (const delivery of receiver.received) {
+        const expected = `sha256=${createHmac('sha256', secret).update(delivery.body).digest('hex')}`;
+        expect(delivery.headers[SIGNATURE_HEADER]).toBe(expected);
+        const body = JSON.parse(delivery.body) as {
+          id: string;
+          kind: string;
+          data: { providerSlug: string };
+        };
+        expect(body).toMatchObject({ kind: 'CIRCUIT_STATE', data: { providerSlug: slug } });
+        expect(delivery.headers['x-tollgate-event-id']).toBe(body.id);
+      }
+      expect(await dumpDatabase(t.config.database.url!)).not.toContain(secret);
+      const stored = await t.app.orm.em.fork().findOneOrFail(AlertChannelEntity, { id: created.id });
+      expect(stored.secretCiphertext).not.toContain(secret);
+    } finally {
+      await receiver.close();
+      await deleteChannels();
+    }
+  });
+
+  it('retry a failing endpoint with backoff, then move the delivery to the dead-letter queue', async () => {
+    const receiver = await startReceiver(() => 500);
+    try {
+      await channel(receiver.url, 'always-failing');
+      const { slug } = await setUpProvider(t, upstream.url);
+      const operator = await t.token('operator');
+      await gql(t.graphqlUrl, TripCircuit, { provider: slug, reason: 'one event' }, operator);
+      const boss = t.app.services.webhooks.boss;
+      // One first attempt and two retries, then the dead-letter queue.
+      await vi.waitFor(async () => expect(await boss.findJobs(DEAD_LETTER_QUEUE)).toHaveLength(1), {
+        timeout: 30_000,
+        interval: 500,
+      });
+      expect(receiver.received).toHaveLength(3);
+      const gaps = receiver.received.slice(1).map((r, i) => r.at - receiver.received[i]!.at);
+      expect(gaps.every((gap) => gap >= 900)).toBe(true);
+      const [dead] = await boss.findJobs<{ event: { kind: string } }>(DEAD_LETTER_QUEUE);
+      expect(dead?.data.event.kind).toBe('CIRCUIT_STATE');
+      await gql(t.graphqlUrl, ResetCircuit, { provider: slug }, operator);
+    } finally {
+      await receiver.close();
+      await deleteChannels();
+    }
+  }, 40_000);
+
+  it('deliver every event once to an endpoint that recovers', async () => {
+    // The first two requests fail; after that the endpoint is healthy.
+    const receiver = await startReceiver((index) => (index < 2 ? 503 : 200));
+    try {
+      await channel(receiver.url, 'recovering');
+      const { slug } = await setUpProvider(t, upstream.url);
+      await circuitEvent(slug);
+      await circuitEvent(slug);
+      await vi.waitFor(() => expect(receiver.received.filter((r) => r.answered === 200).length).toBe(4), {
+        timeout: 30_000,
+        interval: 200,
+      });
+      await new Promise((r) => setTimeout(r, 1500));
+      const delivered = receiver.received.filter((r) => r.answered === 200).map((r) => JSON.parse(r.body).id);
+      expect(new Set(delivered).size).toBe(4);
+      expect(delivered).toHaveLength(4);
+    } finally {
+      await receiver.close();
+      await deleteChannels();
+    }
+  }, 40_000);
+});
+
+async function deleteChannels() {
+  const em = t.app.orm.em.fork();
+  await em.nativeDelete(AlertChannelEntity, {});
+}
