@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { wsClient } from './helpers/graphql.ts';
 
 /** The limits configured with graphql-armor (full hardening is #8; these check what is in place). */
 let t: TestApp;
@@ -33,6 +34,28 @@ describe('GraphQL limits', () => {
     const { status, body } = await post(deep);
     expect(status).toBe(400);
     expect(body.errors?.[0]?.extensions?.code).toBe('QUERY_TOO_COMPLEX');
+  });
+
+  it('applies the same limits to subscriptions and to operations over WebSocket', async () => {
+    const deepSubscription = `subscription { gatewayEvents { ... on ProviderHealthEvent { provider } ... on KeyEvent { id } } a1: circuitStateChanged { provider } }`;
+    const aliases = Array.from({ length: 20 }, (_, i) => `a${i}: circuitStateChanged { provider }`).join(' ');
+    const client = wsClient(t.graphqlUrl, admin);
+    try {
+      await expect(client.iterate({ query: `subscription { ${aliases} }` }).next()).rejects.toSatisfy(
+        (errors) =>
+          JSON.stringify(errors).includes('QUERY_TOO_COMPLEX') || JSON.stringify(errors).includes('alias'),
+      );
+      const deep = `{ providers { edges { node { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { fallbacks { slug } } } } } } } } } } } } }`;
+      const result = await client
+        .iterate({ query: deep })
+        .next()
+        .catch((errors: unknown) => ({ value: { errors } }));
+      expect(JSON.stringify(result.value)).toMatch(/QUERY_TOO_COMPLEX|depth/i);
+      // A subscription with two root fields is not valid GraphQL: refused before anything runs.
+      await expect(client.iterate({ query: deepSubscription }).next()).rejects.toBeDefined();
+    } finally {
+      await client.dispose();
+    }
   });
 
   it('refuses too many aliases', async () => {

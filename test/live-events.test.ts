@@ -1,4 +1,5 @@
 import { print } from 'graphql';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import WebSocket from 'ws';
 import { CircuitChanges, GatewayEvents, ResetCircuit, TripCircuit } from './documents.ts';
@@ -92,10 +93,17 @@ describe('live events across replicas', () => {
         { timeout: 1000, interval: 10 },
       );
       expect(Date.now() - tripped).toBeLessThan(1000);
+      // Subscriptions share each replica's one Redis subscription: the channel count stays at two.
+      const redis = new Redis(inject('redisUrl'));
+      const channelCount = async () =>
+        ((await redis.pubsub('NUMSUB', 'tollgate:events')) as [string, number])[1];
+      expect(await channelCount()).toBe(2);
       expect(overWs[0]?.__typename).toBe('CircuitStateEvent');
       overSse.stop();
       await iterator.return?.();
       await collecting;
+      expect(await channelCount()).toBe(2);
+      redis.disconnect();
     } finally {
       await ws.dispose();
       await Promise.all([a.stop(), b.stop()]);
