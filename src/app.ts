@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
+import { z } from 'zod';
 import type { Config } from './config.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, type Orm } from './db/orm.ts';
@@ -17,6 +18,7 @@ import { ClientCache } from './modules/clients/client-cache.ts';
 import { EventBus } from './modules/events/event-bus.ts';
 import { HealthService } from './modules/health/health.service.ts';
 import { HealthMonitor } from './modules/health/health-monitor.ts';
+import { JobQueue } from './modules/jobs/job-queue.ts';
 import { KeyRing } from './modules/keys/key-ring.ts';
 import { MasterKeyService } from './modules/keys/master-key.service.ts';
 import { resolveMasterKeys } from './modules/keys/master-keys.ts';
@@ -28,6 +30,7 @@ import { ProviderCache } from './modules/proxy/provider-cache.ts';
 import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
 import { RateLimits } from './modules/proxy/rate-limits.ts';
 import { UpstreamAgents } from './modules/proxy/upstream-agents.ts';
+import { RetentionService } from './modules/retention/retention.service.ts';
 import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
@@ -173,15 +176,29 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.health,
     });
     const alertChannels = new AlertChannelService({ orm, audit, vault });
+    const jobs = new JobQueue({ databaseUrl, logger, retentionDays: config.retention.jobDays });
+    const retention = new RetentionService({ orm, logger, settings: config.retention });
+    jobs.define({
+      name: 'retention',
+      schema: z.object({}),
+      retryLimit: 3,
+      retryDelaySeconds: 60,
+      backoff: true,
+      cron: config.retention.cron,
+      handler: async (_data, job) => {
+        await retention.run(new Date(), job.logger);
+      },
+    });
     const webhooks = new WebhookDelivery({
-      databaseUrl,
+      jobs,
       channels: alertChannels,
       agents,
       events,
       logger,
       settings: config.webhooks,
     });
-    await webhooks.start();
+    await jobs.start();
+    webhooks.start();
     const services: Services = {
       tokens,
       audit,
@@ -204,7 +221,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       }),
       health: new HealthService({ orm, monitor: healthMonitor, providers: providerCache }),
       alertChannels,
-      webhooks,
+      jobs,
+      retention,
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
@@ -248,7 +266,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     // Probes and webhook deliveries stop before the upstream agents close.
     cleanup.push(() => healthMonitor.stop());
-    cleanup.push(() => webhooks.stop());
+    cleanup.push(() => jobs.stop());
 
     const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
     const server = createHttpServer(

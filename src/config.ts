@@ -94,6 +94,17 @@ const envSchema = z.object({
   TOLLGATE_WEBHOOK_RETRY_LIMIT: int(8, 0, 100),
   TOLLGATE_WEBHOOK_RETRY_DELAY_S: int(5, 1, 3600),
   TOLLGATE_WEBHOOK_TIMEOUT_MS: int(10_000, 100, 60_000),
+  TOLLGATE_HEALTH_RETENTION_DAYS: int(30, 1, 3650),
+  TOLLGATE_ROLLUP_RETENTION_DAYS: int(400, 1, 3650),
+  TOLLGATE_AUDIT_RETENTION_DAYS: int(365, 1, 36500),
+  TOLLGATE_JOB_RETENTION_DAYS: int(30, 1, 3650),
+  TOLLGATE_RETENTION_CRON: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .regex(/^\S+( \S+){4}$/, { message: 'must be a five-field cron expression such as "30 3 * * *"' })
+      .default('30 3 * * *'),
+  ),
 });
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -158,6 +169,15 @@ export interface Config {
   timeZone: string;
   health: { tickMs: number; windowMs: number; passiveIntervalMs: number };
   webhooks: { retryLimit: number; retryDelaySeconds: number; timeoutMs: number };
+  retention: {
+    usageDays: number;
+    healthDays: number;
+    rollupDays: number;
+    auditDays: number;
+    jobDays: number;
+    /** When the cleanup runs (UTC cron), once for the whole cluster. */
+    cron: string;
+  };
 }
 
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
@@ -356,6 +376,14 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       tickMs: e.TOLLGATE_HEALTH_TICK_MS,
       windowMs: e.TOLLGATE_HEALTH_WINDOW_MS,
       passiveIntervalMs: e.TOLLGATE_HEALTH_PASSIVE_INTERVAL_MS,
+    },
+    retention: {
+      usageDays: e.TOLLGATE_USAGE_RETENTION_DAYS,
+      healthDays: e.TOLLGATE_HEALTH_RETENTION_DAYS,
+      rollupDays: e.TOLLGATE_ROLLUP_RETENTION_DAYS,
+      auditDays: e.TOLLGATE_AUDIT_RETENTION_DAYS,
+      jobDays: e.TOLLGATE_JOB_RETENTION_DAYS,
+      cron: e.TOLLGATE_RETENTION_CRON,
     },
     webhooks: {
       retryLimit: e.TOLLGATE_WEBHOOK_RETRY_LIMIT,

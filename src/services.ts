@@ -1,5 +1,4 @@
 import type { AlertChannelService } from './modules/alerts/alert-channel.service.ts';
-import type { WebhookDelivery } from './modules/alerts/webhook-delivery.ts';
 import type { AuditService } from './modules/audit/audit.service.ts';
 import type { TokenService } from './modules/auth/token.service.ts';
 import type { BudgetService } from './modules/budgets/budget.service.ts';
@@ -8,12 +7,14 @@ import type { ClientService } from './modules/clients/client.service.ts';
 import type { ClientCache } from './modules/clients/client-cache.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
 import type { HealthService } from './modules/health/health.service.ts';
+import type { JobQueue } from './modules/jobs/job-queue.ts';
 import type { KeyRing } from './modules/keys/key-ring.ts';
 import type { MasterKeyService } from './modules/keys/master-key.service.ts';
 import type { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import type { ProviderService } from './modules/providers/provider.service.ts';
 import type { Breakers } from './modules/proxy/circuit-breaker.ts';
 import type { ProviderCache } from './modules/proxy/provider-cache.ts';
+import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { UsageService } from './modules/usage/usage.service.ts';
 import type { UsageReports } from './modules/usage/usage-report.ts';
 
@@ -36,5 +37,6 @@ export interface Services {
   usageReports: UsageReports;
   health: HealthService;
   alertChannels: AlertChannelService;
-  webhooks: WebhookDelivery;
+  jobs: JobQueue;
+  retention: RetentionService;
 }

@@ -450,3 +450,27 @@ export const CreateAlertChannel = graphql(`
     }
   }
 `);
+
+export const JobQueues = graphql(`
+  query JobQueues {
+    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }
+  }
+`);
+
+export const Jobs = graphql(`
+  query Jobs($queue: String!, $state: JobState) {
+    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }
+  }
+`);
+
+export const RetryJob = graphql(`
+  mutation RetryJob($queue: String!, $id: ID!) {
+    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }
+  }
+`);
+
+export const RedriveDeadLetters = graphql(`
+  mutation RedriveDeadLetters($queue: String!, $limit: Int) {
+    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }
+  }
+`);

@@ -12,6 +12,7 @@ import '../modules/usage/usage.schema.ts';
 import '../modules/health/health.schema.ts';
 import '../modules/events/gateway-events.schema.ts';
 import '../modules/alerts/alert-channel.schema.ts';
+import '../modules/jobs/jobs.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

@@ -58,6 +58,10 @@ type Documents = {
     "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": typeof types.GatewayEventsDocument,
     "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": typeof types.CircuitChangesDocument,
     "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": typeof types.CreateAlertChannelDocument,
+    "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n": typeof types.JobQueuesDocument,
+    "\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n": typeof types.JobsDocument,
+    "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RetryJobDocument,
+    "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RedriveDeadLettersDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -104,6 +108,10 @@ const documents: Documents = {
     "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": types.GatewayEventsDocument,
     "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": types.CircuitChangesDocument,
     "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": types.CreateAlertChannelDocument,
+    "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n": types.JobQueuesDocument,
+    "\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n": types.JobsDocument,
+    "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RetryJobDocument,
+    "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RedriveDeadLettersDocument,
 };
 
 /**
@@ -296,6 +304,22 @@ export function graphql(source: "\n  subscription CircuitChanges($provider: Stri
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n"): (typeof documents)["\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n"): (typeof documents)["\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n"): (typeof documents)["\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n"): (typeof documents)["\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n"): (typeof documents)["\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

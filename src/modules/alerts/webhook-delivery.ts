@@ -1,14 +1,14 @@
 import { createHmac } from 'node:crypto';
-import { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.ts';
 import type { AnyEvent, EventBus } from '../events/event-bus.ts';
 import { KIND_OF_TOPIC } from '../events/event-kinds.ts';
+import { deadLetterOf, type JobQueue } from '../jobs/job-queue.ts';
 import type { UpstreamAgents } from '../proxy/upstream-agents.ts';
 import type { AlertChannelService } from './alert-channel.service.ts';
 
 export const DELIVERY_QUEUE = 'webhook-delivery';
-export const DEAD_LETTER_QUEUE = 'webhook-dead-letter';
+export const DEAD_LETTER_QUEUE = deadLetterOf(DELIVERY_QUEUE);
 export const SIGNATURE_HEADER = 'x-tollgate-signature';
 
 const deliverySchema = z.object({
@@ -40,51 +40,40 @@ export function signBody(secret: string, body: string): string {
  * backoff, and after the last attempt the job moves to the dead-letter queue.
  */
 export class WebhookDelivery {
-  readonly #boss: PgBoss;
+  readonly #jobs: JobQueue;
   readonly #channels: AlertChannelService;
   readonly #agents: UpstreamAgents;
   readonly #events: EventBus;
   readonly #logger: Logger;
   readonly #settings: WebhookSettings;
 
+  /** Declares the delivery queue on `jobs` (before jobs.start()). */
   constructor(deps: {
-    databaseUrl: string;
+    jobs: JobQueue;
     channels: AlertChannelService;
     agents: UpstreamAgents;
     events: EventBus;
     logger: Logger;
     settings: WebhookSettings;
   }) {
-    this.#boss = new PgBoss({ connectionString: deps.databaseUrl, schema: 'pgboss', max: 4 });
-    this.#boss.on('error', (error: Error) => deps.logger.warn({ err: error.message }, 'job queue error'));
+    this.#jobs = deps.jobs;
     this.#channels = deps.channels;
     this.#agents = deps.agents;
     this.#events = deps.events;
     this.#logger = deps.logger;
     this.#settings = deps.settings;
-  }
-
-  get boss(): PgBoss {
-    return this.#boss;
-  }
-
-  async start(): Promise<void> {
-    await this.#boss.start();
-    await this.#ensureQueue(DEAD_LETTER_QUEUE, {});
-    await this.#ensureQueue(DELIVERY_QUEUE, {
+    this.#jobs.define({
+      name: DELIVERY_QUEUE,
+      schema: deliverySchema,
       retryLimit: this.#settings.retryLimit,
-      retryDelay: this.#settings.retryDelaySeconds,
-      retryBackoff: true,
-      retryDelayMax: 3600,
-      deadLetter: DEAD_LETTER_QUEUE,
+      retryDelaySeconds: this.#settings.retryDelaySeconds,
+      backoff: true,
+      handler: (delivery, job) => this.#deliver(delivery, job.logger),
     });
-    await this.#boss.work<Delivery>(
-      DELIVERY_QUEUE,
-      { pollingIntervalSeconds: 0.5, batchSize: 1 },
-      async ([job]) => {
-        if (job) await this.#deliver(job.id, job.data);
-      },
-    );
+  }
+
+  /** Starts enqueueing this replica's events (the job queue must be started). */
+  start(): void {
     this.#events.onPublish((event) => {
       void this.#enqueue(event).catch((error: unknown) =>
         this.#logger.error(
@@ -95,20 +84,6 @@ export class WebhookDelivery {
     });
   }
 
-  async stop(): Promise<void> {
-    await this.#boss.stop({ graceful: true, timeout: 5_000 });
-  }
-
-  async #ensureQueue(name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
-    if (await this.#boss.getQueue(name)) return;
-    try {
-      await this.#boss.createQueue(name, options);
-    } catch (error) {
-      // Another replica created it meanwhile.
-      if (!(await this.#boss.getQueue(name))) throw error;
-    }
-  }
-
   /** One job per enabled channel that wants this kind of event. */
   async #enqueue({ topic, event }: AnyEvent): Promise<void> {
     const kind = KIND_OF_TOPIC.get(topic);
@@ -117,18 +92,17 @@ export class WebhookDelivery {
     for (const channel of channels) {
       const { id, at, ...data } = event;
       const delivery = deliverySchema.parse({ channelId: channel.id, event: { id, kind, at, data } });
-      await this.#boss.send(DELIVERY_QUEUE, delivery);
+      await this.#jobs.send(DELIVERY_QUEUE, delivery);
     }
   }
 
-  async #deliver(jobId: string, payload: unknown): Promise<void> {
-    const { channelId, event } = deliverySchema.parse(payload);
+  async #deliver({ channelId, event }: Delivery, logger: Logger): Promise<void> {
     const channel = await this.#channels.get(channelId);
     if (!channel?.enabled) return; // deleted or switched off since: nothing to send
     const body = JSON.stringify(event);
     const secret = await this.#channels.secretOf(channel);
     const url = new URL(channel.url);
-    const log = this.#logger.child({ jobId, channel: channel.name, eventId: event.id });
+    const log = logger.child({ channel: channel.name, eventId: event.id });
     const response = await this.#agents.for(channel.allowPrivateNetwork).request({
       origin: url.origin,
       path: `${url.pathname}${url.search}`,

@@ -1,0 +1,189 @@
+import { PgBoss } from 'pg-boss';
+import type { z } from 'zod';
+import type { Logger } from '../../shared/logger.ts';
+
+export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
+
+/** A kind of background work: its payload schema, retry policy, optional schedule and handler. */
+export interface JobDefinition<T> {
+  name: string;
+  schema: z.ZodType<T>;
+  retryLimit: number;
+  retryDelaySeconds: number;
+  /** Exponential backoff (with jitter, capped at an hour) instead of a fixed delay. */
+  backoff: boolean;
+  /** Cron (UTC) for periodic work: pg-boss runs it once per tick for the whole cluster. */
+  cron?: string;
+  handler: (data: T, job: { id: string; logger: Logger }) => Promise<void>;
+}
+
+export interface QueueCounts {
+  name: string;
+  deadLetter: string | null;
+  counts: Record<JobState, number>;
+  /** Jobs finished (completed or failed) in the last hour, and the failed share of them. */
+  finishedLastHour: number;
+  failureRateLastHour: number;
+}
+
+export interface JobRow {
+  id: string;
+  queue: string;
+  state: JobState;
+  retryCount: number;
+  retryLimit: number;
+  createdOn: Date;
+  startedOn: Date | null;
+  completedOn: Date | null;
+  lastError: string | null;
+  data: unknown;
+}
+
+export const deadLetterOf = (name: string) => `${name}-dead-letter`;
+
+/**
+ * Durable background jobs on PostgreSQL (pg-boss, schema `pgboss`), so the embedded default
+ * needs nothing else. One queue per kind of work, each with its retry policy and a dead-letter
+ * queue; payloads are validated with zod when sent and when run; each run logs with its job id.
+ */
+export class JobQueue {
+  readonly #boss: PgBoss;
+  readonly #logger: Logger;
+  readonly #retentionSeconds: number;
+  readonly #definitions = new Map<string, JobDefinition<unknown>>();
+  #started = false;
+
+  constructor(deps: { databaseUrl: string; logger: Logger; retentionDays: number }) {
+    this.#boss = new PgBoss({ connectionString: deps.databaseUrl, schema: 'pgboss', max: 4 });
+    this.#boss.on('error', (error: Error) => deps.logger.warn({ err: error.message }, 'job queue error'));
+    this.#logger = deps.logger;
+    this.#retentionSeconds = deps.retentionDays * 86_400;
+  }
+
+  /** Declares a kind of job; all are created and their workers started by start(). */
+  define<T>(definition: JobDefinition<T>): void {
+    if (this.#started) throw new Error('define jobs before start()');
+    this.#definitions.set(definition.name, definition as JobDefinition<unknown>);
+  }
+
+  async start(): Promise<void> {
+    await this.#boss.start();
+    for (const definition of this.#definitions.values()) {
+      const deadLetter = deadLetterOf(definition.name);
+      await this.#ensureQueue(deadLetter, { deleteAfterSeconds: this.#retentionSeconds });
+      await this.#ensureQueue(definition.name, {
+        retryLimit: definition.retryLimit,
+        retryDelay: definition.retryDelaySeconds,
+        retryBackoff: definition.backoff,
+        ...(definition.backoff ? { retryDelayMax: 3600 } : {}),
+        deadLetter,
+        deleteAfterSeconds: this.#retentionSeconds,
+      });
+      await this.#boss.work(definition.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
+        if (!job) return;
+        const logger = this.#logger.child({ jobId: job.id, queue: definition.name });
+        const data = definition.schema.parse(job.data);
+        await definition.handler(data, { id: job.id, logger });
+      });
+      if (definition.cron) await this.#boss.schedule(definition.name, definition.cron, {});
+    }
+    this.#started = true;
+  }
+
+  async stop(): Promise<void> {
+    await this.#boss.stop({ graceful: true, timeout: 5_000 });
+  }
+
+  /** Enqueues a job after validating its payload against the queue's schema. */
+  async send<T>(name: string, data: T): Promise<string | null> {
+    const definition = this.#definitions.get(name);
+    if (!definition) throw new Error(`no job queue "${name}"`);
+    return this.#boss.send(name, definition.schema.parse(data) as object);
+  }
+
+  names(): string[] {
+    return [...this.#definitions.keys()].flatMap((name) => [name, deadLetterOf(name)]);
+  }
+
+  /** Counts per state, and the last hour's throughput and failure rate, for every queue. */
+  async queues(): Promise<QueueCounts[]> {
+    const names = this.names();
+    const rows = await this.#boss.getDb().executeSql(
+      `select name, state::text as state, count(*)::int as n,
+           (count(*) filter (where completed_on > now() - interval '1 hour'))::int as recent
+         from pgboss.job where name = any($1::text[]) group by 1, 2`,
+      [names],
+    );
+    return names.map((name) => {
+      const counts = Object.fromEntries(JOB_STATES.map((s) => [s, 0])) as Record<JobState, number>;
+      let finished = 0;
+      let failed = 0;
+      for (const row of rows.rows as { name: string; state: JobState; n: number; recent: number }[]) {
+        if (row.name !== name) continue;
+        counts[row.state] = row.n;
+        if (row.state === 'completed' || row.state === 'failed') finished += row.recent;
+        if (row.state === 'failed') failed += row.recent;
+      }
+      return {
+        name,
+        deadLetter: this.#definitions.has(name) ? deadLetterOf(name) : null,
+        counts,
+        finishedLastHour: finished,
+        failureRateLastHour: finished === 0 ? 0 : Math.round((failed / finished) * 10_000) / 10_000,
+      };
+    });
+  }
+
+  /** The newest jobs of a queue, optionally in one state. */
+  async jobs(queue: string, state: JobState | null, limit: number): Promise<JobRow[]> {
+    const result = await this.#boss.getDb().executeSql(
+      `select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output, data
+       from pgboss.job where name = $1 and ($2::text is null or state::text = $2)
+       order by created_on desc limit $3`,
+      [queue, state, Math.min(Math.max(limit, 1), 200)],
+    );
+    return (result.rows as Record<string, unknown>[]).map((r) => ({
+      id: String(r.id),
+      queue: String(r.name),
+      state: r.state as JobState,
+      retryCount: Number(r.retry_count),
+      retryLimit: Number(r.retry_limit),
+      createdOn: new Date(String(r.created_on)),
+      startedOn: r.started_on ? new Date(String(r.started_on)) : null,
+      completedOn: r.completed_on ? new Date(String(r.completed_on)) : null,
+      lastError: errorOf(r.output),
+      data: r.data,
+    }));
+  }
+
+  /** Runs a failed job again. */
+  async retry(queue: string, id: string): Promise<number> {
+    const result = await this.#boss.retry(queue, id);
+    return (result as { affected?: number }).affected ?? 0;
+  }
+
+  /** Moves up to `limit` dead-lettered jobs of `queue` back to it. */
+  async redrive(queue: string, limit: number): Promise<number> {
+    return this.#boss.redrive(deadLetterOf(queue), { limit, sourceName: queue });
+  }
+
+  async #ensureQueue(name: string, options: Parameters<PgBoss['createQueue']>[1]): Promise<void> {
+    if (await this.#boss.getQueue(name)) {
+      await this.#boss.updateQueue(name, options as never).catch(() => undefined);
+      return;
+    }
+    try {
+      await this.#boss.createQueue(name, options);
+    } catch (error) {
+      if (!(await this.#boss.getQueue(name))) throw error; // another replica created it meanwhile
+    }
+  }
+}
+
+function errorOf(output: unknown): string | null {
+  if (!output || typeof output !== 'object') return null;
+  const o = output as { message?: unknown; value?: { message?: unknown } };
+  const message = o.message ?? o.value?.message;
+  return typeof message === 'string' ? message.slice(0, 500) : null;
+}

@@ -1,0 +1,191 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Kysely } from 'kysely';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { DEAD_LETTER_QUEUE, DELIVERY_QUEUE } from '../src/modules/alerts/webhook-delivery.ts';
+import { insertUsageEvents } from '../src/modules/usage/usage-recorder.ts';
+import {
+  CreateAlertChannel,
+  JobQueues,
+  Jobs,
+  RedriveDeadLetters,
+  RetryJob,
+  TripCircuit,
+} from './documents.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
+import { setUpProvider } from './helpers/gateway.ts';
+import { gql } from './helpers/graphql.ts';
+import { startUpstream, type Upstream } from './helpers/upstream.ts';
+import { syntheticEvents } from './helpers/usage-data.ts';
+
+const DAY = 86_400_000;
+let t: TestApp;
+let upstream: Upstream;
+beforeAll(async () => {
+  [t, upstream] = await Promise.all([
+    // No retries: a failed webhook delivery goes straight to its dead-letter queue.
+    startTestApp({ env: { TOLLGATE_WEBHOOK_RETRY_LIMIT: '0' } }),
+    startUpstream(),
+  ]);
+});
+afterAll(async () => {
+  await Promise.all([t?.stop(), upstream?.close()]);
+});
+
+const count = async (db: Kysely<unknown>, table: string) =>
+  Number(
+    (await sql<{ n: string }>`select count(*) as n from ${sql.table(table)}`.execute(db)).rows[0]?.n ?? 0,
+  );
+
+describe('retention', () => {
+  it('deletes what is older than its retention and keeps the rest; an empty database is fine', async () => {
+    const empty = await startTestApp();
+    try {
+      const deleted = await empty.app.services.retention.run();
+      expect(Object.values(deleted).every((n) => n === 0)).toBe(true);
+    } finally {
+      await empty.stop();
+    }
+
+    const db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;
+    const now = new Date();
+    const { id: providerId } = await setUpProvider(t, upstream.url);
+    const clientIds = ['00000000-0000-4000-8000-00000000000a'];
+    // 40 days ago (past the 30-day retention) and yesterday, 6,000 events each (several batches).
+    const old = syntheticEvents({
+      count: 6000,
+      from: new Date(now.getTime() - 41 * DAY),
+      to: new Date(now.getTime() - 40 * DAY),
+      providerIds: [providerId],
+      clientIds,
+      seed: 11,
+    });
+    const recent = syntheticEvents({
+      count: 6000,
+      from: new Date(now.getTime() - 2 * DAY),
+      to: new Date(now.getTime() - DAY),
+      providerIds: [providerId],
+      clientIds,
+      seed: 12,
+    });
+    for (let i = 0; i < old.length; i += 2000) {
+      await insertUsageEvents(db, old.slice(i, i + 2000));
+      await insertUsageEvents(db, recent.slice(i, i + 2000));
+    }
+    const at = (days: number) => new Date(now.getTime() - days * DAY);
+    for (const days of [40, 1]) {
+      await sql`insert into health_checks (id, provider_id, at, source, ok) values (gen_random_uuid(), ${providerId}, ${at(days)}, 'SCHEDULED', true)`.execute(
+        db,
+      );
+      await sql`insert into health_transitions (id, provider_id, at, "from", "to", reason) values (gen_random_uuid(), ${providerId}, ${at(days)}, 'UNKNOWN', 'HEALTHY', 'test')`.execute(
+        db,
+      );
+    }
+    for (const days of [400, 300]) {
+      await sql`insert into audit_events (id, at, actor, actor_role, action, target_type, target_id, details)
+        values (gen_random_uuid(), ${at(days)}, 'test', 'admin', 'test.old', 'Test', 'x', '{}')`.execute(db);
+    }
+    const usageBefore = await count(db, 'usage_events');
+    const auditBefore = await count(db, 'audit_events');
+
+    const deleted = await t.app.services.retention.run(now);
+    expect(deleted['usage events']).toBe(6000);
+    expect(deleted['probe results']).toBe(1);
+    expect(deleted['health transitions']).toBe(1);
+    expect(deleted['audit events']).toBe(1);
+    expect(await count(db, 'usage_events')).toBe(usageBefore - 6000);
+    expect(await count(db, 'audit_events')).toBe(auditBefore - 1);
+    const oldest = await sql<{ at: string }>`select min(at) as at from usage_events`.execute(db);
+    expect(new Date(oldest.rows[0]!.at).getTime()).toBeGreaterThan(now.getTime() - 30 * DAY);
+    expect(t.logs.text).toContain('retention cleanup done');
+
+    // The same cleanup runs as a job (its cron schedule sends these), logged with its job id.
+    const jobId = await t.app.services.jobs.send('retention', {});
+    await vi.waitFor(
+      async () =>
+        expect((await t.app.services.jobs.jobs('retention', 'completed', 10)).map((j) => j.id)).toContain(
+          jobId,
+        ),
+      { timeout: 10_000, interval: 250 },
+    );
+    expect(t.logs.lines.some((l) => l.includes('retention cleanup done') && l.includes(String(jobId)))).toBe(
+      true,
+    );
+  });
+});
+
+describe('job monitoring', () => {
+  it('lists queues and jobs to operators, retries failed jobs and redrives dead letters', async () => {
+    let healthy = false;
+    const received: string[] = [];
+    const receiver = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => {
+        body += c;
+      });
+      req.on('end', () => {
+        if (healthy) received.push(body);
+        res.writeHead(healthy ? 200 : 500).end();
+      });
+    });
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+    const operator = await t.token('operator');
+    try {
+      const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+      await gql(
+        t.graphqlUrl,
+        CreateAlertChannel,
+        { input: { name: 'monitored', url, kinds: ['CIRCUIT_STATE'], allowPrivateNetwork: true } },
+        await t.token('admin'),
+      );
+      const { slug } = await setUpProvider(t, upstream.url);
+      await gql(t.graphqlUrl, TripCircuit, { provider: slug }, operator);
+
+      // Without retries the delivery fails once and lands in the dead-letter queue.
+      await vi.waitFor(
+        async () => {
+          const dead = await gql(t.graphqlUrl, Jobs, { queue: DEAD_LETTER_QUEUE }, operator);
+          expect(dead.data?.jobs).toHaveLength(1);
+        },
+        { timeout: 10_000, interval: 250 },
+      );
+      const failed = await gql(t.graphqlUrl, Jobs, { queue: DELIVERY_QUEUE, state: 'FAILED' }, operator);
+      expect(failed.data?.jobs[0]).toMatchObject({ state: 'FAILED', retryLimit: 0 });
+      expect(failed.data?.jobs[0]?.lastError).toMatch(/answered 500/);
+
+      const queues = await gql(t.graphqlUrl, JobQueues, {}, operator);
+      const delivery = queues.data?.jobQueues.find((q) => q.name === DELIVERY_QUEUE);
+      expect(delivery).toMatchObject({ deadLetter: DEAD_LETTER_QUEUE, counts: { failed: 1 } });
+      expect(delivery?.failureRateLastHour).toBeGreaterThan(0);
+      expect(queues.data?.jobQueues.map((q) => q.name)).toContain('retention');
+
+      // The endpoint recovers: the failed job is retried, and the dead letter redriven.
+      healthy = true;
+      const retried = await gql(
+        t.graphqlUrl,
+        RetryJob,
+        { queue: DELIVERY_QUEUE, id: failed.data!.jobs[0]!.id },
+        operator,
+      );
+      expect(retried.data?.retryJob).toMatchObject({ count: 1 });
+      const redriven = await gql(
+        t.graphqlUrl,
+        RedriveDeadLetters,
+        { queue: DELIVERY_QUEUE, limit: 10 },
+        operator,
+      );
+      expect(redriven.data?.redriveDeadLetters).toMatchObject({ count: 1 });
+      await vi.waitFor(() => expect(received).toHaveLength(2), { timeout: 10_000 });
+      expect(JSON.parse(received[0]!).kind).toBe('CIRCUIT_STATE');
+
+      // Viewers do not see the queues; unknown queues are refused by name.
+      const viewer = await gql(t.graphqlUrl, JobQueues, {}, await t.token('viewer'));
+      expect(viewer.errors?.[0]?.message).toMatch(/not authorized|role/i);
+      const unknown = await gql(t.graphqlUrl, RedriveDeadLetters, { queue: 'nope' }, operator);
+      expect(unknown.data?.redriveDeadLetters).toMatchObject({ __typename: 'ValidationError' });
+    } finally {
+      receiver.close();
+    }
+  }, 30_000);
+});
