@@ -35,7 +35,7 @@ import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
 import { UsageRollups } from './modules/usage/usage-rollup.ts';
-import { createHttpServer } from './server/http.ts';
+import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createMetrics } from './server/metrics.ts';
 import { closeHttpServer } from './server/shutdown.ts';
 import { attachGraphqlWebSocket } from './server/ws.ts';
@@ -50,6 +50,8 @@ export interface StartedApp {
   generatedJwtSecretPath: string | undefined;
   /** Set when a master key was generated on this start: it must be backed up. */
   generatedMasterKeyPath: string | undefined;
+  /** Where /metrics is served (the main port unless TOLLGATE_METRICS_PORT is set). */
+  metricsUrl: string;
   services: Services;
   orm: Orm;
   usage: UsageRecorder;
@@ -242,7 +244,22 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     rollups.start(config.usage.rollupIntervalMs);
     cleanup.push(() => rollups.stop());
     healthMonitor.start();
-    const metrics = createMetrics({ usage, limits });
+    let wsConnections = () => 0;
+    let metricsUrl: string | undefined;
+    const metrics = createMetrics({
+      usage,
+      limits,
+      providers: providerCache,
+      breakers,
+      budgets: budgetEnforcer,
+      jobs,
+      events,
+      wsConnections: () => wsConnections(),
+    });
+    const metricsRoute = {
+      scrape: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
+      token: config.metrics.token,
+    };
     const proxy = createProxyHandler({
       providers: providerCache,
       clients: clientCache,
@@ -273,7 +290,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       {
         graphql: (req, res, requestId) => yoga.handle(req, res, { requestId }),
         proxy,
-        metrics: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
+        metrics: config.metrics.port === undefined ? metricsRoute : undefined,
         readiness: [
           {
             name: 'postgres',
@@ -302,6 +319,17 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       logger,
       maxBufferedBytes: config.graphql.wsMaxBufferedBytes,
     });
+    wsConnections = ws.connections;
+    if (config.metrics.port !== undefined) {
+      const metricsServer = createMetricsServer(metricsRoute, logger);
+      await new Promise<void>((resolve, reject) => {
+        metricsServer.once('error', reject);
+        metricsServer.listen(config.metrics.port, config.http.host, () => resolve());
+      });
+      const address = metricsServer.address() as AddressInfo;
+      metricsUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`;
+      cleanup.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+    }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(config.http.port, config.http.host, () => {
@@ -328,6 +356,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         : { kind: 'external', display: redactUrl(databaseUrl) },
       generatedJwtSecretPath: generatedPath,
       generatedMasterKeyPath: masterKeys.created ? masterKeys.generatedPath : undefined,
+      metricsUrl: metricsUrl ?? `${url}/metrics`,
       services,
       orm,
       usage,

@@ -98,6 +98,8 @@ const envSchema = z.object({
   TOLLGATE_ROLLUP_RETENTION_DAYS: int(400, 1, 3650),
   TOLLGATE_AUDIT_RETENTION_DAYS: int(365, 1, 36500),
   TOLLGATE_JOB_RETENTION_DAYS: int(30, 1, 3650),
+  TOLLGATE_METRICS_TOKEN: optionalString,
+  TOLLGATE_METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).optional()),
   TOLLGATE_RETENTION_CRON: z.preprocess(
     emptyToUndefined,
     z
@@ -138,6 +140,8 @@ export interface MasterKey {
 export interface Config {
   env: 'production' | 'development' | 'test';
   http: { host: string; port: number; publicUrl: string | undefined; shutdownTimeoutMs: number };
+  /** /metrics: with a token, scrapes must send it as a bearer token; with a port, it is served there only. */
+  metrics: { token: string | undefined; port: number | undefined };
   database: { url: string | undefined; poolMax: number; embeddedPort: number };
   redis: { url: string | undefined };
   dataDir: string;
@@ -344,6 +348,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       publicUrl: e.PUBLIC_URL,
       shutdownTimeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS,
     },
+    metrics: { token: e.TOLLGATE_METRICS_TOKEN, port: e.TOLLGATE_METRICS_PORT },
     database: {
       url: e.DATABASE_URL,
       poolMax: e.DATABASE_POOL_MAX,

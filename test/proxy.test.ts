@@ -7,13 +7,14 @@ import { isPrivateAddress } from '../src/shared/network.ts';
 import { AuditLog, ProviderCircuit, ProviderKeys, SetProviderEnabled } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { dumpDatabase } from './helpers/db.ts';
-import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
+import { call, createClient, createClientKey, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
 import { startFakeOpenAI, startUpstream, type Upstream } from './helpers/upstream.ts';
 
 let t: TestApp;
 let upstream: Upstream;
 let clientKey: string;
+let clientId: string;
 let admin: string;
 
 beforeAll(async () => {
@@ -21,7 +22,7 @@ beforeAll(async () => {
     env: { TOLLGATE_MAX_REQUEST_BYTES: '65536', TOLLGATE_MAX_RESPONSE_BYTES: '1048576' },
   });
   upstream = await startUpstream();
-  clientKey = await createClientKey(t);
+  ({ key: clientKey, id: clientId } = await createClient(t));
   admin = await t.token('admin');
 });
 afterAll(async () => {
@@ -460,8 +461,12 @@ describe('metering', () => {
       );
     expect((rejected[0] as { n: number }).n).toBe(6);
     const metrics = await (await fetch(`${t.url}/metrics`)).text();
-    expect(metrics).toContain(`tollgate_proxy_calls_total{provider="${slug}",outcome="SUCCESS"} 24`);
-    expect(metrics).toContain(`tollgate_proxy_calls_total{provider="${slug}",outcome="UNAUTHENTICATED"} 6`);
+    expect(metrics).toContain(
+      `tollgate_proxy_calls_total{provider="${slug}",client="${clientId}",outcome="SUCCESS"} 24`,
+    );
+    expect(metrics).toContain(
+      `tollgate_proxy_calls_total{provider="${slug}",client="none",outcome="UNAUTHENTICATED"} 6`,
+    );
     expect(metrics).toMatch(/^tollgate_rate_limit_degraded 0$/m);
   });
 });

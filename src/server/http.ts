@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
@@ -10,8 +11,49 @@ export interface ReadinessCheck {
 export interface HttpRoutes {
   graphql(req: IncomingMessage, res: ServerResponse, requestId: string): unknown;
   proxy(req: IncomingMessage, res: ServerResponse, requestId: string, path: string): Promise<void>;
-  metrics(): Promise<{ contentType: string; body: string }>;
+  /** Absent when /metrics is served on its own port instead. */
+  metrics?: MetricsRoute;
   readiness: ReadinessCheck[];
+}
+
+export interface MetricsRoute {
+  scrape(): Promise<{ contentType: string; body: string }>;
+  /** When set, a scrape must carry `Authorization: Bearer <token>`. */
+  token: string | undefined;
+}
+
+/** Answers a Prometheus scrape, checking the bearer token when one is configured. */
+export async function serveMetrics(route: MetricsRoute, req: IncomingMessage, res: ServerResponse) {
+  if (route.token) {
+    const presented = Buffer.from(/^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '')?.[1] ?? '');
+    const expected = Buffer.from(route.token);
+    if (presented.length !== expected.length || !timingSafeEqual(presented, expected)) {
+      return sendJson(
+        res,
+        401,
+        { error: { code: 'UNAUTHENTICATED', message: 'Send the metrics token.' } },
+        {
+          'www-authenticate': 'Bearer realm="tollgate-metrics"',
+        },
+      );
+    }
+  }
+  const { contentType, body } = await route.scrape();
+  res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
+  res.end(body);
+}
+
+/** A server for /metrics alone, on its own port (TOLLGATE_METRICS_PORT). */
+export function createMetricsServer(route: MetricsRoute, logger: Logger): Server {
+  return createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path !== '/metrics')
+      return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: 'Only /metrics here.' } });
+    serveMetrics(route, req, res).catch((error: unknown) => {
+      logger.error({ err: error }, 'metrics scrape failed');
+      if (!res.headersSent) sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Scrape failed.' } });
+    });
+  });
 }
 
 export function sendJson(
@@ -87,11 +129,7 @@ export function createHttpServer(routes: HttpRoutes, logger: Logger): Server {
     }
     if (path.startsWith('/proxy/')) return routes.proxy(req, res, requestId, path);
     if (path === '/healthz') return sendJson(res, 200, { status: 'ok' });
-    if (path === '/metrics') {
-      const { contentType, body } = await routes.metrics();
-      res.writeHead(200, { 'content-type': contentType, 'cache-control': 'no-store' });
-      return res.end(body);
-    }
+    if (path === '/metrics' && routes.metrics) return serveMetrics(routes.metrics, req, res);
     if (path === '/readyz') {
       const failures: { name: string; reason: string }[] = [];
       await Promise.all(

@@ -1,24 +1,58 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { BudgetEnforcer } from '../modules/budgets/budget-enforcer.ts';
+import { CIRCUIT_STATES, type EventBus } from '../modules/events/event-bus.ts';
+import type { JobQueue } from '../modules/jobs/job-queue.ts';
+import type { Breakers } from '../modules/proxy/circuit-breaker.ts';
+import type { ProviderCache } from '../modules/proxy/provider-cache.ts';
 import type { RateLimits } from '../modules/proxy/rate-limits.ts';
 import type { UsageRecord, UsageRecorder } from '../modules/usage/usage-recorder.ts';
+
+export interface MetricsDeps {
+  usage: UsageRecorder;
+  limits: RateLimits;
+  providers: ProviderCache;
+  breakers: Breakers;
+  budgets: BudgetEnforcer;
+  jobs: JobQueue;
+  events: EventBus;
+  /** Open GraphQL WebSocket connections. */
+  wsConnections: () => number;
+}
+
+const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /**
  * Prometheus metrics at /metrics. Counters are fed from the usage stream (so the hot path does
  * no extra work beyond what metering already does); gauges are read at scrape time.
  */
-export function createMetrics(deps: { usage: UsageRecorder; limits: RateLimits }): Registry {
+export function createMetrics(deps: MetricsDeps): Registry {
   const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
   const calls = new Counter({
     name: 'tollgate_proxy_calls_total',
-    help: 'Calls through /proxy, by provider and outcome.',
-    labelNames: ['provider', 'outcome'] as const,
+    help: 'Calls through /proxy, by provider, client (id) and outcome.',
+    labelNames: ['provider', 'client', 'outcome'] as const,
     registers: [registry],
   });
   const latency = new Histogram({
     name: 'tollgate_proxy_call_seconds',
     help: 'Total time of calls through /proxy, by provider.',
     labelNames: ['provider'] as const,
-    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const upstreamLatency = new Histogram({
+    name: 'tollgate_proxy_upstream_seconds',
+    help: 'Time spent waiting on the upstream (all attempts), by provider.',
+    labelNames: ['provider'] as const,
+    buckets: LATENCY_BUCKETS,
+    registers: [registry],
+  });
+  const overhead = new Histogram({
+    name: 'tollgate_proxy_overhead_seconds',
+    help: 'Time spent in Tollgate itself (total minus upstream), by provider.',
+    labelNames: ['provider'] as const,
+    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
     registers: [registry],
   });
   const tokens = new Counter({
@@ -29,23 +63,31 @@ export function createMetrics(deps: { usage: UsageRecorder; limits: RateLimits }
   });
   // Label lookups are cached: resolving label values on every call costs more than counting.
   const callCounters = new Map<string, ReturnType<typeof calls.labels>>();
-  const latencies = new Map<string, ReturnType<typeof latency.labels>>();
+  const latencies = new Map<
+    string,
+    [ReturnType<typeof latency.labels>, ReturnType<typeof latency.labels>, ReturnType<typeof latency.labels>]
+  >();
   deps.usage.onRecord((record: UsageRecord) => {
     // Only known providers become labels: a slug from an unauthenticated URL must not mint series.
     const provider = record.providerId ? record.providerSlug : 'unknown';
-    const callKey = `${provider} ${record.outcome}`;
+    const client = record.clientId ?? 'none';
+    const callKey = `${provider} ${client} ${record.outcome}`;
     let counter = callCounters.get(callKey);
     if (!counter) {
-      counter = calls.labels(provider, record.outcome);
+      counter = calls.labels(provider, client, record.outcome);
       callCounters.set(callKey, counter);
     }
     counter.inc();
-    let histogram = latencies.get(provider);
-    if (!histogram) {
-      histogram = latency.labels(provider);
-      latencies.set(provider, histogram);
+    let histograms = latencies.get(provider);
+    if (!histograms) {
+      histograms = [latency.labels(provider), upstreamLatency.labels(provider), overhead.labels(provider)];
+      latencies.set(provider, histograms);
     }
-    histogram.observe(record.totalMs / 1000);
+    histograms[0].observe(record.totalMs / 1000);
+    if (record.upstreamMs !== null) {
+      histograms[1].observe(record.upstreamMs / 1000);
+      histograms[2].observe(Math.max(0, record.totalMs - record.upstreamMs) / 1000);
+    }
     if (record.promptTokens) tokens.inc({ provider, kind: 'prompt' }, record.promptTokens);
     if (record.completionTokens) tokens.inc({ provider, kind: 'completion' }, record.completionTokens);
   });
@@ -71,6 +113,96 @@ export function createMetrics(deps: { usage: UsageRecorder; limits: RateLimits }
     registers: [registry],
     collect() {
       this.set(deps.usage.dropped);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_circuit_state',
+    help: '1 for the state each provider circuit is in (this replica’s view), 0 for the others.',
+    labelNames: ['provider', 'state'] as const,
+    registers: [registry],
+    collect() {
+      this.reset();
+      for (const id of deps.providers.ids()) {
+        const provider = deps.providers.byId(id);
+        if (!provider) continue;
+        const current = deps.breakers.status(id).state;
+        for (const state of CIRCUIT_STATES)
+          this.set({ provider: provider.slug, state }, state === current ? 1 : 0);
+      }
+    },
+  });
+  // Both budget gauges come from one ledger read per budget, shared by the scrape that asks.
+  let figures:
+    | { at: number; value: Promise<{ name: string; spent: number; remaining: number }[]> }
+    | undefined;
+  const budgetFigures = () => {
+    if (!figures || Date.now() - figures.at > 1000) {
+      figures = {
+        at: Date.now(),
+        value: Promise.all(
+          deps.budgets.all().map(async (budget) => {
+            const status = await deps.budgets.status(budget);
+            return {
+              name: budget.name,
+              spent: status.spentMicros,
+              remaining: Math.max(0, budget.limitMicros - status.spentMicros - status.reservedMicros),
+            };
+          }),
+        ),
+      };
+    }
+    return figures.value;
+  };
+  new Gauge({
+    name: 'tollgate_budget_spent_micros',
+    help: 'Spend in the current period, by budget (micro-units).',
+    labelNames: ['budget'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const b of await budgetFigures()) this.set({ budget: b.name }, b.spent);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_budget_remaining_micros',
+    help: 'Limit minus spent and reserved in the current period, by budget (micro-units).',
+    labelNames: ['budget'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      for (const b of await budgetFigures()) this.set({ budget: b.name }, b.remaining);
+    },
+  });
+  new Gauge({
+    name: 'tollgate_jobs',
+    help: 'Background jobs by queue and state.',
+    labelNames: ['queue', 'state'] as const,
+    registers: [registry],
+    async collect() {
+      this.reset();
+      try {
+        for (const queue of await deps.jobs.queues()) {
+          for (const [state, n] of Object.entries(queue.counts)) this.set({ queue: queue.name, state }, n);
+        }
+      } catch {
+        // PostgreSQL unavailable: the job counts are simply absent from this scrape.
+      }
+    },
+  });
+  new Gauge({
+    name: 'tollgate_websocket_connections',
+    help: 'Open GraphQL WebSocket connections.',
+    registers: [registry],
+    collect() {
+      this.set(deps.wsConnections());
+    },
+  });
+  new Gauge({
+    name: 'tollgate_subscriptions',
+    help: 'Open event subscriptions (GraphQL subscriptions and internal listeners).',
+    registers: [registry],
+    collect() {
+      this.set(deps.events.activeSubscriptions);
     },
   });
   return registry;

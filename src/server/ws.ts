@@ -158,6 +158,7 @@ export function attachGraphqlWebSocket(deps: {
   );
 
   return {
+    connections: () => wss.clients.size,
     /** Closes every socket with 1001 (going away) and stops accepting new ones. */
     async close(): Promise<void> {
       for (const client of wss.clients) client.close(1001, 'Server shutting down');

@@ -131,6 +131,11 @@ export class BudgetEnforcer {
     this.#all = budgets;
   }
 
+  /** Every budget, as last loaded. */
+  all(): Budget[] {
+    return this.#all;
+  }
+
   /** The budgets a call by `clientId` served by `providerId` counts against. */
   applicable(clientId: string | null, providerId: string): Budget[] {
     const found = [...this.#global, ...(this.#byProvider.get(providerId) ?? [])];
