@@ -15,6 +15,7 @@ import { BudgetEnforcer } from './modules/budgets/budget-enforcer.ts';
 import { BudgetLedger } from './modules/budgets/budget-ledger.ts';
 import { ClientService } from './modules/clients/client.service.ts';
 import { ClientCache } from './modules/clients/client-cache.ts';
+import { ConfigExporter } from './modules/config-io/config-export.ts';
 import { EventBus } from './modules/events/event-bus.ts';
 import { HealthService } from './modules/health/health.service.ts';
 import { HealthMonitor } from './modules/health/health-monitor.ts';
@@ -225,6 +226,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       alertChannels,
       jobs,
       retention,
+      configExporter: new ConfigExporter(orm),
     };
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.

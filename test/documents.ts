@@ -474,3 +474,9 @@ export const RedriveDeadLetters = graphql(`
     redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }
   }
 `);
+
+export const ExportConfig = graphql(`
+  query ExportConfig {
+    exportConfig
+  }
+`);

@@ -8,6 +8,7 @@ import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, ormConfig } from '../db/orm.ts';
 import { resolveAuthSecret } from '../modules/auth/auth-secret.ts';
 import { parseDuration, ROLES, TokenService } from '../modules/auth/token.service.ts';
+import { exportConfig } from '../modules/config-io/config-export.ts';
 import { createLogger } from '../shared/logger.ts';
 
 const USAGE = `tollgate <command>
@@ -20,6 +21,7 @@ const USAGE = `tollgate <command>
   migrate:check      fail when entities and committed migrations disagree
   schema:print       write schema.graphql from the code
   schema:check       fail when schema.graphql is out of date
+  config export      print the configuration as YAML (no secrets)
 `;
 
 const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
@@ -38,6 +40,10 @@ async function main(argv: string[]): Promise<number> {
     case 'schema:print':
     case 'schema:check':
       return schema(command === 'schema:check');
+    case 'config':
+      if (rest[0] === 'export') return configExport();
+      process.stderr.write('usage: tollgate config export > tollgate.yaml\n');
+      return 2;
     default:
       process.stderr.write(USAGE);
       return command === undefined || command === 'help' || command === '--help' ? 0 : 2;
@@ -97,6 +103,20 @@ async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
   }
 }
 
+/** Prints the whole configuration as YAML (no secrets), from the configured database. */
+async function configExport(): Promise<number> {
+  const document = await withDatabase(async (url) => {
+    const orm = await createOrm(url, 2);
+    try {
+      return await exportConfig(orm);
+    } finally {
+      await orm.close();
+    }
+  });
+  process.stdout.write(document);
+  return 0;
+}
+
 async function migrate(): Promise<number> {
   const logger = createLogger('info');
   const applied = await withDatabase(async (url) => {
@@ -117,7 +137,7 @@ async function migrateCreate(name: string | undefined): Promise<number> {
   const logger = createLogger('warn');
   const db = await startEmbeddedPostgres({
     dataDir: scratch,
-    port: 15_000 + Math.floor(Math.random() * 20_000),
+    port: 15_000 + Math.floor(Math.random() * 15_000),
     logger,
   });
   try {

@@ -13,6 +13,7 @@ import '../modules/health/health.schema.ts';
 import '../modules/events/gateway-events.schema.ts';
 import '../modules/alerts/alert-channel.schema.ts';
 import '../modules/jobs/jobs.schema.ts';
+import '../modules/config-io/config.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

@@ -62,6 +62,7 @@ type Documents = {
     "\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n": typeof types.JobsDocument,
     "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RetryJobDocument,
     "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RedriveDeadLettersDocument,
+    "\n  query ExportConfig {\n    exportConfig\n  }\n": typeof types.ExportConfigDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -112,6 +113,7 @@ const documents: Documents = {
     "\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n": types.JobsDocument,
     "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RetryJobDocument,
     "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RedriveDeadLettersDocument,
+    "\n  query ExportConfig {\n    exportConfig\n  }\n": types.ExportConfigDocument,
 };
 
 /**
@@ -320,6 +322,10 @@ export function graphql(source: "\n  mutation RetryJob($queue: String!, $id: ID!
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n"): (typeof documents)["\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ExportConfig {\n    exportConfig\n  }\n"): (typeof documents)["\n  query ExportConfig {\n    exportConfig\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -1,0 +1,99 @@
+import { stringify } from 'yaml';
+import type { Orm } from '../../db/orm.ts';
+import { AlertChannelEntity } from '../alerts/alert-channel.entity.ts';
+import { BudgetEntity } from '../budgets/budget.entity.ts';
+import { ClientEntity } from '../clients/client.entity.ts';
+import { ProviderEntity } from '../providers/provider.entity.ts';
+import { degradedModeSchema } from '../providers/provider.validation.ts';
+
+/** The version of the exported document's format; bumped when its shape changes. */
+export const CONFIG_FORMAT_VERSION = 1;
+
+const HEADER = `# Tollgate configuration (format version ${CONFIG_FORMAT_VERSION}).
+# Secrets are never included: provider keys, client keys and webhook signing secrets stay in
+# Tollgate. Clients and budgets refer to providers by slug and budgets to clients by name.
+`;
+
+/**
+ * The whole configuration as YAML: providers (with fallbacks, limits, pricing, probes, degraded
+ * mode), budgets, clients (without keys) and alert channels (without secrets). Every list is
+ * sorted by its key and every object keeps one field order, so two exports diff cleanly.
+ */
+export async function exportConfig(orm: Orm): Promise<string> {
+  const em = orm.em.fork();
+  const [providers, budgets, clients, channels] = await Promise.all([
+    em.find(ProviderEntity, {}),
+    em.find(BudgetEntity, {}),
+    em.find(ClientEntity, { status: 'ACTIVE' }),
+    em.find(AlertChannelEntity, {}),
+  ]);
+  const slugOf = new Map(providers.map((p) => [p.id, p.slug]));
+  const clientNameOf = new Map(clients.map((c) => [c.id, c.name]));
+  const byKey =
+    <T>(key: (item: T) => string) =>
+    (a: T, b: T) =>
+      key(a).localeCompare(key(b));
+
+  const document = {
+    version: CONFIG_FORMAT_VERSION,
+    providers: providers.sort(byKey((p) => p.slug)).map((p) => ({
+      slug: p.slug,
+      name: p.name,
+      kind: p.kind,
+      baseUrl: p.baseUrl,
+      enabled: p.enabled,
+      auth: p.auth,
+      timeoutMs: p.timeoutMs,
+      retry: p.retry,
+      breaker: p.breaker,
+      rateLimit: p.rateLimit ?? null,
+      healthCheck: p.healthCheck,
+      pricing: p.pricing,
+      fallbacks: p.fallbackIds.map((id) => slugOf.get(id)).filter((s): s is string => s !== undefined),
+      allowPrivateNetwork: p.allowPrivateNetwork,
+      keyPattern: p.keyPattern ?? null,
+      degradedMode: p.degradedMode ?? degradedModeSchema.parse(undefined),
+    })),
+    budgets: budgets.sort(byKey((b) => b.name)).map((b) => ({
+      name: b.name,
+      scope: b.scope,
+      provider: b.providerId ? (slugOf.get(b.providerId) ?? null) : null,
+      client: b.clientId ? (clientNameOf.get(b.clientId) ?? null) : null,
+      period: b.period,
+      timeZone: b.timeZone,
+      limitMicros: b.limitMicros,
+      thresholds: b.thresholds,
+      action: b.action,
+    })),
+    clients: clients.sort(byKey((c) => c.name)).map((c) => ({
+      name: c.name,
+      allowedProviders: c.allowedProviderIds
+        ? c.allowedProviderIds
+            .map((id) => slugOf.get(id))
+            .filter((s): s is string => s !== undefined)
+            .sort()
+        : null,
+      rateLimit: c.rateLimit ?? null,
+      expiresAt: c.expiresAt ? c.expiresAt.toISOString() : null,
+    })),
+    alertChannels: channels.sort(byKey((c) => c.name)).map((c) => ({
+      name: c.name,
+      url: c.url,
+      kinds: [...c.kinds].sort(),
+      enabled: c.enabled,
+      allowPrivateNetwork: c.allowPrivateNetwork,
+    })),
+  };
+  return `${HEADER}${stringify(document, { lineWidth: 0 })}`;
+}
+
+/** The service face of exportConfig, for resolvers. */
+export class ConfigExporter {
+  readonly #orm: Orm;
+  constructor(orm: Orm) {
+    this.#orm = orm;
+  }
+  export(): Promise<string> {
+    return exportConfig(this.#orm);
+  }
+}
