@@ -16,6 +16,7 @@ import { BudgetLedger } from './modules/budgets/budget-ledger.ts';
 import { ClientService } from './modules/clients/client.service.ts';
 import { ClientCache } from './modules/clients/client-cache.ts';
 import { ConfigExporter } from './modules/config-io/config-export.ts';
+import { applyConfigFile, ConfigImporter } from './modules/config-io/config-import.ts';
 import { EventBus } from './modules/events/event-bus.ts';
 import { HealthService } from './modules/health/health.service.ts';
 import { HealthMonitor } from './modules/health/health-monitor.ts';
@@ -227,7 +228,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       jobs,
       retention,
       configExporter: new ConfigExporter(orm),
+      configImporter: new ConfigImporter({ orm, audit, vault, events }),
     };
+    if (config.configFile) await applyConfigFile(services.configImporter, config.configFile, logger);
 
     // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
     const sweeper = setInterval(() => {

@@ -99,6 +99,7 @@ const envSchema = z.object({
   TOLLGATE_AUDIT_RETENTION_DAYS: int(365, 1, 36500),
   TOLLGATE_JOB_RETENTION_DAYS: int(30, 1, 3650),
   TOLLGATE_METRICS_TOKEN: optionalString,
+  TOLLGATE_CONFIG_FILE: optionalString,
   TOLLGATE_METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).optional()),
   TOLLGATE_RETENTION_CRON: z.preprocess(
     emptyToUndefined,
@@ -171,6 +172,8 @@ export interface Config {
   };
   /** Budgets' default time zone, and where report days begin. */
   timeZone: string;
+  /** A configuration document applied at start-up (no prune). */
+  configFile: string | undefined;
   health: { tickMs: number; windowMs: number; passiveIntervalMs: number };
   webhooks: { retryLimit: number; retryDelaySeconds: number; timeoutMs: number };
   retention: {
@@ -377,6 +380,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       rollupIntervalMs: e.TOLLGATE_ROLLUP_INTERVAL_MS,
     },
     timeZone: e.TOLLGATE_TIME_ZONE,
+    configFile: e.TOLLGATE_CONFIG_FILE ? resolve(cwd, e.TOLLGATE_CONFIG_FILE) : undefined,
     health: {
       tickMs: e.TOLLGATE_HEALTH_TICK_MS,
       windowMs: e.TOLLGATE_HEALTH_WINDOW_MS,

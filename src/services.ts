@@ -6,6 +6,7 @@ import type { BudgetEnforcer } from './modules/budgets/budget-enforcer.ts';
 import type { ClientService } from './modules/clients/client.service.ts';
 import type { ClientCache } from './modules/clients/client-cache.ts';
 import type { ConfigExporter } from './modules/config-io/config-export.ts';
+import type { ConfigImporter } from './modules/config-io/config-import.ts';
 import type { EventBus } from './modules/events/event-bus.ts';
 import type { HealthService } from './modules/health/health.service.ts';
 import type { JobQueue } from './modules/jobs/job-queue.ts';
@@ -41,4 +42,5 @@ export interface Services {
   jobs: JobQueue;
   retention: RetentionService;
   configExporter: ConfigExporter;
+  configImporter: ConfigImporter;
 }

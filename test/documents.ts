@@ -480,3 +480,18 @@ export const ExportConfig = graphql(`
     exportConfig
   }
 `);
+
+export const ImportConfig = graphql(`
+  mutation ImportConfig($document: String!, $dryRun: Boolean, $prune: Boolean) {
+    importConfig(document: $document, dryRun: $dryRun, prune: $prune) {
+      __typename
+      ... on ImportConfigPayload {
+        applied
+        plan { section key action fields }
+        clientKeys { name value }
+        channelSecrets { name value }
+      }
+      ... on ValidationError { fieldErrors { path message } }
+    }
+  }
+`);

@@ -6,10 +6,17 @@ import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Role } from '../config.ts';
 import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, ormConfig } from '../db/orm.ts';
+import { AuditService } from '../modules/audit/audit.service.ts';
 import { resolveAuthSecret } from '../modules/auth/auth-secret.ts';
 import { parseDuration, ROLES, TokenService } from '../modules/auth/token.service.ts';
 import { exportConfig } from '../modules/config-io/config-export.ts';
+import { ConfigImporter } from '../modules/config-io/config-import.ts';
+import { EventBus } from '../modules/events/event-bus.ts';
+import { resolveMasterKeys } from '../modules/keys/master-keys.ts';
+import { Vault } from '../modules/keys/vault.ts';
+import { ValidationError } from '../shared/errors.ts';
 import { createLogger } from '../shared/logger.ts';
+import { createRedis } from '../shared/redis.ts';
 
 const USAGE = `tollgate <command>
 
@@ -22,6 +29,7 @@ const USAGE = `tollgate <command>
   schema:print       write schema.graphql from the code
   schema:check       fail when schema.graphql is out of date
   config export      print the configuration as YAML (no secrets)
+  config apply FILE  validate, plan and apply a configuration document [--dry-run] [--prune]
 `;
 
 const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
@@ -42,7 +50,10 @@ async function main(argv: string[]): Promise<number> {
       return schema(command === 'schema:check');
     case 'config':
       if (rest[0] === 'export') return configExport();
-      process.stderr.write('usage: tollgate config export > tollgate.yaml\n');
+      if (rest[0] === 'apply') return configApply(rest.slice(1));
+      process.stderr.write(
+        'usage: tollgate config export > tollgate.yaml | tollgate config apply FILE [--dry-run] [--prune]\n',
+      );
       return 2;
     default:
       process.stderr.write(USAGE);
@@ -115,6 +126,62 @@ async function configExport(): Promise<number> {
   });
   process.stdout.write(document);
   return 0;
+}
+
+/** Validates FILE, prints the plan and (unless --dry-run) applies it in one transaction. */
+async function configApply(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: { 'dry-run': { type: 'boolean', default: false }, prune: { type: 'boolean', default: false } },
+  });
+  const [file] = positionals;
+  if (!file) {
+    process.stderr.write('usage: tollgate config apply FILE [--dry-run] [--prune]\n');
+    return 2;
+  }
+  const text = readFileSync(file, 'utf8');
+  const config = loadConfig();
+  const logger = createLogger('warn');
+  const masterKeys = resolveMasterKeys(config);
+  return withDatabase(async (url) => {
+    const orm = await createOrm(url, 2);
+    // With Redis, running replicas hear of the changes at once (otherwise at their next refresh).
+    const publisher = config.redis.url ? createRedis(config.redis.url) : undefined;
+    await publisher?.connect().catch(() => undefined);
+    const events = new EventBus({ logger, publisher });
+    try {
+      const importer = new ConfigImporter({
+        orm,
+        audit: new AuditService(orm),
+        vault: new Vault(masterKeys.keys),
+        events,
+      });
+      const result = await importer.apply({ subject: 'cli', role: 'admin', requestId: undefined }, text, {
+        dryRun: values['dry-run'] ?? false,
+        prune: values.prune ?? false,
+      });
+      for (const item of result.plan) {
+        const fields = item.fields.length > 0 ? ` (${item.fields.join(', ')})` : '';
+        process.stdout.write(`${item.action.padEnd(9)} ${item.section} ${item.key}${fields}\n`);
+      }
+      for (const { name, key } of result.clientKeys)
+        process.stdout.write(`client ${name} key (shown once): ${key}\n`);
+      for (const { name, secret } of result.channelSecrets)
+        process.stdout.write(`alert channel ${name} secret (shown once): ${secret}\n`);
+      process.stdout.write(result.applied ? 'Applied.\n' : 'Nothing applied (dry run, or no changes).\n');
+      return 0;
+    } catch (error) {
+      if (error instanceof ValidationError) {
+        for (const e of error.fieldErrors) process.stderr.write(`${e.path.join('.')}: ${e.message}\n`);
+        return 1;
+      }
+      throw error;
+    } finally {
+      await events.stop();
+      await orm.close();
+    }
+  });
 }
 
 async function migrate(): Promise<number> {

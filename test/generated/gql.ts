@@ -63,6 +63,7 @@ type Documents = {
     "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RetryJobDocument,
     "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RedriveDeadLettersDocument,
     "\n  query ExportConfig {\n    exportConfig\n  }\n": typeof types.ExportConfigDocument,
+    "\n  mutation ImportConfig($document: String!, $dryRun: Boolean, $prune: Boolean) {\n    importConfig(document: $document, dryRun: $dryRun, prune: $prune) {\n      __typename\n      ... on ImportConfigPayload {\n        applied\n        plan { section key action fields }\n        clientKeys { name value }\n        channelSecrets { name value }\n      }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": typeof types.ImportConfigDocument,
 };
 const documents: Documents = {
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
@@ -114,6 +115,7 @@ const documents: Documents = {
     "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RetryJobDocument,
     "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RedriveDeadLettersDocument,
     "\n  query ExportConfig {\n    exportConfig\n  }\n": types.ExportConfigDocument,
+    "\n  mutation ImportConfig($document: String!, $dryRun: Boolean, $prune: Boolean) {\n    importConfig(document: $document, dryRun: $dryRun, prune: $prune) {\n      __typename\n      ... on ImportConfigPayload {\n        applied\n        plan { section key action fields }\n        clientKeys { name value }\n        channelSecrets { name value }\n      }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": types.ImportConfigDocument,
 };
 
 /**
@@ -326,6 +328,10 @@ export function graphql(source: "\n  mutation RedriveDeadLetters($queue: String!
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ExportConfig {\n    exportConfig\n  }\n"): (typeof documents)["\n  query ExportConfig {\n    exportConfig\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ImportConfig($document: String!, $dryRun: Boolean, $prune: Boolean) {\n    importConfig(document: $document, dryRun: $dryRun, prune: $prune) {\n      __typename\n      ... on ImportConfigPayload {\n        applied\n        plan { section key action fields }\n        clientKeys { name value }\n        channelSecrets { name value }\n      }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n"): (typeof documents)["\n  mutation ImportConfig($document: String!, $dryRun: Boolean, $prune: Boolean) {\n    importConfig(document: $document, dryRun: $dryRun, prune: $prune) {\n      __typename\n      ... on ImportConfigPayload {\n        applied\n        plan { section key action fields }\n        clientKeys { name value }\n        channelSecrets { name value }\n      }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n"];
 
 export function graphql(source: string) {
   return (documents as any)[source] ?? {};

@@ -18,7 +18,7 @@ import {
 
 const INPUT = ['input'];
 
-const channelSchema = z
+export const channelSchema = z
   .object({
     name: z.string().trim().min(1, { message: 'must not be empty' }).max(200),
     url: z.string().max(2000, { message: 'must be at most 2000 characters' }),

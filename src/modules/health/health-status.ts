@@ -24,7 +24,8 @@ export interface HealthEvidence {
 export const MIN_CALLS = 5;
 
 /**
- * DOWN: the circuit is open, the last probe failed, or most live calls fail.
+ * DOWN: the circuit is open, the last probe (scheduled or testProvider) failed, or most live
+ * calls fail.
  * DEGRADED: some live calls fail (5 % or more), or calls or probes are slow.
  * HEALTHY: probes or traffic say so. UNKNOWN: nothing to go on.
  */
@@ -32,7 +33,8 @@ export function decideHealth(e: HealthEvidence): { status: HealthStatus; reason:
   if (e.circuit === 'OPEN' || e.circuit === 'ISOLATED') {
     return { status: 'DOWN', reason: `circuit ${e.circuit === 'OPEN' ? 'open' : 'tripped by an operator'}` };
   }
-  if (e.probesEnabled && e.consecutiveFailures > 0) {
+  // Any failed probe counts, scheduled or on demand (testProvider), until a probe passes again.
+  if (e.consecutiveFailures > 0) {
     return {
       status: 'DOWN',
       reason: `probe failed${e.consecutiveFailures > 1 ? ` ${e.consecutiveFailures} times in a row` : ''}: ${e.lastError ?? 'unknown error'}`,

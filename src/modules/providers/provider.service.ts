@@ -262,7 +262,7 @@ export class ProviderService {
   }
 }
 
-function specColumns(spec: ProviderSpec) {
+export function specColumns(spec: ProviderSpec) {
   const { fallbacks: _fallbacks, ...columns } = spec;
   return columns;
 }
