@@ -180,7 +180,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.health,
     });
     const alertChannels = new AlertChannelService({ orm, audit, vault });
-    const jobs = new JobQueue({ databaseUrl, logger, retentionDays: config.retention.jobDays });
+    const jobs = new JobQueue({
+      databaseUrl,
+      logger,
+      retentionDays: config.retention.jobDays,
+      events,
+      alerts: { retryRateThreshold: config.retention.jobRetryRateAlert, minJobs: 10 },
+    });
     const retention = new RetentionService({ orm, logger, settings: config.retention });
     jobs.define({
       name: 'retention',

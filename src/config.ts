@@ -98,6 +98,7 @@ const envSchema = z.object({
   TOLLGATE_ROLLUP_RETENTION_DAYS: int(400, 1, 3650),
   TOLLGATE_AUDIT_RETENTION_DAYS: int(365, 1, 36500),
   TOLLGATE_JOB_RETENTION_DAYS: int(30, 1, 3650),
+  TOLLGATE_JOB_RETRY_RATE_ALERT: z.preprocess(emptyToUndefined, z.coerce.number().min(0).max(1).default(0.5)),
   TOLLGATE_METRICS_TOKEN: optionalString,
   TOLLGATE_CONFIG_FILE: optionalString,
   TOLLGATE_METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).optional()),
@@ -182,6 +183,8 @@ export interface Config {
     rollupDays: number;
     auditDays: number;
     jobDays: number;
+    /** Retried share of a queue's recent jobs above which an alert goes out. */
+    jobRetryRateAlert: number;
     /** When the cleanup runs (UTC cron), once for the whole cluster. */
     cron: string;
   };
@@ -392,6 +395,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       rollupDays: e.TOLLGATE_ROLLUP_RETENTION_DAYS,
       auditDays: e.TOLLGATE_AUDIT_RETENTION_DAYS,
       jobDays: e.TOLLGATE_JOB_RETENTION_DAYS,
+      jobRetryRateAlert: e.TOLLGATE_JOB_RETRY_RATE_ALERT,
       cron: e.TOLLGATE_RETENTION_CRON,
     },
     webhooks: {

@@ -15,7 +15,7 @@ import {
 } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { setUpProvider } from './helpers/gateway.ts';
-import { gql } from './helpers/graphql.ts';
+import { gql, wsClient } from './helpers/graphql.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 import { syntheticEvents } from './helpers/usage-data.ts';
 
@@ -140,6 +140,16 @@ describe('job monitoring', () => {
         await t.token('admin'),
       );
       const { slug } = await setUpProvider(t, upstream.url);
+      const alerts: { queue: string; alert: string; message: string }[] = [];
+      const ws = wsClient(t.graphqlUrl, operator);
+      const iterator = ws.iterate({
+        query:
+          'subscription { gatewayEvents(kinds: [JOB]) { ... on JobAlertEvent { queue alert message } } }',
+      });
+      const collecting = (async () => {
+        for await (const r of iterator) alerts.push(r.data?.gatewayEvents as (typeof alerts)[number]);
+      })();
+      await new Promise((r) => setTimeout(r, 200));
       await gql(t.graphqlUrl, TripCircuit, { provider: slug }, operator);
 
       // Without retries the delivery fails once and lands in the dead-letter queue.
@@ -150,6 +160,13 @@ describe('job monitoring', () => {
         },
         { timeout: 10_000, interval: 250 },
       );
+      // ...and its final failure is announced as a gateway event.
+      await vi.waitFor(() => expect(alerts).toHaveLength(1));
+      expect(alerts[0]).toMatchObject({ queue: DELIVERY_QUEUE, alert: 'FAILED' });
+      expect(alerts[0]?.message).toMatch(/failed after 1 attempts: the endpoint answered 500/);
+      await iterator.return?.();
+      await collecting;
+      await ws.dispose();
       const failed = await gql(t.graphqlUrl, Jobs, { queue: DELIVERY_QUEUE, state: 'FAILED' }, operator);
       expect(failed.data?.jobs[0]).toMatchObject({ state: 'FAILED', retryLimit: 0 });
       expect(failed.data?.jobs[0]?.lastError).toMatch(/answered 500/);

@@ -134,6 +134,36 @@ describe('webhook alert channels', () => {
     }
   }, 40_000);
 
+  it('announce a queue whose jobs keep needing retries', async () => {
+    const receiver = await startReceiver(() => 500);
+    const alerts: { queue: string; alert: string; retryRate: number | null }[] = [];
+    const stop = t.app.services.events.listen('job.alert', (e) => {
+      alerts.push(e);
+    });
+    try {
+      await channel(receiver.url, 'retrying');
+      const { slug } = await setUpProvider(t, upstream.url);
+      for (let i = 0; i < 5; i++) await circuitEvent(slug);
+      // Ten deliveries, each retried: every one of the last 15 minutes' jobs needed a retry.
+      await vi.waitFor(() => expect(receiver.received.length).toBeGreaterThanOrEqual(25), {
+        timeout: 20_000,
+      });
+      await t.app.services.jobs.checkRetryRates();
+      await vi.waitFor(() => expect(alerts.some((a) => a.alert === 'RETRY_RATE')).toBe(true));
+      expect(alerts.filter((a) => a.alert === 'RETRY_RATE')).toEqual([
+        expect.objectContaining({ queue: 'webhook-delivery', retryRate: expect.any(Number) }),
+      ]);
+      // Once per queue and quarter of an hour.
+      await t.app.services.jobs.checkRetryRates();
+      await new Promise((r) => setTimeout(r, 100));
+      expect(alerts.filter((a) => a.alert === 'RETRY_RATE')).toHaveLength(1);
+    } finally {
+      stop();
+      await receiver.close();
+      await deleteChannels();
+    }
+  }, 40_000);
+
   it('deliver every event once to an endpoint that recovers', async () => {
     // The first two requests fail; after that the endpoint is healthy.
     const receiver = await startReceiver((index) => (index < 2 ? 503 : 200));

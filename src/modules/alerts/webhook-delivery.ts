@@ -69,6 +69,8 @@ export class WebhookDelivery {
       retryDelaySeconds: this.#settings.retryDelaySeconds,
       backoff: true,
       handler: (delivery, job) => this.#deliver(delivery, job.logger),
+      // A delivery of a job alert that fails must not announce itself (and so on, forever).
+      announceFailure: (delivery) => delivery.event.kind !== 'JOB',
     });
   }
 

@@ -12,6 +12,7 @@ export interface EventMap {
   'budget.changed': BudgetChangedEvent;
   'budget.alert': BudgetAlertEvent;
   'health.changed': HealthChangedEvent;
+  'job.alert': JobAlertEvent;
 }
 
 /** Events cross processes as JSON, so they hold strings, not Dates. */
@@ -91,6 +92,15 @@ export interface HealthChangedEvent extends EventEnvelope {
   from: (typeof HEALTH_STATUS_NAMES)[number];
   to: (typeof HEALTH_STATUS_NAMES)[number];
   reason: string;
+}
+
+export interface JobAlertEvent extends EventEnvelope {
+  queue: string;
+  /** FAILED: a job used its last attempt (it is in the dead-letter queue). RETRY_RATE: too many retries. */
+  alert: 'FAILED' | 'RETRY_RATE';
+  jobId: string | null;
+  message: string;
+  retryRate: number | null;
 }
 
 export type Topic = keyof EventMap;

@@ -6,6 +6,7 @@ export const EVENT_KINDS = {
   CIRCUIT_STATE: 'circuit.changed',
   BUDGET_ALERT: 'budget.alert',
   KEY: 'key.changed',
+  JOB: 'job.alert',
 } as const satisfies Record<string, Topic>;
 export type EventKind = keyof typeof EVENT_KINDS;
 export const KIND_OF_TOPIC = new Map<Topic, EventKind>(

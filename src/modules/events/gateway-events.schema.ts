@@ -4,7 +4,7 @@ import { BudgetAlertRef } from '../budgets/budget.schema.ts';
 import { HealthEventRef } from '../health/health.schema.ts';
 import { KeyEventRef } from '../keys/provider-key.schema.ts';
 import { CircuitEventRef } from '../proxy/circuit.schema.ts';
-import type { AnyEvent, EventBus } from './event-bus.ts';
+import type { AnyEvent, EventBus, JobAlertEvent } from './event-bus.ts';
 import { EVENT_KINDS, type EventKind, KIND_OF_TOPIC } from './event-kinds.ts';
 
 const KINDS = EVENT_KINDS;
@@ -19,8 +19,21 @@ const GatewayEventKind = builder.enumType('GatewayEventKind', {
 /** An event with the kind that picks its GraphQL type. */
 type Tagged = AnyEvent['event'] & { __kind: Kind };
 
+const JobAlertRef = builder.objectRef<JobAlertEvent>('JobAlertEvent').implement({
+  description: 'A background job failed for good (FAILED), or a queue retries too much (RETRY_RATE).',
+  fields: (t) => ({
+    id: t.exposeID('id'),
+    at: t.field({ type: 'DateTime', resolve: (e) => new Date(e.at) }),
+    queue: t.exposeString('queue'),
+    alert: t.exposeString('alert'),
+    jobId: t.string({ nullable: true, resolve: (e) => e.jobId }),
+    message: t.exposeString('message'),
+    retryRate: t.float({ nullable: true, resolve: (e) => e.retryRate }),
+  }),
+});
+
 const GatewayEvent = builder.unionType('GatewayEvent', {
-  types: [HealthEventRef, CircuitEventRef, BudgetAlertRef, KeyEventRef],
+  types: [HealthEventRef, CircuitEventRef, BudgetAlertRef, KeyEventRef, JobAlertRef],
   resolveType: (event) => {
     switch ((event as Tagged).__kind) {
       case 'PROVIDER_HEALTH':
@@ -29,6 +42,8 @@ const GatewayEvent = builder.unionType('GatewayEvent', {
         return CircuitEventRef;
       case 'BUDGET_ALERT':
         return BudgetAlertRef;
+      case 'JOB':
+        return JobAlertRef;
       default:
         return KeyEventRef;
     }

@@ -1,6 +1,7 @@
 import { PgBoss } from 'pg-boss';
-import type { z } from 'zod';
+import { z } from 'zod';
 import type { Logger } from '../../shared/logger.ts';
+import type { EventBus } from '../events/event-bus.ts';
 
 export const JOB_STATES = ['created', 'retry', 'active', 'completed', 'cancelled', 'failed'] as const;
 export type JobState = (typeof JOB_STATES)[number];
@@ -16,6 +17,15 @@ export interface JobDefinition<T> {
   /** Cron (UTC) for periodic work: pg-boss runs it once per tick for the whole cluster. */
   cron?: string;
   handler: (data: T, job: { id: string; logger: Logger }) => Promise<void>;
+  /** Whether this job's final failure is announced (default yes); see webhook deliveries. */
+  announceFailure?: (data: T) => boolean;
+}
+
+export interface JobAlertSettings {
+  /** Retried share of the jobs of the last 15 minutes above which RETRY_RATE is announced. */
+  retryRateThreshold: number;
+  /** At least this many jobs in the window before the rate means anything. */
+  minJobs: number;
 }
 
 export interface QueueCounts {
@@ -52,13 +62,34 @@ export class JobQueue {
   readonly #logger: Logger;
   readonly #retentionSeconds: number;
   readonly #definitions = new Map<string, JobDefinition<unknown>>();
+  readonly #events: EventBus;
+  readonly #alerts: JobAlertSettings;
+  readonly #announcedRates = new Map<string, number>();
   #started = false;
 
-  constructor(deps: { databaseUrl: string; logger: Logger; retentionDays: number }) {
+  constructor(deps: {
+    databaseUrl: string;
+    logger: Logger;
+    retentionDays: number;
+    events: EventBus;
+    alerts: JobAlertSettings;
+  }) {
     this.#boss = new PgBoss({ connectionString: deps.databaseUrl, schema: 'pgboss', max: 4 });
     this.#boss.on('error', (error: Error) => deps.logger.warn({ err: error.message }, 'job queue error'));
     this.#logger = deps.logger;
     this.#retentionSeconds = deps.retentionDays * 86_400;
+    this.#events = deps.events;
+    this.#alerts = deps.alerts;
+    // Once a minute, for the whole cluster: announce queues retrying too much.
+    this.define({
+      name: 'job-monitor',
+      schema: z.object({}),
+      retryLimit: 0,
+      retryDelaySeconds: 60,
+      backoff: false,
+      cron: '* * * * *',
+      handler: () => this.checkRetryRates(),
+    });
   }
 
   /** Declares a kind of job; all are created and their workers started by start(). */
@@ -80,12 +111,35 @@ export class JobQueue {
         deadLetter,
         deleteAfterSeconds: this.#retentionSeconds,
       });
-      await this.#boss.work(definition.name, { pollingIntervalSeconds: 0.5, batchSize: 1 }, async ([job]) => {
-        if (!job) return;
-        const logger = this.#logger.child({ jobId: job.id, queue: definition.name });
-        const data = definition.schema.parse(job.data);
-        await definition.handler(data, { id: job.id, logger });
-      });
+      await this.#boss.work(
+        definition.name,
+        { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true },
+        async ([job]) => {
+          if (!job) return;
+          const logger = this.#logger.child({ jobId: job.id, queue: definition.name });
+          const data = definition.schema.parse(job.data);
+          try {
+            await definition.handler(data, { id: job.id, logger });
+          } catch (error) {
+            const message = (error as Error).message ?? String(error);
+            if (job.retryCount >= job.retryLimit && (definition.announceFailure?.(data) ?? true)) {
+              logger.error({ err: message }, 'job failed for good; it is in the dead-letter queue');
+              this.#events.publish('job.alert', {
+                queue: definition.name,
+                alert: 'FAILED',
+                jobId: job.id,
+                message:
+                  `${definition.name} job ${job.id} failed after ${job.retryCount + 1} attempts: ${message}`.slice(
+                    0,
+                    500,
+                  ),
+                retryRate: null,
+              });
+            }
+            throw error;
+          }
+        },
+      );
       if (definition.cron) await this.#boss.schedule(definition.name, definition.cron, {});
     }
     this.#started = true;
@@ -93,6 +147,30 @@ export class JobQueue {
 
   async stop(): Promise<void> {
     await this.#boss.stop({ graceful: true, timeout: 5_000 });
+  }
+
+  /** Announces (once per queue and quarter of an hour) queues whose recent jobs retry too much. */
+  async checkRetryRates(): Promise<void> {
+    const result = await this.#boss.getDb().executeSql(
+      `select name, count(*)::int as jobs, (count(*) filter (where retry_count > 0))::int as retried
+       from pgboss.job where name = any($1::text[]) and created_on > now() - interval '15 minutes'
+       group by name`,
+      [[...this.#definitions.keys()]],
+    );
+    const window = Math.floor(Date.now() / 900_000);
+    for (const row of result.rows as { name: string; jobs: number; retried: number }[]) {
+      const rate = row.retried / row.jobs;
+      if (row.jobs < this.#alerts.minJobs || rate <= this.#alerts.retryRateThreshold) continue;
+      if (this.#announcedRates.get(row.name) === window) continue;
+      this.#announcedRates.set(row.name, window);
+      this.#events.publish('job.alert', {
+        queue: row.name,
+        alert: 'RETRY_RATE',
+        jobId: null,
+        message: `${Math.round(rate * 100)} % of the last 15 minutes' ${row.name} jobs needed retries`,
+        retryRate: Math.round(rate * 10_000) / 10_000,
+      });
+    }
   }
 
   /** Enqueues a job after validating its payload against the queue's schema. */
