@@ -19,6 +19,7 @@ export type AddProviderKeyInput = {
 export type AlertKind =
   | 'BUDGET_ALERT'
   | 'CIRCUIT_STATE'
+  | 'JOB'
   | 'KEY'
   | 'PROVIDER_HEALTH';
 
@@ -189,6 +190,7 @@ export type DegradedModeInput = {
 export type GatewayEventKind =
   | 'BUDGET_ALERT'
   | 'CIRCUIT_STATE'
+  | 'JOB'
   | 'KEY'
   | 'PROVIDER_HEALTH';
 
@@ -781,6 +783,7 @@ export type GatewayEventsSubscriptionVariables = Exact<{
 export type GatewayEventsSubscription = { gatewayEvents:
     | { __typename: 'BudgetAlertEvent', id: string, budgetName: string, threshold: number }
     | { __typename: 'CircuitStateEvent', id: string, provider: string, to: CircuitState, reason: string }
+    | { __typename: 'JobAlertEvent' }
     | { __typename: 'KeyEvent', id: string, change: KeyChange }
     | { __typename: 'ProviderHealthEvent', id: string, provider: string, status: HealthStatus }
    };
