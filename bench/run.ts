@@ -1,4 +1,5 @@
 import { runGraphqlBench } from './graphql.bench.ts';
+import { runJobsBench } from './jobs.bench.ts';
 import { runProxyBench } from './proxy.bench.ts';
 import { runSubscriptionsBench } from './subscriptions.bench.ts';
 import { runUsageBench } from './usage.bench.ts';
@@ -12,6 +13,7 @@ const benches: Record<string, () => Promise<void>> = {
   graphql: runGraphqlBench,
   usage: runUsageBench,
   subscriptions: runSubscriptionsBench,
+  jobs: runJobsBench,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {

@@ -50,6 +50,8 @@ export interface JobRow {
   data: unknown;
 }
 
+const BATCH_SIZE = 10;
+
 export const deadLetterOf = (name: string) => `${name}-dead-letter`;
 
 /**
@@ -111,34 +113,33 @@ export class JobQueue {
         deadLetter,
         deleteAfterSeconds: this.#retentionSeconds,
       });
+      // Up to 10 jobs per fetch, run side by side, each settled on its own; while fetches come
+      // back full the worker fetches again at once (a backlog drains at full speed), and when
+      // idle it polls every half second.
       await this.#boss.work(
         definition.name,
-        { pollingIntervalSeconds: 0.5, batchSize: 1, includeMetadata: true },
-        async ([job]) => {
-          if (!job) return;
-          const logger = this.#logger.child({ jobId: job.id, queue: definition.name });
-          const data = definition.schema.parse(job.data);
-          try {
-            await definition.handler(data, { id: job.id, logger });
-          } catch (error) {
-            const message = (error as Error).message ?? String(error);
-            if (job.retryCount >= job.retryLimit && (definition.announceFailure?.(data) ?? true)) {
-              logger.error({ err: message }, 'job failed for good; it is in the dead-letter queue');
-              this.#events.publish('job.alert', {
-                queue: definition.name,
-                alert: 'FAILED',
-                jobId: job.id,
-                message:
-                  `${definition.name} job ${job.id} failed after ${job.retryCount + 1} attempts: ${message}`.slice(
-                    0,
-                    500,
-                  ),
-                retryRate: null,
-              });
-            }
-            throw error;
-          }
+        {
+          pollingIntervalSeconds: 0.5,
+          batchSize: BATCH_SIZE,
+          burstWhenBatchFull: true,
+          includeMetadata: true,
+          perJobResults: true,
         },
+        async (batch) =>
+          Promise.all(
+            batch.map(async (job) => {
+              try {
+                await this.#run(definition, job);
+                return { id: job.id, status: 'completed' as const };
+              } catch (error) {
+                return {
+                  id: job.id,
+                  status: 'failed' as const,
+                  output: { message: (error as Error).message },
+                };
+              }
+            }),
+          ),
       );
       if (definition.cron) await this.#boss.schedule(definition.name, definition.cron, {});
     }
@@ -147,6 +148,37 @@ export class JobQueue {
 
   async stop(): Promise<void> {
     await this.#boss.stop({ graceful: true, timeout: 5_000 });
+  }
+
+  /** Runs one job: validates its payload, logs with its id, announces its final failure. */
+  async #run(
+    definition: JobDefinition<unknown>,
+    job: { id: string; data: unknown; retryCount: number; retryLimit: number },
+  ): Promise<void> {
+    const logger = this.#logger.child({ jobId: job.id, queue: definition.name });
+    const data = definition.schema.parse(job.data);
+    try {
+      await definition.handler(data, { id: job.id, logger });
+    } catch (error) {
+      const message = (error as Error).message ?? String(error);
+      if (job.retryCount >= job.retryLimit && (definition.announceFailure?.(data) ?? true)) {
+        logger.error({ err: message }, 'job failed for good; it is in the dead-letter queue');
+        this.#events.publish('job.alert', {
+          queue: definition.name,
+          alert: 'FAILED',
+          jobId: job.id,
+          message:
+            `${definition.name} job ${job.id} failed after ${job.retryCount + 1} attempts: ${message}`.slice(
+              0,
+              500,
+            ),
+          retryRate: null,
+        });
+      } else {
+        logger.warn({ err: message, attempt: job.retryCount + 1 }, 'job failed; it will be retried');
+      }
+      throw error;
+    }
   }
 
   /** Announces (once per queue and quarter of an hour) queues whose recent jobs retry too much. */
