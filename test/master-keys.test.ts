@@ -3,7 +3,7 @@ import pg from 'pg';
 import { describe, expect, it } from 'vitest';
 import { parseMasterKeys } from '../src/config.ts';
 import { Vault } from '../src/modules/keys/vault.ts';
-import { CreateProvider, MasterKeys, RotateMasterKey } from './documents.ts';
+import { CreateAlertChannel, CreateProvider, MasterKeys, RotateMasterKey } from './documents.ts';
 import {
   createDatabase,
   startTestApp,
@@ -75,6 +75,17 @@ describe('master keys', () => {
     const providerId = fromGlobalId(
       payload?.__typename === 'ProviderPayload' ? payload.provider.id : undefined,
     );
+    // A webhook channel: its signing secret is under the master key too.
+    const channel = await gql(
+      before.graphqlUrl,
+      CreateAlertChannel,
+      { input: { name: 'rotated', url: 'https://hooks.example.com/x', kinds: ['KEY'] } },
+      admin,
+    );
+    const channelSecret =
+      channel.data?.createAlertChannel?.__typename === 'AlertChannelCreatedPayload'
+        ? channel.data.createAlertChannel.secret
+        : '';
     await before.stop();
     const secrets = await seedKeys(databaseUrl, providerId, SECRETS);
 
@@ -82,7 +93,7 @@ describe('master keys', () => {
     await expect(
       startTestApp({ databaseUrl, env: { TOLLGATE_MASTER_KEYS: TEST_MASTER_KEY_1 } }),
     ).rejects.toThrow(
-      `Master key "test0" is not configured, but ${SECRETS} stored secret(s) are encrypted under it`,
+      `Master key "test0" is not configured, but ${SECRETS + 1} stored secret(s) are encrypted under it`,
     );
 
     // 3. New current key first, old key after: start the rotation, then interrupt it part-way.
@@ -93,7 +104,7 @@ describe('master keys', () => {
     expect(begun.data?.rotateMasterKey).toMatchObject({
       targetKid: 'test1',
       status: 'RUNNING',
-      total: SECRETS,
+      total: SECRETS + 1,
     });
     const viewer = await first.token('viewer');
     await expect
@@ -127,14 +138,14 @@ describe('master keys', () => {
     );
     const done = await rotation(second, secondViewer);
     expect(done?.rotation).toMatchObject({
-      processed: SECRETS,
+      processed: SECRETS + 1,
       failed: 0,
-      total: SECRETS,
+      total: SECRETS + 1,
       finishedAt: expect.any(String),
     });
     expect(done?.usage).toEqual(
       expect.arrayContaining([
-        { kid: 'test1', secrets: SECRETS, configured: true, current: true },
+        { kid: 'test1', secrets: SECRETS + 1, configured: true, current: true },
         { kid: 'test0', secrets: 0, configured: true, current: false },
       ]),
     );
@@ -157,6 +168,9 @@ describe('master keys', () => {
       }
       const picked = after.app.services.keyRing.select(providerId);
       expect(picked && secrets.get(picked.id)).toBe(picked?.secret);
+      const [stored] = await after.app.services.alertChannels.list();
+      expect(stored?.secretKid).toBe('test1');
+      expect(await after.app.services.alertChannels.secretOf(stored!)).toBe(channelSecret);
     } finally {
       await after.stop();
     }

@@ -1,6 +1,7 @@
 import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import type { Logger } from '../../shared/logger.ts';
+import { secretBinding } from '../alerts/alert-channel.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { type MasterKeyRotation, MasterKeyRotationEntity } from './master-key-rotation.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
@@ -65,11 +66,12 @@ export class MasterKeyService {
   }
 
   async usage(): Promise<KidUsage[]> {
-    const rows = (await this.#orm.em
-      .fork()
-      .execute(
-        'select kid, count(*)::int as n from provider_keys where kid is not null group by kid order by kid',
-      )) as {
+    const rows = (await this.#orm.em.fork().execute(
+      `select kid, count(*)::int as n from (
+           select kid from provider_keys where kid is not null
+           union all select secret_kid as kid from alert_channels) secrets
+         group by kid order by kid`,
+    )) as {
       kid: string;
       n: number;
     }[];
@@ -103,13 +105,14 @@ export class MasterKeyService {
     let rotation = await em.findOne(MasterKeyRotationEntity, { status: 'RUNNING' });
     if (!rotation) {
       const [row] = (await em.execute(
-        'select count(*)::int as n from provider_keys where kid is not null and kid <> ?',
-        [this.#vault.currentKid],
-      )) as { n: number }[];
+        `select (select count(*) from provider_keys where kid is not null and kid <> ?)
+              + (select count(*) from alert_channels where secret_kid <> ?) as n`,
+        [this.#vault.currentKid, this.#vault.currentKid],
+      )) as { n: number | string }[];
       rotation = em.create(MasterKeyRotationEntity, {
         targetKid: this.#vault.currentKid,
         status: 'RUNNING',
-        total: row?.n ?? 0,
+        total: Number(row?.n ?? 0),
         startedBy: actor.subject,
       });
       this.#audit.record(em, actor, {
@@ -161,6 +164,7 @@ export class MasterKeyService {
         const done = await this.#batch(rotation.id, rotation.targetKid, skip);
         if (done === 0) break;
       }
+      await this.#rewrapChannelSecrets(rotation.id, rotation.targetKid);
     } catch (error) {
       await em.refresh(rotation);
       rotation.lastError = (error as Error).message;
@@ -188,6 +192,42 @@ export class MasterKeyService {
       );
     }
     return rotation;
+  }
+
+  /** Re-encrypts the webhook signing secrets (few rows: one transaction). */
+  async #rewrapChannelSecrets(rotationId: string, targetKid: string): Promise<void> {
+    await this.#orm.em.fork().transactional(async (em) => {
+      const rows = (await em.execute(
+        'select id, secret_ciphertext from alert_channels where secret_kid <> ? for update',
+        [targetKid],
+      )) as { id: string; secret_ciphertext: string }[];
+      let moved = 0;
+      let failed = 0;
+      for (const row of rows) {
+        let secret: string;
+        try {
+          secret = await this.#vault.decrypt(row.secret_ciphertext, secretBinding(row.id));
+        } catch (error) {
+          failed++;
+          this.#logger.error(
+            { channel: row.id, reason: decryptionReason(error) },
+            'alert channel secret not re-encrypted',
+          );
+          continue;
+        }
+        const { ciphertext, kid } = await this.#vault.encrypt(secret, secretBinding(row.id));
+        await em.execute('update alert_channels set secret_ciphertext = ?, secret_kid = ? where id = ?', [
+          ciphertext,
+          kid,
+          row.id,
+        ]);
+        moved++;
+      }
+      await em.execute(
+        'update master_key_rotations set processed = processed + ?, failed = failed + ?, updated_at = now() where id = ?',
+        [moved, failed, rotationId],
+      );
+    });
   }
 
   /** Re-encrypts one batch in one transaction; returns how many rows it took. */
