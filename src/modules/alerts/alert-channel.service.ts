@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
+import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
-import { NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
+import { NotFoundError, VersionMismatchError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
 import { privateHostReason } from '../../shared/network.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
@@ -153,17 +154,12 @@ export class AlertChannelService {
     });
   }
 
-  async #write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.#orm.em.fork().transactional(work);
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) {
-        throw new ValidationError([
-          { path: [...INPUT, 'name'], message: 'is already used by another channel' },
-        ]);
-      }
-      throw error;
-    }
+  #write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return writeUnique(
+      this.#orm,
+      { path: [...INPUT, 'name'], message: 'is already used by another channel' },
+      work,
+    );
   }
 }
 

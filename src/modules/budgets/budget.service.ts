@@ -1,5 +1,6 @@
-import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Orm } from '../../db/orm.ts';
+import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
@@ -121,17 +122,12 @@ export class BudgetService {
     return budget;
   }
 
-  async #write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.#orm.em.fork().transactional(work);
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) {
-        throw new ValidationError([
-          { path: [...INPUT, 'name'], message: 'is already used by another budget' },
-        ]);
-      }
-      throw error;
-    }
+  #write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return writeUnique(
+      this.#orm,
+      { path: [...INPUT, 'name'], message: 'is already used by another budget' },
+      work,
+    );
   }
 }
 

@@ -1,7 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { type EntityManager, UniqueConstraintViolationException } from '@mikro-orm/postgresql';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
+import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
@@ -156,17 +157,12 @@ export class ClientService {
     return client;
   }
 
-  async #write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
-    try {
-      return await this.#orm.em.fork().transactional(work);
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) {
-        throw new ValidationError([
-          { path: [...INPUT, 'name'], message: 'is already used by another client' },
-        ]);
-      }
-      throw error;
-    }
+  #write<T>(work: (em: EntityManager) => Promise<T>): Promise<T> {
+    return writeUnique(
+      this.#orm,
+      { path: [...INPUT, 'name'], message: 'is already used by another client' },
+      work,
+    );
   }
 
   #announce(change: ClientChangedEvent['change'], client: Client, actor: Actor): void {
