@@ -4,72 +4,46 @@ import type { Outcome } from './usage-event.entity.ts';
 /** Outcomes that count as a served call; every other outcome is a failure. */
 export const SUCCESS_OUTCOMES: readonly Outcome[] = ['SUCCESS', 'FALLBACK'];
 
+/** The additive figures of a set of calls, in the order rollups store them. */
+export const SUM_FIELDS = [
+  'calls',
+  'totalMsSum',
+  'upstreamCalls',
+  'upstreamMsSum',
+  'promptTokens',
+  'completionTokens',
+  'cachedTokens',
+  'costMicros',
+  'pricedWithoutTokens',
+  'requestBytes',
+  'responseBytes',
+] as const;
+export type Sums = Record<(typeof SUM_FIELDS)[number], number>;
+
 /** Sums over a set of calls: what rollups store per row and reports add up. */
-export interface UsageTotals {
-  calls: number;
+export interface UsageTotals extends Sums {
   byOutcome: Map<Outcome, number>;
-  totalMsSum: number;
-  upstreamCalls: number;
-  upstreamMsSum: number;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  costMicros: number;
-  pricedWithoutTokens: number;
-  requestBytes: number;
-  responseBytes: number;
   totalHist: number[];
   upstreamHist: number[];
 }
 
 /** One aggregated row from SQL (raw events or rollups), for one outcome. */
-export interface AggregateRow {
+export interface AggregateRow extends Sums {
   outcome: Outcome;
-  calls: number;
-  totalMsSum: number;
-  upstreamCalls: number;
-  upstreamMsSum: number;
-  promptTokens: number;
-  completionTokens: number;
-  cachedTokens: number;
-  costMicros: number;
-  pricedWithoutTokens: number;
-  requestBytes: number;
-  responseBytes: number;
 }
 
 export function emptyTotals(): UsageTotals {
-  return {
-    calls: 0,
-    byOutcome: new Map(),
-    totalMsSum: 0,
-    upstreamCalls: 0,
-    upstreamMsSum: 0,
-    promptTokens: 0,
-    completionTokens: 0,
-    cachedTokens: 0,
-    costMicros: 0,
-    pricedWithoutTokens: 0,
-    requestBytes: 0,
-    responseBytes: 0,
-    totalHist: emptyHistogram(),
-    upstreamHist: emptyHistogram(),
-  };
+  const sums = Object.fromEntries(SUM_FIELDS.map((f) => [f, 0])) as Sums;
+  return { ...sums, byOutcome: new Map(), totalHist: emptyHistogram(), upstreamHist: emptyHistogram() };
+}
+
+function addSums(target: Sums, source: Sums): void {
+  for (const field of SUM_FIELDS) target[field] += source[field];
 }
 
 export function addRow(totals: UsageTotals, row: AggregateRow): void {
-  totals.calls += row.calls;
+  addSums(totals, row);
   totals.byOutcome.set(row.outcome, (totals.byOutcome.get(row.outcome) ?? 0) + row.calls);
-  totals.totalMsSum += row.totalMsSum;
-  totals.upstreamCalls += row.upstreamCalls;
-  totals.upstreamMsSum += row.upstreamMsSum;
-  totals.promptTokens += row.promptTokens;
-  totals.completionTokens += row.completionTokens;
-  totals.cachedTokens += row.cachedTokens;
-  totals.costMicros += row.costMicros;
-  totals.pricedWithoutTokens += row.pricedWithoutTokens;
-  totals.requestBytes += row.requestBytes;
-  totals.responseBytes += row.responseBytes;
 }
 
 export function addHistogram(target: number[], source: readonly (number | null)[]): void {
@@ -77,19 +51,9 @@ export function addHistogram(target: number[], source: readonly (number | null)[
 }
 
 export function addTotals(target: UsageTotals, source: UsageTotals): void {
-  target.calls += source.calls;
+  addSums(target, source);
   for (const [outcome, n] of source.byOutcome)
     target.byOutcome.set(outcome, (target.byOutcome.get(outcome) ?? 0) + n);
-  target.totalMsSum += source.totalMsSum;
-  target.upstreamCalls += source.upstreamCalls;
-  target.upstreamMsSum += source.upstreamMsSum;
-  target.promptTokens += source.promptTokens;
-  target.completionTokens += source.completionTokens;
-  target.cachedTokens += source.cachedTokens;
-  target.costMicros += source.costMicros;
-  target.pricedWithoutTokens += source.pricedWithoutTokens;
-  target.requestBytes += source.requestBytes;
-  target.responseBytes += source.responseBytes;
   addHistogram(target.totalHist, source.totalHist);
   addHistogram(target.upstreamHist, source.upstreamHist);
 }
