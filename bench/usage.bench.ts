@@ -49,7 +49,7 @@ export async function runUsageBench(): Promise<void> {
     PORT: '0',
     LOG_LEVEL: 'warn',
     TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
-    TOLLGATE_ROLLUP_INTERVAL_MS: '3600000',
+    TOLLGATE_ROLLUP_CRON: 'off',
     TOLLGATE_USAGE_RETENTION_DAYS: '31',
   });
   const app = await startApp(config, { logger: createLogger('warn') });

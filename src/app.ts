@@ -22,6 +22,7 @@ import { HealthService } from './modules/health/health.service.ts';
 import { HealthMonitor } from './modules/health/health-monitor.ts';
 import { JobQueue } from './modules/jobs/job-queue.ts';
 import { KeyRing } from './modules/keys/key-ring.ts';
+import { defineKeyTransitionJob, keyTransitionScheduler } from './modules/keys/key-transitions.ts';
 import { MasterKeyService } from './modules/keys/master-key.service.ts';
 import { resolveMasterKeys } from './modules/keys/master-keys.ts';
 import { ProviderKeyService } from './modules/keys/provider-key.service.ts';
@@ -141,8 +142,24 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     cleanup.push(() => events.stop());
 
     const audit = new AuditService(orm);
-    const providerKeys = new ProviderKeyService({ orm, vault, audit, events, logger });
-    const masterKeyService = new MasterKeyService({ orm, vault, audit, keys: providerKeys, logger });
+    // Declared first so that every module can define its jobs; workers start further down.
+    const jobs = new JobQueue({
+      databaseUrl,
+      logger,
+      retentionDays: config.retention.jobDays,
+      events,
+      alerts: { retryRateThreshold: config.retention.jobRetryRateAlert, minJobs: 10 },
+    });
+    const providerKeys = new ProviderKeyService({
+      orm,
+      vault,
+      audit,
+      events,
+      logger,
+      transitions: keyTransitionScheduler(jobs),
+    });
+    defineKeyTransitionJob(jobs, providerKeys);
+    const masterKeyService = new MasterKeyService({ orm, vault, audit, keys: providerKeys, logger, jobs });
     await masterKeyService.assertAllKidsConfigured();
     const keyRing = new KeyRing({
       orm,
@@ -180,13 +197,6 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.health,
     });
     const alertChannels = new AlertChannelService({ orm, audit, vault });
-    const jobs = new JobQueue({
-      databaseUrl,
-      logger,
-      retentionDays: config.retention.jobDays,
-      events,
-      alerts: { retryRateThreshold: config.retention.jobRetryRateAlert, minJobs: 10 },
-    });
     const retention = new RetentionService({ orm, logger, settings: config.retention });
     jobs.define({
       name: 'retention',
@@ -207,6 +217,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       logger,
       settings: config.webhooks,
     });
+    const rollups = new UsageRollups({ orm, logger, timeZone: config.timeZone });
+    rollups.defineJob(jobs, config.usage.rollupCron);
     await jobs.start();
     webhooks.start();
     const services: Services = {
@@ -238,22 +250,10 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     };
     if (config.configFile) await applyConfigFile(services.configImporter, config.configFile, logger);
 
-    // Scheduled key transitions (grace end, expiry) and any master-key rotation left running.
-    const sweeper = setInterval(() => {
-      providerKeys.sweep().catch((error: unknown) => logger.warn({ err: error }, 'key sweep failed'));
-    }, config.vault.sweepIntervalMs);
-    sweeper.unref();
-    cleanup.push(async () => clearInterval(sweeper));
-    void masterKeyService
-      .resume()
-      .catch((error: unknown) => logger.error({ err: error }, 'master-key rotation failed'));
-    cleanup.push(() => masterKeyService.stop());
+    if (await masterKeyService.resume()) logger.info('master-key rotation left running: resumed');
 
     const usage = new UsageRecorder({ orm, logger, bufferMax: config.usage.bufferMax });
     usage.start(config.usage.flushIntervalMs);
-    const rollups = new UsageRollups({ orm, logger, timeZone: config.timeZone });
-    rollups.start(config.usage.rollupIntervalMs);
-    cleanup.push(() => rollups.stop());
     healthMonitor.start();
     let wsConnections = () => 0;
     let metricsUrl: string | undefined;
@@ -292,9 +292,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       await budgetEnforcer.stop();
       await usage.stop();
     });
-    // Probes and webhook deliveries stop before the upstream agents close.
+    // Probes and jobs (webhook deliveries) stop before the upstream agents close. Long jobs
+    // are told first, so that they commit their current batch and leave the rest to a later run.
+    cleanup.push(async () => {
+      await Promise.all([masterKeyService.stop(), rollups.stop()]);
+      await jobs.stop();
+    });
     cleanup.push(() => healthMonitor.stop());
-    cleanup.push(() => jobs.stop());
 
     const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
     const server = createHttpServer(

@@ -32,6 +32,17 @@ const bool = (fallback: boolean) =>
       .optional()
       .transform((v) => (v === undefined ? fallback : ['true', '1', 'yes'].includes(v))),
   );
+/** A five-field cron expression (UTC); with allowOff, also "off". */
+const cron = (fallback: string, options: { allowOff?: boolean } = {}) => {
+  const expression = z
+    .string()
+    .regex(/^\S+( \S+){4}$/, { message: 'must be a five-field cron expression such as "30 3 * * *"' });
+  return z.preprocess(
+    emptyToUndefined,
+    (options.allowOff ? z.union([z.literal('off'), expression]) : expression).default(fallback),
+  );
+};
+
 const int = (fallback: number, min: number, max: number) =>
   z.preprocess(emptyToUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
 
@@ -69,7 +80,6 @@ const envSchema = z.object({
   TOLLGATE_GRAPHIQL: bool(true),
   TOLLGATE_MASTER_KEYS: optionalString,
   TOLLGATE_MASTER_KEYS_FILE: optionalString,
-  TOLLGATE_KEY_SWEEP_INTERVAL_MS: int(10_000, 100, 3_600_000),
   TOLLGATE_CACHE_REFRESH_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
   TOLLGATE_MAX_REQUEST_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   TOLLGATE_MAX_RESPONSE_BYTES: int(50 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
@@ -85,7 +95,6 @@ const envSchema = z.object({
       .default('UTC'),
   ),
   TOLLGATE_USAGE_RETENTION_DAYS: int(30, 1, 3650),
-  TOLLGATE_ROLLUP_INTERVAL_MS: int(60_000, 1_000, 3_600_000),
   TOLLGATE_HEALTH_TICK_MS: int(1_000, 100, 60_000),
   TOLLGATE_HEALTH_WINDOW_MS: int(300_000, 10_000, 86_400_000),
   TOLLGATE_HEALTH_PASSIVE_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
@@ -102,13 +111,8 @@ const envSchema = z.object({
   TOLLGATE_METRICS_TOKEN: optionalString,
   TOLLGATE_CONFIG_FILE: optionalString,
   TOLLGATE_METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).optional()),
-  TOLLGATE_RETENTION_CRON: z.preprocess(
-    emptyToUndefined,
-    z
-      .string()
-      .regex(/^\S+( \S+){4}$/, { message: 'must be a five-field cron expression such as "30 3 * * *"' })
-      .default('30 3 * * *'),
-  ),
+  TOLLGATE_RETENTION_CRON: cron('30 3 * * *'),
+  TOLLGATE_ROLLUP_CRON: cron('* * * * *', { allowOff: true }),
 });
 
 export type Role = 'viewer' | 'operator' | 'admin';
@@ -155,7 +159,6 @@ export interface Config {
     masterKeys: MasterKey[] | undefined;
     /** Development fallback: TOLLGATE_PROVIDER_KEY_<SLUG> (slug upper-cased, - as _) → secret. */
     providerEnvKeys: Record<string, string>;
-    sweepIntervalMs: number;
   };
   caches: { refreshIntervalMs: number };
   proxy: {
@@ -169,7 +172,8 @@ export interface Config {
     bufferMax: number;
     /** Raw usage events older than this are not kept (reports over longer ranges read rollups). */
     retentionDays: number;
-    rollupIntervalMs: number;
+    /** When finished hours and days are rolled up (UTC cron, once per tick for the cluster); undefined: never. */
+    rollupCron: string | undefined;
   };
   /** Budgets' default time zone, and where report days begin. */
   timeZone: string;
@@ -369,7 +373,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       wsMaxBufferedBytes: e.TOLLGATE_WS_MAX_BUFFERED_BYTES,
       subscriberQueueMax: e.TOLLGATE_SUBSCRIBER_QUEUE_MAX,
     },
-    vault: { masterKeys, providerEnvKeys, sweepIntervalMs: e.TOLLGATE_KEY_SWEEP_INTERVAL_MS },
+    vault: { masterKeys, providerEnvKeys },
     caches: { refreshIntervalMs: e.TOLLGATE_CACHE_REFRESH_INTERVAL_MS },
     proxy: {
       maxRequestBytes: e.TOLLGATE_MAX_REQUEST_BYTES,
@@ -380,7 +384,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       flushIntervalMs: e.TOLLGATE_USAGE_FLUSH_INTERVAL_MS,
       bufferMax: e.TOLLGATE_USAGE_BUFFER_MAX,
       retentionDays: e.TOLLGATE_USAGE_RETENTION_DAYS,
-      rollupIntervalMs: e.TOLLGATE_ROLLUP_INTERVAL_MS,
+      rollupCron: e.TOLLGATE_ROLLUP_CRON === 'off' ? undefined : e.TOLLGATE_ROLLUP_CRON,
     },
     timeZone: e.TOLLGATE_TIME_ZONE,
     configFile: e.TOLLGATE_CONFIG_FILE ? resolve(cwd, e.TOLLGATE_CONFIG_FILE) : undefined,

@@ -115,6 +115,35 @@ describe('retention', () => {
   });
 });
 
+describe('transactional enqueue', () => {
+  it('writes a job only if the transaction that sends it commits', async () => {
+    const jobs = t.app.services.jobs;
+    const startAfter = new Date(Date.now() + 3_600_000); // far enough not to run during the test
+    const queued = async () => {
+      const [row] = await t.app.orm.em
+        .fork()
+        .execute<{ n: number }[]>(
+          `select count(*)::int as n from pgboss.job where name = 'key-transitions' and start_after = ?`,
+          [startAfter],
+        );
+      return row?.n;
+    };
+    await expect(
+      t.app.orm.em.fork().transactional(async (em) => {
+        await jobs.send('key-transitions', {}, { em, startAfter });
+        throw new Error('the data change failed');
+      }),
+    ).rejects.toThrow('the data change failed');
+    expect(await queued()).toBe(0);
+    await t.app.orm.em.fork().transactional(async (em) => {
+      await jobs.send('key-transitions', {}, { em, startAfter });
+    });
+    expect(await queued()).toBe(1);
+    // Payloads are validated at enqueue: a wrong one never reaches the table.
+    await expect(jobs.send('retention', 'not an object' as never)).rejects.toThrow();
+  });
+});
+
 describe('job monitoring', () => {
   it('lists queues and jobs to operators, retries failed jobs and redrives dead letters', async () => {
     let healthy = false;

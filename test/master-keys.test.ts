@@ -136,6 +136,12 @@ describe('master keys', () => {
     console.log(
       `rotated ${SECRETS} secrets in ${Date.now() - started} ms (including one interruption and restart)`,
     );
+    // It ran as jobs: the interrupted run failed over to a retry, and a later run finished it.
+    const runs = await query<{ state: string }>(
+      databaseUrl,
+      `select state::text from pgboss.job where name = 'master-key-rotation'`,
+    );
+    expect(runs.some((r) => r.state === 'completed')).toBe(true);
     const done = await rotation(second, secondViewer);
     expect(done?.rotation).toMatchObject({
       processed: SECRETS + 1,

@@ -54,7 +54,7 @@ async function addKey(provider: string, value: string, extra: Record<string, unk
 }
 
 beforeAll(async () => {
-  t = await startTestApp({ env: { TOLLGATE_KEY_SWEEP_INTERVAL_MS: '200' } });
+  t = await startTestApp();
   admin = await t.token('admin', { subject: 'key-admin' });
 });
 
@@ -222,6 +222,17 @@ describe('provider keys (the vault)', () => {
     if (payload?.__typename !== 'RotateProviderKeyPayload') throw new Error(JSON.stringify(rotated));
     expect(payload.newKey).toMatchObject({ status: 'ACTIVE', label: 'A' });
     expect(payload.oldKey).toMatchObject({ status: 'RETIRING', graceUntil: expect.any(String) });
+
+    // The transition is a job due at the grace end, written in the rotation's transaction.
+    const [job] = await query<{ start_after: Date }>(
+      t.config.database.url!,
+      `select start_after from pgboss.job where name = 'key-transitions' and state = 'created'
+       order by abs(extract(epoch from start_after - $1::timestamptz)) limit 1`,
+      [payload.oldKey.graceUntil],
+    );
+    expect(
+      Math.abs(new Date(job!.start_after).getTime() - Date.parse(payload.oldKey.graceUntil!)),
+    ).toBeLessThan(5);
 
     await t.app.services.keyRing.reload();
     for (let i = 0; i < 50; i++)

@@ -27,7 +27,7 @@ const from = new Date(Math.floor(now.getTime() / HOUR) * HOUR - 6 * HOUR + 17 * 
 beforeAll(async () => {
   // The rollup job runs only when a test runs it.
   [t, upstream] = await Promise.all([
-    startTestApp({ env: { TOLLGATE_ROLLUP_INTERVAL_MS: '3600000' } }),
+    startTestApp({ env: { TOLLGATE_ROLLUP_CRON: 'off' } }),
     startUpstream({ kind: 'json', body: { ok: true } }),
   ]);
   db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;

@@ -1,3 +1,5 @@
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { CompiledQuery } from 'kysely';
 import { PgBoss } from 'pg-boss';
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.ts';
@@ -48,6 +50,13 @@ export interface JobRow {
   completedOn: Date | null;
   lastError: string | null;
   data: unknown;
+}
+
+export interface SendOptions {
+  /** Not before this time (pg-boss polls every half second). */
+  startAfter?: Date;
+  /** Write the job in this entity manager's transaction. */
+  em?: EntityManager;
 }
 
 const BATCH_SIZE = 10;
@@ -141,7 +150,9 @@ export class JobQueue {
             }),
           ),
       );
+      // A schedule switched off in the configuration is taken off the cluster's schedule too.
       if (definition.cron) await this.#boss.schedule(definition.name, definition.cron, {});
+      else await this.#boss.unschedule(definition.name);
     }
     this.#started = true;
   }
@@ -205,11 +216,18 @@ export class JobQueue {
     }
   }
 
-  /** Enqueues a job after validating its payload against the queue's schema. */
-  async send<T>(name: string, data: T): Promise<string | null> {
+  /**
+   * Enqueues a job after validating its payload against the queue's schema. Given `em` (an
+   * entity manager inside a transaction), the job is written in that transaction: it exists
+   * if and only if the data change that caused it commits.
+   */
+  async send<T>(name: string, data: T, options: SendOptions = {}): Promise<string | null> {
     const definition = this.#definitions.get(name);
     if (!definition) throw new Error(`no job queue "${name}"`);
-    return this.#boss.send(name, definition.schema.parse(data) as object);
+    return this.#boss.send(name, definition.schema.parse(data) as object, {
+      ...(options.startAfter ? { startAfter: options.startAfter } : {}),
+      ...(options.em ? { db: inTransaction(options.em) } : {}),
+    });
   }
 
   names(): string[] {
@@ -289,6 +307,19 @@ export class JobQueue {
       if (!(await this.#boss.getQueue(name))) throw error; // another replica created it meanwhile
     }
   }
+}
+
+/** pg-boss's database adapter over the transaction an entity manager is in. */
+function inTransaction(em: EntityManager) {
+  if (!em.isInTransaction())
+    throw new Error('a transactional job send needs an entity manager in a transaction');
+  const db = em.getKysely();
+  return {
+    executeSql: async (text: string, values: unknown[] = []) => {
+      const result = await db.executeQuery(CompiledQuery.raw(text, values));
+      return { rows: result.rows as unknown[] };
+    },
+  };
 }
 
 function errorOf(output: unknown): string | null {

@@ -1,8 +1,10 @@
+import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { secretBinding } from '../alerts/alert-channel.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
 import { type MasterKeyRotation, MasterKeyRotationEntity } from './master-key-rotation.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
 import { decryptionReason, type Vault } from './vault.ts';
@@ -32,11 +34,14 @@ export class MissingMasterKeyError extends Error {
   }
 }
 
+export const MASTER_KEY_ROTATION_QUEUE = 'master-key-rotation';
+
 /**
  * Master-key usage and rotation. A rotation re-encrypts every stored secret under the current
  * master key in batches (SELECT ... FOR UPDATE SKIP LOCKED, so replicas can share the work and
- * a crash loses at most one uncommitted batch). Its progress row survives restarts; the next
- * start resumes a rotation that was still running.
+ * a crash loses at most one uncommitted batch). It runs as a job, enqueued in the transaction
+ * that creates its progress row: a failure or a shutdown part-way makes the job retry (on any
+ * replica, with backoff), and a start-up finding a rotation still RUNNING enqueues it again.
  */
 export class MasterKeyService {
   readonly #orm: Orm;
@@ -44,6 +49,7 @@ export class MasterKeyService {
   readonly #audit: AuditService;
   readonly #keys: ProviderKeyService;
   readonly #logger: Logger;
+  readonly #jobs: JobQueue;
   #running: Promise<MasterKeyRotation | undefined> | undefined;
   #stopping = false;
 
@@ -53,7 +59,19 @@ export class MasterKeyService {
     audit: AuditService;
     keys: ProviderKeyService;
     logger: Logger;
+    jobs: JobQueue;
   }) {
+    this.#jobs = deps.jobs;
+    deps.jobs.define({
+      name: MASTER_KEY_ROTATION_QUEUE,
+      schema: z.object({}),
+      retryLimit: 10,
+      retryDelaySeconds: 2,
+      backoff: true,
+      handler: async (_data, job) => {
+        await this.#runOnce(job.logger);
+      },
+    });
     this.#orm = deps.orm;
     this.#vault = deps.vault;
     this.#audit = deps.audit;
@@ -101,50 +119,60 @@ export class MasterKeyService {
   /** Starts (or joins) a rotation to the current master key; returns at once with its progress row. */
   async start(actor: Actor): Promise<MasterKeyRotation> {
     requireRole(actor, 'admin');
-    const em = this.#orm.em.fork();
-    let rotation = await em.findOne(MasterKeyRotationEntity, { status: 'RUNNING' });
-    if (!rotation) {
-      const [row] = (await em.execute(
-        `select (select count(*) from provider_keys where kid is not null and kid <> ?)
+    return this.#orm.em.fork().transactional(async (em) => {
+      let rotation = await em.findOne(MasterKeyRotationEntity, { status: 'RUNNING' });
+      if (!rotation) {
+        const [row] = (await em.execute(
+          `select (select count(*) from provider_keys where kid is not null and kid <> ?)
               + (select count(*) from alert_channels where secret_kid <> ?) as n`,
-        [this.#vault.currentKid, this.#vault.currentKid],
-      )) as { n: number | string }[];
-      rotation = em.create(MasterKeyRotationEntity, {
-        targetKid: this.#vault.currentKid,
-        status: 'RUNNING',
-        total: Number(row?.n ?? 0),
-        startedBy: actor.subject,
-      });
-      this.#audit.record(em, actor, {
-        action: 'master_key.rotation_start',
-        targetType: 'MasterKeyRotation',
-        targetId: rotation.id,
-        details: { targetKid: rotation.targetKid, secrets: rotation.total },
-      });
-      await em.flush();
-    }
-    void this.resume().catch((error: unknown) =>
-      this.#logger.error({ err: error }, 'master-key rotation failed'),
-    );
-    return rotation;
-  }
-
-  /** Runs a RUNNING rotation to the end (called at start-up too). One runner per process. */
-  resume(): Promise<MasterKeyRotation | undefined> {
-    if (this.#stopping) return Promise.resolve(undefined);
-    this.#running ??= this.#run().finally(() => {
-      this.#running = undefined;
+          [this.#vault.currentKid, this.#vault.currentKid],
+        )) as { n: number | string }[];
+        rotation = em.create(MasterKeyRotationEntity, {
+          targetKid: this.#vault.currentKid,
+          status: 'RUNNING',
+          total: Number(row?.n ?? 0),
+          startedBy: actor.subject,
+        });
+        this.#audit.record(em, actor, {
+          action: 'master_key.rotation_start',
+          targetType: 'MasterKeyRotation',
+          targetId: rotation.id,
+          details: { targetKid: rotation.targetKid, secrets: rotation.total },
+        });
+        await em.flush();
+      }
+      // Also when joining a running rotation: one stuck in the dead-letter queue starts again.
+      await this.#jobs.send(MASTER_KEY_ROTATION_QUEUE, {}, { em });
+      return rotation;
     });
-    return this.#running;
   }
 
-  /** Lets the current batch commit, then stops; the rotation stays RUNNING and resumes on the next start. */
+  /** Start-up: a rotation left RUNNING (its replicas stopped or crashed) gets a job again. */
+  async resume(): Promise<boolean> {
+    const running = await this.#orm.em.fork().count(MasterKeyRotationEntity, { status: 'RUNNING' });
+    if (running > 0) await this.#jobs.send(MASTER_KEY_ROTATION_QUEUE, {});
+    return running > 0;
+  }
+
+  /** Lets the current batch commit, then stops; the rotation stays RUNNING and its job retries. */
   async stop(): Promise<void> {
     this.#stopping = true;
     await this.#running?.catch(() => undefined);
   }
 
-  async #run(): Promise<MasterKeyRotation | undefined> {
+  /** The job: one runner per process (jobs arriving meanwhile join it); throws to be retried. */
+  async #runOnce(logger: Logger): Promise<void> {
+    if (this.#stopping) throw new Error('shutting down; the rotation resumes on another run');
+    this.#running ??= this.#run(logger).finally(() => {
+      this.#running = undefined;
+    });
+    const rotation = await this.#running;
+    if (rotation?.status === 'RUNNING') {
+      throw new Error(rotation.lastError ?? 'interrupted by shutdown; the rotation resumes on the next run');
+    }
+  }
+
+  async #run(logger: Logger): Promise<MasterKeyRotation | undefined> {
     const em = this.#orm.em.fork();
     const rotation = await em.findOne(MasterKeyRotationEntity, { status: 'RUNNING' });
     if (!rotation) return undefined;
@@ -153,7 +181,7 @@ export class MasterKeyService {
       rotation.targetKid = this.#vault.currentKid;
       await em.flush();
     }
-    this.#logger.info(
+    logger.info(
       { rotation: rotation.id, target: rotation.targetKid, total: rotation.total },
       'master-key rotation running',
     );
@@ -169,10 +197,7 @@ export class MasterKeyService {
       await em.refresh(rotation);
       rotation.lastError = (error as Error).message;
       await em.flush();
-      this.#logger.error(
-        { err: error, rotation: rotation.id },
-        'master-key rotation stopped; it resumes on the next start',
-      );
+      logger.error({ err: error, rotation: rotation.id }, 'master-key rotation stopped; its job retries');
       return rotation;
     }
     await em.refresh(rotation);
@@ -186,7 +211,7 @@ export class MasterKeyService {
         details: { targetKid: rotation.targetKid, processed: rotation.processed, failed: rotation.failed },
       });
       await em.flush();
-      this.#logger.info(
+      logger.info(
         { rotation: rotation.id, processed: rotation.processed, failed: rotation.failed },
         'master-key rotation finished',
       );

@@ -10,6 +10,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus, KeyChangedEvent } from '../events/event-bus.ts';
 import { type Provider, ProviderEntity } from '../providers/provider.entity.ts';
 import { addKeySchema, last4, rotateKeySchema, updateKeySchema } from './key.validation.ts';
+import type { KeyTransitionScheduler } from './key-transitions.ts';
 import { type ProviderKey, ProviderKeyEntity } from './provider-key.entity.ts';
 import type { Vault } from './vault.ts';
 
@@ -27,9 +28,18 @@ export class ProviderKeyService {
   readonly #audit: AuditService;
   readonly #events: EventBus;
   readonly #logger: Logger;
+  readonly #transitions: KeyTransitionScheduler;
 
-  constructor(deps: { orm: Orm; vault: Vault; audit: AuditService; events: EventBus; logger: Logger }) {
+  constructor(deps: {
+    orm: Orm;
+    vault: Vault;
+    audit: AuditService;
+    events: EventBus;
+    logger: Logger;
+    transitions: KeyTransitionScheduler;
+  }) {
     this.#orm = deps.orm;
+    this.#transitions = deps.transitions;
     this.#vault = deps.vault;
     this.#audit = deps.audit;
     this.#events = deps.events;
@@ -103,6 +113,7 @@ export class ProviderKeyService {
       } else {
         old.status = 'RETIRING';
         old.graceUntil = new Date(Date.now() + data.graceSeconds * 1000);
+        await this.#transitions.at(em, old.graceUntil);
       }
       this.#audit.record(em, actor, {
         action: 'key.rotate',
@@ -154,6 +165,7 @@ export class ProviderKeyService {
         changes.expiresAt = key.expiresAt = data.expiresAt;
         // A new expiry in the future brings an expired key back.
         if (key.status === 'EXPIRED' && data.expiresAt) key.status = 'ACTIVE';
+        if (data.expiresAt) await this.#transitions.at(em, data.expiresAt);
       }
       this.#audit.record(em, actor, {
         action: 'key.update',
@@ -256,6 +268,7 @@ export class ProviderKeyService {
     data: { secret: string; label: string; weight: number; expiresAt: Date | null; createdBy: string },
   ): Promise<ProviderKey> {
     const id = randomUUID();
+    if (data.expiresAt) await this.#transitions.at(em, data.expiresAt);
     const { ciphertext, kid } = await this.#vault.encrypt(data.secret, {
       providerId: provider.id,
       keyId: id,

@@ -1,7 +1,9 @@
 import { type Kysely, sql } from 'kysely';
+import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { periodBounds } from '../budgets/budget-period.ts';
+import type { JobQueue } from '../jobs/job-queue.ts';
 import { emptyHistogram } from './latency-histogram.ts';
 import { type BucketedRow, histogramSum, rawHistograms, rawSums } from './usage-sql.ts';
 
@@ -39,8 +41,8 @@ export class UsageRollups {
   readonly #orm: Orm;
   readonly #logger: Logger;
   readonly #timeZone: string;
-  #timer: NodeJS.Timeout | undefined;
   #running: Promise<number> | undefined;
+  #stopping = false;
 
   constructor(deps: { orm: Orm; logger: Logger; timeZone: string }) {
     this.#orm = deps.orm;
@@ -48,13 +50,27 @@ export class UsageRollups {
     this.#timeZone = deps.timeZone;
   }
 
-  start(intervalMs: number): void {
-    this.#timer = setInterval(() => void this.run().catch(() => undefined), intervalMs);
-    this.#timer.unref();
+  /**
+   * Runs as the `usage-rollup` job on `cron` (once per tick for the whole cluster), or only
+   * when called if `cron` is undefined.
+   */
+  defineJob(jobs: JobQueue, cron: string | undefined): void {
+    jobs.define({
+      name: 'usage-rollup',
+      schema: z.object({}),
+      retryLimit: 3,
+      retryDelaySeconds: 30,
+      backoff: true,
+      cron,
+      handler: async () => {
+        await this.run();
+      },
+    });
   }
 
+  /** Lets the hour being rolled up commit; the rest waits for the next run. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopping = true;
     await this.#running?.catch(() => undefined);
   }
 
@@ -74,12 +90,15 @@ export class UsageRollups {
       db,
     );
     let rolled = 0;
+    let failure: unknown;
     for (const { hour } of pending.rows) {
+      if (this.#stopping) return rolled;
       try {
         // The driver hands timestamps back as text.
         if (await this.#rollUp(db, new Date(hour))) rolled++;
       } catch (error) {
         this.#logger.warn({ err: (error as Error).message, hour }, 'usage rollup failed; will retry');
+        failure = error;
         break;
       }
     }
@@ -88,8 +107,11 @@ export class UsageRollups {
       days = await this.#rollDays(db, currentHour);
     } catch (error) {
       this.#logger.warn({ err: (error as Error).message }, 'daily usage rollup failed; will retry');
+      failure ??= error;
     }
     if (rolled > 0 || days > 0) this.#logger.info({ hours: rolled, days }, 'usage rolled up');
+    // The job retries with backoff; what did commit stays (each hour is its own transaction).
+    if (failure) throw failure;
     return rolled;
   }
 
