@@ -45,6 +45,7 @@ import { attachGraphqlWebSocket } from './server/ws.ts';
 import type { Services } from './services.ts';
 import { createLogger, type Logger, redactUrl } from './shared/logger.ts';
 import { createRedis } from './shared/redis.ts';
+import { createTracing } from './shared/tracing.ts';
 
 export interface StartedApp {
   url: string;
@@ -142,6 +143,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     cleanup.push(() => events.stop());
 
     const audit = new AuditService(orm);
+    // Shut down late (cleanup runs in reverse), so the last calls' spans are exported.
+    const tracing = createTracing(config.tracing, logger);
+    if (tracing) cleanup.push(() => tracing.shutdown());
     // Declared first so that every module can define its jobs; workers start further down.
     const jobs = new JobQueue({
       databaseUrl,
@@ -283,6 +287,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       agents,
       logger,
       config: config.proxy,
+      tracing,
     });
     // Stopped after the HTTP server has drained, so the last calls' usage is flushed.
     cleanup.push(async () => {
@@ -300,7 +305,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     cleanup.push(() => healthMonitor.stop());
 
-    const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql });
+    const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql, tracing });
     const server = createHttpServer(
       {
         graphql: (req, res, requestId) => yoga.handle(req, res, { requestId }),

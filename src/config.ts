@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import { isTimeZone } from './modules/budgets/budget-period.ts';
+import type { TracingSettings } from './shared/tracing.ts';
 
 /**
  * The only reader of `process.env`. Every setting Tollgate knows is declared here, validated
@@ -111,6 +112,10 @@ const envSchema = z.object({
   TOLLGATE_METRICS_TOKEN: optionalString,
   TOLLGATE_CONFIG_FILE: optionalString,
   TOLLGATE_METRICS_PORT: z.preprocess(emptyToUndefined, z.coerce.number().int().min(0).max(65535).optional()),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: z.preprocess(emptyToUndefined, z.string().url().optional()),
+  OTEL_EXPORTER_OTLP_ENDPOINT: z.preprocess(emptyToUndefined, z.string().url().optional()),
+  OTEL_EXPORTER_OTLP_HEADERS: optionalString,
+  OTEL_SERVICE_NAME: z.preprocess(emptyToUndefined, z.string().default('tollgate')),
   TOLLGATE_RETENTION_CRON: cron('30 3 * * *'),
   TOLLGATE_ROLLUP_CRON: cron('* * * * *', { allowOff: true }),
 });
@@ -148,6 +153,8 @@ export interface Config {
   http: { host: string; port: number; publicUrl: string | undefined; shutdownTimeoutMs: number };
   /** /metrics: with a token, scrapes must send it as a bearer token; with a port, it is served there only. */
   metrics: { token: string | undefined; port: number | undefined };
+  /** OpenTelemetry trace export (OTLP/HTTP); no endpoint, no tracing. */
+  tracing: TracingSettings;
   database: { url: string | undefined; poolMax: number; embeddedPort: number };
   redis: { url: string | undefined };
   dataDir: string;
@@ -196,6 +203,17 @@ export interface Config {
 
 const KID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
 export const PROVIDER_ENV_KEY_PREFIX = 'TOLLGATE_PROVIDER_KEY_';
+
+/** `key=value,key2=value2` (values URL-encoded), as the OpenTelemetry specification has it. */
+function parseOtlpHeaders(text: string | undefined): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const pair of (text ?? '').split(',')) {
+    const at = pair.indexOf('=');
+    if (at <= 0) continue;
+    headers[pair.slice(0, at).trim().toLowerCase()] = decodeURIComponent(pair.slice(at + 1).trim());
+  }
+  return headers;
+}
 
 /** The env variable a provider's development key is read from. */
 export function providerEnvKeyName(slug: string): string {
@@ -359,6 +377,16 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       shutdownTimeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS,
     },
     metrics: { token: e.TOLLGATE_METRICS_TOKEN, port: e.TOLLGATE_METRICS_PORT },
+    tracing: {
+      // The signal-specific URL is used as given; the base URL gets the standard path.
+      endpoint:
+        e.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+        (e.OTEL_EXPORTER_OTLP_ENDPOINT
+          ? `${e.OTEL_EXPORTER_OTLP_ENDPOINT.replace(/\/+$/, '')}/v1/traces`
+          : undefined),
+      headers: parseOtlpHeaders(e.OTEL_EXPORTER_OTLP_HEADERS),
+      serviceName: e.OTEL_SERVICE_NAME,
+    },
     database: {
       url: e.DATABASE_URL,
       poolMax: e.DATABASE_POOL_MAX,

@@ -5,8 +5,10 @@ import { createYoga, type Plugin, useErrorHandler } from 'graphql-yoga';
 import { type Context, createContext } from '../context.ts';
 import type { Services } from '../services.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { Tracing } from '../shared/tracing.ts';
 import { isExpectedError, maskError } from './errors.ts';
 import { getSchema } from './schema.ts';
+import { useTracing } from './tracing-plugin.ts';
 
 /** What the HTTP route and the WebSocket server hand to Yoga alongside each operation. */
 export interface ServerContext {
@@ -55,7 +57,12 @@ const GRAPHIQL_DEFAULT_QUERY = `# Tollgate control plane.
 }
 `;
 
-export function createGraphqlServer(deps: { services: Services; logger: Logger; graphiql: boolean }) {
+export function createGraphqlServer(deps: {
+  services: Services;
+  logger: Logger;
+  graphiql: boolean;
+  tracing?: Tracing;
+}) {
   const { services, logger } = deps;
 
   const logUnexpected: Plugin = useErrorHandler(({ errors, context }) => {
@@ -93,6 +100,7 @@ export function createGraphqlServer(deps: { services: Services; logger: Logger; 
     renderGraphiQL,
     plugins: [
       logUnexpected,
+      ...(deps.tracing ? [useTracing(deps.tracing)] : []),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
         costLimit: { maxCost: 5000, ...reportAsValidationError },

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { type Kysely, sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
@@ -167,6 +168,7 @@ export class HealthMonitor {
       path,
       { url: check.path, method: check.method, headers: {} } as unknown as IncomingMessage,
       key,
+      `probe-${randomUUID()}`,
     );
     const started = performance.now();
     try {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../shared/logger.ts';
+import type { Tracing } from '../../shared/tracing.ts';
 import type { BudgetEnforcer, BudgetReservation } from '../budgets/budget-enforcer.ts';
 import type { AuthenticatedClient, ClientCache } from '../clients/client-cache.ts';
 import type { KeyRing, UsableKey } from '../keys/key-ring.ts';
@@ -26,6 +27,7 @@ import {
 import type { Breakers } from './circuit-breaker.ts';
 import type { ProviderCache } from './provider-cache.ts';
 import { GatewayError, sendGatewayError } from './proxy-errors.ts';
+import { CallTrace, endAttempt } from './proxy-tracing.ts';
 import { type LimitDecision, type RateLimits, rateLimitHeaders } from './rate-limits.ts';
 import { type RequestBody, readBody, StreamedBody } from './request-body.ts';
 import { RetryBudgets } from './retry-budget.ts';
@@ -49,6 +51,8 @@ export interface ProxyDeps {
   agents: UpstreamAgents;
   logger: Logger;
   config: Config['proxy'];
+  /** Spans for each call when trace export is configured. */
+  tracing?: Tracing;
 }
 
 /** What one call through the gateway did, for headers and the usage event. */
@@ -83,6 +87,7 @@ interface CallRecord {
   cleanups: (() => void)[];
   /** What is held against budgets for the provider currently tried. */
   reservation: BudgetReservation | null;
+  trace: CallTrace | undefined;
 }
 
 interface UpstreamResult {
@@ -132,6 +137,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       answeredBy: undefined,
       cleanups: [],
       reservation: null,
+      trace: CallTrace.start(deps.tracing, req, req.method ?? 'GET', requestId),
     };
     let body: RequestBody;
     // The caller went away: stop the upstream call too.
@@ -147,6 +153,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       const provider = deps.providers.bySlug(slug);
       if (!provider) throw new GatewayError('PROVIDER_NOT_FOUND', `No provider "${slug}".`);
       call.provider = provider;
+      call.trace?.provider(provider);
       if (call.client.allowedProviderIds && !call.client.allowedProviderIds.has(provider.id)) {
         throw new GatewayError('FORBIDDEN', `This client may not call "${slug}".`);
       }
@@ -226,7 +233,10 @@ export function createProxyHandler(deps: ProxyDeps) {
       if (call.client?.allowedProviderIds && !call.client.allowedProviderIds.has(fallback.id)) continue;
       if (await reserveBudget(call, fallback, body)) continue;
       try {
-        const result = await serve(call, fallback, rest, req, body, clientGone);
+        const attempt = () => serve(call, fallback, rest, req, body, clientGone);
+        const result = call.trace
+          ? await call.trace.fallback(fallback, attempt, (r) => r.response.statusCode >= 500)
+          : await attempt();
         if (result.response.statusCode < 500) return useAlternative(result, 'provider');
         void result.response.body.dump().catch(() => undefined);
       } catch (fallbackError) {
@@ -336,10 +346,11 @@ export function createProxyHandler(deps: ProxyDeps) {
       call.servedBy = provider;
       call.keyId = key?.id ?? null;
       const started = performance.now();
+      const span = call.trace?.attempt(provider, attempt, key?.id);
       let response: Dispatcher.ResponseData;
       try {
         response = await deps.agents.for(provider.allowPrivateNetwork).request({
-          ...upstreamRequest(provider, rest, req, key),
+          ...upstreamRequest(provider, rest, req, key, call.requestId),
           body: body instanceof StreamedBody ? body.stream : body,
           signal,
           headersTimeout: Math.max(1, deadlineAt - Date.now()),
@@ -347,6 +358,7 @@ export function createProxyHandler(deps: ProxyDeps) {
         });
       } catch (error) {
         call.upstreamMs += performance.now() - started;
+        endAttempt(span, { error: connectionReason(error) });
         if (clientGone.aborted) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
         // The streamed request body went over the limit: the caller's fault, not the upstream's.
         const bodyError = error instanceof GatewayError ? error : (error as { cause?: unknown }).cause;
@@ -385,6 +397,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
       call.upstreamMs += performance.now() - started;
       const status = response.statusCode;
+      endAttempt(span, { status });
 
       if (status === 401 || status === 403) {
         if (key && key.id !== 'env') {
@@ -568,6 +581,13 @@ export function createProxyHandler(deps: ProxyDeps) {
       completionTokens: call.tokens.completionTokens,
       cachedTokens: call.tokens.cachedTokens,
       ...cost,
+    });
+    call.trace?.end({
+      status: call.status,
+      outcome: call.outcome,
+      attempts: call.attempts,
+      fallback: call.fallback,
+      clientId: call.client?.id,
     });
   }
 

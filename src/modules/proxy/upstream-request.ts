@@ -43,6 +43,7 @@ export function upstreamRequest(
   rest: string,
   req: IncomingMessage,
   key: UsableKey | undefined,
+  requestId: string,
 ) {
   const { origin, basePath } = parsedBase(provider.baseUrl);
   const url = req.url ?? '';
@@ -64,6 +65,8 @@ export function upstreamRequest(
     if (value === undefined || DROP_REQUEST.has(name) || connectionTokens?.has(name)) continue;
     headers[name] = value;
   }
+  // The same id as in Tollgate's logs, spans and usage event, so a provider's support can find the call.
+  headers['x-request-id'] = requestId;
   if (provider.kind === 'OPENAI_COMPATIBLE') headers['accept-encoding'] = 'identity'; // so usage can be read
   if (key) {
     const { style, name } = provider.auth;
