@@ -453,7 +453,7 @@ export const CreateAlertChannel = graphql(`
 
 export const JobQueues = graphql(`
   query JobQueues {
-    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }
+    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour history(hours: 2) { hour completed failed failureRate } }
   }
 `);
 

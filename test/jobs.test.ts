@@ -3,8 +3,11 @@ import type { AddressInfo } from 'node:net';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { z } from 'zod';
 import { DEAD_LETTER_QUEUE, DELIVERY_QUEUE } from '../src/modules/alerts/webhook-delivery.ts';
+import { deadLetterOf, JobQueue } from '../src/modules/jobs/job-queue.ts';
 import { insertUsageEvents } from '../src/modules/usage/usage-recorder.ts';
+import { createLogger } from '../src/shared/logger.ts';
 import {
   CreateAlertChannel,
   JobQueues,
@@ -115,6 +118,64 @@ describe('retention', () => {
   });
 });
 
+describe('retries', () => {
+  it('retries a failing job with growing delays until it succeeds, and dead-letters one that never does', async () => {
+    const attempts: Record<string, number[]> = { flaky: [], broken: [] };
+    const jobs = new JobQueue({
+      databaseUrl: t.config.database.url!,
+      logger: createLogger('silent'),
+      retentionDays: 1,
+      events: t.app.services.events,
+      alerts: { retryRateThreshold: 1, minJobs: 1000 },
+    });
+    const define = (name: 'flaky' | 'broken', failures: number) =>
+      jobs.define({
+        name: `test-${name}`,
+        schema: z.object({ n: z.number() }),
+        retryLimit: 2,
+        retryDelaySeconds: 1,
+        backoff: true,
+        handler: async () => {
+          attempts[name]!.push(Date.now());
+          if (attempts[name]!.length <= failures)
+            throw new Error(`${name} attempt ${attempts[name]!.length}`);
+        },
+      });
+    define('flaky', 2);
+    define('broken', Number.POSITIVE_INFINITY);
+    await jobs.start();
+    try {
+      // The payload is checked when sent.
+      await expect(jobs.send('test-flaky', { n: 'one' })).rejects.toThrow();
+      const flakyId = await jobs.send('test-flaky', { n: 1 });
+      await jobs.send('test-broken', { n: 2 });
+      await vi.waitFor(
+        async () => {
+          const [job] = await jobs.jobs('test-flaky', 'completed', 1);
+          expect(job?.id).toBe(flakyId);
+        },
+        { timeout: 20_000, interval: 250 },
+      );
+      // Two failures, two retries, then success; backoff: the n-th retry waits at least 2^(n-1) s.
+      expect(attempts.flaky).toHaveLength(3);
+      const [first, second] = [1, 2].map((i) => attempts.flaky![i]! - attempts.flaky![i - 1]!);
+      console.log(`retry delays: ${first} ms, then ${second} ms`);
+      expect(first).toBeGreaterThanOrEqual(950);
+      expect(second).toBeGreaterThanOrEqual(1950);
+
+      await vi.waitFor(
+        async () => expect(await jobs.jobs(deadLetterOf('test-broken'), null, 10)).toHaveLength(1),
+        { timeout: 20_000, interval: 250 },
+      );
+      expect(attempts.broken).toHaveLength(3);
+      const [failed] = await jobs.jobs('test-broken', 'failed', 1);
+      expect(failed?.lastError).toBe('broken attempt 3');
+    } finally {
+      await jobs.stop();
+    }
+  }, 40_000);
+});
+
 describe('transactional enqueue', () => {
   it('writes a job only if the transaction that sends it commits', async () => {
     const jobs = t.app.services.jobs;
@@ -204,6 +265,11 @@ describe('job monitoring', () => {
       const delivery = queues.data?.jobQueues.find((q) => q.name === DELIVERY_QUEUE);
       expect(delivery).toMatchObject({ deadLetter: DEAD_LETTER_QUEUE, counts: { failed: 1 } });
       expect(delivery?.failureRateLastHour).toBeGreaterThan(0);
+      // Per hour, oldest first, the current hour last: the failure is in it.
+      expect(delivery?.history).toHaveLength(2);
+      expect(delivery?.history[1]).toMatchObject({ failed: 1 });
+      expect(delivery?.history[1]?.failureRate).toBeGreaterThan(0);
+      expect(Date.parse(delivery!.history[1]!.hour)).toBeLessThanOrEqual(Date.now());
       expect(queues.data?.jobQueues.map((q) => q.name)).toContain('retention');
 
       // The endpoint recovers: the failed job is retried, and the dead letter redriven.

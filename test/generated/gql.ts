@@ -58,7 +58,7 @@ type Documents = {
     "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": typeof types.GatewayEventsDocument,
     "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": typeof types.CircuitChangesDocument,
     "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": typeof types.CreateAlertChannelDocument,
-    "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n": typeof types.JobQueuesDocument,
+    "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour history(hours: 2) { hour completed failed failureRate } }\n  }\n": typeof types.JobQueuesDocument,
     "\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n": typeof types.JobsDocument,
     "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RetryJobDocument,
     "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": typeof types.RedriveDeadLettersDocument,
@@ -110,7 +110,7 @@ const documents: Documents = {
     "\n  subscription GatewayEvents($kinds: [GatewayEventKind!], $since: ID) {\n    gatewayEvents(kinds: $kinds, since: $since) {\n      __typename\n      ... on CircuitStateEvent { id provider to reason }\n      ... on ProviderHealthEvent { id provider status: to }\n      ... on BudgetAlertEvent { id budgetName threshold }\n      ... on KeyEvent { id change }\n    }\n  }\n": types.GatewayEventsDocument,
     "\n  subscription CircuitChanges($provider: String) {\n    circuitStateChanged(provider: $provider) { provider to reason }\n  }\n": types.CircuitChangesDocument,
     "\n  mutation CreateAlertChannel($input: CreateAlertChannelInput!) {\n    createAlertChannel(input: $input) {\n      __typename\n      ... on AlertChannelCreatedPayload { secret channel { id name url kinds enabled } }\n      ... on ValidationError { fieldErrors { path message } }\n    }\n  }\n": types.CreateAlertChannelDocument,
-    "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n": types.JobQueuesDocument,
+    "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour history(hours: 2) { hour completed failed failureRate } }\n  }\n": types.JobQueuesDocument,
     "\n  query Jobs($queue: String!, $state: JobState) {\n    jobs(queue: $queue, state: $state) { id queue state attempts retryLimit lastError createdOn completedOn }\n  }\n": types.JobsDocument,
     "\n  mutation RetryJob($queue: String!, $id: ID!) {\n    retryJob(queue: $queue, id: $id) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RetryJobDocument,
     "\n  mutation RedriveDeadLetters($queue: String!, $limit: Int) {\n    redriveDeadLetters(queue: $queue, limit: $limit) { __typename ... on JobCountPayload { count } ... on ValidationError { fieldErrors { path message } } }\n  }\n": types.RedriveDeadLettersDocument,
@@ -311,7 +311,7 @@ export function graphql(source: "\n  mutation CreateAlertChannel($input: CreateA
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
-export function graphql(source: "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n"): (typeof documents)["\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour }\n  }\n"];
+export function graphql(source: "\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour history(hours: 2) { hour completed failed failureRate } }\n  }\n"): (typeof documents)["\n  query JobQueues {\n    jobQueues { name deadLetter counts { created retry active completed failed } finishedLastHour failureRateLastHour history(hours: 2) { hour completed failed failureRate } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

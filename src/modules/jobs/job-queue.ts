@@ -39,6 +39,12 @@ export interface QueueCounts {
   failureRateLastHour: number;
 }
 
+export interface QueueHour {
+  hour: Date;
+  completed: number;
+  failed: number;
+}
+
 export interface JobRow {
   id: string;
   queue: string;
@@ -261,6 +267,26 @@ export class JobQueue {
         failureRateLastHour: finished === 0 ? 0 : Math.round((failed / finished) * 10_000) / 10_000,
       };
     });
+  }
+
+  /** Jobs finished per hour over the last `hours` hours (oldest first, every hour present). */
+  async history(queue: string, hours: number): Promise<QueueHour[]> {
+    const result = await this.#boss.getDb().executeSql(
+      `select h.hour,
+           count(j.id) filter (where j.state = 'completed')::int as completed,
+           count(j.id) filter (where j.state = 'failed')::int as failed
+         from generate_series(date_trunc('hour', now()) - ($2::int - 1) * interval '1 hour',
+                              date_trunc('hour', now()), interval '1 hour') as h(hour)
+         left join pgboss.job j on j.name = $1 and j.state in ('completed', 'failed')
+           and j.completed_on >= h.hour and j.completed_on < h.hour + interval '1 hour'
+         group by h.hour order by h.hour`,
+      [queue, Math.min(Math.max(hours, 1), 24 * 30)],
+    );
+    return (result.rows as { hour: string | Date; completed: number; failed: number }[]).map((r) => ({
+      hour: new Date(r.hour),
+      completed: r.completed,
+      failed: r.failed,
+    }));
   }
 
   /** The newest jobs of a queue, optionally in one state. */

@@ -1,6 +1,6 @@
 import { builder } from '../../graphql/builder.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import { JOB_STATES, type JobRow, type JobState, type QueueCounts } from './job-queue.ts';
+import { JOB_STATES, type JobRow, type JobState, type QueueCounts, type QueueHour } from './job-queue.ts';
 
 const JobStateEnum = builder.enumType('JobState', {
   values: JOB_STATES.map((s) => s.toUpperCase()) as Uppercase<JobState>[],
@@ -18,8 +18,35 @@ const JobCountsRef = builder.objectRef<Record<JobState, number>>('JobCounts').im
   }),
 });
 
+const QueueHourRef = builder.objectRef<QueueHour>('JobQueueHour').implement({
+  fields: (t) => ({
+    hour: t.field({ type: 'DateTime', description: 'Start of the hour.', resolve: (h) => h.hour }),
+    completed: t.exposeInt('completed'),
+    failed: t.exposeInt('failed', { description: 'Jobs that ran out of attempts in this hour.' }),
+    failureRate: t.float({
+      description: 'Failed ÷ finished, 0–1 (0 when nothing finished).',
+      resolve: (h) =>
+        h.completed + h.failed === 0
+          ? 0
+          : Math.round((h.failed / (h.completed + h.failed)) * 10_000) / 10_000,
+    }),
+  }),
+});
+
 const JobQueueRef = builder.objectRef<QueueCounts>('JobQueue').implement({
   fields: (t) => ({
+    history: t.field({
+      type: [QueueHourRef],
+      description: 'Throughput and failure rate per hour, oldest first (1–720 hours).',
+      args: { hours: t.arg.int({ defaultValue: 24 }) },
+      resolve: (q, args, ctx) => {
+        const hours = args.hours ?? 24;
+        if (hours < 1 || hours > 720) {
+          throw new ValidationError([{ path: ['hours'], message: 'must be between 1 and 720' }]);
+        }
+        return ctx.services.jobs.history(q.name, hours);
+      },
+    }),
     name: t.exposeString('name'),
     deadLetter: t.string({ nullable: true, resolve: (q) => q.deadLetter }),
     counts: t.field({ type: JobCountsRef, resolve: (q) => q.counts }),
