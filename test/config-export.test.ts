@@ -69,6 +69,10 @@ describe('configuration export', () => {
       fallbacks: ['b-backup'],
       pricing: { perRequestMicros: 250 },
     });
+    // Settings objects list their keys alphabetically, whatever order the database keeps them in.
+    const retry = (document.providers[0] as unknown as { retry: Record<string, unknown> }).retry;
+    expect(Object.keys(retry)).toEqual(Object.keys(retry).sort());
+    expect(Object.keys(retry).length).toBeGreaterThan(3);
     expect(document.budgets).toEqual([
       expect.objectContaining({ name: 'team-z daily', scope: 'CLIENT', client: 'team-z' }),
     ]);

@@ -17,7 +17,8 @@ const HEADER = `# Tollgate configuration (format version ${CONFIG_FORMAT_VERSION
 /**
  * The whole configuration as YAML: providers (with fallbacks, limits, pricing, probes, degraded
  * mode), budgets, clients (without keys) and alert channels (without secrets). Every list is
- * sorted by its key and every object keeps one field order, so two exports diff cleanly.
+ * sorted by its key; records keep one field order and settings objects are sorted by key, so two
+ * exports diff cleanly.
  */
 export async function exportConfig(orm: Orm): Promise<string> {
   const em = orm.em.fork();
@@ -42,17 +43,17 @@ export async function exportConfig(orm: Orm): Promise<string> {
       kind: p.kind,
       baseUrl: p.baseUrl,
       enabled: p.enabled,
-      auth: p.auth,
+      auth: sortedKeys(p.auth),
       timeoutMs: p.timeoutMs,
-      retry: p.retry,
-      breaker: p.breaker,
-      rateLimit: p.rateLimit ?? null,
-      healthCheck: p.healthCheck,
-      pricing: p.pricing,
+      retry: sortedKeys(p.retry),
+      breaker: sortedKeys(p.breaker),
+      rateLimit: sortedKeys(p.rateLimit ?? null),
+      healthCheck: sortedKeys(p.healthCheck),
+      pricing: sortedKeys(p.pricing),
       fallbacks: p.fallbackIds.map((id) => slugOf.get(id)).filter((s): s is string => s !== undefined),
       allowPrivateNetwork: p.allowPrivateNetwork,
       keyPattern: p.keyPattern ?? null,
-      degradedMode: p.degradedMode ?? degradedModeSchema.parse(undefined),
+      degradedMode: sortedKeys(p.degradedMode ?? degradedModeSchema.parse(undefined)),
     })),
     budgets: budgets.sort(byKey((b) => b.name)).map((b) => ({
       name: b.name,
@@ -73,7 +74,7 @@ export async function exportConfig(orm: Orm): Promise<string> {
             .filter((s): s is string => s !== undefined)
             .sort()
         : null,
-      rateLimit: c.rateLimit ?? null,
+      rateLimit: sortedKeys(c.rateLimit ?? null),
       expiresAt: c.expiresAt ? c.expiresAt.toISOString() : null,
     })),
     alertChannels: channels.sort(byKey((c) => c.name)).map((c) => ({
@@ -85,6 +86,20 @@ export async function exportConfig(orm: Orm): Promise<string> {
     })),
   };
   return `${HEADER}${stringify(document, { lineWidth: 0 })}`;
+}
+
+/**
+ * Settings objects (stored as jsonb, which orders keys by length) with their keys in
+ * alphabetical order at every level, so the order never depends on how they were stored.
+ */
+function sortedKeys<T>(value: T): T {
+  if (Array.isArray(value)) return value.map(sortedKeys) as T;
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sortedKeys((value as Record<string, unknown>)[k])]),
+  ) as T;
 }
 
 /** The service face of exportConfig, for resolvers. */

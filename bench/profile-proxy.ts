@@ -1,0 +1,49 @@
+// Manual helper (not part of the suite): Tollgate under autocannon load with the in-process
+// limiter, for `node --cpu-prof bench/profile-proxy.ts`. Prints the URL and key, then waits.
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startApp } from '../src/app.ts';
+import { loadConfig } from '../src/config.ts';
+import { createLogger } from '../src/shared/logger.ts';
+
+const body = JSON.stringify({ items: [{ id: 1, name: 'CVE-2024-0001' }], total: 1 });
+const upstream = createServer((_req, res) => {
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
+});
+await new Promise<void>((r) => upstream.listen(0, '127.0.0.1', r));
+const dir = mkdtempSync(join(tmpdir(), 'tollgate-profile-'));
+const app = await startApp(
+  loadConfig({
+    TOLLGATE_DATA_DIR: dir,
+    PORT: '0',
+    LOG_LEVEL: 'warn',
+    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
+  }),
+  { logger: createLogger('warn') },
+);
+const actor = { subject: 'bench', role: 'admin' as const, requestId: undefined };
+await app.services.providers.create(actor, {
+  slug: 'bench',
+  name: 'Bench',
+  baseUrl: `http://127.0.0.1:${(upstream.address() as AddressInfo).port}`,
+  allowPrivateNetwork: true,
+  rateLimit: { points: 1_000_000, periodMs: 60_000 },
+});
+await app.services.providerKeys.add(actor, { provider: 'bench', secret: 'sk-bench-0123456789abcdef' });
+const { key } = await app.services.clients.create(actor, { name: 'bench-client' });
+await Promise.all([
+  app.services.providerCache.reload(),
+  app.services.keyRing.reload(),
+  app.services.clientCache.reload(),
+]);
+console.log(JSON.stringify({ url: `${app.url}/proxy/bench/items`, key }));
+const seconds = Number(process.env.PROFILE_SECONDS ?? 20);
+setTimeout(async () => {
+  await app.stop();
+  upstream.close();
+  process.exit(0);
+}, seconds * 1000);
