@@ -6,7 +6,7 @@ import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-post
 import { createOrm, migrateToLatest, type Orm } from './db/orm.ts';
 import { createGraphqlServer } from './graphql/yoga.ts';
 import { AlertChannelService } from './modules/alerts/alert-channel.service.ts';
-import { WebhookDelivery } from './modules/alerts/webhook-delivery.ts';
+import { WebhookDelivery, webhookOutbox } from './modules/alerts/webhook-delivery.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
 import { resolveAuthSecret } from './modules/auth/auth-secret.ts';
 import { TokenService } from './modules/auth/token.service.ts';
@@ -185,7 +185,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     if (restoredCircuits > 0)
       logger.info({ circuits: restoredCircuits }, 'adopted open circuits from other replicas');
     const budgetLedger = new BudgetLedger({ redis, logger });
-    const budgetEnforcer = new BudgetEnforcer({ orm, events, ledger: budgetLedger, logger });
+    const budgetEnforcer = new BudgetEnforcer({
+      orm,
+      events,
+      ledger: budgetLedger,
+      logger,
+      outbox: webhookOutbox(jobs),
+    });
     await budgetEnforcer.start(config.caches.refreshIntervalMs);
     const agents = new UpstreamAgents();
     const limits = new RateLimits({ redis, replicas: config.proxy.replicas, logger });

@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { AlertChannelEntity } from '../src/modules/alerts/alert-channel.entity.ts';
 import { DEAD_LETTER_QUEUE, SIGNATURE_HEADER } from '../src/modules/alerts/webhook-delivery.ts';
-import { CreateAlertChannel, ResetCircuit, TripCircuit } from './documents.ts';
+import { CreateAlertChannel, CreateBudget, ResetCircuit, TripCircuit } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { dumpDatabase } from './helpers/db.ts';
-import { setUpProvider } from './helpers/gateway.ts';
+import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 
@@ -103,6 +103,60 @@ describe('webhook alert channels', () => {
       expect(await dumpDatabase(t.config.database.url!)).not.toContain(secret);
       const stored = await t.app.orm.em.fork().findOneOrFail(AlertChannelEntity, { id: created.id });
       expect(stored.secretCiphertext).not.toContain(secret);
+    } finally {
+      await receiver.close();
+      await deleteChannels();
+    }
+  });
+
+  it('deliver budget alerts through fan-out jobs written in the transaction that claims them', async () => {
+    const receiver = await startReceiver(() => 200);
+    try {
+      const admin = await t.token('admin');
+      await gql(
+        t.graphqlUrl,
+        CreateAlertChannel,
+        { input: { name: 'budgets', url: receiver.url, kinds: ['BUDGET_ALERT'], allowPrivateNetwork: true } },
+        admin,
+      );
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: { pricing: { perRequestMicros: 1000 } },
+      });
+      const key = await createClientKey(t);
+      const created = await gql(
+        t.graphqlUrl,
+        CreateBudget,
+        {
+          input: {
+            name: 'two calls',
+            scope: 'PROVIDER',
+            provider: slug,
+            period: 'MONTH',
+            limitMicros: 2000,
+            thresholds: [50],
+            action: 'ALERT_ONLY',
+          },
+        },
+        admin,
+      );
+      expect(created.data?.createBudget?.__typename).toBe('BudgetPayload');
+      await t.app.services.budgetEnforcer.reload();
+      for (let i = 0; i < 2; i++) expect((await call(t, key, `${slug}/spend/${i}`)).status).toBe(200);
+      await t.app.services.budgetEnforcer.drain();
+
+      await vi.waitFor(() => expect(receiver.received).toHaveLength(2), { timeout: 10_000 });
+      const delivered = receiver.received.map(
+        (r) => JSON.parse(r.body) as { id: string; kind: string; data: { threshold: number } },
+      );
+      expect(delivered.map((d) => d.kind)).toEqual(['BUDGET_ALERT', 'BUDGET_ALERT']);
+      expect(delivered.map((d) => d.data.threshold).sort((a, b) => a - b)).toEqual([50, 100]);
+      // Each delivered alert came from the fan-out job committed with its claim, none from elsewhere.
+      const fanOuts = await t.app.orm.em
+        .fork()
+        .execute<{ id: string }[]>(
+          `select data->'event'->>'id' as id from pgboss.job where name = 'webhook-fanout'`,
+        );
+      expect(fanOuts.map((f) => f.id).sort()).toEqual(delivered.map((d) => d.id).sort());
     } finally {
       await receiver.close();
       await deleteChannels();

@@ -1,4 +1,5 @@
 import { createHmac } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Logger } from '../../shared/logger.ts';
 import type { AnyEvent, EventBus } from '../events/event-bus.ts';
@@ -8,6 +9,7 @@ import type { UpstreamAgents } from '../proxy/upstream-agents.ts';
 import type { AlertChannelService } from './alert-channel.service.ts';
 
 export const DELIVERY_QUEUE = 'webhook-delivery';
+export const FAN_OUT_QUEUE = 'webhook-fanout';
 export const DEAD_LETTER_QUEUE = deadLetterOf(DELIVERY_QUEUE);
 export const SIGNATURE_HEADER = 'x-tollgate-signature';
 
@@ -21,6 +23,33 @@ const deliverySchema = z.object({
   }),
 });
 export type Delivery = z.infer<typeof deliverySchema>;
+const fanOutSchema = z.object({ event: deliverySchema.shape.event });
+
+/**
+ * Enqueues an event's webhook deliveries in the caller's transaction: for events that a
+ * transaction records once for the whole cluster (a budget threshold crossed), so that the
+ * record and its deliveries commit together or not at all.
+ */
+export interface EventOutbox {
+  enqueue(em: EntityManager, event: AnyEvent): Promise<void>;
+}
+
+export function webhookOutbox(jobs: JobQueue): EventOutbox {
+  return {
+    enqueue: async (em, anyEvent) => {
+      const event = deliverableEvent(anyEvent);
+      if (event) await jobs.send(FAN_OUT_QUEUE, { event }, { em });
+    },
+  };
+}
+
+/** The webhook body of an event: id, kind, time and the rest as data; null for internal topics. */
+function deliverableEvent({ topic, event }: AnyEvent): Delivery['event'] | null {
+  const kind = KIND_OF_TOPIC.get(topic);
+  if (!kind) return null;
+  const { id, at, ...data } = event;
+  return { id, kind, at, data };
+}
 
 export interface WebhookSettings {
   retryLimit: number;
@@ -72,12 +101,25 @@ export class WebhookDelivery {
       // A delivery of a job alert that fails must not announce itself (and so on, forever).
       announceFailure: (delivery) => delivery.event.kind !== 'JOB',
     });
+    // An outboxed event becomes one delivery per channel (at least once: a retried fan-out may
+    // enqueue a delivery twice; receivers dedupe by x-tollgate-event-id).
+    this.#jobs.define({
+      name: FAN_OUT_QUEUE,
+      schema: fanOutSchema,
+      retryLimit: this.#settings.retryLimit,
+      retryDelaySeconds: this.#settings.retryDelaySeconds,
+      backoff: true,
+      handler: ({ event }) => this.#enqueueDeliveries(event),
+    });
   }
 
   /** Starts enqueueing this replica's events (the job queue must be started). */
   start(): void {
-    this.#events.onPublish((event) => {
-      void this.#enqueue(event).catch((error: unknown) =>
+    this.#events.onPublish((event, options) => {
+      if (options.outboxed) return; // its fan-out job was written with it
+      const deliverable = deliverableEvent(event);
+      if (!deliverable) return;
+      void this.#enqueueDeliveries(deliverable).catch((error: unknown) =>
         this.#logger.error(
           { err: (error as Error).message, eventId: event.event.id },
           'webhook not enqueued',
@@ -87,14 +129,12 @@ export class WebhookDelivery {
   }
 
   /** One job per enabled channel that wants this kind of event. */
-  async #enqueue({ topic, event }: AnyEvent): Promise<void> {
-    const kind = KIND_OF_TOPIC.get(topic);
-    if (!kind) return;
-    const channels = (await this.#channels.list()).filter((c) => c.enabled && c.kinds.includes(kind));
+  async #enqueueDeliveries(event: Delivery['event']): Promise<void> {
+    const channels = (await this.#channels.list()).filter(
+      (c) => c.enabled && (c.kinds as readonly string[]).includes(event.kind),
+    );
     for (const channel of channels) {
-      const { id, at, ...data } = event;
-      const delivery = deliverySchema.parse({ channelId: channel.id, event: { id, kind, at, data } });
-      await this.#jobs.send(DELIVERY_QUEUE, delivery);
+      await this.#jobs.send(DELIVERY_QUEUE, deliverySchema.parse({ channelId: channel.id, event }));
     }
   }
 

@@ -1,7 +1,8 @@
 import { sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { EventBus } from '../events/event-bus.ts';
+import type { EventOutbox } from '../alerts/webhook-delivery.ts';
+import { type EventBus, stamp } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import { type Budget, BudgetEntity } from './budget.entity.ts';
 import type { BudgetLedger, LedgerAccount, LedgerFigures, LedgerHold } from './budget-ledger.ts';
@@ -56,9 +57,19 @@ export class BudgetEnforcer {
   readonly #chains = new Map<string, Promise<void>>();
   #stop: (() => void) | undefined;
   readonly #now: () => Date;
+  readonly #outbox: EventOutbox | undefined;
 
-  constructor(deps: { orm: Orm; events: EventBus; ledger: BudgetLedger; logger: Logger; now?: () => Date }) {
+  constructor(deps: {
+    orm: Orm;
+    events: EventBus;
+    ledger: BudgetLedger;
+    logger: Logger;
+    /** Where an alert's webhook deliveries are enqueued, in the transaction that claims it. */
+    outbox?: EventOutbox;
+    now?: () => Date;
+  }) {
     this.#now = deps.now ?? (() => new Date());
+    this.#outbox = deps.outbox;
     this.#orm = deps.orm;
     this.#events = deps.events;
     this.#ledger = deps.ledger;
@@ -277,26 +288,35 @@ export class BudgetEnforcer {
     });
   }
 
-  /** Records the crossing; only the replica whose insert wins announces it. */
+  /**
+   * Records the crossing; only the replica whose insert wins announces it. The alert's webhook
+   * deliveries are enqueued in the same transaction: a claimed alert is never left unsent.
+   */
   async #claim(budget: Budget, bounds: PeriodBounds, threshold: number, spentMicros: number): Promise<void> {
-    const result = await sql<{ id: string }>`
-      insert into budget_alerts (id, budget_id, period_start, threshold, spent_micros, limit_micros, at)
-      values (gen_random_uuid(), ${budget.id}, ${bounds.start}, ${threshold}, ${spentMicros}, ${budget.limitMicros}, now())
-      on conflict (budget_id, period_start, threshold) do nothing
-      returning id`.execute(this.#orm.em.fork().getKysely());
-    if (result.rows.length === 0) return;
-    this.#logger.info({ budget: budget.name, threshold, spentMicros }, 'budget threshold crossed');
-    this.#events.publish('budget.alert', {
-      budgetId: budget.id,
-      budgetName: budget.name,
-      threshold,
-      spentMicros,
-      limitMicros: budget.limitMicros,
-      percentUsed: Math.round((spentMicros / budget.limitMicros) * 10_000) / 100,
-      action: budget.action,
-      periodStart: bounds.start.toISOString(),
-      periodEnd: bounds.end?.toISOString() ?? null,
+    const event = await this.#orm.em.fork().transactional(async (em) => {
+      const result = await sql<{ id: string }>`
+        insert into budget_alerts (id, budget_id, period_start, threshold, spent_micros, limit_micros, at)
+        values (gen_random_uuid(), ${budget.id}, ${bounds.start}, ${threshold}, ${spentMicros}, ${budget.limitMicros}, now())
+        on conflict (budget_id, period_start, threshold) do nothing
+        returning id`.execute(em.getKysely());
+      if (result.rows.length === 0) return undefined;
+      const event = stamp({
+        budgetId: budget.id,
+        budgetName: budget.name,
+        threshold,
+        spentMicros,
+        limitMicros: budget.limitMicros,
+        percentUsed: Math.round((spentMicros / budget.limitMicros) * 10_000) / 100,
+        action: budget.action,
+        periodStart: bounds.start.toISOString(),
+        periodEnd: bounds.end?.toISOString() ?? null,
+      });
+      await this.#outbox?.enqueue(em, { topic: 'budget.alert', event });
+      return event;
     });
+    if (!event) return;
+    this.#logger.info({ budget: budget.name, threshold, spentMicros }, 'budget threshold crossed');
+    this.#events.publish('budget.alert', event, { outboxed: this.#outbox !== undefined });
   }
 
   #track(promise: Promise<unknown>): void {

@@ -111,6 +111,16 @@ const REPLAY_MAX_EVENTS = 1000;
 const REPLAY_MAX_AGE_MS = 10 * 60_000;
 const CHANNEL = 'tollgate:events';
 
+export interface PublishOptions {
+  /** Its webhook deliveries were enqueued in the transaction that recorded it (an outbox). */
+  outboxed?: boolean;
+}
+
+/** An event with its id and time, before it is published. */
+export function stamp<T extends object>(event: T): T & { id: string; at: string } {
+  return { id: randomUUID(), at: new Date().toISOString(), ...event };
+}
+
 /**
  * The typed event bus. Events are delivered to this process's listeners at once, and, when
  * Redis is configured, published for the other replicas, which deliver them to theirs. A
@@ -122,7 +132,7 @@ export class EventBus {
   readonly #all: FanOut<AnyEvent>;
   readonly #maxQueue: number;
   readonly #recent: AnyEvent[] = [];
-  readonly #originListeners: ((event: AnyEvent) => void)[] = [];
+  readonly #originListeners: ((event: AnyEvent, options: PublishOptions) => void)[] = [];
   readonly #origin = randomUUID();
   readonly #publisher: Redis | undefined;
   readonly #subscriber: Redis | undefined;
@@ -164,12 +174,20 @@ export class EventBus {
     this.#publisher?.disconnect();
   }
 
-  publish<K extends Topic>(topic: K, event: Omit<EventMap[K], 'id' | 'at'>): EventMap[K] {
-    const full = { id: randomUUID(), at: new Date().toISOString(), ...event } as EventMap[K];
+  /**
+   * Delivers an event here and to the other replicas. An event given its id and time already
+   * (see `stamp`) keeps them, so that what a transaction wrote about it matches.
+   */
+  publish<K extends Topic>(
+    topic: K,
+    event: Omit<EventMap[K], 'id' | 'at'> | EventMap[K],
+    options: PublishOptions = {},
+  ): EventMap[K] {
+    const full = ('id' in event ? event : stamp(event)) as EventMap[K];
     this.#deliver(topic, full);
     for (const listener of this.#originListeners) {
       try {
-        listener({ topic, event: full } as AnyEvent);
+        listener({ topic, event: full } as AnyEvent, options);
       } catch (error) {
         this.#logger.error({ err: error, topic }, 'origin listener failed');
       }
@@ -215,7 +233,7 @@ export class EventBus {
    * Runs `listener` for each event published by this replica (not the ones other replicas
    * publish): for work that must happen once per event in the cluster, such as webhooks.
    */
-  onPublish(listener: (event: AnyEvent) => void): void {
+  onPublish(listener: (event: AnyEvent, options: PublishOptions) => void): void {
     this.#originListeners.push(listener);
   }
 
