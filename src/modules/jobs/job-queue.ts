@@ -137,7 +137,6 @@ export class JobQueue {
           pollingIntervalSeconds: 0.5,
           batchSize: BATCH_SIZE,
           burstWhenBatchFull: true,
-          includeMetadata: true,
           perJobResults: true,
         },
         async (batch) =>
@@ -168,31 +167,44 @@ export class JobQueue {
   }
 
   /** Runs one job: validates its payload, logs with its id, announces its final failure. */
-  async #run(
-    definition: JobDefinition<unknown>,
-    job: { id: string; data: unknown; retryCount: number; retryLimit: number },
-  ): Promise<void> {
-    const logger = this.#logger.child({ jobId: job.id, queue: definition.name });
+  async #run(definition: JobDefinition<unknown>, job: { id: string; data: unknown }): Promise<void> {
+    // The child logger is made only if the job logs (most never do; this runs for every job).
+    let childLogger: Logger | undefined;
+    const base = this.#logger;
+    const context = {
+      id: job.id,
+      get logger() {
+        childLogger ??= base.child({ jobId: job.id, queue: definition.name });
+        return childLogger;
+      },
+    };
     const data = definition.schema.parse(job.data);
     try {
-      await definition.handler(data, { id: job.id, logger });
+      await definition.handler(data, context);
     } catch (error) {
       const message = (error as Error).message ?? String(error);
-      if (job.retryCount >= job.retryLimit && (definition.announceFailure?.(data) ?? true)) {
+      const logger = context.logger;
+      // Attempts are read on failure only, rather than fetched with every job.
+      const attempts = await this.#boss.getJobById(definition.name, job.id).catch(() => null);
+      const final = attempts !== null && attempts.retryCount >= attempts.retryLimit;
+      if (final && (definition.announceFailure?.(data) ?? true)) {
         logger.error({ err: message }, 'job failed for good; it is in the dead-letter queue');
         this.#events.publish('job.alert', {
           queue: definition.name,
           alert: 'FAILED',
           jobId: job.id,
           message:
-            `${definition.name} job ${job.id} failed after ${job.retryCount + 1} attempts: ${message}`.slice(
+            `${definition.name} job ${job.id} failed after ${attempts.retryCount + 1} attempts: ${message}`.slice(
               0,
               500,
             ),
           retryRate: null,
         });
       } else {
-        logger.warn({ err: message, attempt: job.retryCount + 1 }, 'job failed; it will be retried');
+        logger.warn(
+          { err: message, attempt: (attempts?.retryCount ?? 0) + 1 },
+          'job failed; it will be retried',
+        );
       }
       throw error;
     }
