@@ -47,6 +47,8 @@ export async function runGraphqlBench(): Promise<void> {
     TOLLGATE_DATA_DIR: dataDir,
     PORT: '0',
     LOG_LEVEL: 'warn',
+    // The load comes from one token: the per-operator limit would measure itself, not Tollgate.
+    TOLLGATE_GRAPHQL_RATE_LIMIT: '0',
     TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
   });
   const app = await startApp(config, { logger: createLogger('warn') });

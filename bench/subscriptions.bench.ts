@@ -99,6 +99,9 @@ async function tollgate(redisUrl?: string): Promise<{ app: StartedApp; token: st
     LOG_LEVEL: 'error',
     TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
     TOLLGATE_HEALTH_TICK_MS: '60000',
+    // Thousands of subscribers share one token here.
+    TOLLGATE_WS_MAX_CONNECTIONS_PER_OPERATOR: '0',
+    TOLLGATE_GRAPHQL_RATE_LIMIT: '0',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });
   const app = await startApp(config, { logger: createLogger('error') });

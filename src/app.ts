@@ -38,6 +38,7 @@ import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
 import { UsageRollups } from './modules/usage/usage-rollup.ts';
+import { ApiGuard } from './server/api-guard.ts';
 import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createMetrics } from './server/metrics.ts';
 import { closeHttpServer } from './server/shutdown.ts';
@@ -311,10 +312,26 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     cleanup.push(() => healthMonitor.stop());
 
-    const yoga = createGraphqlServer({ services, logger, graphiql: config.graphql.graphiql, tracing });
+    const yoga = createGraphqlServer({
+      services,
+      logger,
+      graphiql: config.graphql.graphiql,
+      protection: config.apiProtection,
+      tracing,
+    });
+    const guard = new ApiGuard({
+      tokens,
+      redis,
+      replicas: config.proxy.replicas,
+      logger,
+      settings: config.apiProtection,
+      publicUrl: config.http.publicUrl,
+    });
     const server = createHttpServer(
       {
-        graphql: (req, res, requestId) => yoga.handle(req, res, { requestId }),
+        graphql: async (req, res, requestId) => {
+          if (await guard.admitHttp(req, res, requestId)) await yoga.handle(req, res, { requestId });
+        },
         proxy,
         metrics: config.metrics.port === undefined ? metricsRoute : undefined,
         readiness: [
@@ -344,6 +361,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       tokens,
       logger,
       maxBufferedBytes: config.graphql.wsMaxBufferedBytes,
+      guard,
+      maxPayloadBytes: config.apiProtection.maxBodyBytes,
+      initTimeoutMs: config.apiProtection.wsInitTimeoutMs,
     });
     wsConnections = ws.connections;
     if (config.metrics.port !== undefined) {

@@ -79,6 +79,33 @@ const envSchema = z.object({
   TOLLGATE_JWT_ROLE_CLAIM: z.preprocess(emptyToUndefined, z.string().min(1).default('role')),
   TOLLGATE_JWT_CLOCK_TOLERANCE_S: int(5, 0, 300),
   TOLLGATE_GRAPHIQL: bool(true),
+  TOLLGATE_GRAPHQL_INTROSPECTION: z.preprocess(
+    emptyToUndefined,
+    z.enum(['operators', 'off', 'public']).default('operators'),
+  ),
+  TOLLGATE_GRAPHQL_BATCH_LIMIT: int(0, 0, 50),
+  TOLLGATE_GRAPHQL_MAX_BODY_BYTES: int(1024 * 1024, 1024, 64 * 1024 * 1024),
+  TOLLGATE_GRAPHQL_RATE_LIMIT: int(1200, 0, 1_000_000),
+  TOLLGATE_GRAPHQL_RATE_WINDOW_S: int(60, 1, 86_400),
+  TOLLGATE_AUTH_FAILURE_LIMIT: int(30, 0, 1_000_000),
+  TOLLGATE_AUTH_FAILURE_WINDOW_S: int(300, 1, 86_400),
+  TOLLGATE_ALLOWED_ORIGINS: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .optional()
+      .transform((v) =>
+        (v ?? '')
+          .split(',')
+          .map((o) => o.trim().replace(/\/+$/, ''))
+          .filter(Boolean),
+      )
+      .refine((list) => list.every((o) => o === '*' || /^https?:\/\/[^/\s]+$/.test(o)), {
+        message: 'must be a comma-separated list of origins such as https://console.example.com (or *)',
+      }),
+  ),
+  TOLLGATE_WS_INIT_TIMEOUT_MS: int(3_000, 100, 60_000),
+  TOLLGATE_WS_MAX_CONNECTIONS_PER_OPERATOR: int(50, 0, 1_000_000),
   TOLLGATE_MASTER_KEYS: optionalString,
   TOLLGATE_MASTER_KEYS_FILE: optionalString,
   TOLLGATE_CACHE_REFRESH_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
@@ -142,6 +169,25 @@ export type AuthConfig =
       clockToleranceSeconds: number;
     };
 
+export interface ApiProtectionConfig {
+  /** Who may run introspection queries: any valid token (`operators`), nobody, or everyone. */
+  introspection: 'operators' | 'off' | 'public';
+  /** Most operations in one batched HTTP request; 0 turns batching off. */
+  batchLimit: number;
+  /** Largest HTTP request body on /graphql, and largest WebSocket message. */
+  maxBodyBytes: number;
+  /** Requests (and WebSocket operations) per window, per token subject or per anonymous IP; 0 = off. */
+  rateLimit: { points: number; windowMs: number };
+  /** Refused tokens per window per IP, after which that IP's authenticated requests get 429; 0 = off. */
+  authFailureLimit: { points: number; windowMs: number };
+  /** Browser origins allowed besides Tollgate's own (WebSocket upgrades and CORS); `*` allows any. */
+  allowedOrigins: string[];
+  /** How long a WebSocket may wait before sending connection_init (then 4408). */
+  wsInitTimeoutMs: number;
+  /** Open WebSockets per token subject (or per anonymous IP) on one replica; 0 = unlimited. */
+  wsMaxConnectionsPerOperator: number;
+}
+
 export interface MasterKey {
   kid: string;
   /** 32 bytes (AES-256). */
@@ -161,6 +207,8 @@ export interface Config {
   logLevel: (typeof LOG_LEVELS)[number];
   auth: AuthConfig;
   graphql: { graphiql: boolean; wsMaxBufferedBytes: number; subscriberQueueMax: number };
+  /** Abuse protection of the GraphQL API (HTTP, SSE and WebSocket). */
+  apiProtection: ApiProtectionConfig;
   vault: {
     /** undefined until resolved: on the embedded default a key is generated into the data dir. */
     masterKeys: MasterKey[] | undefined;
@@ -400,6 +448,19 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       graphiql: e.TOLLGATE_GRAPHIQL,
       wsMaxBufferedBytes: e.TOLLGATE_WS_MAX_BUFFERED_BYTES,
       subscriberQueueMax: e.TOLLGATE_SUBSCRIBER_QUEUE_MAX,
+    },
+    apiProtection: {
+      introspection: e.TOLLGATE_GRAPHQL_INTROSPECTION,
+      batchLimit: e.TOLLGATE_GRAPHQL_BATCH_LIMIT,
+      maxBodyBytes: e.TOLLGATE_GRAPHQL_MAX_BODY_BYTES,
+      rateLimit: { points: e.TOLLGATE_GRAPHQL_RATE_LIMIT, windowMs: e.TOLLGATE_GRAPHQL_RATE_WINDOW_S * 1000 },
+      authFailureLimit: {
+        points: e.TOLLGATE_AUTH_FAILURE_LIMIT,
+        windowMs: e.TOLLGATE_AUTH_FAILURE_WINDOW_S * 1000,
+      },
+      allowedOrigins: e.TOLLGATE_ALLOWED_ORIGINS,
+      wsInitTimeoutMs: e.TOLLGATE_WS_INIT_TIMEOUT_MS,
+      wsMaxConnectionsPerOperator: e.TOLLGATE_WS_MAX_CONNECTIONS_PER_OPERATOR,
     },
     vault: { masterKeys, providerEnvKeys },
     caches: { refreshIntervalMs: e.TOLLGATE_CACHE_REFRESH_INTERVAL_MS },

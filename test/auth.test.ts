@@ -146,7 +146,8 @@ describe('authentication', () => {
     const token = await t.token('viewer');
     const url = `${t.graphqlUrl}?query=${encodeURIComponent('{ viewer { role } }')}`;
     const response = await fetch(url, {
-      headers: { authorization: `Bearer ${token}`, accept: 'application/json' },
+      // A GET is a "simple" request a foreign page could make: it needs the CSRF header.
+      headers: { authorization: `Bearer ${token}`, accept: 'application/json', 'x-graphql-csrf': '1' },
     });
     expect(await response.json()).toEqual({ data: { viewer: { role: 'VIEWER' } } });
   });
@@ -154,7 +155,7 @@ describe('authentication', () => {
   it('never executes a mutation sent with GET', async () => {
     const query = `mutation { setProviderEnabled(slug: "${slug}", enabled: false) { __typename } }`;
     const response = await fetch(`${t.graphqlUrl}?query=${encodeURIComponent(query)}`, {
-      headers: { authorization: `Bearer ${admin}`, accept: 'application/json' },
+      headers: { authorization: `Bearer ${admin}`, accept: 'application/json', 'x-graphql-csrf': '1' },
     });
     expect(response.status).toBe(405);
     expect((await gql(t.graphqlUrl, GetProvider, { slug }, admin)).data?.provider?.enabled).toBe(true);

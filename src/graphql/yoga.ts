@@ -2,11 +2,13 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError, type ValidationContext } from 'graphql';
 import { createYoga, type Plugin, useErrorHandler } from 'graphql-yoga';
+import type { ApiProtectionConfig } from '../config.ts';
 import { type Context, createContext } from '../context.ts';
 import type { Services } from '../services.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Tracing } from '../shared/tracing.ts';
 import { isExpectedError, maskError } from './errors.ts';
+import { useCsrfPrevention, useIntrospectionPolicy } from './protection.ts';
 import { getSchema } from './schema.ts';
 import { useTracing } from './tracing-plugin.ts';
 
@@ -62,8 +64,9 @@ export function createGraphqlServer(deps: {
   logger: Logger;
   graphiql: boolean;
   tracing?: Tracing;
+  protection: ApiProtectionConfig;
 }) {
-  const { services, logger } = deps;
+  const { services, logger, protection } = deps;
 
   const logUnexpected: Plugin = useErrorHandler(({ errors, context }) => {
     const requestId = (context as Partial<Context>).requestId;
@@ -98,9 +101,14 @@ export function createGraphqlServer(deps: {
       ? { title: 'Tollgate', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY }
       : false,
     renderGraphiQL,
+    batching: protection.batchLimit > 0 ? { limit: protection.batchLimit } : false,
+    // Cross-origin browsers only from the allowed origins (none by default: GraphiQL is same-origin).
+    cors: protection.allowedOrigins.length > 0 ? { origin: protection.allowedOrigins } : false,
     plugins: [
       logUnexpected,
       ...(deps.tracing ? [useTracing(deps.tracing)] : []),
+      useCsrfPrevention(),
+      useIntrospectionPolicy(protection.introspection),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
         costLimit: { maxCost: 5000, ...reportAsValidationError },

@@ -8,12 +8,18 @@ import { authorizationFromParams, type GraphqlServer } from '../graphql/yoga.ts'
 import type { TokenService } from '../modules/auth/token.service.ts';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
+import { type ApiGuard, clientIp, refusalBody } from './api-guard.ts';
 
 type Extra = {
   socket: WebSocket;
   request: IncomingMessage;
   expiryTimer?: NodeJS.Timeout;
+  /** The caller this connection is counted against (ApiGuard.openConnection). */
+  countedAs?: string;
 };
+
+/** Close code for a caller over its connection maximum (graphql-ws's "too many" code, not retried). */
+export const TOO_MANY_CONNECTIONS = 4429;
 
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
@@ -29,6 +35,12 @@ interface EnvelopedRoot {
  * closed with 4401. GraphiQL cannot put its header editor into connectionParams, so it sends the
  * headers with each operation (`extensions.headers`): a connection without a token is accepted,
  * and each of its operations is authorised by its own header (or answered UNAUTHENTICATED).
+ *
+ * Abuse: a browser upgrade from a foreign Origin gets 403, an address blocked for refused tokens
+ * 429; graphql-ws closes a connection that sends no init in time (4408), inits twice (4429),
+ * subscribes before the ack (4401) or reuses an operation id (4409); a caller over its connection
+ * maximum is closed with 4429 "Too many connections"; each operation counts against the caller's
+ * rate limit (an error result with RATE_LIMITED when spent).
  */
 export function attachGraphqlWebSocket(deps: {
   server: Server;
@@ -37,9 +49,14 @@ export function attachGraphqlWebSocket(deps: {
   logger: Logger;
   /** A socket whose unsent data passes this is too slow to keep up: it is disconnected. */
   maxBufferedBytes: number;
+  guard: ApiGuard;
+  /** Largest message accepted. */
+  maxPayloadBytes: number;
+  /** How long a connection may wait before connection_init. */
+  initTimeoutMs: number;
 }) {
-  const { server, yoga, tokens, logger, maxBufferedBytes } = deps;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: 1024 * 1024 });
+  const { server, yoga, tokens, logger, maxBufferedBytes, guard } = deps;
+  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
 
   // Registered before graphql-ws's own listener, so every message it sends passes through here.
   // A consumer that stops reading would otherwise grow this process's memory without bound.
@@ -68,7 +85,35 @@ export function attachGraphqlWebSocket(deps: {
       socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
       return;
     }
-    wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+    if (!guard.originAllowed(request)) {
+      logger.info({ origin: request.headers.origin }, 'websocket upgrade from a foreign origin refused');
+      const body = JSON.stringify({
+        errors: [
+          { message: 'This origin may not open a WebSocket here.', extensions: { code: 'FORBIDDEN' } },
+        ],
+      });
+      socket.end(
+        `HTTP/1.1 403 Forbidden\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+      );
+      return;
+    }
+    guard
+      .authBlocked(clientIp(request))
+      .then((blocked) => {
+        if (blocked) {
+          const body = JSON.stringify(refusalBody(blocked));
+          const seconds = Math.max(1, Math.ceil(blocked.retryAfterMs / 1000));
+          socket.end(
+            `HTTP/1.1 429 Too Many Requests\r\nRetry-After: ${seconds}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+          );
+          return;
+        }
+        wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error }, 'websocket upgrade failed');
+        socket.destroy();
+      });
   });
 
   const connectionCredential = (ctx: {
@@ -88,19 +133,37 @@ export function attachGraphqlWebSocket(deps: {
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
+      connectionInitWaitTimeout: deps.initTimeoutMs,
       onConnect: async (ctx) => {
+        const ip = clientIp(ctx.extra.request);
         const credential = connectionCredential(ctx);
-        if (credential === undefined) return true;
-        const token = bearerToken(credential);
-        if (!token) return false;
-        try {
-          closeAtExpiry(ctx.extra, (await tokens.verify(token)).expiresAt);
-          return true;
-        } catch {
+        let operator = null;
+        if (credential !== undefined) {
+          const token = bearerToken(credential);
+          if (!token) return false;
+          try {
+            operator = await tokens.verify(token);
+          } catch {
+            await guard.recordAuthFailure(ip);
+            return false;
+          }
+        }
+        const key = guard.keyOf(operator, ip);
+        if (!guard.openConnection(key)) {
+          logger.info({ key }, 'websocket refused: too many connections for this caller');
+          // Closed here with its own code; returning false then changes nothing (already closing).
+          ctx.extra.socket.close(TOO_MANY_CONNECTIONS, 'Too many connections');
           return false;
         }
+        ctx.extra.countedAs = key;
+        if (operator) closeAtExpiry(ctx.extra, operator.expiresAt);
+        return true;
       },
-      onClose: (ctx) => clearTimeout(ctx.extra.expiryTimer),
+      onClose: (ctx) => {
+        clearTimeout(ctx.extra.expiryTimer);
+        if (ctx.extra.countedAs) guard.closeConnection(ctx.extra.countedAs);
+        ctx.extra.countedAs = undefined;
+      },
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
@@ -140,6 +203,14 @@ export function attachGraphqlWebSocket(deps: {
           throw error;
         }
         const contextValue = await contextFactory();
+        const ip = clientIp(ctx.extra.request);
+        // A token sent with the operation (GraphiQL) that does not verify counts as a failed attempt.
+        if (!contextValue.operator && bearerToken(credential)) await guard.recordAuthFailure(ip);
+        const refusal = await guard.take(guard.keyOf(contextValue.operator, ip));
+        if (refusal) {
+          const [error] = refusalBody(refusal, requestId).errors;
+          return [new GraphQLError(error!.message, { extensions: error!.extensions })];
+        }
         if (contextValue.operator && !ctx.extra.expiryTimer)
           closeAtExpiry(ctx.extra, contextValue.operator.expiresAt);
         const args: ExecutionArgs = {

@@ -1,0 +1,243 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Redis } from 'ioredis';
+import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import type { ApiProtectionConfig } from '../config.ts';
+import { bearerToken } from '../context.ts';
+import type { Operator, TokenService } from '../modules/auth/token.service.ts';
+import type { Logger } from '../shared/logger.ts';
+
+/** What refused a call: too many calls for its key, or too many refused tokens from its address. */
+export type Refusal = { reason: 'rate' | 'auth-failures'; retryAfterMs: number };
+
+type Limiter = RateLimiterMemory | RateLimiterRedis;
+
+/** The address a socket came from (no proxy headers are trusted). */
+export function clientIp(req: IncomingMessage): string {
+  return req.socket.remoteAddress ?? 'unknown';
+}
+
+/** The GraphQL-shaped error body of a refused request. */
+export function refusalBody(refusal: Refusal, requestId?: string) {
+  const seconds = Math.max(1, Math.ceil(refusal.retryAfterMs / 1000));
+  const message =
+    refusal.reason === 'rate'
+      ? `Too many requests: retry in ${seconds} s.`
+      : `Too many failed authentication attempts from your address: retry in ${seconds} s.`;
+  return {
+    errors: [
+      { message, extensions: { code: 'RATE_LIMITED', retryAfterMs: refusal.retryAfterMs, requestId } },
+    ],
+  };
+}
+
+function sendGraphqlError(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+    ...headers,
+  });
+  res.end(payload);
+}
+
+/**
+ * The GraphQL API's front door, before Yoga sees a request: a per-caller rate limit (token
+ * subject, or IP for anonymous callers), a stricter limit on refused tokens per IP, a body size
+ * limit, and the Origin check and per-caller connection count of WebSockets. Limits live in Redis
+ * when it is configured (shared by replicas, with an in-process stand-in while Redis is away).
+ */
+export class ApiGuard {
+  readonly #tokens: TokenService;
+  readonly #settings: ApiProtectionConfig;
+  readonly #logger: Logger;
+  readonly #requests: Limiter | undefined;
+  readonly #failures: Limiter | undefined;
+  readonly #ownOrigins: Set<string>;
+  readonly #connections = new Map<string, number>();
+
+  constructor(deps: {
+    tokens: TokenService;
+    redis: Redis | undefined;
+    replicas: number;
+    logger: Logger;
+    settings: ApiProtectionConfig;
+    publicUrl: string | undefined;
+  }) {
+    this.#tokens = deps.tokens;
+    this.#settings = deps.settings;
+    this.#logger = deps.logger;
+    const build = (keyPrefix: string, { points, windowMs }: { points: number; windowMs: number }) => {
+      if (points === 0) return undefined;
+      const duration = Math.max(1, Math.round(windowMs / 1000));
+      if (!deps.redis) return new RateLimiterMemory({ keyPrefix, points, duration });
+      return new RateLimiterRedis({
+        storeClient: deps.redis,
+        keyPrefix,
+        points,
+        duration,
+        rejectIfRedisNotReady: true,
+        insuranceLimiter: new RateLimiterMemory({
+          keyPrefix: `${keyPrefix}:ins`,
+          points: Math.max(1, Math.floor(points / deps.replicas)),
+          duration,
+        }),
+      });
+    };
+    this.#requests = build('tg:api:req', deps.settings.rateLimit);
+    this.#failures = build('tg:api:authfail', deps.settings.authFailureLimit);
+    this.#ownOrigins = new Set(deps.publicUrl ? [new URL(deps.publicUrl).origin] : []);
+  }
+
+  /** The rate-limit key of a caller: its token's subject, or its address when anonymous. */
+  keyOf(operator: Operator | null, ip: string): string {
+    return operator ? `sub:${operator.subject}` : `ip:${ip}`;
+  }
+
+  /** Takes one call from the caller's allowance; a refusal says how long to wait. */
+  async take(key: string): Promise<Refusal | undefined> {
+    if (!this.#requests) return undefined;
+    try {
+      await this.#requests.consume(key);
+      return undefined;
+    } catch (rejection) {
+      if (rejection instanceof RateLimiterRes) {
+        this.#logger.info({ key }, 'GraphQL rate limit reached');
+        return { reason: 'rate', retryAfterMs: Math.max(rejection.msBeforeNext, 1) };
+      }
+      this.#logger.error({ err: rejection }, 'GraphQL rate limiter failed; allowing the call');
+      return undefined;
+    }
+  }
+
+  /** Set while `ip` has used up its refused-token allowance: nothing it authenticates is checked. */
+  async authBlocked(ip: string): Promise<Refusal | undefined> {
+    if (!this.#failures) return undefined;
+    try {
+      const state = await this.#failures.get(ip);
+      if (state && state.consumedPoints >= this.#settings.authFailureLimit.points)
+        return { reason: 'auth-failures', retryAfterMs: Math.max(state.msBeforeNext, 1) };
+    } catch (error) {
+      this.#logger.error({ err: error }, 'auth-failure limiter failed; allowing the call');
+    }
+    return undefined;
+  }
+
+  /** Counts one refused token from `ip`. */
+  async recordAuthFailure(ip: string): Promise<void> {
+    if (!this.#failures) return;
+    try {
+      const res = await this.#failures.consume(ip);
+      if (res.remainingPoints === 0)
+        this.#logger.warn({ ip }, 'too many refused tokens from one address; blocking it for a while');
+    } catch (rejection) {
+      if (!(rejection instanceof RateLimiterRes))
+        this.#logger.error({ err: rejection }, 'auth-failure limiter failed');
+    }
+  }
+
+  /**
+   * Verifies a credential for limiting purposes (the token service caches verified tokens, so
+   * the GraphQL context's own check costs nothing more). A refused token is counted against `ip`.
+   */
+  async identify(credential: unknown, ip: string): Promise<{ operator: Operator | null; refused: boolean }> {
+    const token = bearerToken(credential);
+    if (!token) return { operator: null, refused: credential !== undefined && credential !== null };
+    try {
+      return { operator: await this.#tokens.verify(token), refused: false };
+    } catch {
+      await this.recordAuthFailure(ip);
+      return { operator: null, refused: true };
+    }
+  }
+
+  /**
+   * Decides whether an HTTP request to /graphql goes on to Yoga; otherwise answers it (429 or
+   * 413) itself. The body is read here, up to the limit, and handed to Yoga already buffered.
+   */
+  async admitHttp(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean> {
+    const ip = clientIp(req);
+    const credential = req.headers.authorization;
+    if (bearerToken(credential)) {
+      const blocked = await this.authBlocked(ip);
+      if (blocked) return this.#refuse(res, blocked, requestId);
+    }
+    const { operator } = await this.identify(credential, ip);
+    const refusal = await this.take(this.keyOf(operator, ip));
+    if (refusal) return this.#refuse(res, refusal, requestId);
+    return this.#readBody(req, res, requestId);
+  }
+
+  #refuse(res: ServerResponse, refusal: Refusal, requestId: string): false {
+    res.setHeader('connection', 'close');
+    sendGraphqlError(res, 429, refusalBody(refusal, requestId), {
+      'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000))),
+    });
+    return false;
+  }
+
+  async #readBody(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean> {
+    if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
+    const max = this.#settings.maxBodyBytes;
+    const tooLarge = () => {
+      // Close rather than read on: the rest of an oversized body is not worth receiving.
+      res.setHeader('connection', 'close');
+      sendGraphqlError(res, 413, {
+        errors: [
+          {
+            message: `The request body is larger than ${max} bytes.`,
+            extensions: { code: 'PAYLOAD_TOO_LARGE', requestId },
+          },
+        ],
+      });
+      return false;
+    };
+    if (Number(req.headers['content-length'] ?? 0) > max) return tooLarge();
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) return tooLarge();
+      chunks.push(chunk);
+    }
+    // @whatwg-node (under Yoga) takes a `body` already read from the request as the request body.
+    if (size > 0) (req as IncomingMessage & { body?: Buffer }).body = Buffer.concat(chunks);
+    return true;
+  }
+
+  /**
+   * A WebSocket upgrade from a browser must come from Tollgate's own origin (GraphiQL) or an
+   * allowed one; clients that send no Origin (scripts, SDKs) are not browsers and pass.
+   */
+  originAllowed(req: IncomingMessage): boolean {
+    const origin = req.headers.origin;
+    if (origin === undefined) return true;
+    const allowed = this.#settings.allowedOrigins;
+    if (allowed.includes('*') || allowed.includes(origin) || this.#ownOrigins.has(origin)) return true;
+    try {
+      return new URL(origin).host === req.headers.host;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Counts a WebSocket for its caller; false when the caller already holds the maximum. */
+  openConnection(key: string): boolean {
+    const max = this.#settings.wsMaxConnectionsPerOperator;
+    const open = this.#connections.get(key) ?? 0;
+    if (max > 0 && open >= max) return false;
+    this.#connections.set(key, open + 1);
+    return true;
+  }
+
+  closeConnection(key: string): void {
+    const open = (this.#connections.get(key) ?? 1) - 1;
+    if (open <= 0) this.#connections.delete(key);
+    else this.#connections.set(key, open);
+  }
+}
