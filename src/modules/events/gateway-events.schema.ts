@@ -6,6 +6,7 @@ import { KeyEventRef } from '../keys/provider-key.schema.ts';
 import { CircuitEventRef } from '../proxy/circuit.schema.ts';
 import type { AnyEvent, EventBus, JobAlertEvent } from './event-bus.ts';
 import { EVENT_KINDS, type EventKind, KIND_OF_TOPIC } from './event-kinds.ts';
+import { endWithSource } from './filter-events.ts';
 
 const KINDS = EVENT_KINDS;
 type Kind = EventKind;
@@ -59,18 +60,27 @@ class ReplayWindowError extends AppError {
  * holds come first (subscribed to live events before reading them, so none falls in between),
  * then live events, each once.
  */
-async function* gatewayEvents(
+function gatewayEvents(
   bus: EventBus,
   kinds: Kind[] | null | undefined,
   since: string | null | undefined,
   onSlowConsumer: (() => void) | undefined,
+) {
+  const live = bus.subscribeAll(onSlowConsumer)[Symbol.asyncIterator]();
+  return endWithSource(gatewayEventsFrom(live, bus, kinds, since), live);
+}
+
+async function* gatewayEventsFrom(
+  live: AsyncIterator<AnyEvent>,
+  bus: EventBus,
+  kinds: Kind[] | null | undefined,
+  since: string | null | undefined,
 ) {
   const wanted = new Set<Kind>(kinds && kinds.length > 0 ? kinds : (Object.keys(KINDS) as Kind[]));
   const tag = (e: AnyEvent): Tagged | undefined => {
     const kind = KIND_OF.get(e.topic);
     return kind && wanted.has(kind) ? { ...e.event, __kind: kind } : undefined;
   };
-  const live = bus.subscribeAll(onSlowConsumer)[Symbol.asyncIterator]();
   try {
     const replayed = new Set<string>();
     if (since) {
