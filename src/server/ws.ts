@@ -14,8 +14,6 @@ type Extra = {
   socket: WebSocket;
   request: IncomingMessage;
   expiryTimer?: NodeJS.Timeout;
-  /** The caller this connection is counted against (ApiGuard.openConnection). */
-  countedAs?: string;
 };
 
 /** Close code for a caller over its connection maximum (graphql-ws's "too many" code, not retried). */
@@ -155,15 +153,16 @@ export function attachGraphqlWebSocket(deps: {
           ctx.extra.socket.close(TOO_MANY_CONNECTIONS, 'Too many connections');
           return false;
         }
-        ctx.extra.countedAs = key;
+        // On the socket's own close: graphql-ws calls onClose only after every running
+        // subscription has returned, which can wait for that subscription's next event.
+        ctx.extra.socket.once('close', () => {
+          clearTimeout(ctx.extra.expiryTimer);
+          guard.closeConnection(key);
+        });
         if (operator) closeAtExpiry(ctx.extra, operator.expiresAt);
         return true;
       },
-      onClose: (ctx) => {
-        clearTimeout(ctx.extra.expiryTimer);
-        if (ctx.extra.countedAs) guard.closeConnection(ctx.extra.countedAs);
-        ctx.extra.countedAs = undefined;
-      },
+      onClose: (ctx) => clearTimeout(ctx.extra.expiryTimer),
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
       onSubscribe: async (ctx, _id, payload) => {
