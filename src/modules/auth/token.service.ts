@@ -1,9 +1,22 @@
 import { randomUUID } from 'node:crypto';
-import { createRemoteJWKSet, type JWTPayload, type JWTVerifyGetKey, jwtVerify, SignJWT } from 'jose';
+import {
+  createRemoteJWKSet,
+  decodeProtectedHeader,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtVerify,
+  SignJWT,
+} from 'jose';
 import type { AuthConfig, Role } from '../../config.ts';
 import { UnauthenticatedError } from '../../shared/errors.ts';
 
 export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
+
+/** Longer tokens are refused unread (an HTTP header stops near 16 KB, a WebSocket init does not). */
+const MAX_TOKEN_LENGTH = 8192;
+/** A `kid` must look like a key id (base64url, UUID, thumbprint), never a path, URL or query. */
+const KID_PATTERN = /^[A-Za-z0-9_=+:-][A-Za-z0-9._=+:-]{0,127}$/;
+const MAX_SUBJECT_LENGTH = 256;
 
 /** Who is calling the control plane, as proven by a verified token. */
 export interface Operator {
@@ -75,6 +88,19 @@ export class TokenService {
   }
 
   async #verifyUncached(token: string): Promise<Operator> {
+    const refuse = (reason: string): never => {
+      throw new UnauthenticatedError('Invalid or expired token.', { cause: new Error(reason) });
+    };
+    if (token.length > MAX_TOKEN_LENGTH) refuse(`token longer than ${MAX_TOKEN_LENGTH} characters`);
+    let kid: unknown;
+    try {
+      kid = decodeProtectedHeader(token).kid;
+    } catch (error) {
+      throw new UnauthenticatedError('Invalid or expired token.', { cause: error });
+    }
+    // Checked before any key lookup: an odd kid never reaches the JWKS client or a log line.
+    if (kid !== undefined && (typeof kid !== 'string' || !KID_PATTERN.test(kid) || kid.includes('..')))
+      refuse('kid header is not a plain key id');
     let payload: JWTPayload;
     try {
       const verifyOptions = {
@@ -98,11 +124,16 @@ export class TokenService {
         cause: new Error(`claim "${this.#config.roleClaim}" is not one of ${ROLES.join(', ')}`),
       });
     }
+    const subject = payload.sub;
+    if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH)
+      refuse('sub is not a non-empty string');
+    const expiresAt = new Date((payload.exp ?? 0) * 1000);
+    if (Number.isNaN(expiresAt.getTime())) refuse('exp is out of range');
     return {
-      subject: String(payload.sub),
+      subject: subject as string,
       role: role as Role,
-      tokenId: payload.jti,
-      expiresAt: new Date((payload.exp ?? 0) * 1000),
+      tokenId: typeof payload.jti === 'string' ? payload.jti : undefined,
+      expiresAt,
     };
   }
 
