@@ -69,7 +69,9 @@ export function createGraphqlServer(deps: {
   const { services, logger, protection } = deps;
 
   const logUnexpected: Plugin = useErrorHandler(({ errors, context }) => {
-    const requestId = (context as Partial<Context>).requestId;
+    // In the execution phase envelop hands over the ExecutionArgs, not the context itself.
+    const seen = context as Partial<Context> & { contextValue?: Partial<Context> };
+    const requestId = seen.contextValue?.requestId ?? seen.requestId;
     for (const error of errors) {
       if (error instanceof GraphQLError && isExpectedError(error)) continue;
       const cause = error instanceof GraphQLError ? error.originalError : error;
