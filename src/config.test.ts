@@ -45,6 +45,44 @@ describe('loadConfig', () => {
     );
   });
 
+  it('defaults the API protection settings, and parses and checks them', () => {
+    expect(loadConfig({}, '/srv').apiProtection).toEqual({
+      introspection: 'operators',
+      batchLimit: 0,
+      maxBodyBytes: 1024 * 1024,
+      rateLimit: { points: 1200, windowMs: 60_000 },
+      authFailureLimit: { points: 30, windowMs: 300_000 },
+      allowedOrigins: [],
+      wsInitTimeoutMs: 3000,
+      wsMaxConnectionsPerOperator: 50,
+    });
+    const configured = loadConfig(
+      {
+        TOLLGATE_GRAPHQL_INTROSPECTION: 'off',
+        TOLLGATE_ALLOWED_ORIGINS: 'https://console.example.com/, http://localhost:5173',
+        TOLLGATE_GRAPHQL_BATCH_LIMIT: '5',
+      },
+      '/srv',
+    ).apiProtection;
+    expect(configured).toMatchObject({
+      introspection: 'off',
+      batchLimit: 5,
+      allowedOrigins: ['https://console.example.com', 'http://localhost:5173'],
+    });
+    const problems = problemsOf({
+      TOLLGATE_GRAPHQL_INTROSPECTION: 'everyone',
+      TOLLGATE_ALLOWED_ORIGINS: 'console.example.com',
+      TOLLGATE_GRAPHQL_BATCH_LIMIT: '1000',
+      TOLLGATE_GRAPHQL_RATE_LIMIT: '-1',
+    });
+    expect(problems.map((p) => p.split(':')[0]).sort()).toEqual([
+      'TOLLGATE_ALLOWED_ORIGINS',
+      'TOLLGATE_GRAPHQL_BATCH_LIMIT',
+      'TOLLGATE_GRAPHQL_INTROSPECTION',
+      'TOLLGATE_GRAPHQL_RATE_LIMIT',
+    ]);
+  });
+
   it('refuses an external database without a JWT secret or master keys: never silently insecure', () => {
     const problems = problemsOf({ DATABASE_URL: 'postgres://u:p@db:5432/tollgate' });
     expect(problems).toEqual([

@@ -39,7 +39,9 @@ afterAll(async () => {
   await t?.stop();
 });
 
-async function openGraphiql(): Promise<{ page: Page; blocked: string[] }> {
+async function openGraphiql(
+  options: { token?: string | null } = {},
+): Promise<{ page: Page; blocked: string[] }> {
   const context = await browser.newContext();
   const page = await context.newPage();
   const blocked: string[] = [];
@@ -51,9 +53,12 @@ async function openGraphiql(): Promise<{ page: Page; blocked: string[] }> {
     blocked.push(url);
     return route.abort('internetdisconnected');
   });
-  await page.addInitScript((token) => {
-    localStorage.setItem('graphiql:headers', JSON.stringify({ authorization: `Bearer ${token}` }));
-  }, admin);
+  const token = options.token === undefined ? admin : options.token;
+  if (token !== null) {
+    await page.addInitScript((token) => {
+      localStorage.setItem('graphiql:headers', JSON.stringify({ authorization: `Bearer ${token}` }));
+    }, token);
+  }
   await page.goto(`${t.url}/graphql`, { waitUntil: 'load' });
   await page.waitForSelector('.graphiql-execute-button', { timeout: 30_000 });
   return { page, blocked };
@@ -99,6 +104,22 @@ describe('GraphiQL', () => {
     const text = await responseText(page, 'from-browser-test');
     expect(text).toContain('"change": "CREATED"');
     expect(sockets[0]).toMatch(/^ws:\/\/127\.0\.0\.1:\d+\/graphql$/);
+    expect(blocked).toEqual([]);
+    await page.context().close();
+  });
+
+  it('without a token, loads but gets no schema: its introspection is refused with a clear message', async () => {
+    const { page, blocked } = await openGraphiql({ token: null });
+    const introspections: number[] = [];
+    page.on('response', (response) => {
+      if (response.url().endsWith('/graphql') && response.request().method() === 'POST')
+        introspections.push(response.status());
+    });
+    await page.reload({ waitUntil: 'load' });
+    await page.waitForSelector('.graphiql-execute-button', { timeout: 30_000 });
+    await expect.poll(() => introspections, { timeout: 15_000 }).toContain(401);
+    const text = await responseText(page, 'Introspection needs an operator token');
+    expect(text).not.toContain('ProviderKey');
     expect(blocked).toEqual([]);
     await page.context().close();
   });
