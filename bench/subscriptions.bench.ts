@@ -100,7 +100,7 @@ async function tollgate(redisUrl?: string): Promise<{ app: StartedApp; token: st
     TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
     TOLLGATE_HEALTH_TICK_MS: '60000',
     // Thousands of subscribers share one token here.
-    TOLLGATE_WS_MAX_CONNECTIONS_PER_OPERATOR: '0',
+    TOLLGATE_WS_MAX_PER_OPERATOR: '0',
     TOLLGATE_GRAPHQL_RATE_LIMIT: '0',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });

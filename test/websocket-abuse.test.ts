@@ -11,7 +11,7 @@ let token: string;
 
 beforeAll(async () => {
   t = await startTestApp({
-    env: { TOLLGATE_WS_INIT_TIMEOUT_MS: '300', TOLLGATE_WS_MAX_CONNECTIONS_PER_OPERATOR: '2' },
+    env: { TOLLGATE_WS_INIT_TIMEOUT_MS: '300', TOLLGATE_WS_MAX_PER_OPERATOR: '2' },
   });
   token = await t.token('viewer', { subject: 'ws-abuser' });
 });
