@@ -88,6 +88,17 @@ describe('with the default settings', () => {
     }
   });
 
+  it('refuses anonymous introspection over SSE too', async () => {
+    const response = await fetch(t.graphqlUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+      body: JSON.stringify({ query: INTROSPECTION }),
+    });
+    const text = await response.text();
+    expect(text).toContain('UNAUTHENTICATED');
+    expect(text).not.toMatch(SCHEMA_WORDS);
+  });
+
   it('turns batching off: an array of operations is refused and none runs', async () => {
     const { status, body } = await post(
       t.graphqlUrl,

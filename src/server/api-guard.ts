@@ -181,12 +181,14 @@ export class ApiGuard {
     return false;
   }
 
-  async #readBody(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean> {
+  #readBody(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean> | boolean {
     if (req.method === 'GET' || req.method === 'HEAD' || req.method === 'OPTIONS') return true;
     const max = this.#settings.maxBodyBytes;
     const tooLarge = () => {
-      // Close rather than read on: the rest of an oversized body is not worth receiving.
+      // Answer at once, discard whatever else arrives, and close once the answer is out: the
+      // rest of an oversized body is not worth receiving.
       res.setHeader('connection', 'close');
+      res.once('finish', () => req.destroy());
       sendGraphqlError(res, 413, {
         errors: [
           {
@@ -195,19 +197,41 @@ export class ApiGuard {
           },
         ],
       });
+      req.resume();
       return false;
     };
     if (Number(req.headers['content-length'] ?? 0) > max) return tooLarge();
-    const chunks: Buffer[] = [];
-    let size = 0;
-    for await (const chunk of req as AsyncIterable<Buffer>) {
-      size += chunk.length;
-      if (size > max) return tooLarge();
-      chunks.push(chunk);
-    }
-    // @whatwg-node (under Yoga) takes a `body` already read from the request as the request body.
-    if (size > 0) (req as IncomingMessage & { body?: Buffer }).body = Buffer.concat(chunks);
-    return true;
+    return new Promise<boolean>((resolve) => {
+      const chunks: Buffer[] = [];
+      let size = 0;
+      const stop = () => {
+        req.off('data', onData);
+        req.off('end', onEnd);
+        req.off('error', onGone);
+        req.off('close', onGone);
+      };
+      const onData = (chunk: Buffer) => {
+        size += chunk.length;
+        if (size <= max) return void chunks.push(chunk);
+        stop();
+        resolve(tooLarge());
+      };
+      const onEnd = () => {
+        stop();
+        // @whatwg-node (under Yoga) takes a `body` already read from the request as the body.
+        if (size > 0) (req as IncomingMessage & { body?: Buffer }).body = Buffer.concat(chunks);
+        resolve(true);
+      };
+      // The client went away mid-body: nobody is left to answer.
+      const onGone = () => {
+        stop();
+        resolve(false);
+      };
+      req.on('data', onData);
+      req.once('end', onEnd);
+      req.once('error', onGone);
+      req.once('close', onGone);
+    });
   }
 
   /**
