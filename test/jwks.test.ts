@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Viewer } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { gql } from './helpers/graphql.ts';
-import { openRawSocket } from './helpers/raw-ws.ts';
+import { initOutcome, openRawSocket } from './helpers/raw-ws.ts';
 
 /** Operator tokens from an OIDC provider: a local JWKS endpoint stands in for the identity provider. */
 let idp: Server;
@@ -158,7 +158,8 @@ describe('JWKS (OIDC) operator authentication', () => {
       expect(result.data ?? null, name).toBeNull();
       const raw = await openRawSocket(t.graphqlUrl);
       raw.send({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } });
-      expect(await raw.closed, name).toEqual({ code: 4403, reason: 'Forbidden' });
+      expect(await initOutcome(raw), name).toEqual({ code: 4403, reason: 'Forbidden' });
+      raw.socket.close();
     }
   });
 });

@@ -70,3 +70,14 @@ export function upgradeStatus(
     socket.on('error', reject);
   });
 }
+
+/** How the server answers connection_init: 'ack', or the close it answers with instead. */
+export async function initOutcome(raw: RawSocket): Promise<'ack' | { code: number; reason: string }> {
+  return Promise.race([
+    raw.closed,
+    raw.next('connection_ack').then(
+      () => 'ack' as const,
+      () => raw.closed,
+    ),
+  ]);
+}
