@@ -87,6 +87,17 @@ describe('GraphQL rate limits (5 calls a minute per caller, 3 refused tokens per
     expect((await query(t.graphqlUrl, await t.token('viewer', { subject: 'dave' }))).status).toBe(200);
   });
 
+  it('does not count expired tokens (signed by us, not guessed) as failed attempts', async () => {
+    for (let i = 0; i < 5; i++) {
+      const expired = await t.token('viewer', { subject: 'frank', ttlSeconds: -60 - i });
+      const result = await query(t.graphqlUrl, expired);
+      // UNAUTHENTICATED (or 429: this address's anonymous allowance was spent above).
+      expect(result.body.errors?.[0]?.extensions?.code).toMatch(/^(UNAUTHENTICATED|RATE_LIMITED)$/);
+      expect(result.body.errors?.[0]?.message).not.toMatch(/failed authentication/);
+    }
+    expect((await query(t.graphqlUrl, await t.token('viewer', { subject: 'frank' }))).status).toBe(200);
+  });
+
   it('after 3 refused tokens, refuses every token from that address (even a valid one), over HTTP and WebSocket', async () => {
     const erin = await t.token('viewer', { subject: 'erin' });
     for (let i = 0; i < 3; i++) {

@@ -1,5 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Redis } from 'ioredis';
+import { errors as jose } from 'jose';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApiProtectionConfig } from '../config.ts';
 import { bearerToken } from '../context.ts';
@@ -128,9 +129,14 @@ export class ApiGuard {
     return undefined;
   }
 
-  /** Counts one refused token from `ip`. */
-  async recordAuthFailure(ip: string): Promise<void> {
+  /**
+   * Counts one refused token from `ip`, unless it was only expired: its signature checked out, so
+   * it is no guess, just a dashboard that has not refreshed its token yet (and must not lock out
+   * its address).
+   */
+  async recordAuthFailure(ip: string, error?: unknown): Promise<void> {
     if (!this.#failures) return;
+    if ((error as { cause?: unknown } | undefined)?.cause instanceof jose.JWTExpired) return;
     try {
       const res = await this.#failures.consume(ip);
       if (res.remainingPoints === 0)
@@ -150,8 +156,8 @@ export class ApiGuard {
     if (!token) return { operator: null, refused: credential !== undefined && credential !== null };
     try {
       return { operator: await this.#tokens.verify(token), refused: false };
-    } catch {
-      await this.recordAuthFailure(ip);
+    } catch (error) {
+      await this.recordAuthFailure(ip, error);
       return { operator: null, refused: true };
     }
   }

@@ -141,8 +141,8 @@ export function attachGraphqlWebSocket(deps: {
           if (!token) return false;
           try {
             operator = await tokens.verify(token);
-          } catch {
-            await guard.recordAuthFailure(ip);
+          } catch (error) {
+            await guard.recordAuthFailure(ip, error);
             return false;
           }
         }
@@ -204,7 +204,7 @@ export function attachGraphqlWebSocket(deps: {
         const contextValue = await contextFactory();
         const ip = clientIp(ctx.extra.request);
         // A token sent with the operation (GraphiQL) that does not verify counts as a failed attempt.
-        if (!contextValue.operator && bearerToken(credential)) await guard.recordAuthFailure(ip);
+        if (!contextValue.operator && bearerToken(credential)) await guard.identify(credential, ip);
         const refusal = await guard.take(guard.keyOf(contextValue.operator, ip));
         if (refusal) {
           const [error] = refusalBody(refusal, requestId).errors;
