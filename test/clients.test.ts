@@ -55,10 +55,10 @@ describe('clients', () => {
     const read = await gql(t.graphqlUrl, GetClient, { id: client.id }, admin);
     expect(JSON.stringify(read)).not.toContain(key);
     expect(read.data?.client).toMatchObject({ id: client.id, keyPrefix: key.slice(0, 11) });
-    expect(t.app.services.clientCache.authenticate(key)).toMatchObject({
-      id: client.id,
-      name: 'billing-service',
-    });
+    // The cache reloads on the change event, asynchronously.
+    await expect
+      .poll(() => t.app.services.clientCache.authenticate(key), { timeout: 5000 })
+      .toMatchObject({ id: client.id, name: 'billing-service' });
     expect(t.app.services.clientCache.authenticate(`${key.slice(0, -1)}x`)).toBeUndefined();
     expect(t.app.services.clientCache.authenticate('tg_short')).toBeUndefined();
   });
