@@ -330,7 +330,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const server = createHttpServer(
       {
         graphql: async (req, res, requestId) => {
-          if (await guard.admitHttp(req, res, requestId)) await yoga.handle(req, res, { requestId });
+          const admitted = await guard.admitHttp(req, res, requestId);
+          if (admitted) await yoga.handle(req, res, { requestId, authenticated: admitted.authenticated });
         },
         proxy,
         metrics: config.metrics.port === undefined ? metricsRoute : undefined,
@@ -364,6 +365,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       guard,
       maxPayloadBytes: config.apiProtection.maxBodyBytes,
       initTimeoutMs: config.apiProtection.wsInitTimeoutMs,
+      maskAnonymousValidation: config.apiProtection.introspection !== 'public',
     });
     wsConnections = ws.connections;
     if (config.metrics.port !== undefined) {

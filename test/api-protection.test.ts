@@ -62,6 +62,39 @@ describe('with the default settings', () => {
     expect(JSON.stringify(forged.body)).not.toMatch(SCHEMA_WORDS);
   });
 
+  it('names no type or field in validation errors for anonymous callers, over HTTP and WebSocket', async () => {
+    const probe = '{ providers(first: 1) { edges { node { baseUrl secretThing } } } }';
+    const generic = [
+      expect.objectContaining({
+        message: 'Authentication required: send Authorization: Bearer <token>.',
+        extensions: expect.objectContaining({ code: 'UNAUTHENTICATED' }),
+      }),
+    ];
+    for (const token of [undefined, 'forged.token.value']) {
+      const { status, body } = await post(t.graphqlUrl, { query: probe }, { token });
+      expect(status).toBe(401);
+      expect(body.errors).toEqual(generic);
+      expect(JSON.stringify(body)).not.toMatch(/secretThing|Provider|baseUrl/);
+    }
+    const anonymous = wsClient(t.graphqlUrl);
+    try {
+      const result = (await anonymous.iterate({ query: probe }).next()).value as Body;
+      expect(result.errors).toEqual(generic);
+    } catch (error) {
+      // graphql-ws hands validation errors to the client as an error (an array of them).
+      expect(JSON.stringify(error)).toContain('Authentication required');
+      expect(JSON.stringify(error)).not.toMatch(/secretThing|Provider/);
+    } finally {
+      await anonymous.dispose();
+    }
+    // With a token the caller learns what is wrong.
+    const { body } = await post(t.graphqlUrl, { query: probe }, { token: viewer });
+    expect(body.errors?.[0]?.message).toMatch(/Cannot query field "secretThing" on type "Provider"/);
+    // ...and the next anonymous caller is not served that (cached) validation result.
+    const again = await post(t.graphqlUrl, { query: probe });
+    expect(again.body.errors).toEqual(generic);
+  });
+
   it('answers introspection to any operator token, and __typename to anyone', async () => {
     const { status, body } = await post(t.graphqlUrl, { query: INTROSPECTION }, { token: viewer });
     expect(status).toBe(200);

@@ -76,3 +76,29 @@ export function useIntrospectionPolicy(mode: ApiProtectionConfig['introspection'
     },
   };
 }
+
+/** The one error an anonymous caller gets for an operation that does not validate. */
+export function anonymousInvalidError(): GraphQLError {
+  return new GraphQLError('Authentication required: send Authorization: Bearer <token>.', {
+    extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } },
+  });
+}
+
+/**
+ * Validation messages name types and fields ("Cannot query field x on type Provider"), so an
+ * anonymous caller could map the schema by trial and error. Without a valid token, an operation
+ * that fails validation gets one UNAUTHENTICATED error instead (WebSocket: see server/ws.ts).
+ * Done on the way out, not in onValidate: Yoga caches validation results by document, and a
+ * masked (or unmasked) result must not be served to the next caller.
+ */
+export function useAnonymousValidationMask(): Plugin<Record<string, unknown>, { authenticated?: boolean }> {
+  return {
+    onResultProcess({ result, setResult, serverContext }) {
+      if (serverContext.authenticated !== false || Array.isArray(result) || 'data' in result) return;
+      const errors = (result as { errors?: readonly GraphQLError[] }).errors;
+      if (errors?.some((e) => e.extensions?.code === 'GRAPHQL_VALIDATION_FAILED')) {
+        setResult({ errors: [anonymousInvalidError()] });
+      }
+    },
+  };
+}

@@ -8,7 +8,7 @@ import type { Services } from '../services.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Tracing } from '../shared/tracing.ts';
 import { isExpectedError, maskError } from './errors.ts';
-import { useCsrfPrevention, useIntrospectionPolicy } from './protection.ts';
+import { useAnonymousValidationMask, useCsrfPrevention, useIntrospectionPolicy } from './protection.ts';
 import { getSchema } from './schema.ts';
 import { useTracing } from './tracing-plugin.ts';
 
@@ -17,6 +17,8 @@ export interface ServerContext {
   requestId: string;
   /** graphql-ws only: the connection's init payload, where the token travels. */
   connectionParams?: Record<string, unknown>;
+  /** HTTP: whether a valid token came with the request (checked before Yoga, by the API guard). */
+  authenticated?: boolean;
   /** graphql-ws only: drops the connection of a subscriber that cannot keep up. */
   onSlowConsumer?: () => void;
 }
@@ -111,6 +113,8 @@ export function createGraphqlServer(deps: {
       ...(deps.tracing ? [useTracing(deps.tracing)] : []),
       useCsrfPrevention(),
       useIntrospectionPolicy(protection.introspection),
+      // With a public schema, validation messages give nothing away.
+      ...(protection.introspection === 'public' ? [] : [useAnonymousValidationMask()]),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
         costLimit: { maxCost: 5000, ...reportAsValidationError },

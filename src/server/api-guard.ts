@@ -166,7 +166,11 @@ export class ApiGuard {
    * Decides whether an HTTP request to /graphql goes on to Yoga; otherwise answers it (429 or
    * 413) itself. The body is read here, up to the limit, and handed to Yoga already buffered.
    */
-  async admitHttp(req: IncomingMessage, res: ServerResponse, requestId: string): Promise<boolean> {
+  async admitHttp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+  ): Promise<{ authenticated: boolean } | false> {
     const ip = clientIp(req);
     const credential = req.headers.authorization;
     if (bearerToken(credential)) {
@@ -176,7 +180,7 @@ export class ApiGuard {
     const { operator } = await this.identify(credential, ip);
     const refusal = await this.take(this.keyOf(operator, ip));
     if (refusal) return this.#refuse(res, refusal, requestId);
-    return this.#readBody(req, res, requestId);
+    return (await this.#readBody(req, res, requestId)) && { authenticated: operator !== null };
   }
 
   #refuse(res: ServerResponse, refusal: Refusal, requestId: string): false {

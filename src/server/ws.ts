@@ -4,6 +4,7 @@ import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
 import { bearerToken } from '../context.ts';
+import { anonymousInvalidError } from '../graphql/protection.ts';
 import { authorizationFromParams, type GraphqlServer } from '../graphql/yoga.ts';
 import type { TokenService } from '../modules/auth/token.service.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -52,6 +53,8 @@ export function attachGraphqlWebSocket(deps: {
   maxPayloadBytes: number;
   /** How long a connection may wait before connection_init. */
   initTimeoutMs: number;
+  /** Anonymous callers get one UNAUTHENTICATED error for an invalid operation (see protection.ts). */
+  maskAnonymousValidation: boolean;
 }) {
   const { server, yoga, tokens, logger, maxBufferedBytes, guard } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
@@ -221,7 +224,8 @@ export function attachGraphqlWebSocket(deps: {
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
-        return errors.length > 0 ? errors : args;
+        if (errors.length === 0) return args;
+        return deps.maskAnonymousValidation && !contextValue.operator ? [anonymousInvalidError()] : errors;
       },
     },
     wss,
