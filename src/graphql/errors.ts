@@ -4,7 +4,9 @@ import {
   ConflictError,
   type FieldError,
   ForbiddenError,
+  isUnreachable,
   NotFoundError,
+  UnavailableError,
   ValidationError,
   VersionMismatchError,
 } from '../shared/errors.ts';
@@ -86,6 +88,15 @@ export function maskError(error: unknown): Error {
     return new GraphQLError(original.message, { nodes: error.nodes, path: error.path, extensions });
   }
   if (original instanceof GraphQLError) return original;
+  // PostgreSQL down or restarting: say so (callers retry) instead of "Unexpected error.".
+  if (isUnreachable(original)) {
+    const unavailable = new UnavailableError('The database is unavailable; try again shortly.');
+    return new GraphQLError(unavailable.message, {
+      nodes: error.nodes,
+      path: error.path,
+      extensions: { code: unavailable.code },
+    });
+  }
   return unexpected(error);
 }
 

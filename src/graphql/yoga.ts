@@ -5,6 +5,7 @@ import { createYoga, type Plugin, useErrorHandler } from 'graphql-yoga';
 import type { ApiProtectionConfig } from '../config.ts';
 import { type Context, createContext } from '../context.ts';
 import type { Services } from '../services.ts';
+import { isUnreachable } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Tracing } from '../shared/tracing.ts';
 import { isExpectedError, maskError } from './errors.ts';
@@ -77,6 +78,13 @@ export function createGraphqlServer(deps: {
     for (const error of errors) {
       if (error instanceof GraphQLError && isExpectedError(error)) continue;
       const cause = error instanceof GraphQLError ? error.originalError : error;
+      if (isUnreachable(cause)) {
+        logger.warn(
+          { err: (cause as Error).message, requestId },
+          'GraphQL operation failed: database unavailable',
+        );
+        continue;
+      }
       logger.error(
         { err: cause, requestId, path: (error as GraphQLError).path },
         'unexpected error in GraphQL operation',

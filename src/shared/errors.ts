@@ -72,9 +72,36 @@ export class ForbiddenError extends AppError {
 }
 
 export class UnavailableError extends AppError {
-  readonly code = 'UNAVAILABLE';
+  readonly code = 'SERVICE_UNAVAILABLE';
   constructor(message = 'A backing service is unavailable; try again shortly.', options?: ErrorOptions) {
     super(message, options);
     this.name = 'UnavailableError';
   }
+}
+
+// Node's socket errors and PostgreSQL's connection-exception (08), operator-intervention (57P)
+// and too-many-connections (53300) SQLSTATEs: the database cannot be reached or is going away.
+const UNREACHABLE_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  'EPIPE',
+  'EHOSTUNREACH',
+  '53300',
+]);
+const UNREACHABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i;
+
+/**
+ * True when an error (or one of its causes) says a backing service could not be reached, as
+ * opposed to a bug: such failures are reported as SERVICE_UNAVAILABLE, not masked as unexpected.
+ */
+export function isUnreachable(error: unknown): boolean {
+  for (let e = error, depth = 0; e && typeof e === 'object' && depth < 5; depth++) {
+    const { code, message, cause } = e as { code?: unknown; message?: unknown; cause?: unknown };
+    if (typeof code === 'string' && (UNREACHABLE_CODES.has(code) || /^(08|57P)/.test(code))) return true;
+    if (typeof message === 'string' && UNREACHABLE_MESSAGES.test(message)) return true;
+    e = cause;
+  }
+  return false;
 }
