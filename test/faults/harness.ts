@@ -676,6 +676,6 @@ export function percentile(values: number[], p: number): number {
 }
 
 /** One line of figures, prefixed so that they stand out in the vitest output. */
-export function report(scenario: string, figures: Record<string, unknown>): void {
+export function report(scenario: string, figures: object): void {
   console.log(`[faults] ${scenario}: ${JSON.stringify(figures)}`);
 }
