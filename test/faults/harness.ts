@@ -326,7 +326,6 @@ export const FAST_ENV: Record<string, string> = {
   TOLLGATE_MASTER_KEYS: TEST_MASTER_KEY_1,
   TOLLGATE_USAGE_FLUSH_INTERVAL_MS: '250',
   TOLLGATE_CACHE_REFRESH_INTERVAL_MS: '1000',
-  TOLLGATE_KEY_SWEEP_INTERVAL_MS: '1000',
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: '10000',
 };
 
@@ -370,13 +369,11 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     replicas,
     adminToken,
     addReplica,
-    gql: (document, variables, replica) =>
-      gql(
-        `${(replica ?? replicas.find((r) => r.running) ?? replicas[0]!).url}/graphql`,
-        document,
-        variables,
-        adminToken,
-      ),
+    gql: (document, variables, replica) => {
+      // A URL variable, not a template literal inside gql(...): codegen would parse that as GraphQL.
+      const endpoint = `${(replica ?? replicas.find((r) => r.running) ?? replicas[0]!).url}/graphql`;
+      return gql(endpoint, document, variables, adminToken);
+    },
     usageCounts: async (prefix) => {
       const rows = await pgServer.query<{ request_id: string; n: number }>(
         databaseUrl,
