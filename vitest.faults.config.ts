@@ -15,6 +15,7 @@ export default defineConfig({
   },
   test: {
     include: ['test/faults/**/*.test.ts'],
+    globalSetup: ['test/faults/global-setup.ts'],
     fileParallelism: false,
     maxWorkers: 1,
     testTimeout: 180_000 + soakSeconds * 1000,

@@ -7,6 +7,7 @@ import { join, resolve } from 'node:path';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { Redis } from 'ioredis';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { loadConfig } from '../../src/config.ts';
 import { type EmbeddedDatabase, startEmbeddedPostgres } from '../../src/db/embedded-postgres.ts';
 import { TokenService } from '../../src/modules/auth/token.service.ts';
@@ -80,12 +81,40 @@ export interface Postgres {
   dispose(): Promise<void>;
 }
 
+/** A PostgreSQL of this scenario's own, which it may stop and start. */
 export async function startPostgres(): Promise<Postgres> {
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-faults-pg-'));
   const port = await lowPort();
   const logger = createLogger('warn');
   let db: EmbeddedDatabase | undefined = await startEmbeddedPostgres({ dataDir: dir, port, logger });
-  const url = db.url;
+  return postgresAt(db.url, {
+    stop: async () => {
+      await db?.stop();
+      db = undefined;
+    },
+    start: async () => {
+      db = await startEmbeddedPostgres({ dataDir: dir, port, logger });
+    },
+    dispose: async () => {
+      await db?.stop().catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  });
+}
+
+/** The suite's shared PostgreSQL (test/faults/global-setup.ts): not to be stopped. */
+export function sharedPostgres(): Postgres {
+  const refuse = () =>
+    Promise.reject(new Error('the shared PostgreSQL is not to be stopped; use startPostgres()'));
+  return postgresAt(inject('faultsPostgresUrl'), {
+    stop: refuse,
+    start: refuse,
+    dispose: async () => undefined,
+  });
+}
+
+function postgresAt(url: string, lifecycle: Pick<Postgres, 'stop' | 'start' | 'dispose'>): Postgres {
+  const port = Number(new URL(url).port);
   const query = async <T extends pg.QueryResultRow>(target: string, sql: string, params: unknown[] = []) => {
     const client = new pg.Client({ connectionString: target });
     await client.connect();
@@ -106,17 +135,7 @@ export async function startPostgres(): Promise<Postgres> {
       u.pathname = `/${name}`;
       return u.toString();
     },
-    stop: async () => {
-      await db?.stop();
-      db = undefined;
-    },
-    start: async () => {
-      db = await startEmbeddedPostgres({ dataDir: dir, port, logger });
-    },
-    dispose: async () => {
-      await db?.stop().catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    },
+    ...lifecycle,
   };
 }
 
@@ -296,8 +315,8 @@ export class Replica {
 export interface ClusterOptions {
   replicas?: number;
   env?: Record<string, string>;
-  /** Use this PostgreSQL (else one is started for the cluster). */
-  postgres?: Postgres;
+  /** Start a PostgreSQL for this cluster alone (to stop it), instead of using the suite's shared one. */
+  ownPostgres?: boolean;
 }
 
 export interface Cluster {
@@ -330,8 +349,8 @@ export const FAST_ENV: Record<string, string> = {
 };
 
 export async function startCluster(options: ClusterOptions = {}): Promise<Cluster> {
-  const ownPg = options.postgres === undefined;
-  const pgServer = options.postgres ?? (await startPostgres());
+  const ownPg = options.ownPostgres === true;
+  const pgServer = ownPg ? await startPostgres() : sharedPostgres();
   const redis = await startRedis();
   const databaseUrl = await pgServer.createDatabase();
   const logDir = mkdtempSync(join(tmpdir(), 'tollgate-faults-logs-'));
@@ -357,9 +376,8 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     await replica.start();
     return replica;
   };
-  // One first (it runs the migrations), then the rest together.
-  await addReplica();
-  await Promise.all(Array.from({ length: count - 1 }, () => addReplica()));
+  // Together, as an orchestrator would start them (migrations run under an advisory lock).
+  await Promise.all(Array.from({ length: count }, () => addReplica()));
   const tokens = new TokenService(loadConfig({ ...baseEnv }).auth);
   const adminToken = await tokens.mint({ role: 'admin', subject: 'fault-suite', ttlSeconds: 3600 });
   return {

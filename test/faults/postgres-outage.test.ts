@@ -29,7 +29,7 @@ let upstream: Upstream;
 
 beforeAll(async () => {
   upstream = await startUpstream({ kind: 'json', body: { ok: true } });
-  cluster = await startCluster({ replicas: 2 });
+  cluster = await startCluster({ replicas: 2, ownPostgres: true });
 }, 120_000);
 
 afterAll(async () => {

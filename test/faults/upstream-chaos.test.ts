@@ -149,7 +149,10 @@ describe('scenario 3: upstream chaos against one replica', () => {
     }
     // Upstream 5xx: retried, passed through as it came, until the breaker opens.
     expect(codes('e500')).toEqual(new Set(['500', '503 CIRCUIT_OPEN']));
-    expect(results.e500!.filter((o) => o.status === 500).every((o) => o.attempts === '2')).toBe(true);
+    // (A retry needs the provider's retry budget, 20 % of its traffic: not every call gets one.)
+    const attempts500 = results.e500!.filter((o) => o.status === 500).map((o) => o.attempts);
+    expect(attempts500.every((a) => a === '1' || a === '2')).toBe(true);
+    expect(attempts500).toContain('2');
     expect(circuits.e500).toBe('OPEN');
     // Connection resets: the fallback provider serves every call, before and after the breaker opens.
     expect(codes('reset')).toEqual(new Set(['200']));
