@@ -139,6 +139,12 @@ function postgresAt(url: string, lifecycle: Pick<Postgres, 'stop' | 'start' | 'd
   };
 }
 
+/** Every process a scenario started, killed if the test process exits without cleaning up. */
+const children = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of children) child.kill('SIGKILL');
+});
+
 // ---- Redis --------------------------------------------------------------------------------
 
 export interface RedisServer {
@@ -160,11 +166,14 @@ export async function startRedis(): Promise<RedisServer> {
   const port = await lowPort();
   let child: ChildProcess | undefined;
   const start = async () => {
-    child = spawn(
+    const started = spawn(
       'redis-server',
       ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
       { stdio: 'ignore' },
     );
+    child = started;
+    children.add(started);
+    started.once('exit', () => children.delete(started));
     await waitForPort(port);
   };
   const kill = async () => {
@@ -257,7 +266,13 @@ export class Replica {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.#child = child;
-    this.#exit = new Promise((r) => child.once('exit', (code, signal) => r(code ?? signal ?? 'unknown')));
+    children.add(child);
+    this.#exit = new Promise((r) =>
+      child.once('exit', (code, signal) => {
+        children.delete(child);
+        r(code ?? signal ?? 'unknown');
+      }),
+    );
     let banner = false;
     const onData = (chunk: Buffer) => {
       const text = chunk.toString('utf8');
@@ -363,16 +378,15 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     DATABASE_URL: databaseUrl,
     REDIS_URL: redis.url,
   };
+  let named = 0;
   const addReplica = async (extraEnv: Record<string, string> = {}) => {
-    const name = String.fromCharCode(97 + replicas.length);
+    // Named before any await: replicas may be added side by side.
+    const name = String.fromCharCode(97 + named++);
     const dataDir = join(logDir, `data-${name}`);
-    const replica = new Replica(
-      name,
-      await lowPort(),
-      { ...baseEnv, TOLLGATE_DATA_DIR: dataDir, ...extraEnv },
-      logDir,
-    );
+    const port = await lowPort();
+    const replica = new Replica(name, port, { ...baseEnv, TOLLGATE_DATA_DIR: dataDir, ...extraEnv }, logDir);
     replicas.push(replica);
+    replicas.sort((x, y) => x.name.localeCompare(y.name));
     await replica.start();
     return replica;
   };
