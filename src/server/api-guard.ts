@@ -6,6 +6,7 @@ import type { ApiProtectionConfig } from '../config.ts';
 import { bearerToken } from '../context.ts';
 import type { Operator, TokenService } from '../modules/auth/token.service.ts';
 import type { Logger } from '../shared/logger.ts';
+import { sendJson } from './http.ts';
 
 /** What refused a call: too many calls for its key, or too many refused tokens from its address. */
 export type Refusal = { reason: 'rate' | 'auth-failures'; retryAfterMs: number };
@@ -29,22 +30,6 @@ export function refusalBody(refusal: Refusal, requestId?: string) {
       { message, extensions: { code: 'RATE_LIMITED', retryAfterMs: refusal.retryAfterMs, requestId } },
     ],
   };
-}
-
-function sendGraphqlError(
-  res: ServerResponse,
-  status: number,
-  body: unknown,
-  headers: Record<string, string> = {},
-): void {
-  const payload = JSON.stringify(body);
-  res.writeHead(status, {
-    'content-type': 'application/json; charset=utf-8',
-    'content-length': Buffer.byteLength(payload),
-    'cache-control': 'no-store',
-    ...headers,
-  });
-  res.end(payload);
 }
 
 /**
@@ -185,7 +170,7 @@ export class ApiGuard {
 
   #refuse(res: ServerResponse, refusal: Refusal, requestId: string): false {
     res.setHeader('connection', 'close');
-    sendGraphqlError(res, 429, refusalBody(refusal, requestId), {
+    sendJson(res, 429, refusalBody(refusal, requestId), {
       'retry-after': String(Math.max(1, Math.ceil(refusal.retryAfterMs / 1000))),
     });
     return false;
@@ -199,7 +184,7 @@ export class ApiGuard {
       // rest of an oversized body is not worth receiving.
       res.setHeader('connection', 'close');
       res.once('finish', () => req.destroy());
-      sendGraphqlError(res, 413, {
+      sendJson(res, 413, {
         errors: [
           {
             message: `The request body is larger than ${max} bytes.`,
