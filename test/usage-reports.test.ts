@@ -65,7 +65,8 @@ function expectWithinPrecision(estimate: number | null | undefined, exact: numbe
   expect(Math.abs((estimate ?? 0) - exact)).toBeLessThanOrEqual(Math.max(0.5, exact * 0.1));
 }
 
-const inWindow = (e: StoredUsageEvent, start: Date, end: Date) => e.at >= start && e.at < end;
+const inWindow = (e: StoredUsageEvent, start: Date, end: Date) =>
+  e.at >= start.getTime() && e.at < end.getTime();
 const providerOf = (e: StoredUsageEvent) => e.servedByProviderId ?? e.providerId;
 
 describe('usage reports', () => {
@@ -119,7 +120,7 @@ describe('usage reports', () => {
     const late: StoredUsageEvent = {
       ...events[0]!,
       id: uuid7(lateHour.getTime() + 5),
-      at: new Date(lateHour.getTime() + 5),
+      at: lateHour.getTime() + 5,
       costMicros: 777_777,
       outcome: 'SUCCESS',
     };

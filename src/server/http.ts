@@ -95,28 +95,38 @@ export function createHttpServer(routes: HttpRoutes, logger: Logger): Server {
     { requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
-      res.setHeader('x-request-id', requestId);
-      const path = (req.url ?? '/').split('?')[0] ?? '/';
-      const started = performance.now();
-      res.once('close', () => {
-        // Probes hit these every few seconds; keep them out of the info log.
-        const level = path === '/healthz' || path === '/readyz' ? 'debug' : 'info';
-        logger[level](
-          {
-            requestId,
-            method: req.method,
-            path,
-            status: res.statusCode,
-            ms: Math.round((performance.now() - started) * 10) / 10,
-            completed: res.writableFinished,
-          },
-          'request',
-        );
-      });
+      const url = req.url ?? '/';
+      const query = url.indexOf('?');
+      const path = query >= 0 ? url.slice(0, query) : url;
+      // The proxy writes x-request-id with the rest of its headers, in one go.
+      if (!path.startsWith('/proxy/')) res.setHeader('x-request-id', requestId);
+      // Probes hit these every few seconds; keep them out of the info log.
+      const level = path === '/healthz' || path === '/readyz' ? 'debug' : 'info';
+      if (logger.isLevelEnabled(level)) {
+        const started = performance.now();
+        res.once('close', () => {
+          logger[level](
+            {
+              requestId,
+              method: req.method,
+              path,
+              status: res.statusCode,
+              ms: Math.round((performance.now() - started) * 10) / 10,
+              completed: res.writableFinished,
+            },
+            'request',
+          );
+        });
+      }
       handle(path, req, res, requestId).catch((error: unknown) => {
         logger.error({ err: error, requestId, path }, 'unhandled error in HTTP handler');
         if (!res.headersSent)
-          sendJson(res, 500, { error: { code: 'INTERNAL', message: 'Unexpected error.', requestId } });
+          sendJson(
+            res,
+            500,
+            { error: { code: 'INTERNAL', message: 'Unexpected error.', requestId } },
+            { 'x-request-id': requestId },
+          );
         else res.destroy();
       });
     },

@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { BudgetEnforcer } from '../modules/budgets/budget-enforcer.ts';
 import { CIRCUIT_STATES, type EventBus } from '../modules/events/event-bus.ts';
 import type { JobQueue } from '../modules/jobs/job-queue.ts';
@@ -6,6 +6,7 @@ import type { Breakers } from '../modules/proxy/circuit-breaker.ts';
 import type { ProviderCache } from '../modules/proxy/provider-cache.ts';
 import type { RateLimits } from '../modules/proxy/rate-limits.ts';
 import type { UsageRecord, UsageRecorder } from '../modules/usage/usage-recorder.ts';
+import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './metric-series.ts';
 
 export interface MetricsDeps {
   usage: UsageRecorder;
@@ -28,44 +29,50 @@ const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5
 export function createMetrics(deps: MetricsDeps): Registry {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'tollgate_' });
-  const calls = new Counter({
-    name: 'tollgate_proxy_calls_total',
-    help: 'Calls through /proxy, by provider, client (id) and outcome.',
-    labelNames: ['provider', 'client', 'outcome'] as const,
-    registers: [registry],
-  });
-  const latency = new Histogram({
-    name: 'tollgate_proxy_call_seconds',
-    help: 'Total time of calls through /proxy, by provider.',
-    labelNames: ['provider'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const upstreamLatency = new Histogram({
-    name: 'tollgate_proxy_upstream_seconds',
-    help: 'Time spent waiting on the upstream (all attempts), by provider.',
-    labelNames: ['provider'] as const,
-    buckets: LATENCY_BUCKETS,
-    registers: [registry],
-  });
-  const overhead = new Histogram({
-    name: 'tollgate_proxy_overhead_seconds',
-    help: 'Time spent in Tollgate itself (total minus upstream), by provider.',
-    labelNames: ['provider'] as const,
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
-    registers: [registry],
-  });
-  const tokens = new Counter({
-    name: 'tollgate_proxy_tokens_total',
-    help: 'Tokens metered from OpenAI-compatible responses, by provider and kind.',
-    labelNames: ['provider', 'kind'] as const,
-    registers: [registry],
-  });
-  // Label lookups are cached: resolving label values on every call costs more than counting.
-  const callCounters = new Map<string, ReturnType<typeof calls.labels>>();
-  const latencies = new Map<
+  const calls = new FastCounter(
+    'tollgate_proxy_calls_total',
+    'Calls through /proxy, by provider, client (id) and outcome.',
+    ['provider', 'client', 'outcome'],
+    registry,
+  );
+  const latency = new FastHistogram(
+    'tollgate_proxy_call_seconds',
+    'Total time of calls through /proxy, by provider.',
+    ['provider'],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const upstreamLatency = new FastHistogram(
+    'tollgate_proxy_upstream_seconds',
+    'Time spent waiting on the upstream (all attempts), by provider.',
+    ['provider'],
+    LATENCY_BUCKETS,
+    registry,
+  );
+  const overhead = new FastHistogram(
+    'tollgate_proxy_overhead_seconds',
+    'Time spent in Tollgate itself (total minus upstream), by provider.',
+    ['provider'],
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1],
+    registry,
+  );
+  const tokens = new FastCounter(
+    'tollgate_proxy_tokens_total',
+    'Tokens metered from OpenAI-compatible responses, by provider and kind.',
+    ['provider', 'kind'],
+    registry,
+  );
+  // The series of each label combination, kept so that counting a call is a map lookup and an addition.
+  const callCounters = new Map<string, CounterSeries>();
+  const perProvider = new Map<
     string,
-    [ReturnType<typeof latency.labels>, ReturnType<typeof latency.labels>, ReturnType<typeof latency.labels>]
+    {
+      latency: HistogramSeries;
+      upstream: HistogramSeries;
+      overhead: HistogramSeries;
+      prompt: CounterSeries;
+      completion: CounterSeries;
+    }
   >();
   deps.usage.onRecord((record: UsageRecord) => {
     // Only known providers become labels: a slug from an unauthenticated URL must not mint series.
@@ -74,22 +81,28 @@ export function createMetrics(deps: MetricsDeps): Registry {
     const callKey = `${provider} ${client} ${record.outcome}`;
     let counter = callCounters.get(callKey);
     if (!counter) {
-      counter = calls.labels(provider, client, record.outcome);
+      counter = calls.series(provider, client, record.outcome);
       callCounters.set(callKey, counter);
     }
     counter.inc();
-    let histograms = latencies.get(provider);
-    if (!histograms) {
-      histograms = [latency.labels(provider), upstreamLatency.labels(provider), overhead.labels(provider)];
-      latencies.set(provider, histograms);
+    let series = perProvider.get(provider);
+    if (!series) {
+      series = {
+        latency: latency.series(provider),
+        upstream: upstreamLatency.series(provider),
+        overhead: overhead.series(provider),
+        prompt: tokens.series(provider, 'prompt'),
+        completion: tokens.series(provider, 'completion'),
+      };
+      perProvider.set(provider, series);
     }
-    histograms[0].observe(record.totalMs / 1000);
+    series.latency.observe(record.totalMs / 1000);
     if (record.upstreamMs !== null) {
-      histograms[1].observe(record.upstreamMs / 1000);
-      histograms[2].observe(Math.max(0, record.totalMs - record.upstreamMs) / 1000);
+      series.upstream.observe(record.upstreamMs / 1000);
+      series.overhead.observe(Math.max(0, record.totalMs - record.upstreamMs) / 1000);
     }
-    if (record.promptTokens) tokens.inc({ provider, kind: 'prompt' }, record.promptTokens);
-    if (record.completionTokens) tokens.inc({ provider, kind: 'completion' }, record.completionTokens);
+    if (record.promptTokens) series.prompt.inc(record.promptTokens);
+    if (record.completionTokens) series.completion.inc(record.completionTokens);
   });
   new Gauge({
     name: 'tollgate_rate_limit_degraded',

@@ -67,7 +67,7 @@ export function syntheticEvents(options: {
       outcome === 'SUCCESS' ? 100 + (promptTokens ?? 0) * 3 + (completionTokens ?? 0) * 10 : null;
     events.push({
       id: uuid7(at.getTime()),
-      at,
+      at: at.getTime(),
       requestId: `req-${i}`,
       providerId,
       providerSlug: 'synthetic',

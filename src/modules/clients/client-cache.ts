@@ -5,7 +5,7 @@ import type { EventBus } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import type { RateLimitPolicy } from '../providers/provider.validation.ts';
 import { ClientEntity } from './client.entity.ts';
-import { CLIENT_KEY_PREFIX, describeClientKey } from './client.service.ts';
+import { CLIENT_KEY_PREFIX, clientKeyDigest, clientKeyPrefix } from './client.service.ts';
 
 /** What the proxy knows about a caller after authentication. */
 export interface AuthenticatedClient {
@@ -76,9 +76,10 @@ export class ClientCache {
   /** The active, unexpired client a key belongs to, or undefined. */
   authenticate(key: string, now = Date.now()): AuthenticatedClient | undefined {
     if (!key.startsWith(CLIENT_KEY_PREFIX) || key.length > 200) return undefined;
-    const { prefix, hash } = describeClientKey(key);
-    const presented = Buffer.from(hash, 'hex');
-    for (const entry of this.#byPrefix.get(prefix) ?? []) {
+    const entries = this.#byPrefix.get(clientKeyPrefix(key));
+    if (!entries) return undefined;
+    const presented = clientKeyDigest(key);
+    for (const entry of entries) {
       if (timingSafeEqual(entry.hash, presented)) {
         return entry.expiresAt !== null && entry.expiresAt <= now ? undefined : entry;
       }

@@ -1,4 +1,4 @@
-import { createHash, randomBytes } from 'node:crypto';
+import { hash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
@@ -25,10 +25,19 @@ export function generateClientKey(): string {
 
 /** What is stored of a client key: a short prefix to find it by, and its SHA-256. */
 export function describeClientKey(key: string): { prefix: string; hash: string } {
-  return {
-    prefix: key.slice(CLIENT_KEY_PREFIX.length, CLIENT_KEY_PREFIX.length + PREFIX_LENGTH),
-    hash: createHash('sha256').update(key).digest('hex'),
-  };
+  return { prefix: clientKeyPrefix(key), hash: hash('sha256', key) };
+}
+
+export function clientKeyPrefix(key: string): string {
+  return key.slice(CLIENT_KEY_PREFIX.length, CLIENT_KEY_PREFIX.length + PREFIX_LENGTH);
+}
+
+/**
+ * SHA-256 of a client key, for comparing with timingSafeEqual. This runs on every proxied call:
+ * the one-shot hash to hex and back is about twice as fast as createHash or a 'buffer' digest.
+ */
+export function clientKeyDigest(key: string): Buffer {
+  return Buffer.from(hash('sha256', key), 'hex');
 }
 
 const clientInputSchema = z.object({

@@ -1,5 +1,4 @@
-/** Time and failure helpers for one proxied call: backoff, Retry-After, the deadline, path templates. */
-import type { ServerResponse } from 'node:http';
+/** Time and failure helpers for one proxied call: backoff, Retry-After, failure reasons, path templates. */
 import type { Provider } from '../providers/provider.entity.ts';
 import { headerValue } from './upstream-request.ts';
 
@@ -38,69 +37,29 @@ export function connectionReason(error: unknown): string {
   );
 }
 
-/**
- * One signal for the whole call: aborted at the deadline or when the caller goes away.
- * (Cheaper than AbortSignal.timeout + AbortSignal.any on every request; the timer is unref'd
- * and cleared by the abort or when the response ends.)
- */
-export function callSignal(
-  timeoutMs: number,
-  clientGone: AbortSignal,
-  cleanups: (() => void)[],
-): { signal: AbortSignal; deadline: { aborted: boolean } } {
-  const controller = new AbortController();
-  const deadline = { aborted: false };
-  const timer = setTimeout(() => {
-    deadline.aborted = true;
-    controller.abort(new Error('deadline'));
-  }, timeoutMs);
-  timer.unref();
-  const onGone = () => controller.abort(new Error('caller went away'));
-  clientGone.addEventListener('abort', onGone, { once: true });
-  cleanups.push(() => {
-    clearTimeout(timer);
-    clientGone.removeEventListener('abort', onGone);
-  });
-  return { signal: controller.signal, deadline };
-}
-
-export function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const timer = setTimeout(resolve, ms);
-    signal.addEventListener(
-      'abort',
-      () => {
-        clearTimeout(timer);
-        reject(signal.reason);
-      },
-      { once: true },
-    );
-  });
-}
-
-export function waitForDrain(res: ServerResponse, clientGone: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onAbort = () => reject(new Error('client went away'));
-    clientGone.addEventListener('abort', onAbort, { once: true });
-    res.once('drain', () => {
-      clientGone.removeEventListener('abort', onAbort);
-      resolve();
-    });
-  });
-}
-
 const ID_SEGMENT = /^(?:\d+|[0-9a-f-]{16,}|[A-Za-z0-9_-]{24,}|CVE-\d{4}-\d+)$/i;
+
+/** Templates of recent (short) paths: most calls repeat a few endpoints. Cleared when full. */
+const templates = new Map<string, string>();
+const TEMPLATE_CACHE_SIZE = 2000;
 
 /** The path with ids replaced by `:id`, so usage groups by endpoint rather than by object. */
 export function pathTemplate(path: string): string {
-  const [pathname = ''] = path.split('?');
-  return pathname
-    .split('/')
-    .slice(0, 12)
-    .map((segment) => (ID_SEGMENT.test(segment) ? ':id' : segment))
-    .join('/')
-    .slice(0, 300);
+  let template = templates.get(path);
+  if (template === undefined) {
+    const [pathname = ''] = path.split('?');
+    template = pathname
+      .split('/')
+      .slice(0, 12)
+      .map((segment) => (ID_SEGMENT.test(segment) ? ':id' : segment))
+      .join('/')
+      .slice(0, 300);
+    if (path.length <= 256) {
+      if (templates.size >= TEMPLATE_CACHE_SIZE) templates.clear();
+      templates.set(path, template);
+    }
+  }
+  return template;
 }
 
 export function round(ms: number): number {

@@ -1,6 +1,4 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { Readable } from 'node:stream';
-import type { Dispatcher } from 'undici';
 import type { Config } from '../../config.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { Tracing } from '../../shared/tracing.ts';
@@ -13,17 +11,7 @@ import { SLUG_PATTERN } from '../providers/provider.validation.ts';
 import { estimateCallCost, priceCall } from '../usage/pricing.ts';
 import type { Outcome } from '../usage/usage-event.entity.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
-import {
-  backoff,
-  callSignal,
-  connectionReason,
-  isTimeout,
-  parseRetryAfter,
-  pathTemplate,
-  round,
-  sleep,
-  waitForDrain,
-} from './call-timing.ts';
+import { backoff, connectionReason, isTimeout, parseRetryAfter, pathTemplate, round } from './call-timing.ts';
 import type { Breakers } from './circuit-breaker.ts';
 import type { ProviderCache } from './provider-cache.ts';
 import { GatewayError, sendGatewayError } from './proxy-errors.ts';
@@ -34,7 +22,8 @@ import { RetryBudgets } from './retry-budget.ts';
 import { StaleCache } from './stale-cache.ts';
 import { TokenMeter } from './token-meter.ts';
 import { PrivateAddressError, type UpstreamAgents } from './upstream-agents.ts';
-import { headerValue, responseHeaders, upstreamRequest } from './upstream-request.ts';
+import { ResponseBody, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.ts';
+import { HOP_BY_HOP, headerValue, responseHeaders, upstreamRequest } from './upstream-request.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
 const MAX_COOLDOWN_MS = 60_000;
@@ -83,19 +72,34 @@ interface CallRecord {
   answeredBy: Provider | undefined;
   /** The upstream path and query (the stale cache's key within a provider). */
   rest: string;
+  /** The upstream path alone, once the URL is parsed. */
+  restPath: string | undefined;
   /** Run when the call is over (timers, listeners). */
   cleanups: (() => void)[];
+  /** Set when the caller went away. */
+  gone: boolean;
+  /**
+   * Stops what the call is waiting on now (the upstream exchange or a backoff), when the caller
+   * goes away or `deadline` (the deadline of the provider being tried) passes.
+   */
+  abortCurrent: ((reason: Error) => void) | undefined;
+  deadline: Deadline | undefined;
   /** What is held against budgets for the provider currently tried. */
   reservation: BudgetReservation | null;
   trace: CallTrace | undefined;
 }
 
+/** One provider's deadline over all its attempts and its response body. */
+interface Deadline {
+  aborted: boolean;
+}
+
 interface UpstreamResult {
-  response: Dispatcher.ResponseData;
+  response: UpstreamResponse;
   key: UsableKey | undefined;
   attempts: number;
   /** Set when the call's deadline passed (the body may still be streaming). */
-  deadline: { aborted: boolean };
+  deadline: Deadline;
 }
 
 /**
@@ -134,21 +138,29 @@ export function createProxyHandler(deps: ProxyDeps) {
       tokens: { model: null, promptTokens: null, completionTokens: null, cachedTokens: null },
       limitHeaders: {},
       rest: '',
+      restPath: undefined,
       answeredBy: undefined,
       cleanups: [],
       reservation: null,
       trace: CallTrace.start(deps.tracing, req, req.method ?? 'GET', requestId),
+      gone: false,
+      abortCurrent: undefined,
+      deadline: undefined,
     };
     let body: RequestBody;
     // The caller went away: stop the upstream call too.
-    const clientGone = new AbortController();
     res.once('close', () => {
-      if (!res.writableFinished) clientGone.abort();
+      if (res.writableFinished) return;
+      call.gone = true;
+      call.abortCurrent?.(new Error('caller went away'));
     });
 
     try {
       const { slug, rest } = parsePath(path);
-      call.rest = `${rest}${(req.url ?? '').includes('?') ? `?${(req.url ?? '').split('?').slice(1).join('?')}` : ''}`;
+      const url = req.url ?? '';
+      const query = url.indexOf('?');
+      call.rest = query >= 0 ? `${rest}${url.slice(query)}` : rest;
+      call.restPath = rest;
       call.client = authenticate(req, deps.clients);
       const provider = deps.providers.bySlug(slug);
       if (!provider) throw new GatewayError('PROVIDER_NOT_FOUND', `No provider "${slug}".`);
@@ -157,26 +169,28 @@ export function createProxyHandler(deps: ProxyDeps) {
       if (call.client.allowedProviderIds && !call.client.allowedProviderIds.has(provider.id)) {
         throw new GatewayError('FORBIDDEN', `This client may not call "${slug}".`);
       }
-      body = await readBody(req, deps.config.maxRequestBytes);
+      body = hasBody(req) ? await readBody(req, deps.config.maxRequestBytes) : undefined;
       call.requestBytes = body instanceof Buffer ? body.length : 0;
       // A provider over budget may still be replaced by a fallback whose budgets allow the call.
-      const overBudget = await reserveBudget(call, provider, body);
+      const overBudget = deps.budgets.mayApply(call.client.id, provider.id)
+        ? await reserveBudget(call, provider, body)
+        : undefined;
       if (call.client.rateLimit) {
         const decision = await deps.limits.acquire(`client:${call.client.id}`, call.client.rateLimit);
         if (!decision.allowed) throw limited(decision, 'This client is over its rate limit.');
       }
 
-      const result = await serveWithFallbacks(call, provider, rest, req, body, clientGone.signal, overBudget);
-      await stream(call, result, res, clientGone.signal);
+      const result = await serveWithFallbacks(call, provider, rest, req, body, overBudget);
+      await stream(call, result, res);
     } catch (error) {
       const gatewayError = toGatewayError(error, call);
       call.status = gatewayError.status;
-      call.outcome = clientGone.signal.aborted ? 'CLIENT_ABORTED' : gatewayError.outcome;
+      call.outcome = call.gone ? 'CLIENT_ABORTED' : gatewayError.outcome;
       if (!res.headersSent && !res.destroyed) {
         sendGatewayError(res, gatewayError, {
           requestId,
           provider: call.provider?.slug ?? null,
-          headers: { ...call.limitHeaders, ...tollgateHeaders(call) },
+          headers: { ...call.limitHeaders, ...tollgateHeaders(call), 'x-request-id': requestId },
         });
       } else if (!res.writableFinished) {
         res.destroy();
@@ -200,14 +214,13 @@ export function createProxyHandler(deps: ProxyDeps) {
     rest: string,
     req: IncomingMessage,
     body: RequestBody,
-    clientGone: AbortSignal,
     overBudget: GatewayError | undefined,
   ): Promise<UpstreamResult> {
     let failure: GatewayError;
     let upstream5xx: UpstreamResult | undefined;
     try {
       if (overBudget) throw overBudget;
-      const result = await serve(call, primary, rest, req, body, clientGone);
+      const result = await serve(call, primary, rest, req, body);
       if (result.response.statusCode < 500 || !hasAlternatives(primary, call.method)) return result;
       upstream5xx = result;
       failure = new GatewayError(
@@ -215,7 +228,7 @@ export function createProxyHandler(deps: ProxyDeps) {
         `"${primary.slug}" answered ${result.response.statusCode}.`,
       );
     } catch (error) {
-      if (!(error instanceof GatewayError) || !canFallBack(error) || clientGone.aborted) throw error;
+      if (!(error instanceof GatewayError) || !canFallBack(error) || call.gone) throw error;
       failure = error;
     }
     const useAlternative = (result: UpstreamResult, kind: string) => {
@@ -233,7 +246,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       if (call.client?.allowedProviderIds && !call.client.allowedProviderIds.has(fallback.id)) continue;
       if (await reserveBudget(call, fallback, body)) continue;
       try {
-        const attempt = () => serve(call, fallback, rest, req, body, clientGone);
+        const attempt = () => serve(call, fallback, rest, req, body);
         const result = call.trace
           ? await call.trace.fallback(fallback, attempt, (r) => r.response.statusCode >= 500)
           : await attempt();
@@ -309,7 +322,6 @@ export function createProxyHandler(deps: ProxyDeps) {
     rest: string,
     req: IncomingMessage,
     body: RequestBody,
-    clientGone: AbortSignal,
   ): Promise<UpstreamResult> {
     if (!provider.enabled)
       throw new GatewayError('PROVIDER_DISABLED', `Provider "${provider.slug}" is disabled.`);
@@ -330,7 +342,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       probe = false;
     };
 
-    const { signal, deadline } = callSignal(provider.timeoutMs, clientGone, call.cleanups);
+    const deadline = startDeadline(call, provider.timeoutMs);
     const deadlineAt = Date.now() + provider.timeoutMs;
     // A streamed body can be sent once only: no retries, no second key.
     const replayable = !(body instanceof StreamedBody);
@@ -347,19 +359,22 @@ export function createProxyHandler(deps: ProxyDeps) {
       call.keyId = key?.id ?? null;
       const started = performance.now();
       const span = call.trace?.attempt(provider, attempt, key?.id);
-      let response: Dispatcher.ResponseData;
+      let response: UpstreamResponse;
       try {
-        response = await deps.agents.for(provider.allowPrivateNetwork).request({
+        const remaining = Math.max(1, deadlineAt - Date.now());
+        const exchange = new UpstreamExchange(deps.agents.for(provider.allowPrivateNetwork), {
           ...upstreamRequest(provider, rest, req, key, call.requestId),
-          body: body instanceof StreamedBody ? body.stream : body,
-          signal,
-          headersTimeout: Math.max(1, deadlineAt - Date.now()),
-          bodyTimeout: Math.max(1, deadlineAt - Date.now()),
+          body: body instanceof StreamedBody ? body.stream : (body ?? null),
+          headersTimeout: remaining,
+          bodyTimeout: remaining,
         });
+        call.abortCurrent = (reason) => exchange.abort(reason);
+        if (call.gone) exchange.abort(new Error('caller went away'));
+        response = await exchange.response;
       } catch (error) {
         call.upstreamMs += performance.now() - started;
         endAttempt(span, { error: connectionReason(error) });
-        if (clientGone.aborted) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
+        if (call.gone) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
         // The streamed request body went over the limit: the caller's fault, not the upstream's.
         const bodyError = error instanceof GatewayError ? error : (error as { cause?: unknown }).cause;
         if (bodyError instanceof GatewayError) throw bodyError;
@@ -387,7 +402,7 @@ export function createProxyHandler(deps: ProxyDeps) {
           Date.now() + wait < deadlineAt &&
           budget.tryRetry()
         ) {
-          await sleep(wait, signal);
+          await backOff(call, deadline, wait);
           continue;
         }
         throw new GatewayError(
@@ -441,7 +456,7 @@ export function createProxyHandler(deps: ProxyDeps) {
           budget.tryRetry()
         ) {
           await response.body.dump();
-          await sleep(wait, signal);
+          await backOff(call, deadline, wait);
           continue;
         }
         return { response, key, attempts: attempt, deadline };
@@ -472,16 +487,12 @@ export function createProxyHandler(deps: ProxyDeps) {
   }
 
   /** Sends the upstream response to the caller as it arrives, metering bytes and tokens. */
-  async function stream(
-    call: CallRecord,
-    result: UpstreamResult,
-    res: ServerResponse,
-    clientGone: AbortSignal,
-  ): Promise<void> {
+  async function stream(call: CallRecord, result: UpstreamResult, res: ServerResponse): Promise<void> {
     const { response } = result;
+    const body: ResponseBody = response.body;
     const declared = Number(response.headers['content-length'] ?? Number.NaN);
     if (declared > deps.config.maxResponseBytes) {
-      response.body.destroy();
+      body.destroy();
       throw new GatewayError(
         'UPSTREAM_UNAVAILABLE',
         `The upstream response (${declared} bytes) is over the ${deps.config.maxResponseBytes}-byte limit.`,
@@ -501,20 +512,15 @@ export function createProxyHandler(deps: ProxyDeps) {
       call.provider?.degradedMode?.staleOnError === true;
     const kept: Buffer[] = [];
     let keptBytes = 0;
-    const meter =
-      call.servedBy?.kind === 'OPENAI_COMPATIBLE'
-        ? new TokenMeter(headerValue(response.headers['content-type']))
-        : undefined;
+    const contentType = headerValue(response.headers['content-type']);
+    const meter = call.servedBy?.kind === 'OPENAI_COMPATIBLE' ? new TokenMeter(contentType) : undefined;
 
-    res.writeHead(response.statusCode, {
-      ...responseHeaders(response.headers),
-      ...call.limitHeaders,
-      ...tollgateHeaders(call),
-    });
+    res.writeHead(response.statusCode, callerHeaders(call, response));
     // Streams should show their status at once; other bodies go out with the headers in one write.
-    if (headerValue(response.headers['content-type'])?.includes('text/event-stream')) res.flushHeaders();
+    if (contentType?.includes('text/event-stream')) res.flushHeaders();
+    const resume = () => body.resume();
     try {
-      for await (const chunk of response.body as AsyncIterable<Buffer>) {
+      await body.consume((chunk) => {
         call.responseBytes += chunk.length;
         if (call.responseBytes > deps.config.maxResponseBytes) {
           throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The upstream response went over the size limit.');
@@ -524,8 +530,11 @@ export function createProxyHandler(deps: ProxyDeps) {
           kept.push(chunk);
           keptBytes += chunk.length;
         }
-        if (!res.write(chunk)) await waitForDrain(res, clientGone);
-      }
+        if (res.write(chunk)) return true;
+        // The caller reads slower than the upstream sends: pause the upstream until it catches up.
+        res.once('drain', resume);
+        return false;
+      });
       res.end();
       if (keepForStale && keptBytes <= StaleCache.MAX_BODY && call.provider) {
         staleCache.put(StaleCache.key(call.provider.id, call.rest), {
@@ -536,8 +545,8 @@ export function createProxyHandler(deps: ProxyDeps) {
         });
       }
     } catch (error) {
-      response.body.destroy();
-      if (clientGone.aborted) {
+      body.destroy();
+      if (call.gone) {
         call.outcome = 'CLIENT_ABORTED';
         return;
       }
@@ -551,6 +560,37 @@ export function createProxyHandler(deps: ProxyDeps) {
     } finally {
       if (meter) call.tokens = meter.end();
     }
+  }
+
+  /**
+   * Starts the deadline of one provider's attempts: when it passes, whatever the call waits on
+   * for that provider (an attempt, a backoff, the body) is stopped. A fallback gets its own.
+   */
+  function startDeadline(call: CallRecord, timeoutMs: number): Deadline {
+    const deadline: Deadline = { aborted: false };
+    call.deadline = deadline;
+    const timer = setTimeout(() => {
+      deadline.aborted = true;
+      if (call.deadline === deadline) call.abortCurrent?.(new Error('deadline'));
+    }, timeoutMs);
+    call.cleanups.push(() => clearTimeout(timer));
+    return deadline;
+  }
+
+  /** Waits before a retry; the caller leaving or the deadline passing ends the wait with an error. */
+  function backOff(call: CallRecord, deadline: Deadline, ms: number): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      call.abortCurrent = () => {
+        clearTimeout(timer);
+        reject(
+          call.gone
+            ? new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.')
+            : new GatewayError('UPSTREAM_TIMEOUT', 'The deadline passed while waiting to retry.'),
+        );
+      };
+      if (call.gone || deadline.aborted) call.abortCurrent(new Error('stopped'));
+    });
   }
 
   function record(call: CallRecord): void {
@@ -567,7 +607,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       keyId: call.keyId,
       clientId: call.client?.id ?? null,
       method: call.method.slice(0, 16),
-      pathTemplate: pathTemplate(call.path.replace(/^\/proxy\/[^/]*/, '') || '/'),
+      pathTemplate: pathTemplate(call.restPath ?? (call.path.replace(/^\/proxy\/[^/]*/, '') || '/')),
       status: call.status,
       outcome: call.outcome,
       attempts: call.attempts,
@@ -634,11 +674,47 @@ function authenticate(req: IncomingMessage, clients: ClientCache): Authenticated
 function tollgateHeaders(call: CallRecord): Record<string, string> {
   const headers: Record<string, string> = {
     'x-tollgate-attempts': String(call.attempts),
-    'x-tollgate-overhead-ms': String(round(Math.max(0, performance.now() - call.started - call.upstreamMs))),
+    'x-tollgate-overhead-ms': String(overheadMs(call)),
   };
   if (call.servedBy) headers['x-tollgate-provider'] = call.servedBy.slug;
   if (call.fallback) headers['x-tollgate-fallback'] = call.fallback;
   return headers;
+}
+
+function overheadMs(call: CallRecord): number {
+  return round(Math.max(0, performance.now() - call.started - call.upstreamMs));
+}
+
+/**
+ * The response headers for the caller as one flat [name, value, ...] list: the upstream's (less
+ * hop-by-hop), the rate-limit headers and Tollgate's own. (A list goes to the socket as it is;
+ * an object would be copied header by header.)
+ */
+function callerHeaders(call: CallRecord, response: UpstreamResponse): (string | string[])[] {
+  const headers: (string | string[])[] = [];
+  const upstream = response.headers;
+  for (const name in upstream) {
+    const value = upstream[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) headers.push(name, value);
+  }
+  for (const name in call.limitHeaders) headers.push(name, call.limitHeaders[name] as string);
+  headers.push(
+    'x-request-id',
+    call.requestId,
+    'x-tollgate-attempts',
+    String(call.attempts),
+    'x-tollgate-overhead-ms',
+    String(overheadMs(call)),
+  );
+  if (call.servedBy) headers.push('x-tollgate-provider', call.servedBy.slug);
+  if (call.fallback) headers.push('x-tollgate-fallback', call.fallback);
+  return headers;
+}
+
+/** Whether the request has a body to read (a GET without one needs no read at all). */
+function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return (length !== undefined && length !== '0') || req.headers['transfer-encoding'] !== undefined;
 }
 
 function limited(decision: LimitDecision, message: string): GatewayError {
@@ -663,11 +739,11 @@ function syntheticResult(
   headers: Record<string, string | string[]>,
   body: Buffer,
 ): UpstreamResult {
-  const response = {
+  const response: UpstreamResponse = {
     statusCode: status,
     headers: { ...headers, 'content-length': String(body.length) },
-    body: Readable.from([body]),
-  } as unknown as Dispatcher.ResponseData;
+    body: ResponseBody.of(body),
+  };
   return { response, key: undefined, attempts: 0, deadline: { aborted: false } };
 }
 
