@@ -1,5 +1,7 @@
 // Manual helper (not part of the suite): Tollgate under autocannon load with the in-process
 // limiter, for `node --cpu-prof bench/profile-proxy.ts`. Prints the URL and key, then waits.
+// PROFILE_MODE=bare serves the bench's bare proxy instead; PROFILE_HEAP=<file> writes a sampling
+// heap profile of the objects that outlived a young-generation GC (what makes GC expensive).
 import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -50,6 +52,9 @@ if (process.env.PROFILE_MODE === 'bare') {
       PORT: '0',
       LOG_LEVEL: 'warn',
       TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
+      ...(process.env.TOLLGATE_USAGE_FLUSH_INTERVAL_MS
+        ? { TOLLGATE_USAGE_FLUSH_INTERVAL_MS: process.env.TOLLGATE_USAGE_FLUSH_INTERVAL_MS }
+        : {}),
     }),
     { logger: createLogger('warn') },
   );
@@ -68,6 +73,22 @@ if (process.env.PROFILE_MODE === 'bare') {
     app.services.keyRing.reload(),
     app.services.clientCache.reload(),
   ]);
+  if (process.env.PROFILE_HEAP) {
+    const { Session } = await import('node:inspector/promises');
+    const session = new Session();
+    session.connect();
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: false,
+    });
+    setTimeout(async () => {
+      const { profile } = await session.post('HeapProfiler.stopSampling');
+      const { writeFileSync } = await import('node:fs');
+      writeFileSync(process.env.PROFILE_HEAP as string, JSON.stringify(profile));
+    }, (Number(process.env.PROFILE_SECONDS ?? 20) - 2) * 1000);
+  }
   console.log(JSON.stringify({ url: `${app.url}/proxy/bench/items`, key }));
   const seconds = Number(process.env.PROFILE_SECONDS ?? 20);
   setTimeout(async () => {

@@ -361,12 +361,14 @@ export function createProxyHandler(deps: ProxyDeps) {
       const span = call.trace?.attempt(provider, attempt, key?.id);
       let response: UpstreamResponse;
       try {
-        const remaining = Math.max(1, deadlineAt - Date.now());
         const exchange = new UpstreamExchange(deps.agents.for(provider.allowPrivateNetwork), {
           ...upstreamRequest(provider, rest, req, key, call.requestId),
           body: body instanceof StreamedBody ? body.stream : (body ?? null),
-          headersTimeout: remaining,
-          bodyTimeout: remaining,
+          // The deadline timer stops the exchange at the exact time. These are a backstop, and
+          // constant on purpose: undici refreshes a connection's timer when the value repeats,
+          // but allocates a new one (kept for up to a second) whenever it changes.
+          headersTimeout: provider.timeoutMs,
+          bodyTimeout: provider.timeoutMs,
         });
         call.abortCurrent = (reason) => exchange.abort(reason);
         if (call.gone) exchange.abort(new Error('caller went away'));
