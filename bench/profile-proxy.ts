@@ -40,6 +40,7 @@ if (process.env.PROFILE_MODE === 'bare') {
     res.end();
   });
   await new Promise<void>((r) => bare.listen(0, '127.0.0.1', r));
+  await sampleHeap();
   console.log(
     JSON.stringify({ url: `http://127.0.0.1:${(bare.address() as AddressInfo).port}/items`, key: 'none' }),
   );
@@ -73,7 +74,20 @@ if (process.env.PROFILE_MODE === 'bare') {
     app.services.keyRing.reload(),
     app.services.clientCache.reload(),
   ]);
-  if (process.env.PROFILE_HEAP) {
+  await sampleHeap();
+  console.log(JSON.stringify({ url: `${app.url}/proxy/bench/items`, key }));
+  const seconds = Number(process.env.PROFILE_SECONDS ?? 20);
+  setTimeout(async () => {
+    await app.stop();
+    upstream.close();
+    process.exit(0);
+  }, seconds * 1000);
+}
+
+/** With PROFILE_HEAP=<file>: samples the allocations that outlive a young-generation GC. */
+async function sampleHeap(): Promise<void> {
+  if (!process.env.PROFILE_HEAP) return;
+  {
     const { Session } = await import('node:inspector/promises');
     const session = new Session();
     session.connect();
@@ -83,17 +97,13 @@ if (process.env.PROFILE_MODE === 'bare') {
       includeObjectsCollectedByMajorGC: true,
       includeObjectsCollectedByMinorGC: false,
     });
-    setTimeout(async () => {
-      const { profile } = await session.post('HeapProfiler.stopSampling');
-      const { writeFileSync } = await import('node:fs');
-      writeFileSync(process.env.PROFILE_HEAP as string, JSON.stringify(profile));
-    }, (Number(process.env.PROFILE_SECONDS ?? 20) - 2) * 1000);
+    setTimeout(
+      async () => {
+        const { profile } = await session.post('HeapProfiler.stopSampling');
+        const { writeFileSync } = await import('node:fs');
+        writeFileSync(process.env.PROFILE_HEAP as string, JSON.stringify(profile));
+      },
+      (Number(process.env.PROFILE_SECONDS ?? 20) - 2) * 1000,
+    );
   }
-  console.log(JSON.stringify({ url: `${app.url}/proxy/bench/items`, key }));
-  const seconds = Number(process.env.PROFILE_SECONDS ?? 20);
-  setTimeout(async () => {
-    await app.stop();
-    upstream.close();
-    process.exit(0);
-  }, seconds * 1000);
 }

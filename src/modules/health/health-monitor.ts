@@ -169,6 +169,7 @@ export class HealthMonitor {
       { url: check.path, method: check.method, headers: {} } as unknown as IncomingMessage,
       key,
       `probe-${randomUUID()}`,
+      null,
     );
     const started = performance.now();
     try {

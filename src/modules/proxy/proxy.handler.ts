@@ -16,7 +16,12 @@ import type { Breakers } from './circuit-breaker.ts';
 import type { ProviderCache } from './provider-cache.ts';
 import { GatewayError, sendGatewayError } from './proxy-errors.ts';
 import { CallTrace, endAttempt } from './proxy-tracing.ts';
-import { type LimitDecision, type RateLimits, rateLimitHeaders } from './rate-limits.ts';
+import {
+  type LimitDecision,
+  pushRateLimitHeaders,
+  type RateLimits,
+  rateLimitHeaders,
+} from './rate-limits.ts';
 import { type RequestBody, readBody, StreamedBody } from './request-body.ts';
 import { RetryBudgets } from './retry-budget.ts';
 import { StaleCache } from './stale-cache.ts';
@@ -67,7 +72,8 @@ interface CallRecord {
     completionTokens: number | null;
     cachedTokens: number | null;
   };
-  limitHeaders: Record<string, string>;
+  /** The provider rate-limit decision, for the RateLimit-* headers. */
+  limit: LimitDecision | undefined;
   /** The provider whose upstream answer went back to the caller (not set for Tollgate's own answers). */
   answeredBy: Provider | undefined;
   /** The upstream path and query (the stale cache's key within a provider). */
@@ -136,7 +142,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       status: 0,
       outcome: 'SUCCESS',
       tokens: { model: null, promptTokens: null, completionTokens: null, cachedTokens: null },
-      limitHeaders: {},
+      limit: undefined,
       rest: '',
       restPath: undefined,
       answeredBy: undefined,
@@ -190,7 +196,11 @@ export function createProxyHandler(deps: ProxyDeps) {
         sendGatewayError(res, gatewayError, {
           requestId,
           provider: call.provider?.slug ?? null,
-          headers: { ...call.limitHeaders, ...tollgateHeaders(call), 'x-request-id': requestId },
+          headers: {
+            ...(call.limit ? rateLimitHeaders(call.limit) : {}),
+            ...tollgateHeaders(call),
+            'x-request-id': requestId,
+          },
         });
       } else if (!res.writableFinished) {
         res.destroy();
@@ -327,7 +337,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       throw new GatewayError('PROVIDER_DISABLED', `Provider "${provider.slug}" is disabled.`);
     if (provider.rateLimit) {
       const decision = await deps.limits.acquire(`provider:${provider.id}`, provider.rateLimit);
-      call.limitHeaders = rateLimitHeaders(decision);
+      call.limit = decision;
       if (!decision.allowed) throw limited(decision, `Provider "${provider.slug}" is at its rate limit.`);
     }
     const admission = deps.breakers.admit(provider);
@@ -361,21 +371,23 @@ export function createProxyHandler(deps: ProxyDeps) {
       const span = call.trace?.attempt(provider, attempt, key?.id);
       let response: UpstreamResponse;
       try {
-        const exchange = new UpstreamExchange(deps.agents.for(provider.allowPrivateNetwork), {
-          ...upstreamRequest(provider, rest, req, key, call.requestId),
-          body: body instanceof StreamedBody ? body.stream : (body ?? null),
-          // The deadline timer stops the exchange at the exact time. These are a backstop, and
-          // constant on purpose: undici refreshes a connection's timer when the value repeats,
-          // but allocates a new one (kept for up to a second) whenever it changes.
-          headersTimeout: provider.timeoutMs,
-          bodyTimeout: provider.timeoutMs,
-        });
+        const exchange = new UpstreamExchange(
+          deps.agents.for(provider.allowPrivateNetwork),
+          upstreamRequest(
+            provider,
+            rest,
+            req,
+            key,
+            call.requestId,
+            body instanceof StreamedBody ? body.stream : (body ?? null),
+          ),
+        );
         call.abortCurrent = (reason) => exchange.abort(reason);
         if (call.gone) exchange.abort(new Error('caller went away'));
         response = await exchange.response;
       } catch (error) {
         call.upstreamMs += performance.now() - started;
-        endAttempt(span, { error: connectionReason(error) });
+        if (span) endAttempt(span, { error: connectionReason(error) });
         if (call.gone) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
         // The streamed request body went over the limit: the caller's fault, not the upstream's.
         const bodyError = error instanceof GatewayError ? error : (error as { cause?: unknown }).cause;
@@ -414,7 +426,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
       call.upstreamMs += performance.now() - started;
       const status = response.statusCode;
-      endAttempt(span, { status });
+      if (span) endAttempt(span, { status });
 
       if (status === 401 || status === 403) {
         if (key && key.id !== 'env') {
@@ -699,7 +711,7 @@ function callerHeaders(call: CallRecord, response: UpstreamResponse): (string | 
     const value = upstream[name];
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers.push(name, value);
   }
-  for (const name in call.limitHeaders) headers.push(name, call.limitHeaders[name] as string);
+  if (call.limit) pushRateLimitHeaders(headers, call.limit);
   headers.push(
     'x-request-id',
     call.requestId,

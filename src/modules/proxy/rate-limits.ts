@@ -86,6 +86,7 @@ export class RateLimits {
   readonly #redis: Redis | undefined;
   readonly #replicas: number;
   readonly #limiters = new Map<string, Limiter>();
+  readonly #scopes = new Map<string, { policy: RateLimitPolicy; id: string; limiter: Limiter }>();
   readonly #queues = new Map<string, WaitQueue>();
   readonly #logger: Logger;
 
@@ -105,19 +106,24 @@ export class RateLimits {
    * Takes one call from the limit named `scope` (e.g. `provider:<id>`). REJECT mode answers at
    * once; QUEUE mode waits in FIFO order up to the policy's maximum wait.
    */
-  async acquire(scope: string, policy: RateLimitPolicy): Promise<LimitDecision> {
-    const id = `${scope}:${policy.points}/${policy.periodMs}+${policy.burst}`;
-    const limiter = this.#limiter(id, policy);
-    const take = () => this.#take(limiter, id, policy);
+  acquire(scope: string, policy: RateLimitPolicy): Promise<LimitDecision> {
+    // The limiter of a scope is looked up once per policy (this runs on every proxied call).
+    let entry = this.#scopes.get(scope);
+    if (entry?.policy !== policy) {
+      const id = `${scope}:${policy.points}/${policy.periodMs}+${policy.burst}`;
+      entry = { policy, id, limiter: this.#limiter(id, policy) };
+      this.#scopes.set(scope, entry);
+    }
+    const { id, limiter } = entry;
     if (policy.mode === 'QUEUE') {
       let queue = this.#queues.get(id);
       if (!queue) {
         queue = new WaitQueue();
         this.#queues.set(id, queue);
       }
-      return queue.acquire(take, policy.maxQueueWaitMs, policy.maxQueueSize);
+      return queue.acquire(() => this.#take(limiter, id, policy), policy.maxQueueWaitMs, policy.maxQueueSize);
     }
-    return take();
+    return this.#take(limiter, id, policy);
   }
 
   async #take(limiter: Limiter, key: string, policy: RateLimitPolicy): Promise<LimitDecision> {
@@ -183,6 +189,19 @@ export class RateLimits {
       }),
     });
   }
+}
+
+/** The RateLimit-* headers of a decision, appended to a flat [name, value, ...] header list. */
+export function pushRateLimitHeaders(headers: (string | string[])[], decision: LimitDecision): void {
+  headers.push(
+    'ratelimit-limit',
+    String(decision.limit),
+    'ratelimit-remaining',
+    String(decision.remaining),
+    'ratelimit-reset',
+    String(Math.ceil(decision.resetMs / 1000)),
+  );
+  if (!decision.allowed) headers.push('retry-after', String(Math.max(1, Math.ceil(decision.resetMs / 1000))));
 }
 
 /** RateLimit-* and Retry-After headers for a decision (draft-ietf-httpapi-ratelimit-headers). */

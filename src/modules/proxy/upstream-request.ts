@@ -1,8 +1,10 @@
 /** Building the upstream request from the caller's (URL, headers, injected key) and cleaning the response headers. */
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { UsableKey } from '../keys/key-ring.ts';
 import type { Provider } from '../providers/provider.entity.ts';
+import type { UpstreamOptions } from './upstream-exchange.ts';
 
 export const HOP_BY_HOP = new Set([
   'connection',
@@ -44,7 +46,8 @@ export function upstreamRequest(
   req: IncomingMessage,
   key: UsableKey | undefined,
   requestId: string,
-) {
+  body: Buffer | Readable | null,
+): UpstreamOptions {
   const { origin, basePath } = parsedBase(provider.baseUrl);
   const url = req.url ?? '';
   const q = url.indexOf('?');
@@ -83,6 +86,12 @@ export function upstreamRequest(
     path: `${basePath}${rest.startsWith('/') ? rest : `/${rest}`}${query ? `?${query}` : ''}`,
     method: (req.method ?? 'GET') as Dispatcher.HttpMethod,
     headers,
+    body,
+    // The call's deadline timer stops the exchange at the exact time. These are a backstop, and
+    // constant on purpose: undici refreshes a connection's timer when the value repeats, but
+    // allocates a new one (kept for up to a second) whenever it changes.
+    headersTimeout: provider.timeoutMs,
+    bodyTimeout: provider.timeoutMs,
   };
 }
 
