@@ -21,6 +21,8 @@ export interface UpstreamResponse {
 
 /** Receives a response body; `false` from `data` pauses the upstream until `resume()`. */
 type ChunkHandler = (chunk: Buffer) => boolean;
+/** The consumer of a body that is over. */
+const DONE: ChunkHandler = () => true;
 
 /**
  * A response body with a single consumer. Chunks that arrive before the consumer attaches are
@@ -58,13 +60,27 @@ export class ResponseBody {
 
   end(): void {
     this.#ended = true;
-    if (this.#onChunk) this.#settle?.resolve();
+    if (this.#onChunk) this.#finish()?.resolve();
   }
 
   fail(error: Error): void {
     if (this.#ended || this.#error) return;
     this.#error = error;
-    this.#settle?.reject(error);
+    this.#finish()?.reject(error);
+  }
+
+  /**
+   * Lets go of the consumer (its closure holds the caller's request and response) once the body
+   * is over: undici may keep a finished request's handler referenced for a while, and whatever
+   * it reaches then outlives young-generation GCs.
+   */
+  #finish(): { resolve: () => void; reject: (error: Error) => void } | undefined {
+    const settle = this.#settle;
+    this.#settle = undefined;
+    this.#onChunk = DONE;
+    this.#controller = undefined;
+    this.#held = [];
+    return settle;
   }
 
   // ---- consumer side ----
@@ -77,7 +93,10 @@ export class ResponseBody {
     this.#onChunk = onChunk;
     return new Promise<void>((resolve, reject) => {
       this.#settle = { resolve, reject };
-      if (this.#error) return reject(this.#error);
+      if (this.#error) {
+        this.#finish();
+        return reject(this.#error);
+      }
       const held = this.#held;
       this.#held = [];
       let paused = false;
@@ -86,7 +105,7 @@ export class ResponseBody {
         if (!this.#deliver(chunk)) paused = true;
       }
       if (this.#error) return;
-      if (this.#ended) return resolve();
+      if (this.#ended) return this.#finish()?.resolve();
       if (!paused) this.#controller?.resume();
     });
   }
@@ -183,6 +202,7 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
 
   onResponseEnd(): void {
     this.#body?.end();
+    this.#release();
   }
 
   onResponseError(_controller: Dispatcher.DispatchController, error: Error): void {
@@ -201,5 +221,12 @@ export class UpstreamExchange implements Dispatcher.DispatchHandler {
       this.#settled = true;
       this.#reject(error);
     }
+    this.#release();
+  }
+
+  /** A finished exchange keeps nothing of the call (see ResponseBody.#finish). */
+  #release(): void {
+    this.#body = undefined;
+    this.#requestBody = undefined;
   }
 }
