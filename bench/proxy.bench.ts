@@ -18,14 +18,14 @@ import { createLogger } from '../src/shared/logger.ts';
  *      beside it so the gain from the API is not mistaken for a cheap policy chain,
  *   4. Tollgate with the full chain (client auth, provider rate limit, breaker, key injection,
  *      metering), with the in-process limiter, and with the Redis limiter when redis-server exists.
- * The targets are measured in alternating rounds (BENCH_ROUNDS, default 3), so a noisy moment of
+ * After a warm-up, the targets are measured in alternating rounds (BENCH_ROUNDS, default 5), so a noisy moment of
  * a shared machine touches all of them; each figure is the median over the rounds, and each
  * ratio is the median of the per-round ratios. Prints requests/s and p50/p99 latency, the ratios
  * against the baseline, the added latency, and writes bench/results/proxy.json. No thresholds
  * here: the figures go in the issue note.
  */
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 
@@ -240,6 +240,8 @@ export async function runProxyBench(): Promise<void> {
         ]
       : []),
   ];
+  // Each target once under load before the rounds, so every round meets warmed-up code.
+  for (const target of targets) await autocannonProcess(target.url, target.headers, 3);
   const rounds: Record<string, Figures>[] = [];
   for (let round = 1; round <= ROUNDS; round++) {
     console.log(`  round ${round}/${ROUNDS}`);
