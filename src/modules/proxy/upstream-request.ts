@@ -27,6 +27,8 @@ const DROP_REQUEST = new Set([
   'expect',
 ]);
 
+const PLAIN_CONNECTION = /^\s*(?:keep-alive|close)\s*$/i;
+
 const parsedBases = new Map<string, { origin: string; basePath: string }>();
 
 /** A provider's base URL, parsed once (this runs on every call). */
@@ -55,14 +57,16 @@ export function upstreamRequest(
   let query = q >= 0 ? url.slice(q + 1) : '';
   const headers: Record<string, string | string[]> = {};
   const connection = req.headers.connection;
-  const connectionTokens = connection
-    ? new Set(
-        connection
-          .toLowerCase()
-          .split(',')
-          .map((t) => t.trim()),
-      )
-    : undefined;
+  // Connection names more headers to drop; the usual keep-alive or close names none.
+  const connectionTokens =
+    connection && !PLAIN_CONNECTION.test(connection)
+      ? new Set(
+          connection
+            .toLowerCase()
+            .split(',')
+            .map((t) => t.trim()),
+        )
+      : undefined;
   for (const name in req.headers) {
     const value = req.headers[name];
     if (value === undefined || DROP_REQUEST.has(name) || connectionTokens?.has(name)) continue;
