@@ -1,14 +1,7 @@
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { Agent } from 'undici';
-import { type StartedApp, startApp } from '../src/app.ts';
-import { loadConfig } from '../src/config.ts';
-import { createLogger } from '../src/shared/logger.ts';
 
 /**
  * Data-plane overhead, measured in one run on this machine: the same load against
@@ -18,16 +11,21 @@ import { createLogger } from '../src/shared/logger.ts';
  *      beside it so the gain from the API is not mistaken for a cheap policy chain,
  *   4. Tollgate with the full chain (client auth, provider rate limit, breaker, key injection,
  *      metering), with the in-process limiter, and with the Redis limiter when redis-server exists.
- * After a warm-up, the targets are measured in alternating rounds (BENCH_ROUNDS, default 5), so a noisy moment of
- * a shared machine touches all of them; each figure is the median over the rounds, and each
- * ratio is the median of the per-round ratios. Prints requests/s and p50/p99 latency, the ratios
- * against the baseline, the added latency, and writes bench/results/proxy.json. No thresholds
- * here: the figures go in the issue note.
+ * Every target and the upstream run in processes of their own (bench/proxy-target.ts), so no
+ * target's garbage or background work lands on another's turn. After a warm-up the targets are
+ * measured in alternating rounds (BENCH_ROUNDS, default 5), so a noisy moment of a shared machine
+ * touches all of them; each figure is the median over the rounds, and each ratio is the median of
+ * the per-round ratios. CPU per request is the target process's own (from /proc; the upstream,
+ * the load generator and Tollgate's PostgreSQL are not in it). Prints requests/s, p50/p99
+ * latency, the ratios against the baseline and the added latency, and writes
+ * bench/results/proxy.json. No thresholds here: the figures go in the issue note.
  */
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
+const TARGET = fileURLToPath(new URL('./proxy-target.ts', import.meta.url));
+const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 interface Figures {
   rps: number;
@@ -35,14 +33,6 @@ interface Figures {
   p99: number;
   errors: number;
   cpuMicrosPerRequest: number;
-}
-
-async function listen(
-  handler: (req: IncomingMessage, res: ServerResponse) => void,
-): Promise<{ url: string; close: () => void }> {
-  const server = createServer({ keepAliveTimeout: 10_000 }, handler);
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close() };
 }
 
 /** Runs the load generator in its own process, so it does not share an event loop with the target. */
@@ -75,21 +65,24 @@ interface AutocannonJson {
   non2xx: number;
 }
 
-async function measure(name: string, url: string, headers: Record<string, string> = {}): Promise<Figures> {
+async function measure(
+  name: string,
+  url: string,
+  headers: Record<string, string>,
+  pid: number | undefined,
+): Promise<Figures> {
   // A short warm-up so pools and JIT are ready, then the measured run.
   await autocannonProcess(url, headers, 1);
-  // CPU time of this process (the target and the upstream; the load generator runs apart) per
-  // request: steadier than throughput on a shared machine, and what an optimisation changes.
-  const cpuBefore = process.cpuUsage();
+  const cpuBefore = cpuMicros(pid);
   const result = await autocannonProcess(url, headers, DURATION_S);
-  const cpu = process.cpuUsage(cpuBefore);
+  const cpu = cpuMicros(pid) - cpuBefore;
   const requests = result.requests.average * DURATION_S;
   const figures = {
     rps: result.requests.average,
     p50: result.latency.p50,
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
-    cpuMicrosPerRequest: requests > 0 ? (cpu.user + cpu.system) / requests : 0,
+    cpuMicrosPerRequest: requests > 0 ? cpu / requests : 0,
   };
   console.log(
     `  ${name.padEnd(28)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  ${figures.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs CPU/req${figures.errors ? `  (${figures.errors} errors)` : ''}`,
@@ -97,39 +90,32 @@ async function measure(name: string, url: string, headers: Record<string, string
   return figures;
 }
 
-async function tollgate(
-  upstreamUrl: string,
-  redisUrl: string | undefined,
-): Promise<{ app: StartedApp; url: string; key: string; dir: string }> {
-  const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-proxy-'));
-  const config = loadConfig({
-    TOLLGATE_DATA_DIR: dir,
-    PORT: '0',
-    LOG_LEVEL: 'warn',
-    TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
-    ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
-    ...(process.env.BENCH_USAGE_FLUSH_MS
-      ? { TOLLGATE_USAGE_FLUSH_INTERVAL_MS: process.env.BENCH_USAGE_FLUSH_MS }
-      : {}),
+/** Starts one target process and waits for its URL (and client key). */
+async function startTarget(args: string[]): Promise<{ url: string; key?: string; child: ChildProcess }> {
+  const child = spawn(process.execPath, [TARGET, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
+  const first = await new Promise<string>((resolve, reject) => {
+    lines.once('line', resolve);
+    child.once('exit', (code) => reject(new Error(`bench target ${args[0]} exited ${code}`)));
   });
-  const app = await startApp(config, { logger: createLogger('error') });
-  const actor = { subject: 'bench', role: 'admin' as const, requestId: undefined };
-  await app.services.providers.create(actor, {
-    slug: 'bench',
-    name: 'Bench',
-    baseUrl: upstreamUrl,
-    allowPrivateNetwork: true,
-    // A limit far above the load: every call pays for the limiter, none is refused.
-    rateLimit: { points: 1_000_000, periodMs: 60_000 },
-  });
-  await app.services.providerKeys.add(actor, { provider: 'bench', secret: 'sk-bench-0123456789abcdef' });
-  const { key } = await app.services.clients.create(actor, { name: 'bench-client' });
-  await Promise.all([
-    app.services.providerCache.reload(),
-    app.services.keyRing.reload(),
-    app.services.clientCache.reload(),
-  ]);
-  return { app, url: `${app.url}/proxy/bench/items`, key, dir };
+  return { ...(JSON.parse(first) as { url: string; key?: string }), child };
+}
+
+async function stopTarget(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return;
+  const exited = new Promise((r) => child.once('exit', r));
+  child.kill('SIGTERM');
+  await exited;
+}
+
+/** CPU time (user + system) a process has used so far, in microseconds; NaN where /proc is missing. */
+function cpuMicros(pid: number | undefined): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+    return ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS;
+  } catch {
+    return Number.NaN;
+  }
 }
 
 async function startRedis(): Promise<{ url: string; stop: () => void } | undefined> {
@@ -143,99 +129,41 @@ async function startRedis(): Promise<{ url: string; stop: () => void } | undefin
 }
 
 export async function runProxyBench(): Promise<void> {
-  const body = JSON.stringify({ items: [{ id: 1, name: 'CVE-2024-0001' }], total: 1 });
-  const upstream = await listen((_req, res) => {
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
-    res.end(body);
-  });
-
-  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 128 });
-  const upstreamOrigin = new URL(upstream.url).origin;
-  // The baseline does what any correct pass-through proxy must: forward method, path, headers
-  // (less hop-by-hop and host) and body, and return status, headers (less hop-by-hop) and body.
-  const hopByHop = new Set([
-    'connection',
-    'keep-alive',
-    'transfer-encoding',
-    'te',
-    'trailer',
-    'upgrade',
-    'host',
-    'proxy-authorization',
-  ]);
-  const strip = (headers: Record<string, string | string[] | undefined>) => {
-    const out: Record<string, string | string[]> = {};
-    for (const name in headers) {
-      const value = headers[name];
-      if (value !== undefined && !hopByHop.has(name)) out[name] = value;
-    }
-    return out;
-  };
-  const bare = await listen(async (req, res) => {
-    const response = await agent.request({
-      origin: upstreamOrigin,
-      path: req.url ?? '/',
-      method: (req.method ?? 'GET') as 'GET',
-      headers: strip(req.headers),
-      body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
-    });
-    res.writeHead(response.statusCode, strip(response.headers));
-    for await (const chunk of response.body) res.write(chunk);
-    res.end();
-  });
-  // The same pass-through on dispatch(): chunks go straight to the caller, with backpressure.
-  const bareDispatch = await listen((req, res) => {
-    agent.dispatch(
-      {
-        origin: upstreamOrigin,
-        path: req.url ?? '/',
-        method: (req.method ?? 'GET') as 'GET',
-        headers: strip(req.headers),
-        body: req.method === 'GET' || req.method === 'HEAD' ? undefined : req,
-      },
-      {
-        onRequestStart() {},
-        onResponseStart(_controller, status, headers) {
-          res.writeHead(status, strip(headers));
-        },
-        onResponseData(controller, chunk) {
-          if (!res.write(chunk)) {
-            controller.pause();
-            res.once('drain', () => controller.resume());
-          }
-        },
-        onResponseEnd() {
-          res.end();
-        },
-        onResponseError(_controller, error) {
-          res.destroy(error);
-        },
-      },
-    );
-  });
-
   console.log(
     `proxy: ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION_S} s per target, small JSON responses, keep-alive`,
   );
-  const direct = await measure('direct upstream', `${upstream.url}/items`);
-
-  const memory = await tollgate(upstream.url, undefined);
+  const upstream = await startTarget(['upstream']);
   const redis = await startRedis();
-  const shared = redis ? await tollgate(upstream.url, redis.url) : undefined;
-  const targets: { name: string; url: string; headers: Record<string, string> }[] = [
-    { name: 'bare proxy (request)', url: `${bare.url}/items`, headers: {} },
-    { name: 'bare proxy (dispatch)', url: `${bareDispatch.url}/items`, headers: {} },
+  const started = await Promise.all([
+    startTarget(['bare-request', upstream.url]),
+    startTarget(['bare-dispatch', upstream.url]),
+    startTarget(['tollgate', upstream.url]),
+    ...(redis ? [startTarget(['tollgate', upstream.url, redis.url])] : []),
+  ]);
+  const [bareRequest, bareDispatch, memory, shared] = started as [
+    (typeof started)[number],
+    (typeof started)[number],
+    (typeof started)[number],
+    (typeof started)[number] | undefined,
+  ];
+  const auth = (key?: string): Record<string, string> => (key ? { authorization: `Bearer ${key}` } : {});
+  const direct = await measure('direct upstream', `${upstream.url}/items`, {}, upstream.child.pid);
+  const targets: { name: string; url: string; headers: Record<string, string>; pid: number | undefined }[] = [
+    { name: 'bare proxy (request)', url: bareRequest.url, headers: {}, pid: bareRequest.child.pid },
+    { name: 'bare proxy (dispatch)', url: bareDispatch.url, headers: {}, pid: bareDispatch.child.pid },
     {
       name: 'tollgate, in-process limiter',
       url: memory.url,
-      headers: { authorization: `Bearer ${memory.key}` },
+      headers: auth(memory.key),
+      pid: memory.child.pid,
     },
     ...(shared
       ? [
           {
             name: 'tollgate, Redis limiter',
             url: shared.url,
-            headers: { authorization: `Bearer ${shared.key}` },
+            headers: auth(shared.key),
+            pid: shared.child.pid,
           },
         ]
       : []),
@@ -248,15 +176,12 @@ export async function runProxyBench(): Promise<void> {
     // Alternate the order too, so no target always runs right after the same one.
     const order = round % 2 === 1 ? targets : [...targets].reverse();
     const figures: Record<string, Figures> = {};
-    for (const target of order) figures[target.name] = await measure(target.name, target.url, target.headers);
+    for (const target of order)
+      figures[target.name] = await measure(target.name, target.url, target.headers, target.pid);
     rounds.push(figures);
   }
-  await memory.app.stop();
-  rmSync(memory.dir, { recursive: true, force: true });
-  if (shared) {
-    await shared.app.stop();
-    rmSync(shared.dir, { recursive: true, force: true });
-  }
+  await Promise.all(started.map((target) => stopTarget(target.child)));
+  await stopTarget(upstream.child);
   redis?.stop();
 
   const median = (values: number[]) => {
@@ -343,9 +268,4 @@ export async function runProxyBench(): Promise<void> {
   };
   writeFileSync(new URL('./results/proxy.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   console.log('  wrote bench/results/proxy.json');
-
-  upstream.close();
-  bare.close();
-  bareDispatch.close();
-  await agent.close();
 }

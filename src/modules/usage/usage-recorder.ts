@@ -223,13 +223,15 @@ export async function insertUsageEvents(db: Kysely<unknown>, events: StoredUsage
  * One INSERT per batch whose rows travel as a single JSON parameter, an array of arrays
  * serialised by the native JSON.stringify and expanded by PostgreSQL. This costs the gateway
  * about a microsecond per event, far less than binding 24 parameters (or 24 arrays) per row.
+ * The parameter is read as jsonb, parsed once: `->>` on plain json re-reads the text for every
+ * field, which cost PostgreSQL about 100 µs of CPU per event against about 30 µs this way.
  */
 async function insertUsageRows(db: Kysely<unknown>, rows: UsageRow[]): Promise<void> {
   // The same statement counts a write against each hour it touched, which tells the rollup
   // job (and reports) that those hours changed.
   const query = sql`with written as (
       insert into usage_events (${sql.raw(INSERT_COLUMNS)})
-      select ${sql.raw(SELECT_VALUES)} from json_array_elements(${JSON.stringify(rows)}::json) as e
+      select ${sql.raw(SELECT_VALUES)} from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) as e
       on conflict (id) do nothing
       returning at)
     insert into usage_hours (hour, writes)

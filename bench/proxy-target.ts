@@ -1,0 +1,160 @@
+// One target of bench:proxy, in a process of its own so that no target's garbage, timers or
+// background work lands on another's measurement:
+//   node bench/proxy-target.ts upstream
+//   node bench/proxy-target.ts bare-request <upstream url>
+//   node bench/proxy-target.ts bare-dispatch <upstream url>
+//   node bench/proxy-target.ts tollgate <upstream url> [redis url]
+// Prints one JSON line {"url": ..., "key": ...} when ready; stops on SIGTERM.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Agent } from 'undici';
+
+const [kind, upstreamUrl = '', redisUrl] = process.argv.slice(2);
+
+async function listen(
+  handler: (req: IncomingMessage, res: ServerResponse) => void,
+): Promise<{ url: string; stop: () => Promise<void> }> {
+  const server = createServer({ keepAliveTimeout: 10_000 }, handler);
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    stop: async () => {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    },
+  };
+}
+
+// What any correct pass-through proxy must do: forward method, path, headers (less hop-by-hop
+// and host) and body, and return status, headers (less hop-by-hop) and body.
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'proxy-authorization',
+]);
+function strip(headers: Record<string, string | string[] | undefined>): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
+  for (const name in headers) {
+    const value = headers[name];
+    if (value !== undefined && !HOP_BY_HOP.has(name)) out[name] = value;
+  }
+  return out;
+}
+
+async function start(): Promise<{ url: string; key?: string; stop: () => Promise<void> }> {
+  if (kind === 'upstream') {
+    const body = JSON.stringify({ items: [{ id: 1, name: 'CVE-2024-0001' }], total: 1 });
+    const server = await listen((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+      res.end(body);
+    });
+    return { url: server.url, stop: server.stop };
+  }
+  const origin = new URL(upstreamUrl).origin;
+  const agent = new Agent({ keepAliveTimeout: 10_000, connections: 128 });
+  const hasBody = (req: IncomingMessage) => req.method !== 'GET' && req.method !== 'HEAD';
+  if (kind === 'bare-request') {
+    const server = await listen(async (req, res) => {
+      const response = await agent.request({
+        origin,
+        path: req.url ?? '/',
+        method: (req.method ?? 'GET') as 'GET',
+        headers: strip(req.headers),
+        body: hasBody(req) ? req : undefined,
+      });
+      res.writeHead(response.statusCode, strip(response.headers));
+      for await (const chunk of response.body) res.write(chunk);
+      res.end();
+    });
+    return { url: `${server.url}/items`, stop: server.stop };
+  }
+  if (kind === 'bare-dispatch') {
+    // The same pass-through on dispatch(): chunks go straight to the caller, with backpressure.
+    const server = await listen((req, res) => {
+      agent.dispatch(
+        {
+          origin,
+          path: req.url ?? '/',
+          method: (req.method ?? 'GET') as 'GET',
+          headers: strip(req.headers),
+          body: hasBody(req) ? req : undefined,
+        },
+        {
+          onRequestStart() {},
+          onResponseStart(_controller, status, headers) {
+            res.writeHead(status, strip(headers));
+          },
+          onResponseData(controller, chunk) {
+            if (!res.write(chunk)) {
+              controller.pause();
+              res.once('drain', () => controller.resume());
+            }
+          },
+          onResponseEnd() {
+            res.end();
+          },
+          onResponseError(_controller, error) {
+            res.destroy(error);
+          },
+        },
+      );
+    });
+    return { url: `${server.url}/items`, stop: server.stop };
+  }
+  if (kind === 'tollgate') {
+    // Loaded only here: the other targets stay small processes.
+    const { startApp } = await import('../src/app.ts');
+    const { loadConfig } = await import('../src/config.ts');
+    const { createLogger } = await import('../src/shared/logger.ts');
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-bench-proxy-'));
+    const app = await startApp(
+      loadConfig({
+        TOLLGATE_DATA_DIR: dir,
+        PORT: '0',
+        LOG_LEVEL: 'warn',
+        TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
+        ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+      }),
+      { logger: createLogger('error') },
+    );
+    const actor = { subject: 'bench', role: 'admin' as const, requestId: undefined };
+    await app.services.providers.create(actor, {
+      slug: 'bench',
+      name: 'Bench',
+      baseUrl: upstreamUrl,
+      allowPrivateNetwork: true,
+      // A limit far above the load: every call pays for the limiter, none is refused.
+      rateLimit: { points: 1_000_000, periodMs: 60_000 },
+    });
+    await app.services.providerKeys.add(actor, { provider: 'bench', secret: 'sk-bench-0123456789abcdef' });
+    const { key } = await app.services.clients.create(actor, { name: 'bench-client' });
+    await Promise.all([
+      app.services.providerCache.reload(),
+      app.services.keyRing.reload(),
+      app.services.clientCache.reload(),
+    ]);
+    return {
+      url: `${app.url}/proxy/bench/items`,
+      key,
+      stop: async () => {
+        await app.stop();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  }
+  throw new Error(`unknown target "${kind}"`);
+}
+
+const target = await start();
+process.on('SIGTERM', () => {
+  target.stop().finally(() => process.exit(0));
+});
+console.log(JSON.stringify({ url: target.url, key: target.key }));
