@@ -27,6 +27,11 @@ beforeAll(async () => {
       return;
     }
     if (req.url === '/never') return; // accepts and never answers
+    if (req.url === '/broken') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('part of it', () => res.socket?.destroy());
+      return;
+    }
     if (req.url === '/echo') {
       const parts: Buffer[] = [];
       req.on('data', (c: Buffer) => parts.push(c));
@@ -129,6 +134,13 @@ describe('UpstreamExchange', () => {
         return true;
       }),
     ).rejects.toThrow('caller went away');
+  });
+
+  it('a body that breaks before anyone reads it rejects its consumer with the error', async () => {
+    const { body } = await exchange('/broken').response;
+    await new Promise((resolve) => setTimeout(resolve, 100)); // the connection is gone meanwhile
+    await expect(body.consume(() => true)).rejects.toMatchObject({ code: expect.stringMatching(/^UND_ERR/) });
+    await expect(body.dump()).resolves.toBeUndefined();
   });
 
   it('a connection failure rejects the response', async () => {

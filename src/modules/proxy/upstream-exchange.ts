@@ -77,7 +77,9 @@ export class ResponseBody {
   #finish(): { resolve: () => void; reject: (error: Error) => void } | undefined {
     const settle = this.#settle;
     this.#settle = undefined;
-    this.#onChunk = DONE;
+    // A body that ends or fails before anyone consumes it keeps no consumer: consume() then
+    // still resolves or rejects as it should.
+    if (this.#onChunk) this.#onChunk = DONE;
     this.#controller = undefined;
     this.#held = [];
     return settle;
