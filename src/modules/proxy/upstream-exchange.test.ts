@@ -28,8 +28,10 @@ beforeAll(async () => {
     }
     if (req.url === '/never') return; // accepts and never answers
     if (req.url === '/broken') {
-      res.writeHead(200, { 'content-type': 'text/plain' });
-      res.write('part of it', () => res.socket?.destroy());
+      // The status and headers, then the connection dies before any of the body.
+      res.writeHead(200, { 'content-type': 'text/plain', 'content-length': '100' });
+      res.flushHeaders();
+      setTimeout(() => res.socket?.destroy(), 20);
       return;
     }
     if (req.url === '/echo') {
