@@ -5,7 +5,14 @@
 //   node bench/proxy-target.ts bare-dispatch <upstream url>
 //   node bench/proxy-target.ts tollgate <upstream url> [redis url]
 // Prints one JSON line {"url": ..., "key": ...} when ready; stops on SIGTERM.
-import { mkdtempSync, rmSync } from 'node:fs';
+//
+// Also the way to profile a target under load (start an upstream target first, then load the
+// printed URL with autocannon and the key as `Authorization: Bearer <key>`):
+//   node --cpu-prof bench/proxy-target.ts tollgate <upstream url>
+//   PROFILE_HEAP=heap.json node bench/proxy-target.ts tollgate <upstream url>
+// The second writes, at SIGTERM, a sampling heap profile of the allocations that outlived a
+// young-generation GC: what makes GC expensive (Chrome DevTools opens it as .heapprofile).
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -153,8 +160,31 @@ async function start(): Promise<{ url: string; key?: string; stop: () => Promise
   throw new Error(`unknown target "${kind}"`);
 }
 
+const heapProfile = await startHeapSampling();
 const target = await start();
 process.on('SIGTERM', () => {
-  target.stop().finally(() => process.exit(0));
+  target
+    .stop()
+    .then(() => heapProfile?.())
+    .finally(() => process.exit(0));
 });
 console.log(JSON.stringify({ url: target.url, key: target.key }));
+
+/** With PROFILE_HEAP=<file>: samples allocations that outlive young GCs; returns the writer. */
+async function startHeapSampling(): Promise<(() => Promise<void>) | undefined> {
+  const file = process.env.PROFILE_HEAP;
+  if (!file) return undefined;
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('HeapProfiler.enable');
+  await session.post('HeapProfiler.startSampling', {
+    samplingInterval: 4096,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: false,
+  });
+  return async () => {
+    const { profile } = await session.post('HeapProfiler.stopSampling');
+    writeFileSync(file, JSON.stringify(profile));
+  };
+}
