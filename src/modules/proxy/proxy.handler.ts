@@ -89,6 +89,7 @@ interface CallRecord {
    * goes away or `deadline` (the deadline of the provider being tried) passes.
    */
   abortCurrent: ((reason: Error) => void) | undefined;
+  /** The deadline of the provider being tried (a fallback gets its own). */
   deadline: Deadline | undefined;
   /** What is held against budgets for the provider currently tried. */
   reservation: BudgetReservation | null;
