@@ -689,15 +689,11 @@ function authenticate(req: IncomingMessage, clients: ClientCache): Authenticated
 function tollgateHeaders(call: CallRecord): Record<string, string> {
   const headers: Record<string, string> = {
     'x-tollgate-attempts': String(call.attempts),
-    'x-tollgate-overhead-ms': String(overheadMs(call)),
+    'x-tollgate-overhead-ms': String(round(Math.max(0, performance.now() - call.started - call.upstreamMs))),
   };
   if (call.servedBy) headers['x-tollgate-provider'] = call.servedBy.slug;
   if (call.fallback) headers['x-tollgate-fallback'] = call.fallback;
   return headers;
-}
-
-function overheadMs(call: CallRecord): number {
-  return round(Math.max(0, performance.now() - call.started - call.upstreamMs));
 }
 
 /**
@@ -713,16 +709,9 @@ function callerHeaders(call: CallRecord, response: UpstreamResponse): (string | 
     if (value !== undefined && !HOP_BY_HOP.has(name)) headers.push(name, value);
   }
   if (call.limit) pushRateLimitHeaders(headers, call.limit);
-  headers.push(
-    'x-request-id',
-    call.requestId,
-    'x-tollgate-attempts',
-    String(call.attempts),
-    'x-tollgate-overhead-ms',
-    String(overheadMs(call)),
-  );
-  if (call.servedBy) headers.push('x-tollgate-provider', call.servedBy.slug);
-  if (call.fallback) headers.push('x-tollgate-fallback', call.fallback);
+  headers.push('x-request-id', call.requestId);
+  const own = tollgateHeaders(call);
+  for (const name in own) headers.push(name, own[name] as string);
   return headers;
 }
 
