@@ -74,6 +74,30 @@ describe('pass-through', () => {
     expect(Number(response.headers.get('x-tollgate-overhead-ms'))).toBeGreaterThanOrEqual(0);
   });
 
+  it('passes every method through; a HEAD answer ends at its headers, a 204 has no body', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    upstream.behave({ kind: 'json', body: { ok: true } });
+    for (const method of ['GET', 'HEAD', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']) {
+      const response = await call(t, clientKey, `${slug}/things/1`, { method });
+      expect(response.status, method).toBe(200);
+      const text = await response.text();
+      expect(text, method).toBe(method === 'HEAD' ? '' : '{"ok":true}');
+    }
+    expect(upstream.requests.map((r) => r.method)).toEqual([
+      'GET',
+      'HEAD',
+      'PUT',
+      'PATCH',
+      'DELETE',
+      'OPTIONS',
+    ]);
+    upstream.behave({ kind: 'status', status: 204 });
+    const empty = await call(t, clientKey, `${slug}/things/2`, { method: 'DELETE' });
+    expect(empty.status).toBe(204);
+    expect(await empty.text()).toBe('');
+  });
+
   it('drops hop-by-hop headers, including those the Connection header names', async () => {
     upstream.reset();
     const { slug } = await setUpProvider(t, upstream.url);
