@@ -206,11 +206,9 @@ export function pushRateLimitHeaders(headers: (string | string[])[], decision: L
 
 /** RateLimit-* and Retry-After headers for a decision (draft-ietf-httpapi-ratelimit-headers). */
 export function rateLimitHeaders(decision: LimitDecision): Record<string, string> {
-  const headers: Record<string, string> = {
-    'ratelimit-limit': String(decision.limit),
-    'ratelimit-remaining': String(decision.remaining),
-    'ratelimit-reset': String(Math.ceil(decision.resetMs / 1000)),
-  };
-  if (!decision.allowed) headers['retry-after'] = String(Math.max(1, Math.ceil(decision.resetMs / 1000)));
+  const list: string[] = [];
+  pushRateLimitHeaders(list, decision);
+  const headers: Record<string, string> = {};
+  for (let i = 0; i < list.length; i += 2) headers[list[i] as string] = list[i + 1] as string;
   return headers;
 }
