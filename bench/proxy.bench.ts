@@ -19,12 +19,20 @@ import { fileURLToPath } from 'node:url';
  * the load generator and Tollgate's PostgreSQL are not in it). Prints requests/s, p50/p99
  * latency, the ratios against the baseline and the added latency, and writes
  * bench/results/proxy.json. No thresholds here: the figures go in the issue note.
+ *
+ * Latency at saturation is mostly queueing, and autocannon counts it in whole milliseconds. So a
+ * second phase measures what the gateway adds under ordinary load: a fixed BENCH_LATENCY_RATE
+ * (default 1000 requests/s, below every target's capacity here) in BENCH_LATENCY_ROUNDS
+ * (default 3) alternating rounds, timed to the microsecond by bench/latency-client.ts.
  */
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
+const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1000);
+const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 const TARGET = fileURLToPath(new URL('./proxy-target.ts', import.meta.url));
+const LATENCY_CLIENT = fileURLToPath(new URL('./latency-client.ts', import.meta.url));
 const CLOCK_TICKS = Number(spawnSync('getconf', ['CLK_TCK']).stdout?.toString().trim()) || 100;
 
 interface Figures {
@@ -88,6 +96,32 @@ async function measure(
     `  ${name.padEnd(28)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  ${figures.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs CPU/req${figures.errors ? `  (${figures.errors} errors)` : ''}`,
   );
   return figures;
+}
+
+interface LatencyFigures {
+  count: number;
+  errors: number;
+  p50: number;
+  p90: number;
+  p99: number;
+}
+
+/** Latency at a fixed request rate, in microsecond precision (bench/latency-client.ts). */
+function latencyAt(url: string, headers: Record<string, string>): Promise<LatencyFigures> {
+  const args = [LATENCY_CLIENT, url, String(LATENCY_RATE), String(DURATION_S)];
+  for (const [name, value] of Object.entries(headers)) args.push(`${name}=${value}`);
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d) => {
+      out += d;
+    });
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as LatencyFigures)
+        : reject(new Error(`latency client exited ${code}`)),
+    );
+  });
 }
 
 /** Starts one target process and waits for its URL (and client key). */
@@ -180,6 +214,27 @@ export async function runProxyBench(): Promise<void> {
       figures[target.name] = await measure(target.name, target.url, target.headers, target.pid);
     rounds.push(figures);
   }
+
+  // Saturation measures capacity, and its latency is mostly queueing. What the gateway adds to a
+  // call under ordinary load is measured apart, at a fixed rate below every target's capacity.
+  console.log(`  latency at a fixed ${LATENCY_RATE} requests/s, ${LATENCY_ROUNDS} alternating rounds:`);
+  const latencyTargets = [
+    { name: 'direct upstream', url: `${upstream.url}/items`, headers: {}, pid: upstream.child.pid },
+    ...targets.filter((t) => t.name !== 'bare proxy (dispatch)'),
+  ];
+  const latencyRounds: Record<string, LatencyFigures>[] = [];
+  for (let round = 1; round <= LATENCY_ROUNDS; round++) {
+    const order = round % 2 === 1 ? latencyTargets : [...latencyTargets].reverse();
+    const figures: Record<string, LatencyFigures> = {};
+    for (const target of order) {
+      const f = await latencyAt(target.url, target.headers);
+      figures[target.name] = f;
+      console.log(
+        `  ${target.name.padEnd(28)} p50 ${f.p50.toFixed(3)} ms  p90 ${f.p90.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms${f.errors ? `  (${f.errors} errors)` : ''}`,
+      );
+    }
+    latencyRounds.push(figures);
+  }
   await Promise.all(started.map((target) => stopTarget(target.child)));
   await stopTarget(upstream.child);
   redis?.stop();
@@ -243,6 +298,35 @@ export async function runProxyBench(): Promise<void> {
     )} µs (Redis)`,
   );
 
+  /** The median over latency rounds of `name`'s percentile minus the baseline's in the same round. */
+  const addedAtRate = (name: string, pick: (f: LatencyFigures) => number) =>
+    latencyRounds[0]?.[name]
+      ? median(
+          latencyRounds.map(
+            (r) => pick(r[name] as LatencyFigures) - pick(r['bare proxy (request)'] as LatencyFigures),
+          ),
+        )
+      : null;
+  const latencySummary = (name: string) =>
+    latencyRounds[0]?.[name]
+      ? {
+          p50: median(latencyRounds.map((r) => (r[name] as LatencyFigures).p50)),
+          p99: median(latencyRounds.map((r) => (r[name] as LatencyFigures).p99)),
+          errors: latencyRounds.reduce((n, r) => n + (r[name] as LatencyFigures).errors, 0),
+        }
+      : null;
+  console.log(
+    `  added latency at ${LATENCY_RATE} requests/s: p50 +${fmt(addedAtRate('tollgate, in-process limiter', (f) => f.p50))} ms, p99 +${fmt(
+      addedAtRate('tollgate, in-process limiter', (f) => f.p99),
+    )} ms (in-process); p50 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p50))} ms (Redis)`,
+  );
+  const tollgateRps = summary('tollgate, in-process limiter')?.rps ?? 0;
+  if (LATENCY_RATE > tollgateRps / 2) {
+    console.log(
+      `  note: ${LATENCY_RATE} requests/s is over half of Tollgate's measured capacity here (${tollgateRps.toFixed(0)}/s); the latency figures include queueing. Lower BENCH_LATENCY_RATE.`,
+    );
+  }
+
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   const results = {
     at: new Date().toISOString(),
@@ -265,6 +349,19 @@ export async function runProxyBench(): Promise<void> {
       p99: added('tollgate, in-process limiter', (f) => f.p99),
     },
     perRound: rounds,
+    atFixedRate: {
+      requestsPerSecond: LATENCY_RATE,
+      direct: latencySummary('direct upstream'),
+      bareProxy: latencySummary('bare proxy (request)'),
+      tollgateInProcess: latencySummary('tollgate, in-process limiter'),
+      tollgateRedis: latencySummary('tollgate, Redis limiter'),
+      addedMs: {
+        p50: addedAtRate('tollgate, in-process limiter', (f) => f.p50),
+        p99: addedAtRate('tollgate, in-process limiter', (f) => f.p99),
+        p50Redis: addedAtRate('tollgate, Redis limiter', (f) => f.p50),
+      },
+      perRound: latencyRounds,
+    },
   };
   writeFileSync(new URL('./results/proxy.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   console.log('  wrote bench/results/proxy.json');

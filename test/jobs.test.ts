@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { z } from 'zod';
 import { DEAD_LETTER_QUEUE, DELIVERY_QUEUE } from '../src/modules/alerts/webhook-delivery.ts';
 import { deadLetterOf, JobQueue } from '../src/modules/jobs/job-queue.ts';
-import { insertUsageEvents } from '../src/modules/usage/usage-recorder.ts';
+import { insertUsageEvents } from '../src/modules/usage/usage-rows.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import {
   CreateAlertChannel,

@@ -493,4 +493,32 @@ describe('metering', () => {
     );
     expect(metrics).toMatch(/^tollgate_rate_limit_degraded 0$/m);
   });
+  it('meters what an upstream sends as usage, however odd, without blocking later usage writes', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url, { input: { kind: 'OPENAI_COMPATIBLE' } });
+    const answers = [
+      // PostgreSQL text cannot hold NUL or half a surrogate pair: they must not reach the insert.
+      { model: 'gpt\u0000-x\ud800', usage: { prompt_tokens: 1, completion_tokens: 2 } },
+      // Beyond a 32-bit integer column: that count is not metered, rather than failing the batch.
+      { model: 'gpt-big', usage: { prompt_tokens: 3_000_000_000, completion_tokens: 2 } },
+      { model: 'tab\tnew\nline\\back', usage: { prompt_tokens: 5, completion_tokens: 6 } },
+    ];
+    upstream.behave((_req, i) => ({ kind: 'json', body: answers[i] }));
+    for (const [i] of answers.entries())
+      expect((await call(t, clientKey, `${slug}/v1/m/${i}`)).status).toBe(200);
+    upstream.behave({
+      kind: 'json',
+      body: { model: 'after', usage: { prompt_tokens: 7, completion_tokens: 8 } },
+    });
+    expect((await call(t, clientKey, `${slug}/v1/after`)).status).toBe(200);
+
+    const calls = await recentCalls(slug);
+    expect(calls.map((c) => [c.model, c.promptTokens, c.completionTokens]).reverse()).toEqual([
+      ['gpt-x\ufffd', 1, 2],
+      ['gpt-big', null, 2],
+      ['tab\tnew\nline\\back', 5, 6],
+      ['after', 7, 8],
+    ]);
+    expect(t.app.usage.buffered).toBe(0);
+  });
 });

@@ -1,7 +1,10 @@
+import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type UsageRecord, UsageRecorder } from '../src/modules/usage/usage-recorder.ts';
+import { UsageRecorder } from '../src/modules/usage/usage-recorder.ts';
+import { type UsageRecord, usageRow, writeUsageRows } from '../src/modules/usage/usage-rows.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { uuid7 } from '../src/shared/uuid7.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { query } from './helpers/db.ts';
 
@@ -91,5 +94,83 @@ describe('usage recorder', () => {
     });
     expect(Math.abs((stored.at as Date).getTime() - Date.now())).toBeLessThan(60_000);
     expect(stored.id).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7/);
+  });
+});
+
+describe('usage rows', () => {
+  const stored = (slug: string) =>
+    query<Record<string, unknown>>(
+      t.config.database.url as string,
+      'select request_id, key_id, path_template, model, fallback, total_ms, priced_without_tokens from usage_events where provider_slug = $1 order by request_id',
+      [slug],
+    );
+
+  it('keep every character of every field through the COPY text format', async () => {
+    const slug = 'rows-escape';
+    const awkward = [
+      'tab\there',
+      'new\nline',
+      'carriage\rreturn',
+      'back\\slash',
+      '\\N',
+      '\\\\t',
+      'ünï ✓ 🚀',
+      '',
+    ];
+    const recorder = new UsageRecorder({ orm: t.app.orm, logger: createLogger('silent'), bufferMax: 100 });
+    awkward.forEach((text, i) => {
+      recorder.record({
+        ...event(`esc-${i}`),
+        providerSlug: slug,
+        keyId: text,
+        pathTemplate: `/p/${text}`,
+        model: text,
+        fallback: i % 2 ? null : 'static',
+        totalMs: 0.1 + 0.2,
+        pricedWithoutTokens: i % 2 === 0,
+      });
+    });
+    await recorder.flush();
+    expect(recorder.written).toBe(awkward.length);
+    expect(await stored(slug)).toEqual(
+      awkward.map((text, i) => ({
+        request_id: `esc-${i}`,
+        key_id: text,
+        path_template: `/p/${text}`,
+        model: text,
+        fallback: i % 2 ? null : 'static',
+        total_ms: 0.1 + 0.2,
+        priced_without_tokens: i % 2 === 0,
+      })),
+    );
+  });
+
+  it('write a batch retried after an uncertain failure once, however much of it was written', async () => {
+    const slug = 'rows-retry';
+    const at = Date.UTC(2026, 10, 1, 10, 30);
+    const rows = Array.from({ length: 10 }, (_, i) =>
+      usageRow({ ...event(`retry-${i}`), providerSlug: slug }, at + i, uuid7(at + i)),
+    );
+    const pool = await t.app.orm.em.getConnection().getNativeClient();
+    const db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;
+    const hourWrites = async () =>
+      (
+        await query<{ writes: number }>(
+          t.config.database.url as string,
+          'select writes from usage_hours where hour = $1',
+          [new Date(Date.UTC(2026, 10, 1, 10))],
+        )
+      )[0]?.writes ?? 0;
+    const before = await hourWrites();
+
+    // The first 4 were written, then the connection was lost: the whole batch comes again.
+    await writeUsageRows(pool, db, rows.slice(0, 4));
+    await writeUsageRows(pool, db, rows);
+    // The same batch a third time: nothing is left to write.
+    await writeUsageRows(pool, db, rows);
+
+    expect((await stored(slug)).map((r) => r.request_id)).toEqual(rows.map((_, i) => `retry-${i}`));
+    // Each write that added rows to the hour counted once; the one that added none did not.
+    expect((await hourWrites()) - before).toBe(2);
   });
 });

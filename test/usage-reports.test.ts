@@ -1,9 +1,9 @@
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { periodBounds } from '../src/modules/budgets/budget-period.ts';
-import { insertUsageEvents, type StoredUsageEvent } from '../src/modules/usage/usage-recorder.ts';
 import { UsageReports } from '../src/modules/usage/usage-report.ts';
 import { UsageRollups } from '../src/modules/usage/usage-rollup.ts';
+import { insertUsageEvents, type StoredUsageEvent } from '../src/modules/usage/usage-rows.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { uuid7 } from '../src/shared/uuid7.ts';
 import { ProviderUsage, UsageReportQuery } from './documents.ts';

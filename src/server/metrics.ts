@@ -5,7 +5,8 @@ import type { JobQueue } from '../modules/jobs/job-queue.ts';
 import type { Breakers } from '../modules/proxy/circuit-breaker.ts';
 import type { ProviderCache } from '../modules/proxy/provider-cache.ts';
 import type { RateLimits } from '../modules/proxy/rate-limits.ts';
-import type { UsageRecord, UsageRecorder } from '../modules/usage/usage-recorder.ts';
+import type { UsageRecorder } from '../modules/usage/usage-recorder.ts';
+import type { UsageRecord } from '../modules/usage/usage-rows.ts';
 import { type CounterSeries, FastCounter, FastHistogram, type HistogramSeries } from './metric-series.ts';
 
 export interface MetricsDeps {

@@ -1,5 +1,5 @@
 import type { Outcome } from '../../src/modules/usage/usage-event.entity.ts';
-import type { StoredUsageEvent } from '../../src/modules/usage/usage-recorder.ts';
+import type { StoredUsageEvent } from '../../src/modules/usage/usage-rows.ts';
 import { uuid7 } from '../../src/shared/uuid7.ts';
 
 /** A small deterministic PRNG (mulberry32), so generated data is the same on every run. */

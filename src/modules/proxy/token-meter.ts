@@ -1,15 +1,25 @@
 import { z } from 'zod';
 
+// What an upstream says goes into usage events, written in batches: a value PostgreSQL would
+// refuse must not get that far, or it would fail the batch of every call beside it.
+/** A token count that fits the 32-bit integer columns of usage events; any other is not metered. */
+const tokens = z.number().int().nonnegative().max(2_147_483_647).optional().catch(undefined);
+/** A model name as PostgreSQL text can hold it: no NUL, no half of a surrogate pair. */
+const modelName = z
+  .string()
+  .max(200)
+  .transform((name) => name.replaceAll('\0', '').toWellFormed());
+
 /** OpenAI-style usage, as found in a JSON response or the last chunk of a stream. */
 const usageSchema = z.object({
-  model: z.string().max(200).optional(),
+  model: modelName.optional(),
   usage: z
     .object({
-      prompt_tokens: z.number().int().nonnegative().optional(),
-      completion_tokens: z.number().int().nonnegative().optional(),
-      input_tokens: z.number().int().nonnegative().optional(),
-      output_tokens: z.number().int().nonnegative().optional(),
-      prompt_tokens_details: z.object({ cached_tokens: z.number().int().nonnegative().optional() }).nullish(),
+      prompt_tokens: tokens,
+      completion_tokens: tokens,
+      input_tokens: tokens,
+      output_tokens: tokens,
+      prompt_tokens_details: z.object({ cached_tokens: tokens }).nullish(),
     })
     .nullish(),
 });

@@ -1,0 +1,209 @@
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { type Kysely, sql } from 'kysely';
+import type { Pool } from 'pg';
+import { from as copyFrom } from 'pg-copy-streams';
+import type { Outcome } from './usage-event.entity.ts';
+
+export interface UsageRecord {
+  requestId: string;
+  providerId: string | null;
+  providerSlug: string;
+  servedByProviderId: string | null;
+  keyId: string | null;
+  clientId: string | null;
+  method: string;
+  pathTemplate: string;
+  status: number;
+  outcome: Outcome;
+  attempts: number;
+  fallback: string | null;
+  totalMs: number;
+  upstreamMs: number | null;
+  requestBytes: number;
+  responseBytes: number;
+  model: string | null;
+  promptTokens: number | null;
+  completionTokens: number | null;
+  cachedTokens: number | null;
+  costMicros: number | null;
+  pricedWithoutTokens: boolean;
+}
+
+/** A usage event as stored: its id and time (Unix ms) are set. */
+export type StoredUsageEvent = UsageRecord & { id: string; at: number };
+
+/** Each stored column, the record field it comes from, and its SQL type. */
+const FIELDS: [column: string, field: keyof StoredUsageEvent, type: string][] = [
+  ['id', 'id', 'uuid'],
+  ['at', 'at', 'double precision'],
+  ['request_id', 'requestId', 'varchar'],
+  ['provider_id', 'providerId', 'uuid'],
+  ['provider_slug', 'providerSlug', 'varchar'],
+  ['served_by_provider_id', 'servedByProviderId', 'uuid'],
+  ['key_id', 'keyId', 'varchar'],
+  ['client_id', 'clientId', 'uuid'],
+  ['method', 'method', 'varchar'],
+  ['path_template', 'pathTemplate', 'varchar'],
+  ['status', 'status', 'int'],
+  ['outcome', 'outcome', 'text'],
+  ['attempts', 'attempts', 'int'],
+  ['fallback', 'fallback', 'varchar'],
+  ['total_ms', 'totalMs', 'double precision'],
+  ['upstream_ms', 'upstreamMs', 'double precision'],
+  ['request_bytes', 'requestBytes', 'bigint'],
+  ['response_bytes', 'responseBytes', 'bigint'],
+  ['model', 'model', 'varchar'],
+  ['prompt_tokens', 'promptTokens', 'int'],
+  ['completion_tokens', 'completionTokens', 'int'],
+  ['cached_tokens', 'cachedTokens', 'int'],
+  ['cost_micros', 'costMicros', 'bigint'],
+  ['priced_without_tokens', 'pricedWithoutTokens', 'boolean'],
+];
+const AT = 1;
+
+/**
+ * A usage event as it waits in the buffer: its values in FIELDS order (id first, null until the
+ * event is first written). An array rather than the record: it is what gets serialised, and it
+ * serialises about twice as fast as an object with 24 keys.
+ */
+export type UsageRow = (string | number | boolean | null)[];
+
+export function usageRow(record: UsageRecord, at: number, id: string | null = null): UsageRow {
+  return [
+    id,
+    at,
+    record.requestId,
+    record.providerId,
+    record.providerSlug,
+    record.servedByProviderId,
+    record.keyId,
+    record.clientId,
+    record.method,
+    record.pathTemplate,
+    record.status,
+    record.outcome,
+    record.attempts,
+    record.fallback,
+    record.totalMs,
+    record.upstreamMs,
+    record.requestBytes,
+    record.responseBytes,
+    record.model,
+    record.promptTokens,
+    record.completionTokens,
+    record.cachedTokens,
+    record.costMicros,
+    record.pricedWithoutTokens,
+  ];
+}
+
+const COLUMNS = FIELDS.map(([column]) => column).join(', ');
+const UNIQUE_VIOLATION = '23505';
+const HOUR_MS = 3_600_000;
+
+/**
+ * Writes a batch of usage rows (ids set) exactly once, with the hour bookkeeping that tells the
+ * rollup job (and reports) which hours changed.
+ *
+ * The batch goes in by COPY, PostgreSQL's cheapest way in: about 17 µs of its CPU per event here,
+ * against about 27 µs for the INSERT below, on a machine where PostgreSQL shares the cores with
+ * the gateway. COPY cannot skip rows that exist, and a batch retried after an uncertain failure
+ * (the connection lost while committing) may have been written already. Its ids were fixed at
+ * the first attempt, so the COPY then fails on a duplicate id, changes nothing (one transaction),
+ * and the batch goes through the INSERT that skips the ids already written.
+ */
+export async function writeUsageRows(pool: Pool, db: Kysely<unknown>, rows: UsageRow[]): Promise<void> {
+  try {
+    await copyUsageRows(pool, rows);
+  } catch (error) {
+    if ((error as { code?: unknown }).code !== UNIQUE_VIOLATION) throw error;
+    await insertUsageRows(db, rows);
+  }
+}
+
+async function copyUsageRows(pool: Pool, rows: UsageRow[]): Promise<void> {
+  const hours = new Set<number>();
+  for (const row of rows) hours.add(Math.floor((row[AT] as number) / HOUR_MS) * HOUR_MS);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query('begin');
+    await pipeline(
+      Readable.from([copyText(rows)]),
+      client.query(copyFrom(`copy usage_events (${COLUMNS}) from stdin`)),
+    );
+    await client.query(
+      `insert into usage_hours (hour, writes) select hour, 1 from unnest($1::timestamptz[]) as hour
+       on conflict (hour) do update set writes = usage_hours.writes + 1`,
+      [[...hours].map((hour) => new Date(hour))],
+    );
+    await client.query('commit');
+  } catch (error) {
+    await client.query('rollback').catch((rollbackError: Error) => {
+      broken = rollbackError;
+    });
+    throw error;
+  } finally {
+    // A connection that could not even roll back is closed rather than returned to the pool.
+    client.release(broken);
+  }
+}
+
+/** Rows in COPY's text format: one line per row, tab between fields, \N for null. */
+export function copyText(rows: UsageRow[]): string {
+  let text = '';
+  for (const row of rows) {
+    let line = '';
+    for (let i = 0; i < row.length; i++) {
+      const value = row[i] as string | number | boolean | null;
+      if (i > 0) line += '\t';
+      if (i === AT) line += new Date(value as number).toISOString();
+      else if (value === null) line += '\\N';
+      else if (typeof value === 'string') line += NEEDS_ESCAPE.test(value) ? escapeCopy(value) : value;
+      else if (typeof value === 'boolean') line += value ? 't' : 'f';
+      else line += String(value);
+    }
+    text += `${line}\n`;
+  }
+  return text;
+}
+
+// In COPY's text format a backslash starts an escape, and tab, newline and carriage return end a
+// field or a row: each is written as a backslash sequence.
+const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+function escapeCopy(value: string): string {
+  return value.replace(/[\\\t\n\r]/g, (c) => ESCAPED[c] as string);
+}
+
+const SELECT_VALUES = FIELDS.map(([column, , type], i) =>
+  column === 'at' ? `to_timestamp((e->>${i})::double precision / 1000)` : `(e->>${i})::${type}`,
+).join(', ');
+
+/** Inserts usage events given as records (tests, benchmarks, imports), skipping ids written before. */
+export async function insertUsageEvents(db: Kysely<unknown>, events: StoredUsageEvent[]): Promise<void> {
+  await insertUsageRows(
+    db,
+    events.map((e) => usageRow(e, e.at, e.id)),
+  );
+}
+
+/**
+ * One INSERT per batch whose rows travel as a single JSON parameter, an array of arrays
+ * serialised by the native JSON.stringify and expanded by PostgreSQL; ids written before are
+ * skipped. The parameter is read as jsonb, parsed once: `->>` on plain json re-reads the text for
+ * every field, which cost PostgreSQL about 100 µs of CPU per event against about 30 µs this way.
+ */
+async function insertUsageRows(db: Kysely<unknown>, rows: UsageRow[]): Promise<void> {
+  // The same statement counts a write against each hour it touched, for the rows it wrote.
+  const query = sql`with written as (
+      insert into usage_events (${sql.raw(COLUMNS)})
+      select ${sql.raw(SELECT_VALUES)} from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) as e
+      on conflict (id) do nothing
+      returning at)
+    insert into usage_hours (hour, writes)
+    select distinct date_trunc('hour', at, 'UTC'), 1 from written
+    on conflict (hour) do update set writes = usage_hours.writes + 1`;
+  await query.execute(db);
+}
