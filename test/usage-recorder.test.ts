@@ -147,9 +147,10 @@ describe('usage rows', () => {
 
   it('write a batch retried after an uncertain failure once, however much of it was written', async () => {
     const slug = 'rows-retry';
-    const at = Date.UTC(2026, 10, 1, 10, 30);
+    // Around a second boundary, with one- two- and three-digit milliseconds.
+    const at = Date.UTC(2026, 10, 1, 10, 30, 5, 995);
     const rows = Array.from({ length: 10 }, (_, i) =>
-      usageRow({ ...event(`retry-${i}`), providerSlug: slug }, at + i, uuid7(at + i)),
+      usageRow({ ...event(`retry-${i}`), providerSlug: slug }, at + i * 7, uuid7(at + i * 7)),
     );
     const pool = await t.app.orm.em.getConnection().getNativeClient();
     const db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;
@@ -170,6 +171,13 @@ describe('usage rows', () => {
     await writeUsageRows(pool, db, rows);
 
     expect((await stored(slug)).map((r) => r.request_id)).toEqual(rows.map((_, i) => `retry-${i}`));
+    // Times to the millisecond, whichever way the rows went in.
+    const times = await query<{ at: Date }>(
+      t.config.database.url as string,
+      'select at from usage_events where provider_slug = $1 order by request_id',
+      [slug],
+    );
+    expect(times.map((r) => r.at.getTime())).toEqual(rows.map((_, i) => at + i * 7));
     // Each write that added rows to the hour counted once; the one that added none did not.
     expect((await hourWrites()) - before).toBe(2);
   });

@@ -150,23 +150,53 @@ async function copyUsageRows(pool: Pool, rows: UsageRow[]): Promise<void> {
   }
 }
 
+/** How each column is written in COPY's text format: only text can hold characters to escape. */
+const COPY_KINDS = FIELDS.map(([column, , type]) =>
+  column === 'at'
+    ? 'time'
+    : type === 'varchar' || type === 'text'
+      ? 'text'
+      : type === 'boolean'
+        ? 'boolean'
+        : 'plain',
+);
+
 /** Rows in COPY's text format: one line per row, tab between fields, \N for null. */
 export function copyText(rows: UsageRow[]): string {
+  const time = new IsoTime();
   let text = '';
   for (const row of rows) {
-    let line = '';
     for (let i = 0; i < row.length; i++) {
       const value = row[i] as string | number | boolean | null;
-      if (i > 0) line += '\t';
-      if (i === AT) line += new Date(value as number).toISOString();
-      else if (value === null) line += '\\N';
-      else if (typeof value === 'string') line += NEEDS_ESCAPE.test(value) ? escapeCopy(value) : value;
-      else if (typeof value === 'boolean') line += value ? 't' : 'f';
-      else line += String(value);
+      if (i > 0) text += '\t';
+      const kind = COPY_KINDS[i];
+      if (kind === 'time') text += time.format(value as number);
+      else if (value === null) text += '\\N';
+      else if (kind === 'text')
+        text += NEEDS_ESCAPE.test(value as string) ? escapeCopy(value as string) : value;
+      else if (kind === 'boolean') text += value ? 't' : 'f';
+      else text += value;
     }
-    text += `${line}\n`;
+    text += '\n';
   }
   return text;
+}
+
+/** ISO 8601 UTC times from Unix ms; the events of a batch mostly share their second, formatted once. */
+class IsoTime {
+  #second = Number.NaN;
+  #prefix = '';
+
+  format(ms: number): string {
+    const second = Math.floor(ms / 1000);
+    if (second !== this.#second) {
+      this.#second = second;
+      // "2026-12-02T21:01:19." from "2026-12-02T21:01:19.000Z".
+      this.#prefix = new Date(second * 1000).toISOString().slice(0, 20);
+    }
+    const millis = Math.floor(ms) - second * 1000;
+    return `${this.#prefix}${millis < 10 ? '00' : millis < 100 ? '0' : ''}${millis}Z`;
+  }
 }
 
 // In COPY's text format a backslash starts an escape, and tab, newline and carriage return end a
