@@ -52,16 +52,19 @@ function autocannonProcess(
   const args = [AUTOCANNON, '--json', '--connections', String(CONNECTIONS), '--duration', String(duration)];
   for (const [name, value] of Object.entries(headers)) args.push('--headers', `${name}=${value}`);
   args.push(url);
+  return jsonFromProcess<AutocannonJson>('autocannon', args, 'ignore');
+}
+
+/** Runs a Node script in a process of its own and parses what it prints as JSON. */
+function jsonFromProcess<T>(name: string, args: string[], stderr: 'ignore' | 'inherit'): Promise<T> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'ignore'] });
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', stderr] });
     let out = '';
     child.stdout.on('data', (d) => {
       out += d;
     });
     child.on('exit', (code) =>
-      code === 0
-        ? resolve(JSON.parse(out) as AutocannonJson)
-        : reject(new Error(`autocannon exited ${code}`)),
+      code === 0 ? resolve(JSON.parse(out) as T) : reject(new Error(`${name} exited ${code}`)),
     );
   });
 }
@@ -110,18 +113,7 @@ interface LatencyFigures {
 function latencyAt(url: string, headers: Record<string, string>): Promise<LatencyFigures> {
   const args = [LATENCY_CLIENT, url, String(LATENCY_RATE), String(DURATION_S)];
   for (const [name, value] of Object.entries(headers)) args.push(`${name}=${value}`);
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
-    let out = '';
-    child.stdout.on('data', (d) => {
-      out += d;
-    });
-    child.on('exit', (code) =>
-      code === 0
-        ? resolve(JSON.parse(out) as LatencyFigures)
-        : reject(new Error(`latency client exited ${code}`)),
-    );
-  });
+  return jsonFromProcess<LatencyFigures>('latency client', args, 'inherit');
 }
 
 /** Starts one target process and waits for its URL (and client key). */
