@@ -202,9 +202,10 @@ class IsoTime {
 // In COPY's text format a backslash starts an escape, and tab, newline and carriage return end a
 // field or a row: each is written as a backslash sequence.
 const NEEDS_ESCAPE = /[\\\t\n\r]/;
+const EACH_ESCAPE = new RegExp(NEEDS_ESCAPE.source, 'g');
 const ESCAPED: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 function escapeCopy(value: string): string {
-  return value.replace(/[\\\t\n\r]/g, (c) => ESCAPED[c] as string);
+  return value.replace(EACH_ESCAPE, (c) => ESCAPED[c] as string);
 }
 
 const SELECT_VALUES = FIELDS.map(([column, , type], i) =>
