@@ -4,6 +4,7 @@
 //   node bench/proxy-target.ts bare-request <upstream url>
 //   node bench/proxy-target.ts bare-dispatch <upstream url>
 //   node bench/proxy-target.ts tollgate <upstream url> [redis url]
+//   node bench/proxy-target.ts tollgate-unrecorded <upstream url>
 // Prints one JSON line {"url": ..., "key": ...} when ready; stops on SIGTERM.
 //
 // Also the way to profile a target under load (start an upstream target first, then load the
@@ -116,7 +117,7 @@ async function start(): Promise<{ url: string; key?: string; stop: () => Promise
     });
     return { url: `${server.url}/items`, stop: server.stop };
   }
-  if (kind === 'tollgate') {
+  if (kind === 'tollgate' || kind === 'tollgate-unrecorded') {
     // Loaded only here: the other targets stay small processes.
     const { startApp } = await import('../src/app.ts');
     const { loadConfig } = await import('../src/config.ts');
@@ -148,6 +149,9 @@ async function start(): Promise<{ url: string; key?: string; stop: () => Promise
       app.services.keyRing.reload(),
       app.services.clientCache.reload(),
     ]);
+    // A diagnostic, never a way to run Tollgate: calls produce no usage event, so the difference
+    // from the full chain is what metering costs (mostly PostgreSQL's CPU, on the same cores).
+    if (kind === 'tollgate-unrecorded') app.usage.record = () => {};
     return {
       url: `${app.url}/proxy/bench/items`,
       key,

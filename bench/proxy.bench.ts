@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -10,13 +10,16 @@ import { fileURLToPath } from 'node:url';
  *   3. a bare pass-through proxy on undici's lower-level dispatch API (what Tollgate uses), shown
  *      beside it so the gain from the API is not mistaken for a cheap policy chain,
  *   4. Tollgate with the full chain (client auth, provider rate limit, breaker, key injection,
- *      metering), with the in-process limiter, and with the Redis limiter when redis-server exists.
+ *      metering), with the in-process limiter, and with the Redis limiter when redis-server exists,
+ *   5. as a diagnostic, Tollgate in-process with no usage events recorded: not a way to run it, but
+ *      the difference from 4 is what per-call metering costs when PostgreSQL shares the cores.
  * Every target and the upstream run in processes of their own (bench/proxy-target.ts), so no
  * target's garbage or background work lands on another's turn. After a warm-up the targets are
  * measured in alternating rounds (BENCH_ROUNDS, default 5), so a noisy moment of a shared machine
  * touches all of them; each figure is the median over the rounds, and each ratio is the median of
- * the per-round ratios. CPU per request is the target process's own (from /proc; the upstream,
- * the load generator and Tollgate's PostgreSQL are not in it). Prints requests/s, p50/p99
+ * the per-round ratios. CPU per request is the target process's own (from /proc; the upstream and
+ * the load generator are not in it), and for Tollgate, apart, that of its embedded PostgreSQL
+ * (the target's descendant processes), which writes the usage events. Prints requests/s, p50/p99
  * latency, the ratios against the baseline and the added latency, and writes
  * bench/results/proxy.json. No thresholds here: the figures go in the issue note.
  *
@@ -30,6 +33,7 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1000);
 const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
+const UNRECORDED = 'tollgate, no usage (diagnostic)';
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 const TARGET = fileURLToPath(new URL('./proxy-target.ts', import.meta.url));
 const LATENCY_CLIENT = fileURLToPath(new URL('./latency-client.ts', import.meta.url));
@@ -41,6 +45,8 @@ interface Figures {
   p99: number;
   errors: number;
   cpuMicrosPerRequest: number;
+  /** CPU of the target's descendant processes (Tollgate's embedded PostgreSQL) per request. */
+  childCpuMicrosPerRequest: number;
 }
 
 /** Runs the load generator in its own process, so it does not share an event loop with the target. */
@@ -85,8 +91,10 @@ async function measure(
   // A short warm-up so pools and JIT are ready, then the measured run.
   await autocannonProcess(url, headers, 1);
   const cpuBefore = cpuMicros(pid);
+  const childCpuBefore = descendantsCpuMicros(pid);
   const result = await autocannonProcess(url, headers, DURATION_S);
   const cpu = cpuMicros(pid) - cpuBefore;
+  const childCpu = descendantsCpuMicros(pid) - childCpuBefore;
   const requests = result.requests.average * DURATION_S;
   const figures = {
     rps: result.requests.average,
@@ -94,11 +102,17 @@ async function measure(
     p99: result.latency.p99,
     errors: result.errors + result.non2xx,
     cpuMicrosPerRequest: requests > 0 ? cpu / requests : 0,
+    childCpuMicrosPerRequest: requests > 0 ? Math.max(0, childCpu) / requests : 0,
   };
-  console.log(
-    `  ${name.padEnd(28)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${String(figures.p50).padStart(3)} ms  p99 ${String(figures.p99).padStart(3)} ms  ${figures.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs CPU/req${figures.errors ? `  (${figures.errors} errors)` : ''}`,
-  );
+  console.log(`  ${name.padEnd(WIDTH)} ${describe(figures)}`);
   return figures;
+}
+
+const WIDTH = 36;
+function describe(f: Figures): string {
+  const postgres =
+    f.childCpuMicrosPerRequest >= 0.5 ? ` + ${f.childCpuMicrosPerRequest.toFixed(0)} µs PostgreSQL` : '';
+  return `${f.rps.toFixed(0).padStart(7)} req/s  p50 ${String(f.p50).padStart(3)} ms  p99 ${String(f.p99).padStart(3)} ms  ${f.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs CPU/req${postgres}${f.errors ? `  (${f.errors} errors)` : ''}`;
 }
 
 interface LatencyFigures {
@@ -144,6 +158,43 @@ function cpuMicros(pid: number | undefined): number {
   }
 }
 
+/**
+ * CPU time used so far by the processes descended from `pid` (for Tollgate: its embedded
+ * PostgreSQL), in microseconds. A process that exits between two readings takes its time with it;
+ * PostgreSQL's backends here are pooled connections that live as long as the target.
+ */
+function descendantsCpuMicros(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const parents = new Map<number, number>();
+  const cpu = new Map<number, number>();
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return Number.NaN;
+  }
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const fields = readFileSync(`/proc/${entry}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      parents.set(Number(entry), Number(fields[1]));
+      cpu.set(Number(entry), ((Number(fields[11]) + Number(fields[12])) * 1_000_000) / CLOCK_TICKS);
+    } catch {
+      // The process ended while we read.
+    }
+  }
+  let total = 0;
+  for (const [child, micros] of cpu) {
+    for (let p = parents.get(child); p !== undefined && p > 1; p = parents.get(p)) {
+      if (p === pid) {
+        total += micros;
+        break;
+      }
+    }
+  }
+  return total;
+}
+
 async function startRedis(): Promise<{ url: string; stop: () => void } | undefined> {
   if (spawnSync('redis-server', ['--version']).status !== 0) return undefined;
   const port = 16_379 + Math.floor(Math.random() * 1000);
@@ -164,9 +215,11 @@ export async function runProxyBench(): Promise<void> {
     startTarget(['bare-request', upstream.url]),
     startTarget(['bare-dispatch', upstream.url]),
     startTarget(['tollgate', upstream.url]),
+    startTarget(['tollgate-unrecorded', upstream.url]),
     ...(redis ? [startTarget(['tollgate', upstream.url, redis.url])] : []),
   ]);
-  const [bareRequest, bareDispatch, memory, shared] = started as [
+  const [bareRequest, bareDispatch, memory, unrecorded, shared] = started as [
+    (typeof started)[number],
     (typeof started)[number],
     (typeof started)[number],
     (typeof started)[number],
@@ -193,6 +246,12 @@ export async function runProxyBench(): Promise<void> {
           },
         ]
       : []),
+    {
+      name: UNRECORDED,
+      url: unrecorded.url,
+      headers: auth(unrecorded.key),
+      pid: unrecorded.child.pid,
+    },
   ];
   // Each target once under load before the rounds, so every round meets warmed-up code.
   for (const target of targets) await autocannonProcess(target.url, target.headers, 3);
@@ -212,7 +271,7 @@ export async function runProxyBench(): Promise<void> {
   console.log(`  latency at a fixed ${LATENCY_RATE} requests/s, ${LATENCY_ROUNDS} alternating rounds:`);
   const latencyTargets = [
     { name: 'direct upstream', url: `${upstream.url}/items`, headers: {}, pid: upstream.child.pid },
-    ...targets.filter((t) => t.name !== 'bare proxy (dispatch)'),
+    ...targets.filter((t) => t.name !== 'bare proxy (dispatch)' && t.name !== UNRECORDED),
   ];
   const latencyRounds: Record<string, LatencyFigures>[] = [];
   for (let round = 1; round <= LATENCY_ROUNDS; round++) {
@@ -247,6 +306,7 @@ export async function runProxyBench(): Promise<void> {
       p99: of((f) => f.p99),
       errors: rounds.reduce((n, r) => n + (r[name] as Figures).errors, 0),
       cpuMicrosPerRequest: of((f) => f.cpuMicrosPerRequest),
+      childCpuMicrosPerRequest: of((f) => f.childCpuMicrosPerRequest),
     };
   };
   /** The median over rounds of `name`'s throughput divided by the baseline's in the same round. */
@@ -260,16 +320,16 @@ export async function runProxyBench(): Promise<void> {
   const fmt = (n: number | null, digits = 3) => (n === null ? '–' : n.toFixed(digits));
   console.log('  medians:');
   for (const target of targets) {
-    const f = summary(target.name) as Figures;
-    console.log(
-      `  ${target.name.padEnd(28)} ${f.rps.toFixed(0).padStart(7)} req/s  p50 ${String(f.p50).padStart(3)} ms  p99 ${String(f.p99).padStart(3)} ms  ${f.cpuMicrosPerRequest.toFixed(0).padStart(4)} µs CPU/req${f.errors ? `  (${f.errors} errors)` : ''}`,
-    );
+    console.log(`  ${target.name.padEnd(WIDTH)} ${describe(summary(target.name) as Figures)}`);
   }
   console.log(
     `  throughput tollgate/bare proxy (request): ${fmt(ratio('tollgate, in-process limiter'))} (in-process), ${fmt(ratio('tollgate, Redis limiter'))} (Redis)`,
   );
   console.log(
     `  throughput tollgate/bare proxy (dispatch): ${fmt(ratio('tollgate, in-process limiter', 'bare proxy (dispatch)'))} (in-process); bare dispatch/bare request: ${fmt(ratio('bare proxy (dispatch)'))}`,
+  );
+  console.log(
+    `  diagnostic: tollgate with no usage events recorded/bare proxy (request): ${fmt(ratio(UNRECORDED))}; what metering leaves of the unmetered throughput: ${fmt(ratio('tollgate, in-process limiter', UNRECORDED))}`,
   );
   console.log(
     `  added latency: p50 +${fmt(
@@ -330,11 +390,14 @@ export async function runProxyBench(): Promise<void> {
     bareProxyDispatch: summary('bare proxy (dispatch)'),
     tollgateInProcess: summary('tollgate, in-process limiter'),
     tollgateRedis: summary('tollgate, Redis limiter'),
+    tollgateUnrecordedDiagnostic: summary(UNRECORDED),
     throughputRatio: {
       inProcess: ratio('tollgate, in-process limiter'),
       redis: ratio('tollgate, Redis limiter'),
       inProcessVsDispatch: ratio('tollgate, in-process limiter', 'bare proxy (dispatch)'),
       dispatchVsRequest: ratio('bare proxy (dispatch)'),
+      unrecordedDiagnostic: ratio(UNRECORDED),
+      inProcessVsUnrecorded: ratio('tollgate, in-process limiter', UNRECORDED),
     },
     addedLatencyMs: {
       p50: added('tollgate, in-process limiter', (f) => f.p50),
