@@ -64,6 +64,24 @@ async function budgetCount(app: TestApp): Promise<number> {
 }
 
 describe('budget management', () => {
+  it("a new budget's payload already counts what was spent earlier in its period", async () => {
+    const { slug, client } = await pricedProvider(t);
+    expect((await call(t, client.key, `${slug}/x`)).status).toBe(200);
+    await t.app.usage.flush();
+    // The raw mutation: the helper would reload the budgets before we look.
+    const result = await gql(
+      t.graphqlUrl,
+      CreateBudget,
+      {
+        input: { name: 'late budget', scope: 'CLIENT', client: client.id, period: 'DAY', limitMicros: 5000 },
+      },
+      await t.token('admin'),
+    );
+    const payload = result.data?.createBudget;
+    if (payload?.__typename !== 'BudgetPayload') throw new Error(JSON.stringify(result));
+    expect(payload.budget).toMatchObject({ spentMicros: 1000, remainingMicros: 4000, percentUsed: 20 });
+  });
+
   it('creates, lists, updates with versions and deletes budgets, each change audited', async () => {
     const admin = await t.token('admin');
     const { slug, client } = await pricedProvider(t);

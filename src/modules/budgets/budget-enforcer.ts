@@ -51,6 +51,8 @@ export class BudgetEnforcer {
   #byClientProvider = new Map<string, Budget[]>();
   #all: Budget[] = [];
   readonly #periods = new Map<string, Period>();
+  /** Ledger accounts this replica has seeded from PostgreSQL (a new budget's, until its first reload). */
+  readonly #seeded = new Set<string>();
   /** Alerts known to be claimed (by anyone), by `<account key>:<threshold>`. */
   readonly #claimed = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
@@ -116,7 +118,7 @@ export class BudgetEnforcer {
       budgets.map(async (budget) => {
         const period = this.#period(budget, this.#now());
         try {
-          await this.#ledger.seed(period.account, await this.#spentInDatabase(budget, period.bounds));
+          await this.#seed(budget, period);
         } catch (error) {
           this.#logger.warn(
             { err: (error as Error).message, budget: budget.name },
@@ -214,6 +216,8 @@ export class BudgetEnforcer {
   /** Spent and reserved in the budget's current period. */
   async status(budget: Budget): Promise<BudgetStatus> {
     const period = this.#period(budget, this.#now());
+    // A budget created a moment ago (its reload still on the way) starts at what was already spent.
+    if (!this.#seeded.has(period.account.key)) await this.#seed(budget, period);
     const [figures] = await this.#ledger.read([period.account.key]);
     return { bounds: period.bounds, ...(figures ?? { spentMicros: 0, reservedMicros: 0 }) };
   }
@@ -244,6 +248,11 @@ export class BudgetEnforcer {
     };
     this.#periods.set(budget.id, period);
     return period;
+  }
+
+  async #seed(budget: Budget, period: Period): Promise<void> {
+    await this.#ledger.seed(period.account, await this.#spentInDatabase(budget, period.bounds));
+    this.#seeded.add(period.account.key);
   }
 
   async #spentInDatabase(budget: Budget, bounds: PeriodBounds): Promise<number> {
