@@ -68,8 +68,16 @@ async function token(args: string[]): Promise<number> {
       role: { type: 'string', default: 'admin' },
       ttl: { type: 'string', default: '1h' },
       sub: { type: 'string', default: 'cli' },
+      help: { type: 'boolean', short: 'h', default: false },
     },
   });
+  if (values.help) {
+    process.stdout.write(
+      `usage: npm run token -- [--role ${ROLES.join('|')}] [--ttl 1h] [--sub cli]\n` +
+        '  prints a JWT signed with this installation\'s secret (defaults: admin, 1h, subject "cli")\n',
+    );
+    return 0;
+  }
   if (!(ROLES as readonly string[]).includes(values.role)) {
     process.stderr.write(`--role must be one of ${ROLES.join(', ')}\n`);
     return 2;
