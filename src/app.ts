@@ -355,6 +355,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         ],
       },
       logger,
+      { requestTimeoutMs: config.http.requestTimeoutMs },
     );
     const ws = attachGraphqlWebSocket({
       server,

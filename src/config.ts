@@ -115,6 +115,7 @@ const envSchema = z.object({
   TOLLGATE_USAGE_FLUSH_INTERVAL_MS: int(1_000, 50, 60_000),
   TOLLGATE_USAGE_BUFFER_MAX: int(100_000, 100, 10_000_000),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
+  TOLLGATE_REQUEST_TIMEOUT_MS: int(120_000, 1_000, 3_600_000),
   TOLLGATE_TIME_ZONE: z.preprocess(
     emptyToUndefined,
     z
@@ -196,7 +197,14 @@ export interface MasterKey {
 
 export interface Config {
   env: 'production' | 'development' | 'test';
-  http: { host: string; port: number; publicUrl: string | undefined; shutdownTimeoutMs: number };
+  http: {
+    host: string;
+    port: number;
+    publicUrl: string | undefined;
+    shutdownTimeoutMs: number;
+    /** How long a client may take to send a whole request (headers and body). */
+    requestTimeoutMs: number;
+  };
   /** /metrics: with a token, scrapes must send it as a bearer token; with a port, it is served there only. */
   metrics: { token: string | undefined; port: number | undefined };
   /** OpenTelemetry trace export (OTLP/HTTP); no endpoint, no tracing. */
@@ -423,6 +431,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       port: e.PORT,
       publicUrl: e.PUBLIC_URL,
       shutdownTimeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS,
+      requestTimeoutMs: e.TOLLGATE_REQUEST_TIMEOUT_MS,
     },
     metrics: { token: e.TOLLGATE_METRICS_TOKEN, port: e.TOLLGATE_METRICS_PORT },
     tracing: {

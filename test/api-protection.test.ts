@@ -1,8 +1,11 @@
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { createClient, setUpProvider } from './helpers/gateway.ts';
 import { wsClient } from './helpers/graphql.ts';
 import { openRawSocket, upgradeStatus } from './helpers/raw-ws.ts';
+import { startUpstream } from './helpers/upstream.ts';
 
 /** Introspection policy, batching, body size, CSRF prevention and the WebSocket Origin check. */
 
@@ -304,5 +307,58 @@ describe('with introspection off, batches of 2, a 4 KiB body limit and one allow
       headers: { origin: CONSOLE, 'access-control-request-method': 'POST' },
     });
     expect(preflight.headers.get('access-control-allow-origin')).toBe(CONSOLE);
+  });
+});
+
+describe('a client that drips its request', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TOLLGATE_REQUEST_TIMEOUT_MS: '1500' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  /** Sends the head of a request, then one body byte every 200 ms; resolves with what came back. */
+  function drip(path: string, headers = ''): Promise<{ answer: string; afterMs: number }> {
+    const { hostname, port } = new URL(t.url);
+    return new Promise((resolve, reject) => {
+      const started = performance.now();
+      const socket = connect(Number(port), hostname, () => {
+        socket.write(
+          `POST ${path} HTTP/1.1\r\nhost: ${hostname}\r\ncontent-type: application/json\r\ncontent-length: 1000\r\n${headers}\r\n`,
+        );
+      });
+      const timer = setInterval(() => socket.writable && socket.write(' '), 200);
+      let answer = '';
+      socket.on('data', (d) => {
+        answer += d;
+      });
+      socket.on('error', () => {});
+      socket.on('close', () => {
+        clearInterval(timer);
+        resolve({ answer, afterMs: performance.now() - started });
+      });
+      setTimeout(() => {
+        clearInterval(timer);
+        socket.destroy();
+        reject(new Error(`still open after 10 s: ${answer}`));
+      }, 10_000).unref();
+    });
+  }
+
+  it('is cut off with 408 once the request has taken longer than TOLLGATE_REQUEST_TIMEOUT_MS, on GraphQL and on the proxy', async () => {
+    const upstream = await startUpstream({ kind: 'json', body: { ok: true } });
+    const { slug } = await setUpProvider(t, upstream.url);
+    const client = await createClient(t);
+    const [graphql, proxy] = await Promise.all([
+      drip('/graphql'),
+      drip(`/proxy/${slug}/x`, `authorization: Bearer ${client.key}\r\n`),
+    ]);
+    await upstream.close();
+    for (const { answer, afterMs } of [graphql, proxy]) {
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(afterMs).toBeGreaterThanOrEqual(1500);
+    }
   });
 });

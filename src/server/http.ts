@@ -90,9 +90,22 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
  * The one HTTP server: GraphQL (and GraphiQL) on /graphql, liveness and readiness probes.
  * Every response carries x-request-id. Nothing thrown here may escape: node:http would crash.
  */
-export function createHttpServer(routes: HttpRoutes, logger: Logger): Server {
+export function createHttpServer(
+  routes: HttpRoutes,
+  logger: Logger,
+  options: { requestTimeoutMs: number },
+): Server {
   const server = createServer(
-    { requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 },
+    {
+      // A client that drips its request (headers or body) holds a connection and a socket: it gets
+      // 408 once the whole request has taken longer than this. Answers, however long they stream
+      // (SSE, proxied downloads), are not limited by it, nor are WebSockets once upgraded.
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: Math.min(30_000, options.requestTimeoutMs),
+      // Node checks the timeouts on this interval (30 s by default), so a short timeout needs it.
+      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4))),
+      keepAliveTimeout: 5_000,
+    },
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
       const url = req.url ?? '/';
