@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { request as httpRequest } from 'node:http';
+import { brotliDecompressSync, gunzipSync } from 'node:zlib';
 import { type Browser, chromium, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateProvider } from './documents.ts';
@@ -122,5 +124,48 @@ describe('GraphiQL', () => {
     expect(text).not.toContain('ProviderKey');
     expect(blocked).toEqual([]);
     await page.context().close();
+  });
+});
+
+describe('GraphiQL page delivery', () => {
+  /** GET /graphql as a browser asks for the page, raw: no client-side decompression. */
+  function getPage(
+    headers: Record<string, string>,
+  ): Promise<{ status: number; headers: Record<string, unknown>; body: Buffer }> {
+    return new Promise((resolve, reject) => {
+      const req = httpRequest(`${t.url}/graphql`, { headers: { accept: 'text/html', ...headers } }, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }),
+        );
+      });
+      req.on('error', reject);
+      req.end();
+    });
+  }
+
+  it('is sent compressed when the browser accepts it, and answered 304 when the browser has it', async () => {
+    const plain = await getPage({});
+    expect(plain.status).toBe(200);
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    const html = plain.body.toString();
+    expect(html).toContain('<title>Tollgate</title>');
+
+    const br = await getPage({ 'accept-encoding': 'gzip, deflate, br' });
+    expect(br.headers['content-encoding']).toBe('br');
+    expect(br.body.length).toBeLessThan(plain.body.length / 3);
+    expect(brotliDecompressSync(br.body).toString()).toBe(html);
+
+    const gz = await getPage({ 'accept-encoding': 'gzip' });
+    expect(gz.headers['content-encoding']).toBe('gzip');
+    expect(gunzipSync(gz.body).toString()).toBe(html);
+
+    const etag = plain.headers.etag as string;
+    expect(etag).toMatch(/^".+"$/);
+    expect(br.headers.etag).toBe(etag);
+    const again = await getPage({ 'if-none-match': etag });
+    expect(again.status).toBe(304);
+    expect(again.body.length).toBe(0);
   });
 });

@@ -9,6 +9,7 @@ import { isUnreachable } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Tracing } from '../shared/tracing.ts';
 import { isExpectedError, maskError } from './errors.ts';
+import { useGraphiqlDelivery } from './graphiql-delivery.ts';
 import { useAnonymousValidationMask, useCsrfPrevention, useIntrospectionPolicy } from './protection.ts';
 import { getSchema } from './schema.ts';
 import { useTracing } from './tracing-plugin.ts';
@@ -118,6 +119,7 @@ export function createGraphqlServer(deps: {
     cors: protection.allowedOrigins.length > 0 ? { origin: protection.allowedOrigins } : false,
     plugins: [
       logUnexpected,
+      ...(deps.graphiql ? [useGraphiqlDelivery()] : []),
       ...(deps.tracing ? [useTracing(deps.tracing)] : []),
       useCsrfPrevention(),
       useIntrospectionPolicy(protection.introspection),
