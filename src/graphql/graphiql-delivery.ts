@@ -35,9 +35,9 @@ export function useGraphiqlDelivery(): Plugin {
       if (request.method !== 'GET' || response.status !== 200) return;
       if (!response.headers.get('content-type')?.startsWith('text/html')) return;
       const html = await response.text();
-      let current = await (page ??= prepare(html));
       // Rendered from the same options every time; should it ever differ, the new page wins.
-      if (current.html !== html) current = await (page = prepare(html));
+      if (!page || (await page).html !== html) page = prepare(html);
+      const current = await page;
 
       const headers = new fetchAPI.Headers(response.headers);
       headers.set('etag', current.etag);
