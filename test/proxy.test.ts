@@ -1,5 +1,6 @@
 import { lookup } from 'node:dns/promises';
 import { request as httpRequest } from 'node:http';
+import { connect } from 'node:net';
 import { hostname } from 'node:os';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +17,8 @@ let upstream: Upstream;
 let clientKey: string;
 let clientId: string;
 let admin: string;
+/** A QUERY-style key with characters that percent-encoding changes. */
+const QUERY_SECRET = 'sk-audit/secret+key=1234567890';
 
 beforeAll(async () => {
   t = await startTestApp({
@@ -35,12 +38,63 @@ afterAll(async () => {
     'nvd-key-abcdefghijklmnop',
     'sk-first-key-aaaaaaaaaaaa',
     'sk-real-openai-key-0123456789',
+    QUERY_SECRET,
+    encodeURIComponent(QUERY_SECRET),
   ]) {
     expect(t.logs.text).not.toContain(secret);
     expect(dump).not.toContain(secret);
   }
   expect(t.logs.text).not.toContain(clientKey);
 });
+
+/** A request sent exactly as given (no URL normalisation), with its answer's status, headers and body. */
+function rawCall(
+  path: string,
+  options: { method?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      `${t.url}${path}`,
+      { method: options.method ?? 'GET', headers: options.headers, path },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Bytes written straight to Tollgate's socket; resolves with everything it sent back before closing. */
+function rawSocket(text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const { hostname: host, port } = new URL(t.url);
+    const socket = connect(Number(port), host, () => socket.write(text));
+    let answer = '';
+    socket.setEncoding('utf8');
+    socket.on('data', (chunk: string) => {
+      answer += chunk;
+    });
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+    socket.setTimeout(5000, () => socket.destroy(new Error(`no answer to ${text.slice(0, 40)}`)));
+  });
+}
+
+/** The status and JSON error body of a raw HTTP answer. */
+function parseRaw(answer: string): { status: number; contentType: string; body: unknown } {
+  const [head = '', body = ''] = answer.split('\r\n\r\n');
+  return {
+    status: Number(head.split(' ')[1]),
+    contentType: /content-type: ([^\r]+)/i.exec(head)?.[1] ?? '',
+    body: body ? JSON.parse(body) : undefined,
+  };
+}
 
 async function recentCalls(slug: string) {
   await t.app.usage.flush();
@@ -520,5 +574,220 @@ describe('metering', () => {
       ['after', 7, 8],
     ]);
     expect(t.app.usage.buffered).toBe(0);
+  });
+});
+
+describe('audit hardening', () => {
+  it('never lets the injected key reach the caller in a response header, raw or URL-encoded', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, `${upstream.url}/v1`, {
+      input: { auth: { style: 'QUERY', name: 'api_key' } },
+      keys: [QUERY_SECRET],
+    });
+    const encoded = encodeURIComponent(QUERY_SECRET);
+    // A trailing-slash redirect that keeps the query (Django's APPEND_SLASH, nginx directories).
+    upstream.behave((req) => ({
+      kind: 'redirect',
+      status: 301,
+      location: `${req.url.replace('?', '/?')}`,
+    }));
+    const redirect = await call(t, clientKey, `${slug}/slashredir?q=1`, { redirect: 'manual' });
+    expect(redirect.status).toBe(301);
+    expect(upstream.requests[0]!.query.get('api_key')).toBe(QUERY_SECRET);
+    expect(redirect.headers.get('location')).toBe('/v1/slashredir/?q=1&api_key=REDACTED');
+
+    // An upstream echoing the key in any header, in any of its spellings, repeated headers included.
+    upstream.behave({
+      kind: 'json',
+      headers: {
+        'x-echo-auth': QUERY_SECRET,
+        'www-authenticate': `Bearer realm="${QUERY_SECRET}"`,
+        'x-echo-lower': encoded.toLowerCase(),
+        'set-cookie': `k=${encoded}`,
+        'x-innocent': 'kept as it is',
+      },
+    });
+    const echo = await call(t, clientKey, `${slug}/echokey`);
+    expect(echo.status).toBe(200);
+    const all = JSON.stringify([...echo.headers]);
+    expect(all).not.toContain(QUERY_SECRET);
+    expect(all.toLowerCase()).not.toContain(encoded.toLowerCase());
+    expect(echo.headers.get('x-echo-auth')).toBe('REDACTED');
+    expect(echo.headers.get('www-authenticate')).toBe('Bearer realm="REDACTED"');
+    expect(echo.headers.get('x-echo-lower')).toBe('REDACTED');
+    expect(echo.headers.get('set-cookie')).toBe('k=REDACTED');
+    expect(echo.headers.get('x-innocent')).toBe('kept as it is');
+
+    // A BEARER key echoed back is redacted as well.
+    upstream.reset();
+    const bearer = await setUpProvider(t, upstream.url, { keys: ['sk-provider-secret-1234567890'] });
+    upstream.behave((req) => ({
+      kind: 'json',
+      headers: { 'x-echo-auth': String(req.headers.authorization) },
+    }));
+    const echoed = await call(t, clientKey, `${bearer.slug}/echo`);
+    expect(echoed.headers.get('x-echo-auth')).toBe('Bearer REDACTED');
+  });
+
+  it('refuses TRACE, TRACK and CONNECT with a JSON error and never forwards them', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    const trace = await rawCall(`/proxy/${slug}/echo`, {
+      method: 'TRACE',
+      headers: { authorization: `Bearer ${clientKey}` },
+    });
+    expect(trace.status).toBe(405);
+    expect(trace.headers['content-type']).toContain('application/json');
+    expect(trace.headers.allow).toBeUndefined();
+    expect(JSON.parse(trace.body)).toMatchObject({
+      error: {
+        code: 'METHOD_NOT_ALLOWED',
+        message: 'Tollgate does not forward TRACE requests.',
+        retryable: false,
+      },
+    });
+    // node:http's parser does not know TRACK: it is refused as malformed, still with JSON.
+    const track = parseRaw(
+      await rawSocket(
+        `TRACK /proxy/${slug}/echo HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${clientKey}\r\n\r\n`,
+      ),
+    );
+    expect(track.status).toBe(400);
+    expect(track.body).toMatchObject({ error: { code: 'BAD_REQUEST' } });
+    const connectAnswer = parseRaw(
+      await rawSocket(
+        `CONNECT ${new URL(upstream.url).host} HTTP/1.1\r\nHost: ${new URL(upstream.url).host}\r\n\r\n`,
+      ),
+    );
+    expect(connectAnswer.status).toBe(405);
+    expect(connectAnswer.contentType).toContain('application/json');
+    expect(connectAnswer.body).toMatchObject({ error: { code: 'METHOD_NOT_ALLOWED' } });
+    expect(upstream.requests).toHaveLength(0);
+    const calls = await recentCalls(slug);
+    expect(calls.map((c) => [c.status, c.outcome])).toEqual([[405, 'CLIENT_ERROR']]);
+  });
+
+  it('refuses paths with . or .. segments, raw or percent-encoded, and forwards names that only contain dots', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, `${upstream.url}/v1/tenant`);
+    const auth = { authorization: `Bearer ${clientKey}` };
+    for (const rest of [
+      '/../../graphql',
+      '/..',
+      '/a/./b',
+      '/%2e%2e/%2e%2e/secret',
+      '/%2E%2e/secret',
+      '/.%2E/secret',
+      '/%2e/secret',
+      '/x/..%2fy',
+      '/x/..%5Cy',
+      '/x/%2e%2e%5c%2e%2e%5csecret',
+      '/x\\..\\y',
+      '/..;/secret',
+      '/%2e%2e;%ZZ/x',
+    ]) {
+      const refused = await rawCall(`/proxy/${slug}${rest}`, { headers: auth });
+      expect(refused.status, rest).toBe(400);
+      expect(JSON.parse(refused.body), rest).toMatchObject({
+        error: { code: 'INVALID_PATH', provider: null },
+      });
+    }
+    expect(upstream.requests).toHaveLength(0);
+    for (const rest of ['/files/a..b', '/.well-known/x', '/.../x', '/%2e%2e%2e', '/a/b.', '/.env.json']) {
+      const passed = await rawCall(`/proxy/${slug}${rest}`, { headers: auth });
+      expect(passed.status, rest).toBe(200);
+    }
+    expect(upstream.requests.map((r) => r.url)).toEqual([
+      '/v1/tenant/files/a..b',
+      '/v1/tenant/.well-known/x',
+      '/v1/tenant/.../x',
+      '/v1/tenant/%2e%2e%2e',
+      '/v1/tenant/a/b.',
+      '/v1/tenant/.env.json',
+    ]);
+  });
+
+  it('strips the response headers that the upstream Connection header nominates', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    upstream.behave({
+      kind: 'json',
+      headers: { connection: 'keep-alive, X-Secret-Upstream', 'x-secret-upstream': 'leak', 'x-kept': 'yes' },
+    });
+    const response = await rawCall(`/proxy/${slug}/hop`, {
+      headers: { authorization: `Bearer ${clientKey}` },
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers['x-secret-upstream']).toBeUndefined();
+    expect(response.headers['x-kept']).toBe('yes');
+  });
+
+  it('keeps the caller query string byte for byte with a QUERY key, replacing only the key parameter', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, `${upstream.url}/v1`, {
+      input: { auth: { style: 'QUERY', name: 'api_key' } },
+      keys: [QUERY_SECRET],
+    });
+    const query = "q=a%20b&flag&z=%ZZ&w=~!*()'&api_key=caller&api%5Fkey=caller2&e=";
+    const response = await rawCall(`/proxy/${slug}/echo?${query}`, {
+      headers: { authorization: `Bearer ${clientKey}` },
+    });
+    expect(response.status).toBe(200);
+    expect(upstream.requests[0]!.url).toBe(
+      `/v1/echo?q=a%20b&flag&z=%ZZ&w=~!*()'&e=&api_key=${encodeURIComponent(QUERY_SECRET)}`,
+    );
+    await rawCall(`/proxy/${slug}/echo`, { headers: { authorization: `Bearer ${clientKey}` } });
+    expect(upstream.requests[1]!.url).toBe(`/v1/echo?api_key=${encodeURIComponent(QUERY_SECRET)}`);
+  });
+
+  it("answers with the JSON error body on the server's own edges", async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    const json = (
+      answer: { status: number; contentType: string; body: unknown },
+      status: number,
+      code: string,
+    ) => {
+      expect(answer.status).toBe(status);
+      expect(answer.contentType).toContain('application/json');
+      expect(answer.body).toMatchObject({ error: { code } });
+    };
+    // A client key of 60 KB: over node:http's header limit.
+    json(
+      parseRaw(
+        await rawSocket(
+          `GET /proxy/${slug}/x HTTP/1.1\r\nHost: x\r\nx-tollgate-key: ${'k'.repeat(60_000)}\r\n\r\n`,
+        ),
+      ),
+      431,
+      'HEADERS_TOO_LARGE',
+    );
+    json(
+      parseRaw(await rawSocket('GET /proxy/x HTTP/1.1\r\nHost: x\r\nbad header\r\n\r\n')),
+      400,
+      'BAD_REQUEST',
+    );
+    const nested = await fetch(`${t.url}/graphql/x`, { method: 'POST', body: '{}' });
+    expect(nested.status).toBe(404);
+    expect(((await nested.json()) as { error: { code: string } }).error.code).toBe('NOT_FOUND');
+    // Upgrade is ignored outside /graphql: the call is served (without Upgrade) like any other.
+    const upgrade = { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '13' };
+    const proxied = await rawCall(`/proxy/${slug}/ws`, {
+      headers: {
+        ...upgrade,
+        'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==',
+        authorization: `Bearer ${clientKey}`,
+      },
+    });
+    expect(proxied.status).toBe(200);
+    expect(upstream.requests[0]!.headers.upgrade).toBeUndefined();
+    const unauthenticated = await rawCall(`/proxy/${slug}/ws`, {
+      headers: { connection: 'Upgrade', upgrade: 'h2c' },
+    });
+    expect(unauthenticated.status).toBe(401);
+    expect(JSON.parse(unauthenticated.body)).toMatchObject({ error: { code: 'UNAUTHENTICATED' } });
+    const nowhere = await rawCall('/nowhere', { headers: upgrade });
+    expect(nowhere.status).toBe(404);
+    expect(JSON.parse(nowhere.body)).toMatchObject({ error: { code: 'NOT_FOUND' } });
   });
 });

@@ -1,5 +1,12 @@
 import { timingSafeEqual } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+  STATUS_CODES,
+} from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
 
@@ -72,6 +79,51 @@ export function sendJson(
   res.end(payload);
 }
 
+/**
+ * A JSON error written straight to a socket node:http has not made a response for (a request it
+ * could not parse, CONNECT), so that these edges answer like every other one.
+ */
+export function rawJsonError(
+  socket: Duplex,
+  status: number,
+  error: { code: string; message: string; requestId?: string },
+  headers: Record<string, string> = {},
+): void {
+  const body = JSON.stringify({ error });
+  const head = Object.entries({
+    'Content-Type': 'application/json; charset=utf-8',
+    'Content-Length': String(Buffer.byteLength(body)),
+    'Cache-Control': 'no-store',
+    Connection: 'close',
+    ...(error.requestId ? { 'x-request-id': error.requestId } : {}),
+    ...headers,
+  })
+    .map(([name, value]) => `${name}: ${value}\r\n`)
+    .join('');
+  // Closed once written: what follows on this connection cannot be parsed.
+  socket.end(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n${head}\r\n${body}`, () => socket.destroy());
+}
+
+/** node:http's answers to a request it could not parse (its own are empty), as JSON. */
+const CLIENT_ERRORS: Record<string, { status: number; code: string; message: string }> = {
+  HPE_HEADER_OVERFLOW: {
+    status: 431,
+    code: 'HEADERS_TOO_LARGE',
+    message: 'The request headers are too large.',
+  },
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: {
+    status: 413,
+    code: 'PAYLOAD_TOO_LARGE',
+    message: 'The chunk extensions are too large.',
+  },
+  ERR_HTTP_REQUEST_TIMEOUT: {
+    status: 408,
+    code: 'REQUEST_TIMEOUT',
+    message: 'The request took too long to arrive.',
+  },
+};
+const MALFORMED = { status: 400, code: 'BAD_REQUEST', message: 'The request is not valid HTTP/1.1.' };
+
 async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -105,6 +157,10 @@ export function createHttpServer(
       // Node checks the timeouts on this interval (30 s by default), so a short timeout needs it.
       connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4))),
       keepAliveTimeout: 5_000,
+      // Only /graphql speaks WebSocket. Elsewhere Upgrade is ignored (RFC 9110 §7.8 allows it) and
+      // the request served as plain HTTP/1.1: an h2c attempt on /proxy still gets its answer, and
+      // nothing ends at an empty 404.
+      shouldUpgradeCallback: (req) => (req.url ?? '').split('?')[0] === '/graphql',
     },
     (req, res) => {
       const requestId = requestIdFrom(req.headers['x-request-id']);
@@ -145,8 +201,28 @@ export function createHttpServer(
     },
   );
 
+  // Same behaviour as node:http's default (no answer once a response has started on the
+  // connection, the socket closed), but the answer is the JSON error every other edge sends.
+  server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
+    if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+      const { status, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
+      rawJsonError(socket, status, { code, message, requestId: requestIdFrom(undefined) });
+    } else {
+      socket.destroy();
+    }
+  });
+  // Tollgate is not a forward proxy. Without a listener node:http would just close the socket.
+  server.on('connect', (req: IncomingMessage, socket: Duplex) => {
+    rawJsonError(socket, 405, {
+      code: 'METHOD_NOT_ALLOWED',
+      message: 'Tollgate does not forward CONNECT requests.',
+      requestId: requestIdFrom(req.headers['x-request-id']),
+    });
+  });
+
   async function handle(path: string, req: IncomingMessage, res: ServerResponse, requestId: string) {
-    if (path === '/graphql' || path.startsWith('/graphql/')) {
+    // Exactly /graphql: yoga would answer anything under it with an empty 404.
+    if (path === '/graphql') {
       await routes.graphql(req, res, requestId);
       return;
     }

@@ -10,6 +10,7 @@ import type { TokenService } from '../modules/auth/token.service.ts';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
 import { type ApiGuard, clientIp, refusalBody } from './api-guard.ts';
+import { rawJsonError } from './http.ts';
 
 type Extra = {
   socket: WebSocket;
@@ -82,8 +83,9 @@ export function attachGraphqlWebSocket(deps: {
 
   server.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
+    // The HTTP server sends only /graphql upgrades here (shouldUpgradeCallback); in case not:
     if (path !== yoga.graphqlEndpoint) {
-      socket.end('HTTP/1.1 404 Not Found\r\nConnection: close\r\n\r\n');
+      rawJsonError(socket, 404, { code: 'NOT_FOUND', message: `No WebSocket endpoint at ${path}.` });
       return;
     }
     if (!guard.originAllowed(request)) {

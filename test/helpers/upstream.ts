@@ -4,6 +4,8 @@ import type { AddressInfo, Socket } from 'node:net';
 /** A request as the upstream received it. */
 export interface RecordedRequest {
   method: string;
+  /** The request target exactly as received (path and query, nothing decoded). */
+  url: string;
   path: string;
   query: URLSearchParams;
   headers: IncomingHttpHeaders;
@@ -66,6 +68,7 @@ export async function startUpstream(initial: Behaviour = { kind: 'echo' }): Prom
       const chunks: Buffer[] = [];
       const record: RecordedRequest = {
         method: req.method ?? 'GET',
+        url: req.url ?? '/',
         path: url.pathname,
         query: url.searchParams,
         headers: req.headers,

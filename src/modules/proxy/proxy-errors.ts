@@ -14,6 +14,8 @@ export const GATEWAY_ERRORS = {
   UPSTREAM_TIMEOUT: { status: 504, outcome: 'TIMEOUT', retryable: true },
   UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'UNAVAILABLE', retryable: true },
   PAYLOAD_TOO_LARGE: { status: 413, outcome: 'PAYLOAD_TOO_LARGE', retryable: false },
+  INVALID_PATH: { status: 400, outcome: 'CLIENT_ERROR', retryable: false },
+  METHOD_NOT_ALLOWED: { status: 405, outcome: 'CLIENT_ERROR', retryable: false },
 } as const satisfies Record<string, { status: number; outcome: Outcome; retryable: boolean }>;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;

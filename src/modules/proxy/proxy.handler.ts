@@ -28,9 +28,15 @@ import { StaleCache } from './stale-cache.ts';
 import { TokenMeter } from './token-meter.ts';
 import { PrivateAddressError, type UpstreamAgents } from './upstream-agents.ts';
 import { ResponseBody, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.ts';
-import { HOP_BY_HOP, headerValue, responseHeaders, upstreamRequest } from './upstream-request.ts';
+import { headerValue, pushResponseHeaders, responseHeaders, upstreamRequest } from './upstream-request.ts';
 
-const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
+const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
+/**
+ * Never forwarded: TRACE (and IIS's TRACK) echo the request, the injected key included, back to
+ * the caller; CONNECT would make Tollgate a tunnel. (node:http hands CONNECT to the server's
+ * 'connect' event, see src/server/http.ts; it is here too in case that ever changes.)
+ */
+const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
 const MAX_COOLDOWN_MS = 60_000;
 
 export interface ProxyDeps {
@@ -163,6 +169,9 @@ export function createProxyHandler(deps: ProxyDeps) {
     });
 
     try {
+      if (REFUSED_METHODS.has(call.method)) {
+        throw new GatewayError('METHOD_NOT_ALLOWED', `Tollgate does not forward ${call.method} requests.`);
+      }
       const { slug, rest } = parsePath(path);
       const url = req.url ?? '';
       const query = url.indexOf('?');
@@ -530,7 +539,7 @@ export function createProxyHandler(deps: ProxyDeps) {
     const contentType = headerValue(response.headers['content-type']);
     const meter = call.servedBy?.kind === 'OPENAI_COMPATIBLE' ? new TokenMeter(contentType) : undefined;
 
-    res.writeHead(response.statusCode, callerHeaders(call, response));
+    res.writeHead(response.statusCode, callerHeaders(call, response, result.key));
     // Streams should show their status at once; other bodies go out with the headers in one write.
     if (contentType?.includes('text/event-stream')) res.flushHeaders();
     const resume = () => body.resume();
@@ -554,7 +563,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       if (keepForStale && keptBytes <= StaleCache.MAX_BODY && call.provider) {
         staleCache.put(StaleCache.key(call.provider.id, call.rest), {
           status: response.statusCode,
-          headers: responseHeaders(response.headers),
+          headers: responseHeaders(response.headers, result.key),
           body: Buffer.concat(kept),
           storedAt: Date.now(),
         });
@@ -666,7 +675,39 @@ function parsePath(path: string): { slug: string; rest: string } {
   const match = /^\/proxy\/([^/]+)(\/.*)?$/.exec(path);
   const slug = match?.[1] ?? '';
   if (!SLUG_PATTERN.test(slug)) throw new GatewayError('PROVIDER_NOT_FOUND', 'Use /proxy/{provider}/{path}.');
-  return { slug, rest: match?.[2] ?? '/' };
+  const rest = match?.[2] ?? '/';
+  if (hasDotSegment(rest)) {
+    throw new GatewayError('INVALID_PATH', 'The path must not contain "." or ".." segments, encoded or not.');
+  }
+  return { slug, rest };
+}
+
+/**
+ * Whether a path has a `.` or `..` segment. The path is appended to the provider's base path as it
+ * came, and an upstream (or a proxy before it) that resolves dot segments would let the caller
+ * out of that base path, with the provider key. A segment counts after percent-decoding (`%2e`),
+ * with `\` and an encoded `/` as separators (some servers treat them so), and without `;`
+ * parameters (Tomcat reads `..;x` as `..`). `a..b` or `.well-known` are ordinary names.
+ */
+function hasDotSegment(path: string): boolean {
+  // Nearly every path: nothing that could spell a dot, so nothing to decode.
+  if (!path.includes('.') && !path.includes('%')) return false;
+  for (const segment of path.split('/')) {
+    let decoded = segment;
+    if (segment.includes('%')) {
+      try {
+        decoded = decodeURIComponent(segment);
+      } catch {
+        // Not valid percent-encoding as a whole: still read the escapes a server might decode.
+        decoded = segment.replace(/%2e/gi, '.').replace(/%2f/gi, '/').replace(/%5c/gi, '\\');
+      }
+    }
+    for (const part of decoded.split(/[\\/]/)) {
+      const name = part.split(';', 1)[0];
+      if (name === '.' || name === '..') return true;
+    }
+  }
+  return false;
 }
 
 function parsePathLoose(path: string): string {
@@ -698,16 +739,16 @@ function tollgateHeaders(call: CallRecord): Record<string, string> {
 
 /**
  * The response headers for the caller as one flat [name, value, ...] list: the upstream's (less
- * hop-by-hop), the rate-limit headers and Tollgate's own. (A list goes to the socket as it is;
- * an object would be copied header by header.)
+ * hop-by-hop, the key redacted), the rate-limit headers and Tollgate's own. (A list goes to the
+ * socket as it is; an object would be copied header by header.)
  */
-function callerHeaders(call: CallRecord, response: UpstreamResponse): (string | string[])[] {
+function callerHeaders(
+  call: CallRecord,
+  response: UpstreamResponse,
+  key: UsableKey | undefined,
+): (string | string[])[] {
   const headers: (string | string[])[] = [];
-  const upstream = response.headers;
-  for (const name in upstream) {
-    const value = upstream[name];
-    if (value !== undefined && !HOP_BY_HOP.has(name)) headers.push(name, value);
-  }
+  pushResponseHeaders(headers, response.headers, key);
   if (call.limit) pushRateLimitHeaders(headers, call.limit);
   headers.push('x-request-id', call.requestId);
   const own = tollgateHeaders(call);

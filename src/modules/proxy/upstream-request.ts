@@ -29,6 +29,42 @@ const DROP_REQUEST = new Set([
 
 const PLAIN_CONNECTION = /^\s*(?:keep-alive|close)\s*$/i;
 
+/**
+ * The headers a Connection header nominates as hop-by-hop (RFC 9110 §7.6.1), on requests and
+ * responses alike; the usual keep-alive or close nominates none (and costs no allocation).
+ */
+export function connectionNominated(connection: string | string[] | undefined): Set<string> | undefined {
+  const value = Array.isArray(connection) ? connection.join(',') : connection;
+  if (!value || PLAIN_CONNECTION.test(value)) return undefined;
+  return new Set(
+    value
+      .toLowerCase()
+      .split(',')
+      .map((t) => t.trim()),
+  );
+}
+
+/**
+ * The caller's query string with `name=value` appended, byte for byte otherwise: APIs that sign
+ * the query, or tell `flag` from `flag=`, must get what the caller sent. Any parameter the caller
+ * sent under that name (however encoded) is dropped, so the injected key is the only one.
+ */
+export function withQueryParameter(query: string, name: string, value: string): string {
+  const kept = query
+    .split('&')
+    .filter((pair) => pair !== '' && decodeComponent(pair.split('=', 1)[0] as string) !== name);
+  kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
+  return kept.join('&');
+}
+
+function decodeComponent(text: string): string {
+  try {
+    return decodeURIComponent(text.replaceAll('+', ' '));
+  } catch {
+    return text;
+  }
+}
+
 const parsedBases = new Map<string, { origin: string; basePath: string }>();
 
 /** A provider's base URL, parsed once (this runs on every call). */
@@ -56,20 +92,10 @@ export function upstreamRequest(
   // The caller's query string goes through as it came, unless a key must be added to it.
   let query = q >= 0 ? url.slice(q + 1) : '';
   const headers: Record<string, string | string[]> = {};
-  const connection = req.headers.connection;
-  // Connection names more headers to drop; the usual keep-alive or close names none.
-  const connectionTokens =
-    connection && !PLAIN_CONNECTION.test(connection)
-      ? new Set(
-          connection
-            .toLowerCase()
-            .split(',')
-            .map((t) => t.trim()),
-        )
-      : undefined;
+  const nominated = connectionNominated(req.headers.connection);
   for (const name in req.headers) {
     const value = req.headers[name];
-    if (value === undefined || DROP_REQUEST.has(name) || connectionTokens?.has(name)) continue;
+    if (value === undefined || DROP_REQUEST.has(name) || nominated?.has(name)) continue;
     headers[name] = value;
   }
   // The same id as in Tollgate's logs, spans and usage event, so a provider's support can find the call.
@@ -79,11 +105,7 @@ export function upstreamRequest(
     const { style, name } = provider.auth;
     if (style === 'BEARER') headers.authorization = `Bearer ${key.secret}`;
     else if (style === 'HEADER' && name) headers[name.toLowerCase()] = key.secret;
-    else if (style === 'QUERY' && name) {
-      const search = new URLSearchParams(query);
-      search.set(name, key.secret);
-      query = search.toString();
-    }
+    else if (style === 'QUERY' && name) query = withQueryParameter(query, name, key.secret);
   }
   return {
     origin,
@@ -99,12 +121,71 @@ export function upstreamRequest(
   };
 }
 
-export function responseHeaders(headers: IncomingHttpHeaders): Record<string, string | string[]> {
-  const out: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) {
-    if (value === undefined || HOP_BY_HOP.has(name)) continue;
-    out[name] = value;
+/** What replaces the provider key wherever an upstream response header carries it. */
+export const REDACTED = 'REDACTED';
+/**
+ * Shorter keys are not redacted: they would mangle ordinary header values (dates, lengths), and a
+ * key that short is guessable anyway.
+ */
+const MIN_REDACTED_LENGTH = 6;
+const secretForms = new WeakMap<UsableKey, string[]>();
+
+/**
+ * The spellings of a key an upstream may echo in a header: as injected (raw in a header,
+ * percent-encoded in a query), form-encoded, and with lower-case hex, as URL libraries re-encode
+ * query strings in redirects. Computed once per key: typical keys have one spelling.
+ */
+function formsOf(key: UsableKey): string[] {
+  let forms = secretForms.get(key);
+  if (!forms) {
+    const encoded = encodeURIComponent(key.secret);
+    const form = encoded
+      .replaceAll('%20', '+')
+      .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+    const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
+    forms = [...new Set([key.secret, encoded, form, lower(encoded), lower(form)])];
+    secretForms.set(key, forms);
   }
+  return forms;
+}
+
+function redact(value: string, forms: string[]): string {
+  for (const form of forms) if (value.includes(form)) value = value.replaceAll(form, REDACTED);
+  return value;
+}
+
+/**
+ * Appends the upstream response headers the caller may see to a flat [name, value, ...] list:
+ * not hop-by-hop, not nominated by the response's Connection header, and with the injected key
+ * redacted wherever the upstream put it (a redirect keeping the query of a QUERY-style key, an
+ * echo in WWW-Authenticate...): callers must never hold a provider key. Runs on every call: for
+ * the usual key, one includes() per header value.
+ */
+export function pushResponseHeaders(
+  out: (string | string[])[],
+  headers: IncomingHttpHeaders,
+  key: UsableKey | undefined,
+): void {
+  const nominated = connectionNominated(headers.connection);
+  const forms = key && key.secret.length >= MIN_REDACTED_LENGTH ? formsOf(key) : undefined;
+  for (const name in headers) {
+    const value = headers[name];
+    if (value === undefined || HOP_BY_HOP.has(name) || nominated?.has(name)) continue;
+    if (!forms) out.push(name, value);
+    else
+      out.push(name, typeof value === 'string' ? redact(value, forms) : value.map((v) => redact(v, forms)));
+  }
+}
+
+/** The same headers as an object (kept in the stale cache). */
+export function responseHeaders(
+  headers: IncomingHttpHeaders,
+  key: UsableKey | undefined,
+): Record<string, string | string[]> {
+  const list: (string | string[])[] = [];
+  pushResponseHeaders(list, headers, key);
+  const out: Record<string, string | string[]> = {};
+  for (let i = 0; i < list.length; i += 2) out[list[i] as string] = list[i + 1] as string | string[];
   return out;
 }
 
