@@ -22,7 +22,7 @@ import {
   type RateLimits,
   rateLimitHeaders,
 } from './rate-limits.ts';
-import { type RequestBody, readBody, StreamedBody } from './request-body.ts';
+import { REPLAY_LIMIT, type RequestBody, readBody, StreamedBody } from './request-body.ts';
 import { RetryBudgets } from './retry-budget.ts';
 import { StaleCache } from './stale-cache.ts';
 import { TokenMeter } from './token-meter.ts';
@@ -205,6 +205,10 @@ export function createProxyHandler(deps: ProxyDeps) {
       const gatewayError = toGatewayError(error, call);
       call.status = gatewayError.status;
       call.outcome = call.gone ? 'CLIENT_ABORTED' : gatewayError.outcome;
+      // A streamed body never sent upstream is read to its end, so the caller gets the answer.
+      if (body instanceof StreamedBody && !body.stream.readableDidRead) {
+        body.stream.on('error', () => undefined).resume();
+      }
       if (!res.headersSent && !res.destroyed) {
         sendGatewayError(res, gatewayError, {
           requestId,
@@ -319,6 +323,19 @@ export function createProxyHandler(deps: ProxyDeps) {
     releaseBudget(call);
     const clientId = call.client?.id ?? null;
     if (!deps.budgets.mayApply(clientId, provider.id)) return undefined;
+    // A body too large to buffer cannot be read for max_tokens: under a blocking budget the
+    // reservation would not bound what the call may cost, so the call is refused instead.
+    const blocking =
+      body instanceof StreamedBody && provider.pricing.models.length > 0
+        ? deps.budgets.blocking(clientId, provider.id)
+        : undefined;
+    if (blocking) {
+      return new GatewayError(
+        'PAYLOAD_TOO_LARGE',
+        `The request body is over ${REPLAY_LIMIT} bytes, too large to check against budget "${blocking.name}" (which blocks): send at most ${REPLAY_LIMIT} bytes.`,
+        { details: { budget: blocking.name, limitBytes: REPLAY_LIMIT } },
+      );
+    }
     const estimate = estimateCallCost(provider.pricing, body instanceof Buffer ? body : null);
     // Held for the call's deadline and a minute more; a hold never settled (replica lost) lapses then.
     const result = await deps.budgets.reserve(clientId, provider.id, estimate, provider.timeoutMs + 60_000);
