@@ -322,6 +322,33 @@ describe('circuit breaker', () => {
     }
   });
 
+  it('an operator trip promises no retry time: no Retry-After, not retryable, until reset', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url);
+      const key = await createClientKey(t);
+      const operator = await t.token('operator');
+      await gql(t.graphqlUrl, TripCircuit, { provider: slug, reason: 'vendor incident' }, operator);
+      const refused = await call(t, key, `${slug}/x`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBeNull();
+      const body = (await refused.json()) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({
+        code: 'CIRCUIT_OPEN',
+        retryable: false,
+        circuit: 'ISOLATED',
+        message: expect.stringContaining('until it is reset'),
+      });
+      expect(body.error).not.toHaveProperty('retryAfterMs');
+      expect(upstream.requests).toHaveLength(0);
+      await gql(t.graphqlUrl, ResetCircuit, { provider: slug }, operator);
+      expect((await call(t, key, `${slug}/x`)).status).toBe(200);
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('can be tripped and reset by an operator, on every replica', async () => {
     const redisUrl = inject('redisUrl');
     const env = { REDIS_URL: redisUrl };

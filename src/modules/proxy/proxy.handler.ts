@@ -372,6 +372,14 @@ export function createProxyHandler(deps: ProxyDeps) {
     }
     const admission = deps.breakers.admit(provider);
     if (!admission.ok) {
+      // An operator's trip holds until a reset: no retry time is promised, since none would be kept.
+      if (admission.held) {
+        throw new GatewayError(
+          'CIRCUIT_OPEN',
+          `The circuit for "${provider.slug}" was opened by an operator and stays open until it is reset.`,
+          { retryable: false, details: { circuit: 'ISOLATED' } },
+        );
+      }
       throw new GatewayError('CIRCUIT_OPEN', `The circuit for "${provider.slug}" is open.`, {
         retryAfterMs: admission.retryAfterMs,
       });
