@@ -295,6 +295,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       logger,
       config: config.proxy,
       tracing,
+      verifyKey: (provider, key) => healthMonitor.probe(provider, key),
     });
     // Stopped after the HTTP server has drained, so the last calls' usage is flushed.
     cleanup.push(async () => {

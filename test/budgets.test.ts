@@ -372,6 +372,60 @@ describe('budget enforcement', () => {
     expect((await settled(t, fallbackBudget.id)).spentMicros).toBe(10);
   });
 
+  it('refuses a body too large to read for max_tokens under a BLOCK budget, instead of reserving next to nothing', async () => {
+    const models = [{ model: 'gpt-x', inputPerMillionMicros: 1_000_000, outputPerMillionMicros: 2_000_000 }];
+    const blocked = await setUpProvider(t, upstream.url, {
+      input: { kind: 'OPENAI_COMPATIBLE', pricing: { perRequestMicros: 1, models } },
+    });
+    const watched = await setUpProvider(t, upstream.url, {
+      input: { kind: 'OPENAI_COMPATIBLE', pricing: { perRequestMicros: 1, models } },
+    });
+    const client = await createClient(t);
+    const budget = await createBudget(t, {
+      name: `block-${blocked.slug}`,
+      scope: 'PROVIDER',
+      provider: blocked.slug,
+      period: 'DAY',
+      limitMicros: 5_000_000,
+    });
+    await createBudget(t, {
+      name: `watch-${watched.slug}`,
+      scope: 'PROVIDER',
+      provider: watched.slug,
+      period: 'DAY',
+      limitMicros: 5_000_000,
+      action: 'ALERT_ONLY',
+    });
+    const request = { model: 'gpt-x', max_tokens: 10_000_000, messages: [] };
+    const post = (slug: string, body: string) =>
+      call(t, client.key, `${slug}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body,
+      });
+    upstream.reset();
+    // Readable: the stated max_tokens is reserved, and this one would take the budget over.
+    const small = await post(blocked.slug, JSON.stringify(request));
+    expect(small.status).toBe(402);
+    // The same request padded past 1 MiB is streamed: it cannot be read, so it is refused.
+    const padded = `${JSON.stringify(request).slice(0, -1)}${' '.repeat(1_100_000)}}`;
+    const big = await post(blocked.slug, padded);
+    expect(big.status).toBe(413);
+    const body = (await big.json()) as { error: { code: string; budget: string; message: string } };
+    expect(body.error).toMatchObject({ code: 'PAYLOAD_TOO_LARGE', budget: budget.name });
+    expect(body.error.message).toContain('1048576 bytes');
+    expect(upstream.requests).toHaveLength(0);
+    // A modest padded call is refused too (the reservation could not bound it), while an ALERT_ONLY
+    // budget never refuses: there the body streams through.
+    const modest = `${JSON.stringify({ model: 'gpt-x', max_tokens: 1, messages: [] }).slice(0, -1)}${' '.repeat(1_100_000)}}`;
+    expect((await post(blocked.slug, modest)).status).toBe(413);
+    const through = await post(watched.slug, padded);
+    expect(through.status).toBe(200);
+    expect(upstream.requests).toHaveLength(1);
+    expect(upstream.requests[0]?.body.length).toBe(Buffer.byteLength(padded));
+    expect((await settled(t, budget.id)).spentMicros).toBe(0);
+  });
+
   it('ALERT_ONLY budgets never refuse a call', async () => {
     const { slug, client } = await pricedProvider(t);
     const budget = await createBudget(t, {

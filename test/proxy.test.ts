@@ -445,6 +445,113 @@ describe('retries and keys', () => {
   });
 });
 
+describe('an upstream 401/403 marks a key INVALID only on evidence', () => {
+  const keysOf = async (slug: string) =>
+    (await gql(t.graphqlUrl, ProviderKeys, { slug }, admin)).data?.provider?.keys ?? [];
+  const auditOf = async (keyId: string, action: string) =>
+    (await gql(t.graphqlUrl, AuditLog, { first: 5, filter: { targetId: keyId, action } }, admin)).data
+      ?.auditLog.edges ?? [];
+
+  it('a 403 from a path that refuses every key marks no key and goes back as it came', async () => {
+    upstream.reset();
+    const { slug, keyIds } = await setUpProvider(t, upstream.url, {
+      keys: ['sk-either-key-aaaaaaaaaaaaa', 'sk-either-key-bbbbbbbbbbbbb'],
+    });
+    upstream.behave((req) =>
+      req.path.startsWith('/admin')
+        ? { kind: 'json', status: 403, body: { error: 'not for this account' } }
+        : { kind: 'json', body: { ok: true } },
+    );
+    for (let i = 0; i < 3; i++) {
+      const refused = await call(t, clientKey, `${slug}/admin/users/${i}`);
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('x-tollgate-attempts')).toBe('2');
+      expect(await refused.json()).toEqual({ error: 'not for this account' });
+    }
+    // Both keys were tried, and both still serve.
+    expect(new Set(upstream.requests.map((r) => r.headers.authorization)).size).toBe(2);
+    const ok = await Promise.all(Array.from({ length: 6 }, () => call(t, clientKey, `${slug}/x`)));
+    expect(ok.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await keysOf(slug)).map((k) => [k.status, k.problem])).toEqual([
+      ['ACTIVE', null],
+      ['ACTIVE', null],
+    ]);
+    for (const id of keyIds) expect(await auditOf(id, 'key.invalid')).toHaveLength(0);
+  });
+
+  it('a one-key provider whose health check accepts the key keeps it ACTIVE after a 403 (refusal audited)', async () => {
+    upstream.reset();
+    const { slug, keyIds } = await setUpProvider(t, upstream.url, {
+      input: { healthCheck: { enabled: true, path: '/health', intervalMs: 3_600_000 } },
+      keys: ['sk-lonely-key-accepted-aaaa'],
+    });
+    upstream.behave((req) =>
+      req.path === '/health' ? { kind: 'json', body: { ok: true } } : { kind: 'status', status: 403 },
+    );
+    const refused = await call(t, clientKey, `${slug}/models/4242`);
+    expect(refused.status).toBe(403);
+    expect(refused.headers.get('x-tollgate-attempts')).toBe('1');
+    await expect.poll(() => auditOf(keyIds[0]!, 'key.refused'), { timeout: 3000 }).toHaveLength(1);
+    const [entry] = await auditOf(keyIds[0]!, 'key.refused');
+    expect(entry?.node.details).toMatchObject({
+      problem: expect.stringMatching(
+        new RegExp(`^${slug} answered 403 to GET /models/:id; the health check accepted it`),
+      ),
+    });
+    // The probe ran with that key.
+    const probe = upstream.requests.find((r) => r.path === '/health');
+    expect(probe?.headers.authorization).toBe('Bearer sk-lonely-key-accepted-aaaa');
+    expect((await keysOf(slug)).map((k) => [k.status, k.problem])).toEqual([['ACTIVE', null]]);
+    expect(await auditOf(keyIds[0]!, 'key.invalid')).toHaveLength(0);
+    expect(t.logs.text).toContain('provider refused a key; not marked INVALID');
+    // The key still serves, and a refusal repeated within the minute is not audited again.
+    upstream.behave({ kind: 'json', body: { ok: true } });
+    expect((await call(t, clientKey, `${slug}/x`)).status).toBe(200);
+    upstream.behave((req) =>
+      req.path === '/health' ? { kind: 'json', body: { ok: true } } : { kind: 'status', status: 403 },
+    );
+    expect((await call(t, clientKey, `${slug}/models/1`)).status).toBe(403);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await auditOf(keyIds[0]!, 'key.refused')).toHaveLength(1);
+  });
+
+  it('a one-key provider whose health check is refused too gets its key marked INVALID', async () => {
+    upstream.reset();
+    const { slug, keyIds } = await setUpProvider(t, upstream.url, {
+      input: { healthCheck: { enabled: true, path: '/health', intervalMs: 3_600_000 } },
+      keys: ['sk-lonely-key-revoked-aaaa'],
+    });
+    upstream.behave({ kind: 'status', status: 401 });
+    expect((await call(t, clientKey, `${slug}/x`)).status).toBe(401);
+    await expect.poll(async () => (await keysOf(slug))[0]?.status, { timeout: 3000 }).toBe('INVALID');
+    expect((await keysOf(slug))[0]?.problem).toMatch(/the health check GET \/health answered 401$/);
+    expect(await auditOf(keyIds[0]!, 'key.invalid')).toHaveLength(1);
+    await t.app.services.keyRing.reload();
+    const after = await call(t, clientKey, `${slug}/x`);
+    expect(after.status).toBe(503);
+    expect(((await after.json()) as { error: { code: string } }).error.code).toBe('NO_USABLE_KEY');
+  });
+
+  it('a one-key provider without a health check keeps its key ACTIVE and records the refusal', async () => {
+    upstream.reset();
+    const { slug, keyIds } = await setUpProvider(t, upstream.url, { keys: ['sk-lonely-key-unprobed-aa'] });
+    upstream.behave({ kind: 'status', status: 403 });
+    expect(
+      (await call(t, clientKey, `${slug}/projects/7/secrets`, { method: 'POST', body: '{}' })).status,
+    ).toBe(403);
+    await expect.poll(() => auditOf(keyIds[0]!, 'key.refused'), { timeout: 3000 }).toHaveLength(1);
+    const [entry] = await auditOf(keyIds[0]!, 'key.refused');
+    expect(entry?.node.details).toMatchObject({
+      problem: `${slug} answered 403 to POST /projects/:id/secrets; no health check to verify the key with`,
+    });
+    expect((await keysOf(slug)).map((k) => k.status)).toEqual(['ACTIVE']);
+    expect(upstream.requests).toHaveLength(1);
+    upstream.behave({ kind: 'json', body: { ok: true } });
+    expect((await call(t, clientKey, `${slug}/x`)).status).toBe(200);
+  });
+});
+
 describe('OpenAI SDK through Tollgate', () => {
   it('works for plain and streaming chat completions, with tokens metered from both', async () => {
     const openai = await startFakeOpenAI();

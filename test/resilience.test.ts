@@ -83,6 +83,60 @@ describe('provider rate limits', () => {
   });
 });
 
+describe('provider rate limits with burst', () => {
+  for (const store of ['in-process', 'redis'] as const) {
+    it(`RateLimit-Remaining counts the burst allowance, so it matches what is admitted (${store})`, async () => {
+      const redisUrl = inject('redisUrl');
+      if (store === 'redis') expect(redisUrl, 'redis-server is needed for this test').not.toBe('');
+      const t = await startTestApp(store === 'redis' ? { env: { REDIS_URL: redisUrl } } : {});
+      try {
+        upstream.reset();
+        const { slug } = await setUpProvider(t, upstream.url, {
+          input: { rateLimit: { points: 1, periodMs: 6000, burst: 5, mode: 'REJECT' } },
+        });
+        const key = await createClientKey(t);
+        const seen: [number, string | null, string | null][] = [];
+        for (let i = 0; i < 8; i++) {
+          const response = await call(t, key, `${slug}/b/${i}`);
+          seen.push([
+            response.status,
+            response.headers.get('ratelimit-limit'),
+            response.headers.get('ratelimit-remaining'),
+          ]);
+          const reset = Number(response.headers.get('ratelimit-reset'));
+          expect(reset).toBeGreaterThanOrEqual(1);
+          expect(reset).toBeLessThanOrEqual(6);
+          if (response.status === 429) expect(response.headers.get('retry-after')).toBe(String(reset));
+        }
+        expect(seen).toEqual([
+          [200, '6', '5'],
+          [200, '6', '4'],
+          [200, '6', '3'],
+          [200, '6', '2'],
+          [200, '6', '1'],
+          [200, '6', '0'],
+          [429, '6', '0'],
+          [429, '6', '0'],
+        ]);
+        expect(upstream.requests).toHaveLength(6);
+
+        // With points 2 and burst 2: 3, 2, 1, 0, then 429.
+        const two = await setUpProvider(t, upstream.url, {
+          input: { rateLimit: { points: 2, periodMs: 6000, burst: 2, mode: 'REJECT' } },
+        });
+        const remaining: (string | null)[] = [];
+        for (let i = 0; i < 5; i++) {
+          const response = await call(t, key, `${two.slug}/c`);
+          remaining.push(`${response.status} ${response.headers.get('ratelimit-remaining')}`);
+        }
+        expect(remaining).toEqual(['200 3', '200 2', '200 1', '200 0', '429 0']);
+      } finally {
+        await t.stop();
+      }
+    });
+  }
+});
+
 describe('provider rate limits, queue bounds', () => {
   it('QUEUE: a call that would wait longer than maxQueueWaitMs gets 429 instead, without waiting it out', async () => {
     const t = await startTestApp();
@@ -263,6 +317,33 @@ describe('circuit breaker', () => {
       upstream.behave({ kind: 'status', status: 404 });
       for (let i = 0; i < 6; i++) expect((await call(t, key, `${slug}/x`)).status).toBe(404);
       expect(await circuitOf(t, slug)).toMatchObject({ state: 'CLOSED' });
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('an operator trip promises no retry time: no Retry-After, not retryable, until reset', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url);
+      const key = await createClientKey(t);
+      const operator = await t.token('operator');
+      await gql(t.graphqlUrl, TripCircuit, { provider: slug, reason: 'vendor incident' }, operator);
+      const refused = await call(t, key, `${slug}/x`);
+      expect(refused.status).toBe(503);
+      expect(refused.headers.get('retry-after')).toBeNull();
+      const body = (await refused.json()) as { error: Record<string, unknown> };
+      expect(body.error).toMatchObject({
+        code: 'CIRCUIT_OPEN',
+        retryable: false,
+        circuit: 'ISOLATED',
+        message: expect.stringContaining('until it is reset'),
+      });
+      expect(body.error).not.toHaveProperty('retryAfterMs');
+      expect(upstream.requests).toHaveLength(0);
+      await gql(t.graphqlUrl, ResetCircuit, { provider: slug }, operator);
+      expect((await call(t, key, `${slug}/x`)).status).toBe(200);
     } finally {
       await t.stop();
     }

@@ -166,6 +166,11 @@ export class BudgetEnforcer {
     return this.#all.length > 0 && this.applicable(clientId, providerId).length > 0;
   }
 
+  /** The first `BLOCK` budget that a call by `clientId` served by `providerId` counts against. */
+  blocking(clientId: string | null, providerId: string): Budget | undefined {
+    return this.applicable(clientId, providerId).find((b) => b.action === 'BLOCK');
+  }
+
   /**
    * Reserves `amountMicros` on every budget that applies, or names the one that refuses. The
    * reservation lapses after `holdMs` if it is never settled (its replica died).

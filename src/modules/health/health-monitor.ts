@@ -5,7 +5,7 @@ import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import { uuid7 } from '../../shared/uuid7.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import type { KeyRing } from '../keys/key-ring.ts';
+import type { KeyRing, UsableKey } from '../keys/key-ring.ts';
 import type { Provider } from '../providers/provider.entity.ts';
 import type { Breakers } from '../proxy/circuit-breaker.ts';
 import type { ProviderCache } from '../proxy/provider-cache.ts';
@@ -141,8 +141,11 @@ export class HealthMonitor {
     return probe;
   }
 
-  /** One probe: the provider's probe path with its key, within its rate limit and timeout. */
-  async probe(provider: Provider): Promise<ProbeResult> {
+  /**
+   * One probe: the provider's probe path with its key (or with `withKey`, to verify that key),
+   * within its rate limit and timeout.
+   */
+  async probe(provider: Provider, withKey?: UsableKey): Promise<ProbeResult> {
     const at = new Date();
     const check = provider.healthCheck;
     if (provider.rateLimit) {
@@ -158,7 +161,8 @@ export class HealthMonitor {
         };
       }
     }
-    const key = provider.auth.style === 'NONE' ? undefined : this.#keyRing.select(provider.id, new Set());
+    const key =
+      provider.auth.style === 'NONE' ? undefined : (withKey ?? this.#keyRing.select(provider.id, new Set()));
     if (provider.auth.style !== 'NONE' && !key) {
       return { at, ok: false, status: null, latencyMs: null, error: 'no usable key', skipped: false };
     }

@@ -231,6 +231,32 @@ export class ProviderKeyService {
     return this.#flagOnce(keyId, 'INVALID', reason, 'key.invalid');
   }
 
+  /**
+   * The provider refused the key on one call, without evidence that the key itself is at fault
+   * (no other key to compare, no health check refusing it): audited, the key stays as it is.
+   */
+  async recordRefusal(keyId: string, problem: string): Promise<boolean> {
+    const em = this.#orm.em.fork();
+    const key = isUuid(keyId)
+      ? await em.findOne(ProviderKeyEntity, { id: keyId }, { populate: ['provider'] })
+      : null;
+    if (!key) return false;
+    this.#audit.record(em, SYSTEM, {
+      action: 'key.refused',
+      targetType: 'ProviderKey',
+      targetId: key.id,
+      details: {
+        provider: key.provider.getEntity().slug,
+        label: key.label,
+        last4: key.last4,
+        status: key.status,
+        problem,
+      },
+    });
+    await em.flush();
+    return true;
+  }
+
   /** A stored ciphertext would not decrypt: audited and announced once, the key is not used. */
   async recordDecryptFailure(keyId: string, reason: string): Promise<boolean> {
     return this.#flagOnce(keyId, null, `decryption failed: ${reason}`, 'key.decrypt_failed');

@@ -15,7 +15,14 @@ export interface CircuitStatus {
   reason: string;
 }
 
-export type Admission = { ok: true; probe: boolean } | { ok: false; retryAfterMs: number };
+/**
+ * Whether a call may go. A refusal says when a retry can succeed, or `held` (an operator's trip,
+ * open until someone resets it) with no retry time: none would be kept.
+ */
+export type Admission =
+  | { ok: true; probe: boolean }
+  | { ok: false; held: false; retryAfterMs: number }
+  | { ok: false; held: true };
 
 type Transition = Omit<CircuitChangedEvent, 'id' | 'at' | 'providerId' | 'providerSlug'>;
 
@@ -45,14 +52,14 @@ export class Circuit {
   admit(now: number): { admission: Admission; transition?: Transition } {
     const { state, nextProbeAt } = this.status;
     if (state === 'CLOSED') return { admission: { ok: true, probe: false } };
-    if (state === 'ISOLATED') return { admission: { ok: false, retryAfterMs: this.policy.halfOpenAfterMs } };
+    if (state === 'ISOLATED') return { admission: { ok: false, held: true } };
     let transition: Transition | undefined;
     if (state === 'OPEN') {
       if (nextProbeAt !== null && now < nextProbeAt)
-        return { admission: { ok: false, retryAfterMs: nextProbeAt - now } };
+        return { admission: { ok: false, held: false, retryAfterMs: nextProbeAt - now } };
       transition = this.#move('HALF_OPEN', 'half-open delay passed', now);
     }
-    if (this.#probing) return { admission: { ok: false, retryAfterMs: 1000 }, transition };
+    if (this.#probing) return { admission: { ok: false, held: false, retryAfterMs: 1000 }, transition };
     this.#probing = true;
     return { admission: { ok: true, probe: true }, transition };
   }

@@ -26,6 +26,8 @@ export class GatewayError extends Error {
   readonly headers: Record<string, string>;
   /** Extra fields for the error body (e.g. which budget refused). */
   readonly details: Record<string, unknown>;
+  /** Whether retrying later can help: the code's default unless this refusal knows better. */
+  readonly retryable: boolean;
   constructor(
     code: GatewayErrorCode,
     message: string,
@@ -33,6 +35,7 @@ export class GatewayError extends Error {
       retryAfterMs?: number;
       headers?: Record<string, string>;
       details?: Record<string, unknown>;
+      retryable?: boolean;
     } = {},
   ) {
     super(message);
@@ -41,6 +44,7 @@ export class GatewayError extends Error {
     this.retryAfterMs = options.retryAfterMs;
     this.headers = options.headers ?? {};
     this.details = options.details ?? {};
+    this.retryable = options.retryable ?? GATEWAY_ERRORS[code].retryable;
   }
 
   get status(): number {
@@ -63,7 +67,7 @@ export function sendGatewayError(
       code: error.code,
       message: error.message,
       provider: context.provider,
-      retryable: GATEWAY_ERRORS[error.code].retryable,
+      retryable: error.retryable,
       ...(error.retryAfterMs !== undefined ? { retryAfterMs: Math.ceil(error.retryAfterMs) } : {}),
       ...error.details,
       requestId: context.requestId,

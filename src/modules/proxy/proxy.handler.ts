@@ -22,7 +22,7 @@ import {
   type RateLimits,
   rateLimitHeaders,
 } from './rate-limits.ts';
-import { type RequestBody, readBody, StreamedBody } from './request-body.ts';
+import { REPLAY_LIMIT, type RequestBody, readBody, StreamedBody } from './request-body.ts';
 import { RetryBudgets } from './retry-budget.ts';
 import { StaleCache } from './stale-cache.ts';
 import { TokenMeter } from './token-meter.ts';
@@ -38,6 +38,8 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  */
 const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
 const MAX_COOLDOWN_MS = 60_000;
+/** A lone refusal of a key is verified (or recorded) at most once in this time. */
+const REFUSAL_QUIET_MS = 60_000;
 
 export interface ProxyDeps {
   providers: ProviderCache;
@@ -53,6 +55,14 @@ export interface ProxyDeps {
   config: Config['proxy'];
   /** Spans for each call when trace export is configured. */
   tracing?: Tracing;
+  /**
+   * Runs the provider's health check with this key (a key refused with no other key to compare):
+   * its status says whether the provider refuses the key itself.
+   */
+  verifyKey?: (
+    provider: Provider,
+    key: UsableKey,
+  ) => Promise<{ status: number | null; skipped: boolean; error: string | null }>;
 }
 
 /** What one call through the gateway did, for headers and the usage event. */
@@ -125,6 +135,8 @@ interface UpstreamResult {
 export function createProxyHandler(deps: ProxyDeps) {
   const retryBudgets = new RetryBudgets();
   const staleCache = new StaleCache();
+  /** keyId → when a lone refusal of it was last verified or recorded. */
+  const refusalsSeen = new Map<string, number>();
 
   return async function proxy(
     req: IncomingMessage,
@@ -202,6 +214,10 @@ export function createProxyHandler(deps: ProxyDeps) {
       const gatewayError = toGatewayError(error, call);
       call.status = gatewayError.status;
       call.outcome = call.gone ? 'CLIENT_ABORTED' : gatewayError.outcome;
+      // A streamed body never sent upstream is read to its end, so the caller gets the answer.
+      if (body instanceof StreamedBody && !body.stream.readableDidRead) {
+        body.stream.on('error', () => undefined).resume();
+      }
       if (!res.headersSent && !res.destroyed) {
         sendGatewayError(res, gatewayError, {
           requestId,
@@ -316,6 +332,19 @@ export function createProxyHandler(deps: ProxyDeps) {
     releaseBudget(call);
     const clientId = call.client?.id ?? null;
     if (!deps.budgets.mayApply(clientId, provider.id)) return undefined;
+    // A body too large to buffer cannot be read for max_tokens: under a blocking budget the
+    // reservation would not bound what the call may cost, so the call is refused instead.
+    const blocking =
+      body instanceof StreamedBody && provider.pricing.models.length > 0
+        ? deps.budgets.blocking(clientId, provider.id)
+        : undefined;
+    if (blocking) {
+      return new GatewayError(
+        'PAYLOAD_TOO_LARGE',
+        `The request body is over ${REPLAY_LIMIT} bytes, too large to check against budget "${blocking.name}" (which blocks): send at most ${REPLAY_LIMIT} bytes.`,
+        { details: { budget: blocking.name, limitBytes: REPLAY_LIMIT } },
+      );
+    }
     const estimate = estimateCallCost(provider.pricing, body instanceof Buffer ? body : null);
     // Held for the call's deadline and a minute more; a hold never settled (replica lost) lapses then.
     const result = await deps.budgets.reserve(clientId, provider.id, estimate, provider.timeoutMs + 60_000);
@@ -352,6 +381,14 @@ export function createProxyHandler(deps: ProxyDeps) {
     }
     const admission = deps.breakers.admit(provider);
     if (!admission.ok) {
+      // An operator's trip holds until a reset: no retry time is promised, since none would be kept.
+      if (admission.held) {
+        throw new GatewayError(
+          'CIRCUIT_OPEN',
+          `The circuit for "${provider.slug}" was opened by an operator and stays open until it is reset.`,
+          { retryable: false, details: { circuit: 'ISOLATED' } },
+        );
+      }
       throw new GatewayError('CIRCUIT_OPEN', `The circuit for "${provider.slug}" is open.`, {
         retryAfterMs: admission.retryAfterMs,
       });
@@ -371,124 +408,211 @@ export function createProxyHandler(deps: ProxyDeps) {
     budget.onRequest();
     const failedKeys = new Set<string>();
     let credentialRetryUsed = !replayable;
+    // A key the provider refused (401/403) in this call, until another key's answer says whether
+    // the refusal was about the key or about the request.
+    let refused: { key: UsableKey; status: number } | undefined;
+    // Set when two keys were refused: the refusal is about the request, no key is suspect.
+    let requestRefused = false;
+    try {
+      return await tryKeys();
+    } finally {
+      // No other key answered: the refusal alone is no evidence against the key.
+      if (refused) verifyRefusedKey(call, provider, rest, refused.key, refused.status);
+    }
 
-    for (let attempt = 1; ; attempt++) {
-      const key = pickKey(provider, failedKeys);
-      call.attempts++;
-      call.servedBy = provider;
-      call.keyId = key?.id ?? null;
-      const started = performance.now();
-      const span = call.trace?.attempt(provider, attempt, key?.id);
-      let response: UpstreamResponse;
-      try {
-        const exchange = new UpstreamExchange(
-          deps.agents.for(provider.allowPrivateNetwork),
-          upstreamRequest(
-            provider,
-            rest,
-            req,
-            key,
-            call.requestId,
-            body instanceof StreamedBody ? body.stream : (body ?? null),
-          ),
-        );
-        call.abortCurrent = (reason) => exchange.abort(reason);
-        if (call.gone) exchange.abort(new Error('caller went away'));
-        response = await exchange.response;
-      } catch (error) {
-        call.upstreamMs += performance.now() - started;
-        if (span) endAttempt(span, { error: connectionReason(error) });
-        if (call.gone) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
-        // The streamed request body went over the limit: the caller's fault, not the upstream's.
-        const bodyError = error instanceof GatewayError ? error : (error as { cause?: unknown }).cause;
-        if (bodyError instanceof GatewayError) throw bodyError;
-        const timedOut = deadline.aborted || isTimeout(error);
-        report(false, timedOut ? 'timeout' : connectionReason(error));
-        if (timedOut) {
-          throw new GatewayError(
-            'UPSTREAM_TIMEOUT',
-            `"${provider.slug}" did not answer within ${provider.timeoutMs} ms.`,
+    async function tryKeys(): Promise<UpstreamResult> {
+      for (let attempt = 1; ; attempt++) {
+        const key = pickKey(provider, failedKeys);
+        call.attempts++;
+        call.servedBy = provider;
+        call.keyId = key?.id ?? null;
+        const started = performance.now();
+        const span = call.trace?.attempt(provider, attempt, key?.id);
+        let response: UpstreamResponse;
+        try {
+          const exchange = new UpstreamExchange(
+            deps.agents.for(provider.allowPrivateNetwork),
+            upstreamRequest(
+              provider,
+              rest,
+              req,
+              key,
+              call.requestId,
+              body instanceof StreamedBody ? body.stream : (body ?? null),
+            ),
           );
-        }
-        if (
-          error instanceof PrivateAddressError ||
-          (error as { cause?: unknown }).cause instanceof PrivateAddressError
-        ) {
+          call.abortCurrent = (reason) => exchange.abort(reason);
+          if (call.gone) exchange.abort(new Error('caller went away'));
+          response = await exchange.response;
+        } catch (error) {
+          call.upstreamMs += performance.now() - started;
+          if (span) endAttempt(span, { error: connectionReason(error) });
+          if (call.gone) throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The caller went away.');
+          // The streamed request body went over the limit: the caller's fault, not the upstream's.
+          const bodyError = error instanceof GatewayError ? error : (error as { cause?: unknown }).cause;
+          if (bodyError instanceof GatewayError) throw bodyError;
+          const timedOut = deadline.aborted || isTimeout(error);
+          report(false, timedOut ? 'timeout' : connectionReason(error));
+          if (timedOut) {
+            throw new GatewayError(
+              'UPSTREAM_TIMEOUT',
+              `"${provider.slug}" did not answer within ${provider.timeoutMs} ms.`,
+            );
+          }
+          if (
+            error instanceof PrivateAddressError ||
+            (error as { cause?: unknown }).cause instanceof PrivateAddressError
+          ) {
+            throw new GatewayError(
+              'UPSTREAM_UNAVAILABLE',
+              `"${provider.slug}" resolves to a private address and allowPrivateNetwork is off.`,
+            );
+          }
+          const wait = backoff(provider, attempt, undefined);
+          if (
+            retryable &&
+            attempt < provider.retry.maxAttempts &&
+            Date.now() + wait < deadlineAt &&
+            budget.tryRetry()
+          ) {
+            await backOff(call, deadline, wait);
+            continue;
+          }
           throw new GatewayError(
             'UPSTREAM_UNAVAILABLE',
-            `"${provider.slug}" resolves to a private address and allowPrivateNetwork is off.`,
+            `Could not reach "${provider.slug}": ${connectionReason(error)}.`,
           );
         }
-        const wait = backoff(provider, attempt, undefined);
-        if (
-          retryable &&
-          attempt < provider.retry.maxAttempts &&
-          Date.now() + wait < deadlineAt &&
-          budget.tryRetry()
-        ) {
-          await backOff(call, deadline, wait);
-          continue;
-        }
-        throw new GatewayError(
-          'UPSTREAM_UNAVAILABLE',
-          `Could not reach "${provider.slug}": ${connectionReason(error)}.`,
-        );
-      }
-      call.upstreamMs += performance.now() - started;
-      const status = response.statusCode;
-      if (span) endAttempt(span, { status });
+        call.upstreamMs += performance.now() - started;
+        const status = response.statusCode;
+        if (span) endAttempt(span, { status });
 
-      if (status === 401 || status === 403) {
-        if (key && key.id !== 'env') {
-          failedKeys.add(key.id);
-          deps.keyRing.disable(key.id);
-          void deps.keys.markInvalid(key.id, `${provider.slug} answered ${status}`).catch(() => undefined);
+        const keyRefused = status === 401 || status === 403;
+        if (refused && key && key.id !== refused.key.id) {
+          if (keyRefused) {
+            // Another key is refused too: the refusal is about the request, not about a key.
+            deps.logger.debug(
+              { provider: provider.slug, method: call.method, path: pathTemplate(rest), status },
+              'every key tried was refused; no key is marked',
+            );
+            requestRefused = true;
+          } else {
+            // Another key is accepted: the refusal was about the first key.
+            invalidateKey(provider, refused.key.id, `${provider.slug} answered ${refused.status}`);
+          }
+          refused = undefined;
         }
-        if (!credentialRetryUsed && key && pickKey(provider, failedKeys)) {
-          credentialRetryUsed = true;
-          await response.body.dump();
-          continue;
+
+        if (keyRefused) {
+          if (key && key.id !== 'env' && !requestRefused && !failedKeys.has(key.id)) {
+            failedKeys.add(key.id);
+            if (!credentialRetryUsed && pickKey(provider, failedKeys)) {
+              credentialRetryUsed = true;
+              refused = { key, status };
+              await response.body.dump();
+              continue;
+            }
+            // No other key to ask: verified off the request path (see the finally above).
+            refused ??= { key, status };
+          }
+          report(true, `status ${status}`);
+          return { response, key, attempts: attempt, deadline };
         }
+
+        if (status === 429) {
+          const retryAfterMs = parseRetryAfter(response.headers['retry-after']) ?? 1000;
+          if (key) deps.keyRing.coolDown(key.id, Date.now() + Math.min(retryAfterMs, MAX_COOLDOWN_MS));
+          if (
+            key &&
+            replayable &&
+            attempt < provider.retry.maxAttempts + 1 &&
+            pickKey(provider, new Set([...failedKeys, key.id]))
+          ) {
+            failedKeys.add(key.id);
+            await response.body.dump();
+            continue;
+          }
+          report(true, 'status 429');
+          return { response, key, attempts: attempt, deadline };
+        }
+
+        if (status >= 500) {
+          report(false, `status ${status}`);
+          const wait = backoff(provider, attempt, parseRetryAfter(response.headers['retry-after']));
+          if (
+            retryable &&
+            attempt < provider.retry.maxAttempts &&
+            Date.now() + wait < deadlineAt &&
+            budget.tryRetry()
+          ) {
+            await response.body.dump();
+            await backOff(call, deadline, wait);
+            continue;
+          }
+          return { response, key, attempts: attempt, deadline };
+        }
+
         report(true, `status ${status}`);
         return { response, key, attempts: attempt, deadline };
       }
-
-      if (status === 429) {
-        const retryAfterMs = parseRetryAfter(response.headers['retry-after']) ?? 1000;
-        if (key) deps.keyRing.coolDown(key.id, Date.now() + Math.min(retryAfterMs, MAX_COOLDOWN_MS));
-        if (
-          key &&
-          replayable &&
-          attempt < provider.retry.maxAttempts + 1 &&
-          pickKey(provider, new Set([...failedKeys, key.id]))
-        ) {
-          failedKeys.add(key.id);
-          await response.body.dump();
-          continue;
-        }
-        report(true, 'status 429');
-        return { response, key, attempts: attempt, deadline };
-      }
-
-      if (status >= 500) {
-        report(false, `status ${status}`);
-        const wait = backoff(provider, attempt, parseRetryAfter(response.headers['retry-after']));
-        if (
-          retryable &&
-          attempt < provider.retry.maxAttempts &&
-          Date.now() + wait < deadlineAt &&
-          budget.tryRetry()
-        ) {
-          await response.body.dump();
-          await backOff(call, deadline, wait);
-          continue;
-        }
-        return { response, key, attempts: attempt, deadline };
-      }
-
-      report(true, `status ${status}`);
-      return { response, key, attempts: attempt, deadline };
     }
+  }
+
+  /** The provider refused this key, and the evidence says the key is at fault: it is not used again. */
+  function invalidateKey(provider: Provider, keyId: string, problem: string): void {
+    deps.keyRing.disable(keyId);
+    deps.logger.warn({ provider: provider.slug, keyId, problem }, 'provider key marked INVALID');
+    void deps.keys.markInvalid(keyId, problem).catch(() => undefined);
+  }
+
+  /**
+   * A key was refused with no other key's answer to compare: the caller's request alone does not
+   * condemn it. With an enabled health check the key is probed (off the request path) and marked
+   * INVALID only if the probe is refused with 401/403 too; otherwise the key stays ACTIVE and the
+   * refusal is logged and audited (at most once per key a minute, however often callers try).
+   */
+  function verifyRefusedKey(
+    call: CallRecord,
+    provider: Provider,
+    rest: string,
+    key: UsableKey,
+    status: number,
+  ): void {
+    const now = Date.now();
+    if ((refusalsSeen.get(key.id) ?? 0) > now - REFUSAL_QUIET_MS) return;
+    refusalsSeen.set(key.id, now);
+    if (refusalsSeen.size > 10_000) {
+      for (const [id, at] of refusalsSeen) if (at <= now - REFUSAL_QUIET_MS) refusalsSeen.delete(id);
+    }
+    const refusal = `${provider.slug} answered ${status} to ${call.method} ${pathTemplate(rest)}`;
+    const keep = (why: string) => {
+      const problem = `${refusal}; ${why}`;
+      deps.logger.warn(
+        { provider: provider.slug, keyId: key.id, status, method: call.method, path: pathTemplate(rest) },
+        `provider refused a key; not marked INVALID: ${why}`,
+      );
+      void deps.keys.recordRefusal(key.id, problem).catch(() => undefined);
+    };
+    if (!provider.healthCheck.enabled || !deps.verifyKey) {
+      keep('no health check to verify the key with');
+      return;
+    }
+    void deps
+      .verifyKey(provider, key)
+      .then((probe) => {
+        if (probe.status === 401 || probe.status === 403) {
+          invalidateKey(
+            provider,
+            key.id,
+            `${refusal}, and the health check ${provider.healthCheck.method} ${provider.healthCheck.path} answered ${probe.status}`,
+          );
+        } else if (probe.skipped || probe.status === null) {
+          keep(`the health check could not verify it (${probe.error ?? 'no answer'})`);
+        } else {
+          keep(`the health check accepted it (status ${probe.status})`);
+        }
+      })
+      .catch((error: unknown) => keep(`the health check failed (${(error as Error).message})`));
   }
 
   function pickKey(provider: Provider, exclude: Set<string>): UsableKey | undefined {

@@ -1,6 +1,5 @@
 import type { Redis } from 'ioredis';
 import {
-  BurstyRateLimiter,
   type RateLimiterAbstract,
   RateLimiterMemory,
   RateLimiterRedis,
@@ -33,7 +32,17 @@ if ttl == -1 then
 end
 return {consumed, ttl}`;
 
-type Limiter = Pick<RateLimiterAbstract, 'consume'> & { points: number };
+type Limiter = Pick<RateLimiterAbstract, 'consume' | 'get'> & { points: number };
+
+/**
+ * A limit as calls per period plus a burst allowance: the steady bucket serves first, the burst
+ * bucket (refilling over BURST_WINDOW_PERIODS periods) when the steady one is empty. Unlike
+ * rate-limiter-flexible's BurstyRateLimiter, it says how many calls both buckets still admit.
+ */
+interface Pair {
+  steady: Limiter;
+  burst: Limiter | undefined;
+}
 
 /** Remembers when the in-process insurance limiter last had to stand in for Redis. */
 class InsuranceLimiter extends RateLimiterMemory {
@@ -85,8 +94,8 @@ class WaitQueue {
 export class RateLimits {
   readonly #redis: Redis | undefined;
   readonly #replicas: number;
-  readonly #limiters = new Map<string, Limiter>();
-  readonly #scopes = new Map<string, { policy: RateLimitPolicy; id: string; limiter: Limiter }>();
+  readonly #limiters = new Map<string, Pair>();
+  readonly #scopes = new Map<string, { policy: RateLimitPolicy; id: string; limiter: Pair }>();
   readonly #queues = new Map<string, WaitQueue>();
   readonly #logger: Logger;
 
@@ -126,15 +135,42 @@ export class RateLimits {
     return this.#take(limiter, id, policy);
   }
 
-  async #take(limiter: Limiter, key: string, policy: RateLimitPolicy): Promise<LimitDecision> {
+  /**
+   * Takes one call from the steady bucket, else from the burst bucket. `remaining` counts what
+   * both buckets still admit (so it matches `limit` = points + burst), `resetMs` is when the
+   * steady bucket refills (the soonest more calls are admitted).
+   */
+  async #take(limiter: Pair, key: string, policy: RateLimitPolicy): Promise<LimitDecision> {
     const limit = policy.points + policy.burst;
+    const { steady, burst } = limiter;
     try {
-      const res = await limiter.consume(key, 1);
+      let steadyRes: RateLimiterRes;
+      try {
+        steadyRes = await steady.consume(key, 1);
+      } catch (rejection) {
+        if (!(rejection instanceof RateLimiterRes) || !burst) throw rejection;
+        // The steady bucket is empty: the call is served from the burst allowance, if any is left.
+        try {
+          const burstRes = await burst.consume(key, 1);
+          return {
+            allowed: true,
+            limit,
+            remaining: Math.max(burstRes.remainingPoints, 0),
+            resetMs: rejection.msBeforeNext,
+            waitedMs: 0,
+          };
+        } catch (burstRejection) {
+          if (burstRejection instanceof RateLimiterRes) {
+            throw new RateLimiterRes(0, Math.min(rejection.msBeforeNext, burstRejection.msBeforeNext));
+          }
+          throw burstRejection;
+        }
+      }
       return {
         allowed: true,
         limit,
-        remaining: Math.max(res.remainingPoints, 0),
-        resetMs: res.msBeforeNext,
+        remaining: Math.max(steadyRes.remainingPoints, 0) + (burst ? await this.#burstLeft(burst, key) : 0),
+        resetMs: steadyRes.msBeforeNext,
         waitedMs: 0,
       };
     } catch (rejection) {
@@ -153,21 +189,26 @@ export class RateLimits {
     }
   }
 
-  #limiter(id: string, policy: RateLimitPolicy): Limiter {
+  /** What the burst bucket still admits (all of it when untouched); 0 when it cannot be read. */
+  async #burstLeft(burst: Limiter, key: string): Promise<number> {
+    try {
+      const res = await burst.get(key);
+      return res ? Math.max(burst.points - res.consumedPoints, 0) : burst.points;
+    } catch {
+      return 0;
+    }
+  }
+
+  #limiter(id: string, policy: RateLimitPolicy): Pair {
     let limiter = this.#limiters.get(id);
     if (limiter) return limiter;
-    const steady = this.#build(`tg:rl:${id}`, policy.points, policy.periodMs);
-    limiter =
-      policy.burst > 0
-        ? (new BurstyRateLimiter(
-            steady as RateLimiterAbstract,
-            this.#build(
-              `tg:rl:${id}:burst`,
-              policy.burst,
-              policy.periodMs * BURST_WINDOW_PERIODS,
-            ) as RateLimiterAbstract,
-          ) as unknown as Limiter)
-        : steady;
+    limiter = {
+      steady: this.#build(`tg:rl:${id}`, policy.points, policy.periodMs),
+      burst:
+        policy.burst > 0
+          ? this.#build(`tg:rl:${id}:burst`, policy.burst, policy.periodMs * BURST_WINDOW_PERIODS)
+          : undefined,
+    };
     this.#limiters.set(id, limiter);
     return limiter;
   }

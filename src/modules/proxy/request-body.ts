@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { GatewayError } from './proxy-errors.ts';
 
 /** Bodies up to this size are buffered, so retries and fallbacks can send them again. */
-const REPLAY_LIMIT = 1024 * 1024;
+export const REPLAY_LIMIT = 1024 * 1024;
 
 /** A request body too large to buffer: streamed to the upstream once (so never retried). */
 export class StreamedBody {
