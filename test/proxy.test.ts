@@ -481,56 +481,68 @@ describe('an upstream 401/403 marks a key INVALID only on evidence', () => {
   });
 
   it('a one-key provider whose health check accepts the key keeps it ACTIVE after a 403 (refusal audited)', async () => {
-    upstream.reset();
-    const { slug, keyIds } = await setUpProvider(t, upstream.url, {
-      input: { healthCheck: { enabled: true, path: '/health', intervalMs: 3_600_000 } },
-      keys: ['sk-lonely-key-accepted-aaaa'],
-    });
-    upstream.behave((req) =>
-      req.path === '/health' ? { kind: 'json', body: { ok: true } } : { kind: 'status', status: 403 },
-    );
-    const refused = await call(t, clientKey, `${slug}/models/4242`);
-    expect(refused.status).toBe(403);
-    expect(refused.headers.get('x-tollgate-attempts')).toBe('1');
-    await expect.poll(() => auditOf(keyIds[0]!, 'key.refused'), { timeout: 3000 }).toHaveLength(1);
-    const [entry] = await auditOf(keyIds[0]!, 'key.refused');
-    expect(entry?.node.details).toMatchObject({
-      problem: expect.stringMatching(
-        new RegExp(`^${slug} answered 403 to GET /models/:id; the health check accepted it`),
-      ),
-    });
-    // The probe ran with that key.
-    const probe = upstream.requests.find((r) => r.path === '/health');
-    expect(probe?.headers.authorization).toBe('Bearer sk-lonely-key-accepted-aaaa');
-    expect((await keysOf(slug)).map((k) => [k.status, k.problem])).toEqual([['ACTIVE', null]]);
-    expect(await auditOf(keyIds[0]!, 'key.invalid')).toHaveLength(0);
-    expect(t.logs.text).toContain('provider refused a key; not marked INVALID');
-    // The key still serves, and a refusal repeated within the minute is not audited again.
-    upstream.behave({ kind: 'json', body: { ok: true } });
-    expect((await call(t, clientKey, `${slug}/x`)).status).toBe(200);
-    upstream.behave((req) =>
-      req.path === '/health' ? { kind: 'json', body: { ok: true } } : { kind: 'status', status: 403 },
-    );
-    expect((await call(t, clientKey, `${slug}/models/1`)).status).toBe(403);
-    await new Promise((r) => setTimeout(r, 300));
-    expect(await auditOf(keyIds[0]!, 'key.refused')).toHaveLength(1);
+    // An upstream of its own: the health monitor's scheduled probes of this provider must not
+    // reach the upstream that later tests count requests on.
+    const own = await startUpstream({ kind: 'json', body: { ok: true } });
+    try {
+      const { slug, keyIds } = await setUpProvider(t, own.url, {
+        input: { healthCheck: { enabled: true, path: '/health', intervalMs: 3_600_000 } },
+        keys: ['sk-lonely-key-accepted-aaaa'],
+      });
+      own.behave((req) =>
+        req.path === '/health' ? { kind: 'json', body: { ok: true } } : { kind: 'status', status: 403 },
+      );
+      const refused = await call(t, clientKey, `${slug}/models/4242`);
+      expect(refused.status).toBe(403);
+      expect(refused.headers.get('x-tollgate-attempts')).toBe('1');
+      await expect.poll(() => auditOf(keyIds[0]!, 'key.refused'), { timeout: 3000 }).toHaveLength(1);
+      const [entry] = await auditOf(keyIds[0]!, 'key.refused');
+      expect(entry?.node.details).toMatchObject({
+        problem: expect.stringMatching(
+          new RegExp(`^${slug} answered 403 to GET /models/:id; the health check accepted it`),
+        ),
+      });
+      // The probe ran with that key.
+      const probe = own.requests.find((r) => r.path === '/health');
+      expect(probe?.headers.authorization).toBe('Bearer sk-lonely-key-accepted-aaaa');
+      expect((await keysOf(slug)).map((k) => [k.status, k.problem])).toEqual([['ACTIVE', null]]);
+      expect(await auditOf(keyIds[0]!, 'key.invalid')).toHaveLength(0);
+      expect(t.logs.text).toContain('provider refused a key; not marked INVALID');
+      // The key still serves, and a refusal repeated within the minute is not audited again.
+      own.behave({ kind: 'json', body: { ok: true } });
+      expect((await call(t, clientKey, `${slug}/x`)).status).toBe(200);
+      own.behave((req) =>
+        req.path === '/health' ? { kind: 'json', body: { ok: true } } : { kind: 'status', status: 403 },
+      );
+      expect((await call(t, clientKey, `${slug}/models/1`)).status).toBe(403);
+      await new Promise((r) => setTimeout(r, 300));
+      expect(await auditOf(keyIds[0]!, 'key.refused')).toHaveLength(1);
+    } finally {
+      await own.close();
+    }
   });
 
   it('a one-key provider whose health check is refused too gets its key marked INVALID', async () => {
-    upstream.reset();
-    const { slug, keyIds } = await setUpProvider(t, upstream.url, {
-      input: { healthCheck: { enabled: true, path: '/health', intervalMs: 3_600_000 } },
-      keys: ['sk-lonely-key-revoked-aaaa'],
-    });
-    upstream.behave({ kind: 'status', status: 401 });
-    expect((await call(t, clientKey, `${slug}/x`)).status).toBe(401);
-    await expect.poll(async () => (await keysOf(slug))[0]?.status, { timeout: 3000 }).toBe('INVALID');
-    expect((await keysOf(slug))[0]?.problem).toMatch(/the health check GET \/health answered 401$/);
-    expect(await auditOf(keyIds[0]!, 'key.invalid')).toHaveLength(1);
-    await t.app.services.keyRing.reload();
-    const after = await call(t, clientKey, `${slug}/x`);
-    expect(after.status).toBe(503);
-    expect(((await after.json()) as { error: { code: string } }).error.code).toBe('NO_USABLE_KEY');
+    // An upstream of its own: the health monitor's scheduled probes of this provider must not
+    // reach the upstream that later tests count requests on.
+    const own = await startUpstream({ kind: 'json', body: { ok: true } });
+    try {
+      const { slug, keyIds } = await setUpProvider(t, own.url, {
+        input: { healthCheck: { enabled: true, path: '/health', intervalMs: 3_600_000 } },
+        keys: ['sk-lonely-key-revoked-aaaa'],
+      });
+      own.behave({ kind: 'status', status: 401 });
+      expect((await call(t, clientKey, `${slug}/x`)).status).toBe(401);
+      await expect.poll(async () => (await keysOf(slug))[0]?.status, { timeout: 3000 }).toBe('INVALID');
+      expect((await keysOf(slug))[0]?.problem).toMatch(/the health check GET \/health answered 401$/);
+      expect(await auditOf(keyIds[0]!, 'key.invalid')).toHaveLength(1);
+      await t.app.services.keyRing.reload();
+      const after = await call(t, clientKey, `${slug}/x`);
+      expect(after.status).toBe(503);
+      expect(((await after.json()) as { error: { code: string } }).error.code).toBe('NO_USABLE_KEY');
+    } finally {
+      await own.close();
+    }
   });
 
   it('a one-key provider without a health check keeps its key ACTIVE and records the refusal', async () => {
@@ -700,7 +712,9 @@ describe('audit hardening', () => {
     }));
     const redirect = await call(t, clientKey, `${slug}/slashredir?q=1`, { redirect: 'manual' });
     expect(redirect.status).toBe(301);
-    expect(upstream.requests[0]!.query.get('api_key')).toBe(QUERY_SECRET);
+    // Found by path: a health probe left over from an earlier test may reach the upstream too.
+    const forwarded = upstream.requests.find((r) => r.path === '/v1/slashredir');
+    expect(forwarded?.query.get('api_key')).toBe(QUERY_SECRET);
     expect(redirect.headers.get('location')).toBe('/v1/slashredir/?q=1&api_key=REDACTED');
 
     // An upstream echoing the key in any header, in any of its spellings, repeated headers included.
