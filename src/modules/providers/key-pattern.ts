@@ -45,7 +45,8 @@ export function riskyPatternReason(pattern: string): string | undefined {
       // (?:  (?=  (?!  (?<=  (?<!  (?<name>: the ? here is syntax, not a quantifier.
       if (pattern[i] === '?') {
         i++;
-        if (pattern[i] === '<' && pattern[i + 1] !== '=' && pattern[i + 1] !== '!') i = skipPast(pattern, i, '>');
+        if (pattern[i] === '<' && pattern[i + 1] !== '=' && pattern[i + 1] !== '!')
+          i = skipPast(pattern, i, '>');
         else i += pattern[i] === '<' ? 2 : 1;
       }
       continue;
