@@ -118,7 +118,7 @@ interface UpstreamResult {
  */
 export function createProxyHandler(deps: ProxyDeps) {
   const retryBudgets = new RetryBudgets();
-  const staleCache = new StaleCache();
+  const staleCache = new StaleCache(deps.config.staleCacheMaxBytes);
 
   return async function proxy(
     req: IncomingMessage,
@@ -188,7 +188,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
 
       const result = await serveWithFallbacks(call, provider, rest, req, body, overBudget);
-      await stream(call, result, res);
+      await stream(call, result, req, res);
     } catch (error) {
       const gatewayError = toGatewayError(error, call);
       call.status = gatewayError.status;
@@ -268,8 +268,8 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
     }
     const degraded = primary.degradedMode;
-    if (degraded?.staleOnError && call.method === 'GET') {
-      const stale = staleCache.get(StaleCache.key(primary.id, call.rest), degraded.staleTtlMs);
+    if (degraded?.staleOnError && call.method === 'GET' && call.client) {
+      const stale = staleCache.get(StaleCache.key(primary.id, call.client.id, call.rest), degraded.staleTtlMs);
       if (stale) {
         return useAlternative(
           syntheticResult(
@@ -502,7 +502,12 @@ export function createProxyHandler(deps: ProxyDeps) {
   }
 
   /** Sends the upstream response to the caller as it arrives, metering bytes and tokens. */
-  async function stream(call: CallRecord, result: UpstreamResult, res: ServerResponse): Promise<void> {
+  async function stream(
+    call: CallRecord,
+    result: UpstreamResult,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const { response } = result;
     const body: ResponseBody = response.body;
     const declared = Number(response.headers['content-length'] ?? Number.NaN);
@@ -519,12 +524,15 @@ export function createProxyHandler(deps: ProxyDeps) {
       response.statusCode >= 500 ? 'UPSTREAM_ERROR' : response.statusCode >= 400 ? 'CLIENT_ERROR' : 'SUCCESS';
     if (call.fallback && call.outcome === 'SUCCESS') call.outcome = 'FALLBACK';
     if (response.statusCode === 429) call.outcome = 'RATE_LIMITED';
-    // Successful GETs of providers with stale-on-error are kept for when the provider fails.
+    // Successful GETs of providers with stale-on-error are kept for when the provider fails,
+    // unless the answer is personal (see StaleCache.mayStore).
     const keepForStale =
       !call.fallback &&
       call.method === 'GET' &&
       response.statusCode === 200 &&
-      call.provider?.degradedMode?.staleOnError === true;
+      call.provider?.degradedMode?.staleOnError === true &&
+      StaleCache.mayStore(req.headers, response.headers);
+    const maxKept = staleCache.maxBody;
     const kept: Buffer[] = [];
     let keptBytes = 0;
     const contentType = headerValue(response.headers['content-type']);
@@ -541,7 +549,7 @@ export function createProxyHandler(deps: ProxyDeps) {
           throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The upstream response went over the size limit.');
         }
         meter?.write(chunk);
-        if (keepForStale && keptBytes <= StaleCache.MAX_BODY) {
+        if (keepForStale && keptBytes <= maxKept) {
           kept.push(chunk);
           keptBytes += chunk.length;
         }
@@ -551,8 +559,8 @@ export function createProxyHandler(deps: ProxyDeps) {
         return false;
       });
       res.end();
-      if (keepForStale && keptBytes <= StaleCache.MAX_BODY && call.provider) {
-        staleCache.put(StaleCache.key(call.provider.id, call.rest), {
+      if (keepForStale && keptBytes <= maxKept && call.provider && call.client) {
+        staleCache.put(StaleCache.key(call.provider.id, call.client.id, call.rest), {
           status: response.statusCode,
           headers: responseHeaders(response.headers),
           body: Buffer.concat(kept),
