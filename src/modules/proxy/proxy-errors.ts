@@ -14,6 +14,9 @@ export const GATEWAY_ERRORS = {
   UPSTREAM_TIMEOUT: { status: 504, outcome: 'TIMEOUT', retryable: true },
   UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'UNAVAILABLE', retryable: true },
   PAYLOAD_TOO_LARGE: { status: 413, outcome: 'PAYLOAD_TOO_LARGE', retryable: false },
+  // The caller went away or broke its own request (a malformed chunk) before an answer: nobody
+  // receives this status; it is nginx's "client closed request", for the access log and usage.
+  CLIENT_ABORTED: { status: 499, outcome: 'CLIENT_ABORTED', retryable: false },
 } as const satisfies Record<string, { status: number; outcome: Outcome; retryable: boolean }>;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
@@ -28,12 +31,13 @@ export class GatewayError extends Error {
     code: GatewayErrorCode,
     message: string,
     options: {
+      cause?: unknown;
       retryAfterMs?: number;
       headers?: Record<string, string>;
       details?: Record<string, unknown>;
     } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;

@@ -14,7 +14,7 @@ import type { UsageRecorder } from '../usage/usage-recorder.ts';
 import { backoff, connectionReason, isTimeout, parseRetryAfter, pathTemplate, round } from './call-timing.ts';
 import type { Breakers } from './circuit-breaker.ts';
 import type { ProviderCache } from './provider-cache.ts';
-import { GatewayError, sendGatewayError } from './proxy-errors.ts';
+import { GATEWAY_ERRORS, GatewayError, sendGatewayError } from './proxy-errors.ts';
 import { CallTrace, endAttempt } from './proxy-tracing.ts';
 import {
   type LimitDecision,
@@ -191,9 +191,15 @@ export function createProxyHandler(deps: ProxyDeps) {
       await stream(call, result, req, res);
     } catch (error) {
       const gatewayError = toGatewayError(error, call);
-      call.status = gatewayError.status;
-      call.outcome = call.gone ? 'CLIENT_ABORTED' : gatewayError.outcome;
-      if (!res.headersSent && !res.destroyed) {
+      const aborted = call.gone || gatewayError.code === 'CLIENT_ABORTED';
+      call.status = aborted ? GATEWAY_ERRORS.CLIENT_ABORTED.status : gatewayError.status;
+      call.outcome = aborted ? 'CLIENT_ABORTED' : gatewayError.outcome;
+      if (aborted) {
+        // Normal client behaviour: a debug line without a stack, not an error.
+        const cause = (gatewayError.cause as Error | undefined)?.message ?? gatewayError.message;
+        deps.logger.debug({ requestId, reason: cause }, 'caller went away');
+        if (!res.writableFinished) res.destroy();
+      } else if (!res.headersSent && !res.destroyed) {
         sendGatewayError(res, gatewayError, {
           requestId,
           provider: call.provider?.slug ?? null,
@@ -269,7 +275,10 @@ export function createProxyHandler(deps: ProxyDeps) {
     }
     const degraded = primary.degradedMode;
     if (degraded?.staleOnError && call.method === 'GET' && call.client) {
-      const stale = staleCache.get(StaleCache.key(primary.id, call.client.id, call.rest), degraded.staleTtlMs);
+      const stale = staleCache.get(
+        StaleCache.key(primary.id, call.client.id, call.rest),
+        degraded.staleTtlMs,
+      );
       if (stale) {
         return useAlternative(
           syntheticResult(
@@ -665,6 +674,8 @@ export function createProxyHandler(deps: ProxyDeps) {
 
   function toGatewayError(error: unknown, call: CallRecord): GatewayError {
     if (error instanceof GatewayError) return error;
+    // Whatever broke after the caller left broke because it left.
+    if (call.gone) return new GatewayError('CLIENT_ABORTED', 'The caller went away.', { cause: error });
     deps.logger.error({ err: error, requestId: call.requestId }, 'unexpected error in proxy');
     return new GatewayError('UPSTREAM_UNAVAILABLE', 'Unexpected gateway error.');
   }

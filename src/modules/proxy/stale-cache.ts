@@ -17,7 +17,8 @@ const ENTRY_OVERHEAD = 256;
  * the cache key anyway); anything else that looks like a credential or a session is forwarded and
  * may change what the upstream answers.
  */
-const PERSONAL_REQUEST_HEADER = /^(?:cookie|x-csrf-token|x-xsrf-token)$|api[-_]?key|token|session|secret|auth/i;
+const PERSONAL_REQUEST_HEADER =
+  /^(?:cookie|x-csrf-token|x-xsrf-token)$|api[-_]?key|token|session|secret|auth/i;
 const CALLER_KEY_HEADERS = new Set(['authorization', 'x-tollgate-key']);
 
 /**
