@@ -54,7 +54,7 @@ export function riskyPatternReason(pattern: string): string | undefined {
     if (c === ')') {
       const group = stack.length > 1 ? (stack.pop() as Group) : { quantified: false, alternation: false };
       const repeat = quantifierAt(pattern, i + 1);
-      if (repeat && repeat.repeats && (group.quantified || group.alternation)) {
+      if (repeat?.repeats && (group.quantified || group.alternation)) {
         return 'must not repeat a group that contains a quantifier or an alternation, such as (a+)+ or (a|b)* (it can take exponential time); use one character class with one quantifier, e.g. [a-z0-9]+';
       }
       const parent = current();
