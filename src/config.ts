@@ -111,6 +111,7 @@ const envSchema = z.object({
   TOLLGATE_CACHE_REFRESH_INTERVAL_MS: int(30_000, 1_000, 3_600_000),
   TOLLGATE_MAX_REQUEST_BYTES: int(10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
   TOLLGATE_MAX_RESPONSE_BYTES: int(50 * 1024 * 1024, 1024, 4 * 1024 * 1024 * 1024),
+  TOLLGATE_STALE_CACHE_MAX_BYTES: int(64 * 1024 * 1024, 0, 16 * 1024 * 1024 * 1024),
   TOLLGATE_REPLICAS: int(1, 1, 1000),
   TOLLGATE_USAGE_FLUSH_INTERVAL_MS: int(1_000, 50, 60_000),
   TOLLGATE_USAGE_BUFFER_MAX: int(100_000, 100, 10_000_000),
@@ -227,6 +228,8 @@ export interface Config {
   proxy: {
     maxRequestBytes: number;
     maxResponseBytes: number;
+    /** Memory the stale-on-error cache may hold on each replica (least recently used evicted); 0: none. */
+    staleCacheMaxBytes: number;
     /** How many replicas share the limits: each one's Redis-outage fallback allows limit ÷ replicas. */
     replicas: number;
   };
@@ -476,6 +479,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     proxy: {
       maxRequestBytes: e.TOLLGATE_MAX_REQUEST_BYTES,
       maxResponseBytes: e.TOLLGATE_MAX_RESPONSE_BYTES,
+      staleCacheMaxBytes: e.TOLLGATE_STALE_CACHE_MAX_BYTES,
       replicas: e.TOLLGATE_REPLICAS,
     },
     usage: {

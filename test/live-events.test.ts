@@ -176,8 +176,17 @@ describe('subscriptions', () => {
       });
       // graphql-ws hands the subscription's error to the client as a rejection.
       await expect(tooOld.next()).rejects.toSatisfy((errors) =>
-        JSON.stringify(errors).includes('replay window'),
+        JSON.stringify(errors).includes('REPLAY_WINDOW_EXCEEDED'),
       );
+
+      // A malformed id was never an event: a validation error naming the argument.
+      const malformed = ws.iterate({ query: print(GatewayEvents), variables: { since: 'zzz' } });
+      // Refused before the stream starts, so it comes as a result with errors.
+      const refusal = JSON.stringify(await malformed.next().catch((errors: unknown) => errors));
+      expect(refusal).toContain('VALIDATION_FAILED');
+      expect(refusal).toContain('"path":["since"]');
+      expect(refusal).not.toContain('REPLAY_WINDOW');
+      await malformed.return?.();
     } finally {
       await gql(t.graphqlUrl, ResetCircuit, { provider: slug }, operator);
       await ws.dispose();

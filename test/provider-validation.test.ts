@@ -58,6 +58,11 @@ const invalidCases: [string, (slug: string) => Partial<CreateProviderInput>, str
   ['IPv6 unique-local (AWS metadata)', () => ({ baseUrl: 'http://[fd00:ec2::254]/' }), ['input', 'baseUrl']],
   ['localhost name', () => ({ baseUrl: 'http://localhost:3000' }), ['input', 'baseUrl']],
   ['GCP metadata name', () => ({ baseUrl: 'http://metadata.google.internal/' }), ['input', 'baseUrl']],
+  ['localhost with the root dot', () => ({ baseUrl: 'http://localhost.:3000' }), ['input', 'baseUrl']],
+  // Patterns that backtrack exponentially would freeze the event loop when a key is checked.
+  ['key pattern with nested quantifiers', () => ({ keyPattern: '^(a+)+$' }), ['input', 'keyPattern']],
+  ['key pattern repeating an alternation', () => ({ keyPattern: '^(a|aa)*$' }), ['input', 'keyPattern']],
+  ['key pattern with a backreference', () => ({ keyPattern: '^(sk)-\\1$' }), ['input', 'keyPattern']],
   [
     'header name with CR/LF',
     () => ({ auth: { style: 'HEADER', name: 'X-Key\r\nInjected: yes' } }),

@@ -357,6 +357,38 @@ describe('deadlines and aborts', () => {
     expect(calls[0]?.outcome).toBe('TIMEOUT');
   });
 
+  it('a caller that leaves mid-body or sends a malformed chunk is a client abort: 499, no error log', async () => {
+    upstream.reset();
+    const { slug } = await setUpProvider(t, upstream.url);
+    const head = `POST /proxy/${slug}/echo HTTP/1.1\r\nHost: tollgate\r\nAuthorization: Bearer ${clientKey}\r\n`;
+    // Writes raw bytes, then closes (unless the server has closed first).
+    const send = (raw: string) =>
+      new Promise<void>((resolve) => {
+        const socket = connect(Number(new URL(t.url).port), '127.0.0.1', () => {
+          socket.write(raw);
+          setTimeout(() => socket.destroy(), 300);
+        });
+        socket.on('error', () => {});
+        socket.on('close', () => resolve());
+      });
+    const before = t.logs.lines.length;
+    await send(`${head}Content-Length: 100\r\n\r\nhello`);
+    await send(`${head}Transfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nzz\r\n`);
+
+    await expect.poll(async () => (await recentCalls(slug)).length, { timeout: 3000 }).toBe(2);
+    const calls = await recentCalls(slug);
+    expect(calls.map((c) => [c.outcome, c.status])).toEqual([
+      ['CLIENT_ABORTED', 499],
+      ['CLIENT_ABORTED', 499],
+    ]);
+    expect(upstream.requests).toHaveLength(0);
+    const lines = t.logs.lines.slice(before).map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(lines.filter((l) => l.level === 'error' || l.level === 'warn' || l.level === 'fatal')).toEqual([]);
+    expect(JSON.stringify(lines)).not.toContain('stack');
+    const access = lines.filter((l) => l.msg === 'request' && l.path === `/proxy/${slug}/echo`);
+    expect(access.map((l) => l.status)).toEqual([499, 499]);
+  });
+
   it('aborts the upstream request when the caller goes away mid-stream', async () => {
     upstream.reset();
     const { slug } = await setUpProvider(t, upstream.url);

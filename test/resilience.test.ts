@@ -208,6 +208,94 @@ describe('degraded mode', () => {
     }
   });
 
+  it('keeps stale answers per client, and never an answer that is personal', async () => {
+    const t = await startTestApp();
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          breaker: { failureThreshold: 1000 },
+          degradedMode: { staleOnError: true, staleTtlMs: 60_000 },
+        },
+      });
+      const alice = await createClientKey(t);
+      const bob = await createClientKey(t);
+      const fill = async (path: string, headers: Record<string, string> = {}) =>
+        expect((await call(t, alice, `${slug}/${path}`, { headers })).status).toBe(200);
+
+      upstream.behave({ kind: 'echo' });
+      await fill('public?q=1');
+      // The caller's own cookie or token went upstream: the echo is alice's user's alone.
+      await fill('mine', { cookie: 'session=ALICE-PRIVATE' });
+      await fill('token', { 'x-user-token': 'alice-private-token' });
+      upstream.behave({ kind: 'json', body: { s: 1 }, headers: { 'set-cookie': 'sess=abc; HttpOnly' } });
+      await fill('set-cookie');
+      upstream.behave({ kind: 'json', body: { s: 2 }, headers: { 'cache-control': 'max-age=60, private' } });
+      await fill('private');
+      upstream.behave({ kind: 'json', body: { s: 3 }, headers: { 'cache-control': 'no-store' } });
+      await fill('no-store');
+
+      upstream.behave({ kind: 'status', status: 503, body: 'down' });
+      const own = await call(t, alice, `${slug}/public?q=1`);
+      expect(own.headers.get('x-tollgate-fallback')).toBe('stale-cache');
+      expect(((await own.json()) as { query: unknown }).query).toEqual({ q: '1' });
+
+      // Another client never gets what alice's call produced.
+      const other = await call(t, bob, `${slug}/public?q=1`);
+      expect(other.status).toBe(503);
+      expect(other.headers.get('x-tollgate-fallback')).toBeNull();
+      expect(await other.text()).toBe('down');
+
+      for (const path of ['mine', 'token', 'set-cookie', 'private', 'no-store']) {
+        const response = await call(t, alice, `${slug}/${path}`);
+        expect(response.status, path).toBe(503);
+        expect(response.headers.get('set-cookie'), path).toBeNull();
+        expect(await response.text(), path).toBe('down');
+      }
+    } finally {
+      await t.stop();
+    }
+  });
+
+  it('bounds the stale cache by bytes, evicting the least recently used answer', async () => {
+    // Room for two 15 kB answers, not three.
+    const t = await startTestApp({ env: { TOLLGATE_STALE_CACHE_MAX_BYTES: '40000' } });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          breaker: { failureThreshold: 1000 },
+          degradedMode: { staleOnError: true, staleTtlMs: 60_000 },
+        },
+      });
+      const key = await createClientKey(t);
+      const body = (name: string) => ({ name, pad: 'x'.repeat(15_000) });
+      const fresh = async (name: string) => {
+        upstream.behave({ kind: 'json', body: body(name) });
+        expect((await call(t, key, `${slug}/${name}`)).status).toBe(200);
+      };
+      const fromCache = async (name: string) => {
+        upstream.behave({ kind: 'status', status: 503, body: 'down' });
+        const response = await call(t, key, `${slug}/${name}`);
+        return response.headers.get('x-tollgate-fallback') === 'stale-cache'
+          ? ((await response.json()) as { name: string }).name
+          : response.status;
+      };
+
+      await fresh('a');
+      await fresh('b');
+      expect(await fromCache('a')).toBe('a'); // a is now the most recently used
+      await fresh('c'); // over the bound: b, the least recently used, goes
+      expect(await fromCache('b')).toBe(503);
+      expect(await fromCache('a')).toBe('a');
+      expect(await fromCache('c')).toBe('c');
+    } finally {
+      await t.stop();
+    }
+  });
+
   it('passes the 5xx through when a provider has no alternative', async () => {
     const t = await startTestApp();
     try {

@@ -6,6 +6,7 @@ import ScopeAuthPlugin from '@pothos/plugin-scope-auth';
 import { GraphQLError, Kind } from 'graphql';
 import type { Context } from '../context.ts';
 import { roleAtLeast } from '../modules/auth/token.service.ts';
+import TextInputPlugin from './text-input-plugin.ts';
 
 const ucfirst = (s: string) => `${s.charAt(0).toUpperCase()}${s.slice(1)}`;
 
@@ -26,7 +27,8 @@ export const builder = new SchemaBuilder<{
     ID: { Input: string; Output: string };
   };
 }>({
-  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DataloaderPlugin],
+  // TextInput comes after Errors, so the ValidationError it throws lands in a mutation's result union.
+  plugins: [ScopeAuthPlugin, ErrorsPlugin, RelayPlugin, DataloaderPlugin, TextInputPlugin],
   defaultFieldNullability: false,
   scopeAuth: {
     authorizeOnSubscribe: true,

@@ -81,7 +81,7 @@ export function isExpectedError(error: GraphQLError): boolean {
 export function maskError(error: unknown): Error {
   if (!(error instanceof GraphQLError)) return unexpected();
   const original = error.originalError;
-  if (original === undefined || original === null) return error;
+  if (original === undefined || original === null) return withoutOriginalError(error);
   if (original instanceof AppError) {
     const extensions: Record<string, unknown> = { code: original.code };
     if (original instanceof ValidationError) extensions.fieldErrors = original.fieldErrors;
@@ -98,6 +98,16 @@ export function maskError(error: unknown): Error {
     });
   }
   return unexpected(error);
+}
+
+/**
+ * Yoga describes a request it could not parse (bad JSON) with `extensions.originalError`: the
+ * parser's name and message, which echo part of the body. The message and code say enough.
+ */
+function withoutOriginalError(error: GraphQLError): GraphQLError {
+  if (!error.extensions || !('originalError' in error.extensions)) return error;
+  const { originalError: _dropped, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions });
 }
 
 function unexpected(wrapper?: GraphQLError): GraphQLError {

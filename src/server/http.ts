@@ -179,7 +179,8 @@ export function createHttpServer(
               requestId,
               method: req.method,
               path,
-              status: res.statusCode,
+              // Closed before any answer went out: the caller left (nginx's 499), not a 200.
+              status: res.headersSent ? res.statusCode : 499,
               ms: Math.round((performance.now() - started) * 10) / 10,
               completed: res.writableFinished,
             },

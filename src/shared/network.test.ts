@@ -39,6 +39,12 @@ describe('private address detection', () => {
     'http://LOCALHOST/',
     'http://api.localhost/',
     'http://metadata.google.internal/',
+    // The root's trailing dot names the same host.
+    'http://localhost./',
+    'http://LOCALHOST../',
+    'http://api.localhost./',
+    'http://metadata.google.internal./',
+    'http://127.0.0.1./',
   ])('sees through %s', (url) => {
     expect(privateHostReason(new URL(url))).toBeDefined();
   });

@@ -101,7 +101,9 @@ export function isPrivateAddress(address: string): boolean {
  * metadata service; what a name resolves to is checked when the proxy connects.
  */
 export function privateHostReason(url: URL): string | undefined {
-  const host = url.hostname;
+  // A fully qualified name may end with the root's dot ("localhost." is localhost to a resolver);
+  // the URL parser keeps it, so it is dropped before comparing names.
+  const host = url.hostname.replace(/\.+$/, '');
   if (BLOCKED_HOSTNAMES.some((pattern) => pattern.test(host))) {
     return `host "${host}" is a local or metadata name`;
   }

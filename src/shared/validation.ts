@@ -19,3 +19,37 @@ export function parseOrThrow<S extends z.ZodType>(
   if (!result.success) throw new ValidationError(toFieldErrors(result.error, prefix));
   return result.data;
 }
+
+/**
+ * Why a string cannot be stored as PostgreSQL text, if it cannot: NUL, or half of a UTF-16
+ * surrogate pair (JSON and GraphQL strings can carry both).
+ */
+export function textProblem(text: string): string | undefined {
+  if (text.includes('\u0000')) return 'must not contain NUL characters (\\u0000)';
+  if (!text.isWellFormed()) return 'must not contain unpaired UTF-16 surrogates (invalid Unicode)';
+  return undefined;
+}
+
+/**
+ * Throws a ValidationError listing every string in `value` (object keys included) that
+ * PostgreSQL could not store, each at its path.
+ */
+export function checkText(value: object, prefix: string[] = []): void {
+  const problems: FieldError[] = [];
+  collectText(value, prefix, problems);
+  if (problems.length > 0) throw new ValidationError(problems);
+}
+
+function collectText(value: unknown, path: string[], problems: FieldError[]): void {
+  if (typeof value === 'string') {
+    const problem = textProblem(value);
+    if (problem) problems.push({ path, message: problem });
+    return;
+  }
+  if (value === null || typeof value !== 'object' || value instanceof Date) return;
+  for (const [key, child] of Object.entries(value)) {
+    const keyProblem = textProblem(key);
+    if (keyProblem) problems.push({ path, message: `keys ${keyProblem}` });
+    collectText(child, [...path, key], problems);
+  }
+}

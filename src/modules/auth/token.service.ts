@@ -9,6 +9,7 @@ import {
 } from 'jose';
 import type { AuthConfig, Role } from '../../config.ts';
 import { UnauthenticatedError } from '../../shared/errors.ts';
+import { textProblem } from '../../shared/validation.ts';
 
 export const ROLES: readonly Role[] = ['viewer', 'operator', 'admin'];
 
@@ -127,6 +128,8 @@ export class TokenService {
     const subject = payload.sub;
     if (typeof subject !== 'string' || subject.length === 0 || subject.length > MAX_SUBJECT_LENGTH)
       refuse('sub is not a non-empty string');
+    // The subject is written to the audit log: text PostgreSQL cannot store would fail every mutation.
+    if (textProblem(subject as string)) refuse('sub contains NUL or invalid Unicode');
     const expiresAt = new Date((payload.exp ?? 0) * 1000);
     if (Number.isNaN(expiresAt.getTime())) refuse('exp is out of range');
     return {

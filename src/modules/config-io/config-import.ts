@@ -7,7 +7,7 @@ import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { type FieldError, ValidationError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { toFieldErrors } from '../../shared/validation.ts';
+import { checkText, toFieldErrors } from '../../shared/validation.ts';
 import { AlertChannelEntity } from '../alerts/alert-channel.entity.ts';
 import { channelSchema, secretBinding } from '../alerts/alert-channel.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -135,6 +135,8 @@ export class ConfigImporter {
         error instanceof YAMLParseError && error.linePos ? ` (line ${error.linePos[0]?.line})` : '';
       throw new ValidationError([{ path: ['document'], message: `is not valid YAML${where}` }]);
     }
+    // YAML escapes ("\0", "\ud800") make text PostgreSQL cannot store from a clean document.
+    if (raw !== null && typeof raw === 'object') checkText(raw, ['document']);
     const parsed = documentSchema.safeParse(raw);
     const errors: FieldError[] = parsed.success ? [] : toFieldErrors(parsed.error, ['document']);
     if (parsed.success) {

@@ -1,5 +1,6 @@
 import { builder } from '../../graphql/builder.ts';
-import { AppError } from '../../shared/errors.ts';
+import { AppError, ValidationError } from '../../shared/errors.ts';
+import { isUuid } from '../../shared/ids.ts';
 import { BudgetAlertRef } from '../budgets/budget.schema.ts';
 import { HealthEventRef } from '../health/health.schema.ts';
 import { KeyEventRef } from '../keys/provider-key.schema.ts';
@@ -117,8 +118,16 @@ builder.subscriptionField('gatewayEvents', (t) =>
       kinds: t.arg({ type: [GatewayEventKind], description: 'All kinds when omitted.' }),
       since: t.arg.id(),
     },
-    subscribe: (_root, args, ctx) =>
-      gatewayEvents(ctx.services.events, args.kinds, args.since, ctx.onSlowConsumer),
+    subscribe: (_root, args, ctx) => {
+      // Event ids are UUIDs: anything else was never an event, which is a bad input, not an
+      // event that has left the replay window.
+      if (args.since != null && !isUuid(args.since)) {
+        throw new ValidationError([
+          { path: ['since'], message: 'is not an event id (the id of an event received before)' },
+        ]);
+      }
+      return gatewayEvents(ctx.services.events, args.kinds, args.since, ctx.onSlowConsumer);
+    },
     resolve: (event) => event as never,
   }),
 );

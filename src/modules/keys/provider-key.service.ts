@@ -8,6 +8,7 @@ import type { Logger } from '../../shared/logger.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus, KeyChangedEvent } from '../events/event-bus.ts';
+import { MAX_PATTERN_INPUT, matchesKeyPattern } from '../providers/key-pattern.ts';
 import { type Provider, ProviderEntity } from '../providers/provider.entity.ts';
 import { addKeySchema, last4, rotateKeySchema, updateKeySchema } from './key.validation.ts';
 import type { KeyTransitionScheduler } from './key-transitions.ts';
@@ -373,7 +374,17 @@ function revokeInPlace(key: ProviderKey): void {
 }
 
 function checkPattern(provider: Provider, secret: string, path: string[]): void {
-  if (provider.keyPattern && !new RegExp(provider.keyPattern, 'u').test(secret)) {
+  if (!provider.keyPattern) return;
+  // A pattern saved before risky shapes were refused still runs on a bounded input.
+  if (secret.length > MAX_PATTERN_INPUT) {
+    throw new ValidationError([
+      {
+        path,
+        message: `is too long to check against the provider's key pattern (at most ${MAX_PATTERN_INPUT} characters)`,
+      },
+    ]);
+  }
+  if (!matchesKeyPattern(provider.keyPattern, secret)) {
     throw new ValidationError([
       {
         path,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { privateHostReason } from '../../shared/network.ts';
+import { riskyPatternReason } from './key-pattern.ts';
 
 /**
  * The shape of a provider's settings, with the defaults of DESIGN.md §4. GraphQL inputs, config
@@ -268,6 +269,10 @@ export const providerSpecSchema = z
       .string()
       .max(200, { message: 'must be at most 200 characters' })
       .refine(isCompilablePattern, { message: 'must be a valid regular expression' })
+      .superRefine((pattern, ctx) => {
+        const reason = riskyPatternReason(pattern);
+        if (reason) ctx.addIssue({ code: 'custom', message: reason });
+      })
       .nullable()
       .default(null),
   })

@@ -16,6 +16,9 @@ export const GATEWAY_ERRORS = {
   PAYLOAD_TOO_LARGE: { status: 413, outcome: 'PAYLOAD_TOO_LARGE', retryable: false },
   INVALID_PATH: { status: 400, outcome: 'CLIENT_ERROR', retryable: false },
   METHOD_NOT_ALLOWED: { status: 405, outcome: 'CLIENT_ERROR', retryable: false },
+  // The caller went away or broke its own request (a malformed chunk) before an answer: nobody
+  // receives this status; it is nginx's "client closed request", for the access log and usage.
+  CLIENT_ABORTED: { status: 499, outcome: 'CLIENT_ABORTED', retryable: false },
 } as const satisfies Record<string, { status: number; outcome: Outcome; retryable: boolean }>;
 
 export type GatewayErrorCode = keyof typeof GATEWAY_ERRORS;
@@ -32,13 +35,14 @@ export class GatewayError extends Error {
     code: GatewayErrorCode,
     message: string,
     options: {
+      cause?: unknown;
       retryAfterMs?: number;
       headers?: Record<string, string>;
       details?: Record<string, unknown>;
       retryable?: boolean;
     } = {},
   ) {
-    super(message);
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'GatewayError';
     this.code = code;
     this.retryAfterMs = options.retryAfterMs;

@@ -14,7 +14,7 @@ import type { UsageRecorder } from '../usage/usage-recorder.ts';
 import { backoff, connectionReason, isTimeout, parseRetryAfter, pathTemplate, round } from './call-timing.ts';
 import type { Breakers } from './circuit-breaker.ts';
 import type { ProviderCache } from './provider-cache.ts';
-import { GatewayError, sendGatewayError } from './proxy-errors.ts';
+import { GATEWAY_ERRORS, GatewayError, sendGatewayError } from './proxy-errors.ts';
 import { CallTrace, endAttempt } from './proxy-tracing.ts';
 import {
   type LimitDecision,
@@ -134,7 +134,7 @@ interface UpstreamResult {
  */
 export function createProxyHandler(deps: ProxyDeps) {
   const retryBudgets = new RetryBudgets();
-  const staleCache = new StaleCache();
+  const staleCache = new StaleCache(deps.config.staleCacheMaxBytes);
   /** keyId → when a lone refusal of it was last verified or recorded. */
   const refusalsSeen = new Map<string, number>();
 
@@ -209,16 +209,22 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
 
       const result = await serveWithFallbacks(call, provider, rest, req, body, overBudget);
-      await stream(call, result, res);
+      await stream(call, result, req, res);
     } catch (error) {
       const gatewayError = toGatewayError(error, call);
-      call.status = gatewayError.status;
-      call.outcome = call.gone ? 'CLIENT_ABORTED' : gatewayError.outcome;
+      const aborted = call.gone || gatewayError.code === 'CLIENT_ABORTED';
+      call.status = aborted ? GATEWAY_ERRORS.CLIENT_ABORTED.status : gatewayError.status;
+      call.outcome = aborted ? 'CLIENT_ABORTED' : gatewayError.outcome;
       // A streamed body never sent upstream is read to its end, so the caller gets the answer.
-      if (body instanceof StreamedBody && !body.stream.readableDidRead) {
+      if (!aborted && body instanceof StreamedBody && !body.stream.readableDidRead) {
         body.stream.on('error', () => undefined).resume();
       }
-      if (!res.headersSent && !res.destroyed) {
+      if (aborted) {
+        // Normal client behaviour: a debug line without a stack, not an error.
+        const cause = (gatewayError.cause as Error | undefined)?.message ?? gatewayError.message;
+        deps.logger.debug({ requestId, reason: cause }, 'caller went away');
+        if (!res.writableFinished) res.destroy();
+      } else if (!res.headersSent && !res.destroyed) {
         sendGatewayError(res, gatewayError, {
           requestId,
           provider: call.provider?.slug ?? null,
@@ -293,8 +299,11 @@ export function createProxyHandler(deps: ProxyDeps) {
       }
     }
     const degraded = primary.degradedMode;
-    if (degraded?.staleOnError && call.method === 'GET') {
-      const stale = staleCache.get(StaleCache.key(primary.id, call.rest), degraded.staleTtlMs);
+    if (degraded?.staleOnError && call.method === 'GET' && call.client) {
+      const stale = staleCache.get(
+        StaleCache.key(primary.id, call.client.id, call.rest),
+        degraded.staleTtlMs,
+      );
       if (stale) {
         return useAlternative(
           syntheticResult(
@@ -635,7 +644,12 @@ export function createProxyHandler(deps: ProxyDeps) {
   }
 
   /** Sends the upstream response to the caller as it arrives, metering bytes and tokens. */
-  async function stream(call: CallRecord, result: UpstreamResult, res: ServerResponse): Promise<void> {
+  async function stream(
+    call: CallRecord,
+    result: UpstreamResult,
+    req: IncomingMessage,
+    res: ServerResponse,
+  ): Promise<void> {
     const { response } = result;
     const body: ResponseBody = response.body;
     const declared = Number(response.headers['content-length'] ?? Number.NaN);
@@ -652,12 +666,15 @@ export function createProxyHandler(deps: ProxyDeps) {
       response.statusCode >= 500 ? 'UPSTREAM_ERROR' : response.statusCode >= 400 ? 'CLIENT_ERROR' : 'SUCCESS';
     if (call.fallback && call.outcome === 'SUCCESS') call.outcome = 'FALLBACK';
     if (response.statusCode === 429) call.outcome = 'RATE_LIMITED';
-    // Successful GETs of providers with stale-on-error are kept for when the provider fails.
+    // Successful GETs of providers with stale-on-error are kept for when the provider fails,
+    // unless the answer is personal (see StaleCache.mayStore).
     const keepForStale =
       !call.fallback &&
       call.method === 'GET' &&
       response.statusCode === 200 &&
-      call.provider?.degradedMode?.staleOnError === true;
+      call.provider?.degradedMode?.staleOnError === true &&
+      StaleCache.mayStore(req.headers, response.headers);
+    const maxKept = staleCache.maxBody;
     const kept: Buffer[] = [];
     let keptBytes = 0;
     const contentType = headerValue(response.headers['content-type']);
@@ -674,7 +691,7 @@ export function createProxyHandler(deps: ProxyDeps) {
           throw new GatewayError('UPSTREAM_UNAVAILABLE', 'The upstream response went over the size limit.');
         }
         meter?.write(chunk);
-        if (keepForStale && keptBytes <= StaleCache.MAX_BODY) {
+        if (keepForStale && keptBytes <= maxKept) {
           kept.push(chunk);
           keptBytes += chunk.length;
         }
@@ -684,8 +701,8 @@ export function createProxyHandler(deps: ProxyDeps) {
         return false;
       });
       res.end();
-      if (keepForStale && keptBytes <= StaleCache.MAX_BODY && call.provider) {
-        staleCache.put(StaleCache.key(call.provider.id, call.rest), {
+      if (keepForStale && keptBytes <= maxKept && call.provider && call.client) {
+        staleCache.put(StaleCache.key(call.provider.id, call.client.id, call.rest), {
           status: response.statusCode,
           headers: responseHeaders(response.headers, result.key),
           body: Buffer.concat(kept),
@@ -790,6 +807,8 @@ export function createProxyHandler(deps: ProxyDeps) {
 
   function toGatewayError(error: unknown, call: CallRecord): GatewayError {
     if (error instanceof GatewayError) return error;
+    // Whatever broke after the caller left broke because it left.
+    if (call.gone) return new GatewayError('CLIENT_ABORTED', 'The caller went away.', { cause: error });
     deps.logger.error({ err: error, requestId: call.requestId }, 'unexpected error in proxy');
     return new GatewayError('UPSTREAM_UNAVAILABLE', 'Unexpected gateway error.');
   }

@@ -15,11 +15,15 @@ export class StreamedBody {
     this.stream = Readable.from(
       (async function* () {
         yield* head;
-        for await (const chunk of rest) {
-          self.bytes += chunk.length;
-          if (self.bytes > max)
-            throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
-          yield chunk;
+        try {
+          for await (const chunk of rest) {
+            self.bytes += chunk.length;
+            if (self.bytes > max)
+              throw new GatewayError('PAYLOAD_TOO_LARGE', `The request body is over the ${max}-byte limit.`);
+            yield chunk;
+          }
+        } catch (error) {
+          throw callerFailed(error);
         }
       })(),
     );
@@ -45,7 +49,12 @@ export async function readBody(req: IncomingMessage, max: number): Promise<Reque
   const chunks: Buffer[] = [];
   let size = 0;
   for (;;) {
-    const next = await source.next();
+    let next: IteratorResult<Buffer>;
+    try {
+      next = await source.next();
+    } catch (error) {
+      throw callerFailed(error);
+    }
     if (next.done) return Buffer.concat(chunks);
     size += next.value.length;
     chunks.push(next.value);
@@ -55,4 +64,16 @@ export async function readBody(req: IncomingMessage, max: number): Promise<Reque
     }
     if (size > REPLAY_LIMIT) return new StreamedBody(chunks, rest, max);
   }
+}
+
+/**
+ * Reading the caller's body failed: the caller closed the connection mid-body ("aborted",
+ * ECONNRESET) or sent a body HTTP cannot parse (a malformed chunk; node has answered 400 on the
+ * socket already). Ordinary client behaviour, not a gateway fault.
+ */
+function callerFailed(error: unknown): GatewayError {
+  if (error instanceof GatewayError) return error;
+  return new GatewayError('CLIENT_ABORTED', 'The caller went away or sent a malformed body.', {
+    cause: error,
+  });
 }
