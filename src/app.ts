@@ -2,7 +2,12 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from './config.ts';
-import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-postgres.ts';
+import {
+  type EmbeddedDatabase,
+  EmbeddedPostgresInUseError,
+  liveEmbeddedOwner,
+  startEmbeddedPostgres,
+} from './db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, type Orm } from './db/orm.ts';
 import { createGraphqlServer } from './graphql/yoga.ts';
 import { AlertChannelService } from './modules/alerts/alert-channel.service.ts';
@@ -81,6 +86,12 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     cleanup.length = 0;
   };
 
+  if (!config.database.url) {
+    // A second Tollgate on a data dir in use refuses before touching anything (it would find
+    // the port taken anyway, but only after starting on the first one's files).
+    const owner = liveEmbeddedOwner(config.dataDir);
+    if (owner) throw new EmbeddedPostgresInUseError(owner, config.dataDir);
+  }
   try {
     const { auth, generatedPath } = resolveAuthSecret(config);
     const tokens = new TokenService(auth);
@@ -100,6 +111,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         dataDir: config.dataDir,
         port: config.database.embeddedPort,
         logger,
+        role: 'server',
       });
       cleanup.push(() => embedded!.stop());
       databaseUrl = embedded.url;
