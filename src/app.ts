@@ -46,7 +46,7 @@ import { UsageRollups } from './modules/usage/usage-rollup.ts';
 import { ApiGuard } from './server/api-guard.ts';
 import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createMetrics } from './server/metrics.ts';
-import { closeHttpServer } from './server/shutdown.ts';
+import { closeHttpServer, EventStreams } from './server/shutdown.ts';
 import { attachGraphqlWebSocket } from './server/ws.ts';
 import type { Services } from './services.ts';
 import { createLogger, type Logger, redactUrl } from './shared/logger.ts';
@@ -339,9 +339,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.apiProtection,
       publicUrl: config.http.publicUrl,
     });
+    const eventStreams = new EventStreams();
     const server = createHttpServer(
       {
         graphql: async (req, res, requestId) => {
+          eventStreams.track(req, res);
           const admitted = await guard.admitHttp(req, res, requestId);
           if (admitted) await yoga.handle(req, res, { requestId, authenticated: admitted.authenticated });
         },
@@ -398,9 +400,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       });
     });
     cleanup.push(async () => {
-      // Stop accepting first, then close WebSockets (they hold connections open), then let
-      // in-flight requests finish.
+      // Stop accepting first, then end SSE subscriptions and close WebSockets (they hold
+      // connections open), then let in-flight requests finish.
       const draining = closeHttpServer(server, config.http.shutdownTimeoutMs);
+      const streams = eventStreams.endAll();
+      if (streams > 0) logger.info({ streams }, 'ended open SSE subscriptions');
       await ws.close();
       await draining;
     });
