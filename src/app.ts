@@ -2,7 +2,12 @@ import type { AddressInfo } from 'node:net';
 import type { Redis } from 'ioredis';
 import { z } from 'zod';
 import type { Config } from './config.ts';
-import { type EmbeddedDatabase, startEmbeddedPostgres } from './db/embedded-postgres.ts';
+import {
+  type EmbeddedDatabase,
+  EmbeddedPostgresInUseError,
+  liveEmbeddedOwner,
+  startEmbeddedPostgres,
+} from './db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, type Orm } from './db/orm.ts';
 import { createGraphqlServer } from './graphql/yoga.ts';
 import { AlertChannelService } from './modules/alerts/alert-channel.service.ts';
@@ -41,7 +46,7 @@ import { UsageRollups } from './modules/usage/usage-rollup.ts';
 import { ApiGuard } from './server/api-guard.ts';
 import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createMetrics } from './server/metrics.ts';
-import { closeHttpServer } from './server/shutdown.ts';
+import { closeHttpServer, EventStreams } from './server/shutdown.ts';
 import { attachGraphqlWebSocket } from './server/ws.ts';
 import type { Services } from './services.ts';
 import { createLogger, type Logger, redactUrl } from './shared/logger.ts';
@@ -81,6 +86,12 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     cleanup.length = 0;
   };
 
+  if (!config.database.url) {
+    // A second Tollgate on a data dir in use refuses before touching anything (it would find
+    // the port taken anyway, but only after starting on the first one's files).
+    const owner = liveEmbeddedOwner(config.dataDir);
+    if (owner) throw new EmbeddedPostgresInUseError(owner, config.dataDir);
+  }
   try {
     const { auth, generatedPath } = resolveAuthSecret(config);
     const tokens = new TokenService(auth);
@@ -100,6 +111,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         dataDir: config.dataDir,
         port: config.database.embeddedPort,
         logger,
+        role: 'server',
       });
       cleanup.push(() => embedded!.stop());
       databaseUrl = embedded.url;
@@ -328,9 +340,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.apiProtection,
       publicUrl: config.http.publicUrl,
     });
+    const eventStreams = new EventStreams();
     const server = createHttpServer(
       {
         graphql: async (req, res, requestId) => {
+          eventStreams.track(req, res);
           const admitted = await guard.admitHttp(req, res, requestId);
           if (admitted) await yoga.handle(req, res, { requestId, authenticated: admitted.authenticated });
         },
@@ -388,9 +402,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       });
     });
     cleanup.push(async () => {
-      // Stop accepting first, then close WebSockets (they hold connections open), then let
-      // in-flight requests finish.
+      // Stop accepting first, then end SSE subscriptions and close WebSockets (they hold
+      // connections open), then let in-flight requests finish.
       const draining = closeHttpServer(server, config.http.shutdownTimeoutMs);
+      const streams = eventStreams.endAll();
+      if (streams > 0) logger.info({ streams }, 'ended open SSE subscriptions');
       await ws.close();
       await draining;
     });

