@@ -1,8 +1,10 @@
 #!/usr/bin/env node
+
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import pino from 'pino';
 import { ConfigError, loadConfig, type Role } from '../config.ts';
 import { embeddedDatabaseUrl, liveEmbeddedOwner, startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, ormConfig } from '../db/orm.ts';
@@ -31,6 +33,12 @@ const USAGE = `tollgate <command>
   config export      print the configuration as YAML (no secrets)
   config apply FILE  validate, plan and apply a configuration document [--dry-run] [--prune]
 `;
+
+/** Commands print their results on stdout (config export > file); their log lines go to stderr. */
+const STDERR = pino.destination(2);
+
+/** PostgreSQL's error for a table that does not exist: a database never migrated. */
+const UNDEFINED_TABLE = '42P01';
 
 const SCHEMA_FILE = new URL('../../schema.graphql', import.meta.url);
 
@@ -113,7 +121,7 @@ async function token(args: string[]): Promise<number> {
  */
 async function withDatabase<T>(run: (url: string) => Promise<T>): Promise<T> {
   const config = loadConfig();
-  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel);
+  const logger = createLogger(config.logLevel === 'info' ? 'warn' : config.logLevel, STDERR);
   if (config.database.url) return run(config.database.url);
   const owner = liveEmbeddedOwner(config.dataDir);
   if (owner?.role === 'server') {
@@ -163,7 +171,7 @@ async function configApply(args: string[]): Promise<number> {
   }
   const text = readFileSync(file, 'utf8');
   const config = loadConfig();
-  const logger = createLogger('warn');
+  const logger = createLogger('warn', STDERR);
   const masterKeys = resolveMasterKeys(config);
   return withDatabase(async (url) => {
     const orm = await createOrm(url, 2);
@@ -206,7 +214,7 @@ async function configApply(args: string[]): Promise<number> {
 }
 
 async function migrate(): Promise<number> {
-  const logger = createLogger('info');
+  const logger = createLogger('info', STDERR);
   const applied = await withDatabase(async (url) => {
     const orm = await createOrm(url, 2);
     try {
@@ -222,7 +230,7 @@ async function migrate(): Promise<number> {
 /** Maintainers' command: diffs entities against the committed snapshot (or a scratch database). */
 async function migrateCreate(name: string | undefined): Promise<number> {
   const scratch = mkdtempSync(join(tmpdir(), 'tollgate-migrate-'));
-  const logger = createLogger('warn');
+  const logger = createLogger('warn', STDERR);
   const db = await startEmbeddedPostgres({
     dataDir: scratch,
     port: 15_000 + Math.floor(Math.random() * 15_000),
@@ -291,6 +299,10 @@ main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
     if (error instanceof ConfigError) process.stderr.write(`${error.message}\n`);
+    else if ((error as { code?: unknown }).code === UNDEFINED_TABLE)
+      process.stderr.write(
+        `${(error as Error).message}: this database has no Tollgate schema yet. Run \`npm run migrate\` (or start Tollgate once), then try again.\n`,
+      );
     else process.stderr.write(`${error instanceof Error ? error.message : String(error)}\n`);
     process.exit(1);
   },
