@@ -176,7 +176,9 @@ export class UsageRollups {
       const sums = await rawSums(query).execute(trx);
       const histograms = await rawHistograms(query).execute(trx);
       const rows = toRollupRows(hour, sums.rows, histograms.rows);
-      await sql`delete from usage_rollups where hour = ${hour}`.execute(trx);
+      // Only this hour's rows (grains 0 and 1): daily rows (grains 2 and 3) are keyed by their day's
+      // start, which is also an hour, and belong to a day this hour may not be part of.
+      await sql`delete from usage_rollups where hour = ${hour} and grain < 2`.execute(trx);
       if (rows.length > 0) {
         await sql`insert into usage_rollups (${sql.raw(ROLLUP_COLUMNS)})
           select ${sql.raw(ROLLUP_COLUMNS)} from json_populate_recordset(null::usage_rollups, ${JSON.stringify(rows)}::json)`.execute(
