@@ -102,12 +102,19 @@ export function maskError(error: unknown): Error {
 
 /**
  * Yoga describes a request it could not parse (bad JSON) with `extensions.originalError`: the
- * parser's name and message, which echo part of the body. The message and code say enough.
+ * parser's name and message, which echo part of the body. The message and code say enough, so it
+ * is kept out of the response; but yoga reads it to answer 400 rather than 200 to a plain-JSON
+ * client, so it stays on the error, not enumerable (serialisation skips it).
  */
 function withoutOriginalError(error: GraphQLError): GraphQLError {
-  if (!error.extensions || !('originalError' in error.extensions)) return error;
-  const { originalError: _dropped, ...extensions } = error.extensions;
-  return new GraphQLError(error.message, { nodes: error.nodes, path: error.path, extensions });
+  const extensions = error.extensions as Record<string, unknown> | undefined;
+  if (extensions && Object.hasOwn(extensions, 'originalError')) {
+    Object.defineProperty(extensions, 'originalError', {
+      value: extensions.originalError,
+      enumerable: false,
+    });
+  }
+  return error;
 }
 
 function unexpected(wrapper?: GraphQLError): GraphQLError {
