@@ -205,7 +205,10 @@ export function createHttpServer(
   // Same behaviour as node:http's default (no answer once a response has started on the
   // connection, the socket closed), but the answer is the JSON error every other edge sends.
   server.on('clientError', (error: NodeJS.ErrnoException, socket: Duplex) => {
-    if (socket.writable && (socket as Duplex & { bytesWritten?: number }).bytesWritten === 0) {
+    // node's own rule: answer unless a response on this connection has started (its bytes would
+    // corrupt it). A kept-alive connection whose earlier responses are done still gets the answer.
+    const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+    if (socket.writable && (!inFlight || !inFlight.headersSent)) {
       const { status, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
       rawJsonError(socket, status, { code, message, requestId: requestIdFrom(undefined) });
     } else {
