@@ -11,6 +11,16 @@ beforeAll(async () => {
 });
 afterAll(() => upstream?.close());
 
+/** A provider that answers a failing GET from the stale cache, once, with no retry or breaker in the way. */
+const staleCachingProvider = (t: TestApp) =>
+  setUpProvider(t, upstream.url, {
+    input: {
+      retry: { maxAttempts: 1 },
+      breaker: { failureThreshold: 1000 },
+      degradedMode: { staleOnError: true, staleTtlMs: 60_000 },
+    },
+  });
+
 const circuitOf = async (t: TestApp, slug: string) =>
   (await gql(t.graphqlUrl, ProviderCircuit, { slug }, await t.token('viewer'))).data?.provider?.circuit;
 
@@ -212,13 +222,7 @@ describe('degraded mode', () => {
     const t = await startTestApp();
     try {
       upstream.reset();
-      const { slug } = await setUpProvider(t, upstream.url, {
-        input: {
-          retry: { maxAttempts: 1 },
-          breaker: { failureThreshold: 1000 },
-          degradedMode: { staleOnError: true, staleTtlMs: 60_000 },
-        },
-      });
+      const { slug } = await staleCachingProvider(t);
       const alice = await createClientKey(t);
       const bob = await createClientKey(t);
       const fill = async (path: string, headers: Record<string, string> = {}) =>
@@ -263,13 +267,7 @@ describe('degraded mode', () => {
     const t = await startTestApp({ env: { TOLLGATE_STALE_CACHE_MAX_BYTES: '40000' } });
     try {
       upstream.reset();
-      const { slug } = await setUpProvider(t, upstream.url, {
-        input: {
-          retry: { maxAttempts: 1 },
-          breaker: { failureThreshold: 1000 },
-          degradedMode: { staleOnError: true, staleTtlMs: 60_000 },
-        },
-      });
+      const { slug } = await staleCachingProvider(t);
       const key = await createClientKey(t);
       const body = (name: string) => ({ name, pad: 'x'.repeat(15_000) });
       const fresh = async (name: string) => {
