@@ -208,7 +208,7 @@ export function createHttpServer(
     // node's own rule: answer unless a response on this connection has started (its bytes would
     // corrupt it). A kept-alive connection whose earlier responses are done still gets the answer.
     const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
-    if (socket.writable && (!inFlight || !inFlight.headersSent)) {
+    if (socket.writable && !inFlight?.headersSent) {
       const { status, code, message } = CLIENT_ERRORS[error.code ?? ''] ?? MALFORMED;
       rawJsonError(socket, status, { code, message, requestId: requestIdFrom(undefined) });
     } else {
