@@ -272,7 +272,10 @@ describe('budget enforcement', () => {
       expect(slow.requests).toHaveLength(10);
       const body = (await refused[0]!.json()) as { error: Record<string, unknown> };
       expect(body.error).toMatchObject({ code: 'BUDGET_EXCEEDED', budget: 'room for ten', retryable: false });
-      expect(body.error.message).toMatch(/Budget "room for ten" is spent until/);
+      // Nothing is spent while the ten admitted calls are in flight: their holds fill the budget.
+      expect(body.error.message).toMatch(
+        /^Budget "room for ten" cannot cover this call until .+what is left \(0, calls in flight included\)\.$/,
+      );
       expect(Date.parse(String(body.error.resetsAt))).toBeGreaterThan(Date.now());
       expect(Number(refused[0]!.headers.get('retry-after'))).toBeGreaterThan(0);
 
@@ -366,8 +369,10 @@ describe('budget enforcement', () => {
     await vi.waitFor(async () => {
       const refused = await call(t, client.key, `${primary.slug}/x`);
       expect(refused.status).toBe(402);
-      const body = (await refused.json()) as { error: { code: string; budget: string } };
+      const body = (await refused.json()) as { error: { code: string; budget: string; message: string } };
       expect(body.error.code).toBe('BUDGET_EXCEEDED');
+      // Both budgets are used up (not just short of this call's estimate), and the message says so.
+      expect(body.error.message).toMatch(/^Budget ".+" is spent until \S+\.$/);
     });
     expect((await settled(t, fallbackBudget.id)).spentMicros).toBe(10);
   });
@@ -407,6 +412,13 @@ describe('budget enforcement', () => {
     // Readable: the stated max_tokens is reserved, and this one would take the budget over.
     const small = await post(blocked.slug, JSON.stringify(request));
     expect(small.status).toBe(402);
+    // Nothing is spent yet: the message says the estimate is the problem, not the budget.
+    const refusal = (await small.json()) as { error: { message: string } };
+    expect(refusal.error.message).toMatch(
+      new RegExp(
+        `^Budget "${budget.name}" cannot cover this call until .+: its estimated cost \\(\\d+ micro-units\\) is more than what is left \\(\\d+, calls in flight included\\)\\.$`,
+      ),
+    );
     // The same request padded past 1 MiB is streamed: it cannot be read, so it is refused.
     const padded = `${JSON.stringify(request).slice(0, -1)}${' '.repeat(1_100_000)}}`;
     const big = await post(blocked.slug, padded);

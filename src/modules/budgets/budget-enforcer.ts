@@ -21,7 +21,14 @@ export interface BudgetReservation {
 
 export type ReserveResult =
   | { ok: true; reservation: BudgetReservation | null }
-  | { ok: false; budget: Budget; resetsAt: Date | null };
+  | {
+      ok: false;
+      budget: Budget;
+      resetsAt: Date | null;
+      /** The refusing budget's figures: spent, and held for calls in flight. */
+      spentMicros: number;
+      reservedMicros: number;
+    };
 
 export interface BudgetStatus {
   bounds: PeriodBounds;
@@ -193,7 +200,14 @@ export class BudgetEnforcer {
     });
     if (!outcome.ok) {
       const budget = budgets[outcome.blockedAt]!;
-      return { ok: false, budget, resetsAt: periods[outcome.blockedAt]!.bounds.end };
+      const figures = outcome.figures[outcome.blockedAt];
+      return {
+        ok: false,
+        budget,
+        resetsAt: periods[outcome.blockedAt]!.bounds.end,
+        spentMicros: figures?.spentMicros ?? 0,
+        reservedMicros: figures?.reservedMicros ?? 0,
+      };
     }
     return {
       ok: true,

@@ -361,10 +361,17 @@ export function createProxyHandler(deps: ProxyDeps) {
       call.reservation = result.reservation;
       return undefined;
     }
-    const resets = result.resetsAt ? ` until ${result.resetsAt.toISOString()}` : '';
-    return new GatewayError('BUDGET_EXCEEDED', `Budget "${result.budget.name}" is spent${resets}.`, {
-      retryAfterMs: result.resetsAt ? result.resetsAt.getTime() - Date.now() : undefined,
-      details: { budget: result.budget.name, resetsAt: result.resetsAt?.toISOString() ?? null },
+    const { budget, resetsAt, spentMicros, reservedMicros } = result;
+    const until = resetsAt ? ` until ${resetsAt.toISOString()}` : '';
+    const left = Math.max(0, budget.limitMicros - spentMicros - reservedMicros);
+    // Spent, or not spent but short of this call's estimate: the caller should know which.
+    const message =
+      spentMicros >= budget.limitMicros
+        ? `Budget "${budget.name}" is spent${until}.`
+        : `Budget "${budget.name}" cannot cover this call${until}: its estimated cost (${estimate} micro-units) is more than what is left (${left}, calls in flight included).`;
+    return new GatewayError('BUDGET_EXCEEDED', message, {
+      retryAfterMs: resetsAt ? resetsAt.getTime() - Date.now() : undefined,
+      details: { budget: budget.name, resetsAt: resetsAt?.toISOString() ?? null },
     });
   }
 
