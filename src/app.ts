@@ -74,13 +74,23 @@ export interface StartedApp {
  */
 export async function startApp(config: Config, options: { logger?: Logger } = {}): Promise<StartedApp> {
   const logger = options.logger ?? createLogger(config.logLevel);
-  const cleanup: (() => Promise<void>)[] = [];
+  const cleanup: { name: string; run: () => Promise<void> | void }[] = [];
+  /** Registers what stopping undoes; steps run in reverse order of registration. */
+  const onStop = (name: string, run: () => Promise<void> | void) => cleanup.push({ name, run });
   const stopAll = async () => {
     for (const step of cleanup.reverse()) {
+      // A step that hangs holds the whole shutdown until it is forced: say which one.
+      const slow = setTimeout(
+        () => logger.warn({ step: step.name }, 'shutdown step still running after 5 s'),
+        5_000,
+      );
+      slow.unref();
       try {
-        await step();
+        await step.run();
       } catch (error) {
-        logger.warn({ err: error }, 'error during shutdown');
+        logger.warn({ err: error, step: step.name }, 'error during shutdown');
+      } finally {
+        clearTimeout(slow);
       }
     }
     cleanup.length = 0;
@@ -113,11 +123,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         logger,
         role: 'server',
       });
-      cleanup.push(() => embedded!.stop());
+      onStop('embedded PostgreSQL', () => embedded!.stop());
       databaseUrl = embedded.url;
     }
     const orm = await createOrm(databaseUrl, config.database.poolMax);
-    cleanup.push(() => orm.close());
+    onStop('database pool', () => orm.close());
     await migrateToLatest(orm, logger);
 
     let redis: Redis | undefined;
@@ -146,19 +156,19 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         subscriber,
         maxQueue: config.graphql.subscriberQueueMax,
       });
-      cleanup.push(async () => {
+      onStop('Redis', async () => {
         redis!.disconnect();
       });
     } else {
       events = new EventBus({ logger, maxQueue: config.graphql.subscriberQueueMax });
     }
     events.start();
-    cleanup.push(() => events.stop());
+    onStop('event bus', () => events.stop());
 
     const audit = new AuditService(orm);
     // Shut down late (cleanup runs in reverse), so the last calls' spans are exported.
     const tracing = createTracing(config.tracing, logger);
-    if (tracing) cleanup.push(() => tracing.shutdown());
+    if (tracing) onStop('tracing', () => tracing.shutdown());
     // Declared first so that every module can define its jobs; workers start further down.
     const jobs = new JobQueue({
       databaseUrl,
@@ -187,10 +197,10 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       envKeys: config.vault.providerEnvKeys,
     });
     await keyRing.start(config.caches.refreshIntervalMs);
-    cleanup.push(async () => keyRing.stop());
+    onStop('key ring', async () => keyRing.stop());
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
-    cleanup.push(async () => clientCache.stop());
+    onStop('client cache', async () => clientCache.stop());
     const breakers = new Breakers({ events, logger, redis });
     const providerCache = new ProviderCache({ orm, events, logger });
     await providerCache.start(config.caches.refreshIntervalMs);
@@ -310,7 +320,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       verifyKey: (provider, key) => healthMonitor.probe(provider, key),
     });
     // Stopped after the HTTP server has drained, so the last calls' usage is flushed.
-    cleanup.push(async () => {
+    onStop('proxy (in-flight calls, usage flush)', async () => {
       providerCache.stop();
       breakers.stop();
       await agents.close();
@@ -319,11 +329,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     // Probes and jobs (webhook deliveries) stop before the upstream agents close. Long jobs
     // are told first, so that they commit their current batch and leave the rest to a later run.
-    cleanup.push(async () => {
+    onStop('background jobs', async () => {
       await Promise.all([masterKeyService.stop(), rollups.stop()]);
       await jobs.stop();
     });
-    cleanup.push(() => healthMonitor.stop());
+    onStop('health monitor', () => healthMonitor.stop());
 
     const yoga = createGraphqlServer({
       services,
@@ -392,7 +402,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       });
       const address = metricsServer.address() as AddressInfo;
       metricsUrl = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}/metrics`;
-      cleanup.push(() => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
+      onStop('metrics server', () => new Promise<void>((resolve) => metricsServer.close(() => resolve())));
     }
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
@@ -401,7 +411,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         resolve();
       });
     });
-    cleanup.push(async () => {
+    onStop('HTTP server (drain)', async () => {
       // Stop accepting first, then end SSE subscriptions and close WebSockets (they hold
       // connections open), then let in-flight requests finish.
       const draining = closeHttpServer(server, config.http.shutdownTimeoutMs);

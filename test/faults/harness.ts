@@ -300,7 +300,14 @@ export class Replica {
   /** SIGTERM and wait for the exit code (graceful shutdown). */
   async term(): Promise<number | string> {
     this.#child?.kill('SIGTERM');
-    return this.waitExit();
+    const code = await this.waitExit();
+    // A shutdown that failed or had to be forced: say why here, or the CI log shows only the code.
+    if (code !== 0) {
+      console.log(
+        `[faults] ${this.name} exited ${code} after SIGTERM; its last warnings and errors:\n${this.problems.slice(-20).join('\n')}`,
+      );
+    }
+    return code;
   }
 
   /** SIGKILL: no shutdown at all. */

@@ -62,7 +62,19 @@ export class UpstreamAgents {
     return allowPrivateNetwork ? this.private : this.public;
   }
 
-  async close(): Promise<void> {
-    await Promise.all([this.public.close(), this.private.close()]);
+  /**
+   * Closes both pools. It runs after the HTTP server has drained or cut every caller, so an
+   * upstream request still running by then has nobody to answer: after `graceMs` it is
+   * destroyed rather than waited for, which could hold the shutdown until it is forced.
+   */
+  async close(graceMs = 2_000): Promise<void> {
+    let closed = false;
+    const closing = Promise.all([this.public.close(), this.private.close()]).then(() => {
+      closed = true;
+    });
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closing, new Promise((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
+    if (!closed) await Promise.all([this.public.destroy(), this.private.destroy()]);
   }
 }
