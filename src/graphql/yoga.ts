@@ -10,7 +10,12 @@ import type { Logger } from '../shared/logger.ts';
 import type { Tracing } from '../shared/tracing.ts';
 import { isExpectedError, maskError } from './errors.ts';
 import { useGraphiqlDelivery } from './graphiql-delivery.ts';
-import { useAnonymousValidationMask, useCsrfPrevention, useIntrospectionPolicy } from './protection.ts';
+import {
+  useAnonymousValidationMask,
+  useCsrfPrevention,
+  useIntrospectionPolicy,
+  useRequestErrorPolicy,
+} from './protection.ts';
 import { getSchema } from './schema.ts';
 import { useTracing } from './tracing-plugin.ts';
 
@@ -125,6 +130,8 @@ export function createGraphqlServer(deps: {
       useIntrospectionPolicy(protection.introspection),
       // With a public schema, validation messages give nothing away.
       ...(protection.introspection === 'public' ? [] : [useAnonymousValidationMask()]),
+      // After the introspection policy: a refusal it answers is not rewritten.
+      useRequestErrorPolicy({ maskAnonymous: protection.introspection !== 'public' }),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
         costLimit: { maxCost: 5000, ...reportAsValidationError },
