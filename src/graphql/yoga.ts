@@ -17,6 +17,7 @@ import {
   useRequestErrorPolicy,
 } from './protection.ts';
 import { getSchema } from './schema.ts';
+import { useTokenExpiry } from './token-expiry.ts';
 import { useTracing } from './tracing-plugin.ts';
 
 /** What the HTTP route and the WebSocket server hand to Yoga alongside each operation. */
@@ -132,6 +133,7 @@ export function createGraphqlServer(deps: {
       ...(protection.introspection === 'public' ? [] : [useAnonymousValidationMask()]),
       // After the introspection policy: a refusal it answers is not rewritten.
       useRequestErrorPolicy({ maskAnonymous: protection.introspection !== 'public' }),
+      useTokenExpiry(),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
         costLimit: { maxCost: 5000, ...reportAsValidationError },

@@ -34,7 +34,9 @@ interface EnvelopedRoot {
  * connection that presents an invalid token is closed with 4403; one whose token expires is
  * closed with 4401. GraphiQL cannot put its header editor into connectionParams, so it sends the
  * headers with each operation (`extensions.headers`): a connection without a token is accepted,
- * and each of its operations is authorised by its own header (or answered UNAUTHENTICATED).
+ * and each of its operations is authorised by its own header (or answered UNAUTHENTICATED); a
+ * subscription so authorised ends with UNAUTHENTICATED when its own token expires
+ * (graphql/token-expiry.ts), the connection and its other operations going on.
  *
  * Abuse: a browser upgrade from a foreign Origin gets 403, an address blocked for refused tokens
  * 429; graphql-ws closes a connection that sends no init in time (4408), inits twice (4429),
@@ -215,8 +217,6 @@ export function attachGraphqlWebSocket(deps: {
           const [error] = refusalBody(refusal, requestId).errors;
           return [new GraphQLError(error!.message, { extensions: error!.extensions })];
         }
-        if (contextValue.operator && !ctx.extra.expiryTimer)
-          closeAtExpiry(ctx.extra, contextValue.operator.expiresAt);
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName,
