@@ -125,6 +125,22 @@ export function withoutSuggestions(error: GraphQLError): GraphQLError {
   });
 }
 
+/**
+ * A request error as the caller sees it: graphql-js's own message ('Variable "$f" got invalid
+ * value ... at "f.since"; ...', which names the variable and field), no suggestions, a stable
+ * code. Without its original error, which the error mask (errors.ts) would answer instead of the
+ * message that says where the problem is.
+ */
+function asBadUserInput(error: GraphQLError): GraphQLError {
+  const clean = withoutSuggestions(error);
+  return new GraphQLError(clean.message, {
+    nodes: clean.nodes,
+    source: clean.source,
+    positions: clean.positions,
+    extensions: { code: 'BAD_USER_INPUT', ...clean.extensions },
+  });
+}
+
 type SingleResult = { data?: unknown; errors?: readonly GraphQLError[] };
 
 function isSingleResult(result: unknown): result is SingleResult {
@@ -144,7 +160,7 @@ export function useRequestErrorPolicy(options: { maskAnonymous: boolean }): Plug
     // `data` is present (maybe null) once execution started; before that only request errors.
     if (!isSingleResult(result) || 'data' in result || !result.errors?.length) return;
     if (options.maskAnonymous && !context.operator) return setResult({ errors: [anonymousInvalidError()] });
-    setResult({ ...result, errors: result.errors.map(withoutSuggestions) });
+    setResult({ ...result, errors: result.errors.map(asBadUserInput) });
   };
   return {
     onValidate: () => ({ result, setResult }) => {
