@@ -49,8 +49,9 @@ describe('alert-channel webhook URLs', () => {
       { input: { name: 'chat', url: URL_1, kinds: ['CIRCUIT_STATE'] } },
       'admin',
     );
-    const channel = (created.data?.createAlertChannel as { channel: { id: string; url: string; version: number } })
-      .channel;
+    const channel = (
+      created.data!.createAlertChannel as { channel: { id: string; url: string; version: number } }
+    ).channel;
     // The admin who made it sees what they saved.
     expect(channel.url).toBe(URL_1);
     channelId = channel.id;
@@ -67,7 +68,9 @@ describe('alert-channel webhook URLs', () => {
     for (const role of ['viewer', 'operator', 'admin'] as const) {
       const { data, errors } = await post('{ alertChannels { id url } }', {}, role);
       expect(errors, role).toBeUndefined();
-      seen[role] = (data?.alertChannels as { id: string; url: string }[]).find((c) => c.id === channelId)?.url;
+      seen[role] = (data!.alertChannels as { id: string; url: string }[]).find(
+        (c) => c.id === channelId,
+      )?.url;
     }
     expect(seen).toEqual({ viewer: REDACTED, operator: REDACTED, admin: URL_2 });
   });
@@ -80,8 +83,11 @@ describe('alert-channel webhook URLs', () => {
         role,
       );
       expect(errors, role).toBeUndefined();
-      const edges = (data?.auditLog as { edges: { node: { action: string; details: unknown } }[] }).edges;
-      expect(edges.map((e) => e.node.action).sort(), role).toEqual(['alert_channel.create', 'alert_channel.update']);
+      const edges = (data!.auditLog as { edges: { node: { action: string; details: unknown } }[] }).edges;
+      expect(edges.map((e) => e.node.action).sort(), role).toEqual([
+        'alert_channel.create',
+        'alert_channel.update',
+      ]);
       const text = JSON.stringify(edges);
       expect(text, role).not.toContain(SECRET_PATH);
       expect(text, role).toContain(REDACTED);
@@ -115,7 +121,7 @@ describe('alert-channel webhook URLs', () => {
       { f: { targetId: channelId, actor: 'old' } },
       'operator',
     );
-    const edges = (data?.auditLog as { edges: { node: { details: { url: string } } }[] }).edges;
+    const edges = (data!.auditLog as { edges: { node: { details: { url: string } } }[] }).edges;
     expect(edges.map((e) => e.node.details.url)).toEqual([REDACTED]);
   });
 
@@ -143,7 +149,9 @@ describe('alert-channel webhook URLs', () => {
     const refused = await importOf(operatorYaml);
     expect(refused.data?.importConfig).toEqual({
       __typename: 'ValidationError',
-      fieldErrors: [{ path: ['document', 'alertChannels', '0', 'url'], message: expect.stringMatching(/redacted/) }],
+      fieldErrors: [
+        { path: ['document', 'alertChannels', '0', 'url'], message: expect.stringMatching(/redacted/) },
+      ],
     });
     const unchanged = await importOf(adminYaml);
     expect(JSON.stringify(unchanged.data)).not.toMatch(/CREATE|UPDATE|DELETE/);
@@ -157,7 +165,7 @@ describe('alert-channel webhook URLs', () => {
       { input: { name: 'copied', url: REDACTED, kinds: ['KEY'] } },
       'admin',
     );
-    expect(data?.createAlertChannel).toEqual({
+    expect(data!.createAlertChannel).toEqual({
       __typename: 'ValidationError',
       fieldErrors: [{ path: ['input', 'url'], message: expect.stringMatching(/redacted/) }],
     });

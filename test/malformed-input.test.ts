@@ -68,10 +68,9 @@ describe('malformed input from a viewer', () => {
       const literal = await post(`{ auditLog(filter: { since: "${since}" }) { edges { cursor } } }`);
       expectTypedRefusal(literal.body, `literal ${since}`);
       expect(literal.body.errors?.[0]?.message).toMatch(/DateTime/);
-      const variable = await post(
-        'query Q($f: AuditFilter) { auditLog(filter: $f) { edges { cursor } } }',
-        { f: { since } },
-      );
+      const variable = await post('query Q($f: AuditFilter) { auditLog(filter: $f) { edges { cursor } } }', {
+        f: { since },
+      });
       expectTypedRefusal(variable.body, `variable ${since}`);
       // The message names the variable and the field, and says what is allowed.
       expect(variable.body.errors?.[0]).toMatchObject({

@@ -1,4 +1,4 @@
-import { type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
+import { type DocumentNode, type ExecutionResult, GraphQLError, Kind, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { ApiProtectionConfig } from '../config.ts';
 import type { Context } from '../context.ts';
@@ -141,9 +141,7 @@ function asBadUserInput(error: GraphQLError): GraphQLError {
   });
 }
 
-type SingleResult = { data?: unknown; errors?: readonly GraphQLError[] };
-
-function isSingleResult(result: unknown): result is SingleResult {
+function isSingleResult(result: unknown): result is ExecutionResult {
   return typeof result === 'object' && result !== null && !(Symbol.asyncIterator in result);
 }
 
@@ -156,18 +154,22 @@ function isSingleResult(result: unknown): result is SingleResult {
  * armor hides only field ones). Envelop hooks, so HTTP, SSE and WebSocket (getEnveloped) alike.
  */
 export function useRequestErrorPolicy(options: { maskAnonymous: boolean }): Plugin<Context> {
-  const policy = (result: unknown, context: Partial<Context>, setResult: (r: SingleResult) => void) => {
+  const policy = (result: unknown, context: Partial<Context>, setResult: (r: ExecutionResult) => void) => {
     // `data` is present (maybe null) once execution started; before that only request errors.
     if (!isSingleResult(result) || 'data' in result || !result.errors?.length) return;
     if (options.maskAnonymous && !context.operator) return setResult({ errors: [anonymousInvalidError()] });
     setResult({ ...result, errors: result.errors.map(asBadUserInput) });
   };
   return {
-    onValidate: () => ({ result, setResult }) => {
-      if (result.some((e) => HAS_SUGGESTION.test(e.message))) setResult(result.map(withoutSuggestions));
-    },
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.some((e) => HAS_SUGGESTION.test(e.message)))
+          setResult(result.map((e) => (e instanceof GraphQLError ? withoutSuggestions(e) : e)));
+      },
     onExecute: () => ({
-      onExecuteDone: ({ result, args, setResult }) => policy(result, args.contextValue as Partial<Context>, setResult),
+      onExecuteDone: ({ result, args, setResult }) =>
+        policy(result, args.contextValue as Partial<Context>, setResult),
     }),
     onSubscribe: () => ({
       onSubscribeResult: ({ result, args, setResult }) =>

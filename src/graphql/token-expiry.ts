@@ -16,7 +16,11 @@ export function tokenExpiredError(): GraphQLError {
  * Passes `source` on until `expiresAt`, then sends `last` and ends (ending `source` too, so its
  * event-bus subscription goes). Ending the result early ends `source` as well.
  */
-export function untilExpiry<T>(source: AsyncIterable<T>, expiresAt: Date, last: () => T): AsyncIterableIterator<T> {
+export function untilExpiry<T>(
+  source: AsyncIterable<T>,
+  expiresAt: Date,
+  last: () => T,
+): AsyncIterableIterator<T> {
   const iterator = source[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'expired'>((resolve) => {

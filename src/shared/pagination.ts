@@ -30,7 +30,8 @@ const MAX_CURSOR_LENGTH = 128;
  * parameter it refuses, and the caller would get an unexpected error instead of this one.
  */
 export function decodeCursor(value: string, argName: string): Cursor {
-  const refuse = () => new ValidationError([{ path: [argName], message: 'is not a cursor this API returned' }]);
+  const refuse = () =>
+    new ValidationError([{ path: [argName], message: 'is not a cursor this API returned' }]);
   if (value.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(value)) throw refuse();
   const [at, id, ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
   if (!at || !id || rest.length > 0 || !isUuid(id) || !/^\d{4}-/.test(at)) throw refuse();

@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
-import type { Orm } from '../../db/orm.ts';
 import type { Role } from '../../config.ts';
+import type { Orm } from '../../db/orm.ts';
 import { AlertChannelEntity } from '../alerts/alert-channel.entity.ts';
 import { redactWebhookUrl } from '../alerts/webhook-url.ts';
 import { BudgetEntity } from '../budgets/budget.entity.ts';

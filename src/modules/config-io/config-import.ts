@@ -142,7 +142,9 @@ export class ConfigImporter {
     const errors: FieldError[] = parsed.success
       ? []
       : // The top level's unknown keys come from unknownFields below, each with its own path.
-        toFieldErrors(parsed.error, ['document']).filter((_, i) => parsed.error.issues[i]?.code !== 'unrecognized_keys');
+        toFieldErrors(parsed.error, ['document']).filter(
+          (_, i) => parsed.error.issues[i]?.code !== 'unrecognized_keys',
+        );
     errors.push(...unknownFields(documentSchema, raw, ['document']));
     if (parsed.success) {
       for (const section of ['providers', 'budgets', 'clients', 'alertChannels'] as const) {
