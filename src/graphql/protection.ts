@@ -155,8 +155,11 @@ function isSingleResult(result: unknown): result is ExecutionResult {
  */
 export function useRequestErrorPolicy(options: { maskAnonymous: boolean }): Plugin<Context> {
   const policy = (result: unknown, context: Partial<Context>, setResult: (r: ExecutionResult) => void) => {
-    // `data` is present (maybe null) once execution started; before that only request errors.
+    // `data` is present (maybe null) once execution started; before that only request errors,
+    // which have no path. (A subscription whose resolver refused to start has no data either,
+    // but its error has the field's path, and its code: it is left as it is.)
     if (!isSingleResult(result) || 'data' in result || !result.errors?.length) return;
+    if (result.errors.some((e) => e.path !== undefined)) return;
     if (options.maskAnonymous && !context.operator) return setResult({ errors: [anonymousInvalidError()] });
     setResult({ ...result, errors: result.errors.map(asBadUserInput) });
   };
