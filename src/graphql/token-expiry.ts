@@ -2,7 +2,7 @@ import { type ExecutionResult, GraphQLError } from 'graphql';
 import { isAsyncIterable, type Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 
-/** setTimeout's largest delay; a token valid for longer is re-armed by nobody (24 days is plenty). */
+/** setTimeout's largest delay (2^31 - 1 ms, less a margin). */
 const MAX_DELAY_MS = 2_147_000_000;
 
 /** The last result of a subscription whose token ran out. */
@@ -24,11 +24,14 @@ export function untilExpiry<T>(
   const iterator = source[Symbol.asyncIterator]();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<'expired'>((resolve) => {
-    timer = setTimeout(
-      () => resolve('expired'),
-      Math.min(Math.max(expiresAt.getTime() - Date.now(), 0), MAX_DELAY_MS),
-    );
-    timer.unref();
+    // setTimeout cannot wait longer than ~24.8 days: a longer-lived token re-arms it.
+    const arm = () => {
+      const remaining = expiresAt.getTime() - Date.now();
+      if (remaining <= 0) return resolve('expired');
+      timer = setTimeout(arm, Math.min(remaining, MAX_DELAY_MS));
+      timer.unref();
+    };
+    arm();
   });
   let finished = false;
   const finish = () => {
