@@ -129,8 +129,12 @@ export function attachGraphqlWebSocket(deps: {
   const closeAtExpiry = (extra: Extra, expiresAt: Date) => {
     clearTimeout(extra.expiryTimer);
     const remaining = expiresAt.getTime() - Date.now();
+    // setTimeout waits at most ~24.8 days: a longer-lived token re-arms it rather than expire early.
     extra.expiryTimer = setTimeout(
-      () => extra.socket.close(CloseCode.Unauthorized, 'Token expired'),
+      () =>
+        remaining > 2_147_000_000
+          ? closeAtExpiry(extra, expiresAt)
+          : extra.socket.close(CloseCode.Unauthorized, 'Token expired'),
       Math.min(Math.max(remaining, 0), 2_147_000_000),
     );
     extra.expiryTimer.unref();
