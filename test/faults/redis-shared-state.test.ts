@@ -96,7 +96,10 @@ describe('scenario 8: shared state while Redis is frozen, over two replicas', ()
     }).run(50);
     const admitted = outcomes.filter((o) => o.status === 200).length;
     await thawAndWait();
-    await waitFor('the spend handed over to Redis', async () => (await spentOf(id)).spent === (2 + admitted) * PRICE);
+    // Checked below; the figures are printed first either way.
+    await waitFor('the spend handed over to Redis', async () => (await spentOf(id)).spent === (2 + admitted) * PRICE).catch(
+      () => undefined,
+    );
     const after = await spentOf(id);
     report('8a budget while Redis is frozen', {
       limitCalls: 10,
@@ -115,7 +118,7 @@ describe('scenario 8: shared state while Redis is frozen, over two replicas', ()
     expect(2 + admitted).toBeLessThanOrEqual(10);
     // Each replica had (10 − 2) ÷ 2 = 4 calls' worth.
     expect(admitted).toBe(8);
-    expect(after.spent).toBeLessThanOrEqual(10 * PRICE);
+    expect(after.spent).toBe((2 + admitted) * PRICE);
   });
 
   it('increments that ran after their callers gave up do not refuse calls once Redis resumes', async () => {
