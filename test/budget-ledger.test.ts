@@ -218,7 +218,10 @@ describe('budget ledger', () => {
     if (!first.ok) throw new Error('refused');
     server!.kill('SIGSTOP');
     // Both time out and are queued in the frozen Redis; both were decided here instead.
-    const [late, settled] = await Promise.all([ledger.reserve([a], 2000, hold), ledger.settle(first.hold, 1000)]);
+    const [late, settled] = await Promise.all([
+      ledger.reserve([a], 2000, hold),
+      ledger.settle(first.hold, 1000),
+    ]);
     expect(late).toMatchObject({ ok: true, hold: { local: true } });
     expect(settled).toEqual([{ spentMicros: 1000, reservedMicros: 0 }]);
     await new Promise((r) => setTimeout(r, 700));

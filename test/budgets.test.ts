@@ -587,7 +587,7 @@ function silentLogger() {
   return createLogger('silent');
 }
 
-describe('a provider priced by model only, called without max_tokens, over Redis (the README\'s openai)', () => {
+describe("a provider priced by model only, called without max_tokens, over Redis (the README's openai)", () => {
   const redisUrl = inject('redisUrl');
   let app: TestApp;
   let openai: Upstream;
@@ -609,7 +609,9 @@ describe('a provider priced by model only, called without max_tokens, over Redis
       input: {
         kind: 'OPENAI_COMPATIBLE',
         pricing: {
-          models: [{ model: 'gpt-test', inputPerMillionMicros: 1_000_000, outputPerMillionMicros: 2_000_000 }],
+          models: [
+            { model: 'gpt-test', inputPerMillionMicros: 1_000_000, outputPerMillionMicros: 2_000_000 },
+          ],
         },
       },
     });
@@ -622,7 +624,8 @@ describe('a provider priced by model only, called without max_tokens, over Redis
       limitMicros,
     });
     const sdk = new OpenAI({ apiKey: client.key, baseURL: `${app.url}/proxy/${slug}`, maxRetries: 0 });
-    const ask = () => sdk.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] });
+    const ask = () =>
+      sdk.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] });
     return { providerId: id, budget, ask };
   }
 
@@ -639,34 +642,39 @@ describe('a provider priced by model only, called without max_tokens, over Redis
     return { inRedis, inPostgres: Number(rows[0]?.spent ?? 0) };
   }
 
-  it.skipIf(!redisUrl)('admits exactly the calls that fit, and Redis and PostgreSQL agree on the spend', async () => {
-    const { budget, ask, providerId } = await modelPricedBudget(10 * COST);
-    let admitted = 0;
-    let refusal: unknown;
-    for (let i = 0; i < 12; i++) {
-      try {
-        await ask();
-        admitted++;
-        await settled(app, budget.id);
-      } catch (error) {
-        refusal = error;
-        break;
+  it.skipIf(!redisUrl)(
+    'admits exactly the calls that fit, and Redis and PostgreSQL agree on the spend',
+    async () => {
+      const { budget, ask, providerId } = await modelPricedBudget(10 * COST);
+      let admitted = 0;
+      let refusal: unknown;
+      for (let i = 0; i < 12; i++) {
+        try {
+          await ask();
+          admitted++;
+          await settled(app, budget.id);
+        } catch (error) {
+          refusal = error;
+          break;
+        }
       }
-    }
-    expect(admitted).toBe(10);
-    expect(refusal).toMatchObject({ status: 402 });
-    expect(await spentBoth(budget.id, providerId)).toEqual({ inRedis: 10 * COST, inPostgres: 10 * COST });
-    expect((await budgetOf(app, budget.id)).spentMicros).toBe(10 * COST);
-    expect(app.logs.text).not.toMatch(/not an integer|redis unavailable|script failed/);
-  });
+      expect(admitted).toBe(10);
+      expect(refusal).toMatchObject({ status: 402 });
+      expect(await spentBoth(budget.id, providerId)).toEqual({ inRedis: 10 * COST, inPostgres: 10 * COST });
+      expect((await budgetOf(app, budget.id)).spentMicros).toBe(10 * COST);
+      expect(app.logs.text).not.toMatch(/not an integer|redis unavailable|script failed/);
+    },
+  );
 
-  it.skipIf(!redisUrl)('50 concurrent calls: every one that ran is spent once, in Redis as in PostgreSQL', async () => {
-    const { budget, ask, providerId } = await modelPricedBudget(1_000_000);
-    const results = await Promise.allSettled(Array.from({ length: 50 }, () => ask()));
-    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
-    await settled(app, budget.id);
-    expect(await spentBoth(budget.id, providerId)).toEqual({ inRedis: 50 * COST, inPostgres: 50 * COST });
-    expect(app.logs.text).not.toMatch(/not an integer|redis unavailable|script failed/);
-  });
+  it.skipIf(!redisUrl)(
+    '50 concurrent calls: every one that ran is spent once, in Redis as in PostgreSQL',
+    async () => {
+      const { budget, ask, providerId } = await modelPricedBudget(1_000_000);
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => ask()));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
+      await settled(app, budget.id);
+      expect(await spentBoth(budget.id, providerId)).toEqual({ inRedis: 50 * COST, inPostgres: 50 * COST });
+      expect(app.logs.text).not.toMatch(/not an integer|redis unavailable|script failed/);
+    },
+  );
 });
-

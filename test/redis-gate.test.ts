@@ -65,7 +65,9 @@ describe('redis gate', () => {
 
   it('an error reply is a bug, not an outage: the gate stays open', async () => {
     const { gate: g } = await gateOnOwnRedis();
-    const failure = g.run('broken script', (r) => r.eval('return redis.call("INCRBY", KEYS[1], "-0")', 1, 'k'));
+    const failure = g.run('broken script', (r) =>
+      r.eval('return redis.call("INCRBY", KEYS[1], "-0")', 1, 'k'),
+    );
     await expect(failure).rejects.toBeInstanceOf(RedisScriptError);
     await expect(failure).rejects.toMatchObject({ script: 'broken script' });
     expect(g.available).toBe(true);

@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from './logger.ts';
-import { RedisScriptError, type RedisGate } from './redis-gate.ts';
+import { type RedisGate, RedisScriptError } from './redis-gate.ts';
 
 /**
  * The counter script: rate-limiter-flexible's, with the expiry in milliseconds (periods can be
@@ -33,7 +33,9 @@ interface Store {
 }
 const store = RateLimiterRedis.prototype as unknown as Store;
 
-type IncrCommand = { tollgateRateIncr(key: string, points: string, ms: string, deadline: string): Promise<unknown> };
+type IncrCommand = {
+  tollgateRateIncr(key: string, points: string, ms: string, deadline: string): Promise<unknown>;
+};
 
 /** Script failures are bugs: logged at error level, at most once a minute per limiter prefix. */
 const lastBugLog = new Map<string, number>();
@@ -61,7 +63,12 @@ class GatedRateLimiterRedis extends RateLimiterRedis {
       return await this.#gate.run('rate limit', (redis) =>
         forceExpire
           ? store._upsert.call(this, rlKey, points, msDuration, true)
-          : (redis as unknown as IncrCommand).tollgateRateIncr(rlKey, String(points), ms, this.#gate.deadline()),
+          : (redis as unknown as IncrCommand).tollgateRateIncr(
+              rlKey,
+              String(points),
+              ms,
+              this.#gate.deadline(),
+            ),
       );
     } catch (error) {
       this.#reportBug(error);

@@ -74,7 +74,9 @@ async function spentOf(id: string): Promise<{ spent: number; reserved: number }>
 describe('scenario 8: shared state while Redis is frozen, over two replicas', () => {
   it('a budget is not overspent while Redis is frozen: each replica spends only its share of what is left', async () => {
     const PRICE = 100;
-    const { slug } = await createProvider(cluster, upstream.url, { input: { pricing: { perRequestMicros: PRICE } } });
+    const { slug } = await createProvider(cluster, upstream.url, {
+      input: { pricing: { perRequestMicros: PRICE } },
+    });
     const id = await budget(`outage-${slug}`, slug, 10 * PRICE);
     const clientKey = await createClientKey(cluster);
     await waitUntilServed(cluster, clientKey, slug, '/warm');
@@ -97,9 +99,10 @@ describe('scenario 8: shared state while Redis is frozen, over two replicas', ()
     const admitted = outcomes.filter((o) => o.status === 200).length;
     await thawAndWait();
     // Checked below; the figures are printed first either way.
-    await waitFor('the spend handed over to Redis', async () => (await spentOf(id)).spent === (2 + admitted) * PRICE).catch(
-      () => undefined,
-    );
+    await waitFor(
+      'the spend handed over to Redis',
+      async () => (await spentOf(id)).spent === (2 + admitted) * PRICE,
+    ).catch(() => undefined);
     const after = await spentOf(id);
     report('8a budget while Redis is frozen', {
       limitCalls: 10,
@@ -138,7 +141,9 @@ describe('scenario 8: shared state while Redis is frozen, over two replicas', ()
       while (running) {
         const replica = cluster.replicas[n++ % 2]!;
         inFlight.push(
-          fetch(`${replica.url}/proxy/${slug}/paced/${n}`, { headers: { authorization: `Bearer ${clientKey}` } })
+          fetch(`${replica.url}/proxy/${slug}/paced/${n}`, {
+            headers: { authorization: `Bearer ${clientKey}` },
+          })
             .then(async (res) => {
               await res.arrayBuffer();
               calls.push({ at: Date.now(), status: res.status });
@@ -204,7 +209,9 @@ describe('scenario 8: shared state while Redis is frozen, over two replicas', ()
       return { status: res.status, ms: Math.round(performance.now() - started) };
     };
     const proxied = () =>
-      timed(() => fetch(`${a!.url}/proxy/${slug}/latency`, { headers: { authorization: `Bearer ${clientKey}` } }));
+      timed(() =>
+        fetch(`${a!.url}/proxy/${slug}/latency`, { headers: { authorization: `Bearer ${clientKey}` } }),
+      );
     const viewer = cluster.adminToken;
     const graphql = () =>
       timed(() =>
@@ -237,6 +244,11 @@ describe('scenario 8: shared state while Redis is frozen, over two replicas', ()
     expect([...calls, ...queries].every((c) => c.status === 200)).toBe(true);
     // A call that waited on Redis would take at least one command timeout.
     expect(percentile(restMs, 50)).toBeLessThan(COMMAND_TIMEOUT_MS);
-    expect(percentile(queries.map((q) => q.ms), 50)).toBeLessThan(COMMAND_TIMEOUT_MS);
+    expect(
+      percentile(
+        queries.map((q) => q.ms),
+        50,
+      ),
+    ).toBeLessThan(COMMAND_TIMEOUT_MS);
   });
 });

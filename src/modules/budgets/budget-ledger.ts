@@ -266,7 +266,11 @@ export class BudgetLedger {
     const { seed } = options;
     await this.#catchUp();
     const hold: LedgerHold = { accounts, amountMicros: Number(amount), id, local: false };
-    const args = accounts.flatMap((a) => [micros(a.limitMicros, 'a limit'), a.blocks ? '1' : '0', a.ttlSeconds]);
+    const args = accounts.flatMap((a) => [
+      micros(a.limitMicros, 'a limit'),
+      a.blocks ? '1' : '0',
+      a.ttlSeconds,
+    ]);
     const run = (requireExisting: boolean) =>
       this.#gate!.run('budget reserve', (redis) =>
         (redis as Commands).budgetReserve(
@@ -290,7 +294,12 @@ export class BudgetLedger {
         const account = accounts[Number(index) - 1]!;
         const spent = await seed(Number(index) - 1).catch(() => 0);
         const [created] = await this.#gate!.run('budget seed', () =>
-          this.#redis!.budgetSeed(account.key, `${account.key}:holds`, micros(spent, 'a seed'), account.ttlSeconds),
+          this.#redis!.budgetSeed(
+            account.key,
+            `${account.key}:holds`,
+            micros(spent, 'a seed'),
+            account.ttlSeconds,
+          ),
         );
         // PostgreSQL's figure already holds what was settled here during an outage.
         if (Number(created) === 1) this.#owed.delete(account.key);

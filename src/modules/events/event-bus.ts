@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import { FanOut } from './fan-out.ts';
 import type { RedisGate } from '../../shared/redis-gate.ts';
+import { FanOut } from './fan-out.ts';
 
 /** Every event Tollgate publishes, by topic. Subscriptions and caches listen here. */
 export interface EventMap {

@@ -1,7 +1,7 @@
 import type { Logger } from '../../shared/logger.ts';
+import type { RedisGate } from '../../shared/redis-gate.ts';
 import type { CircuitChangedEvent, CircuitStateName, EventBus } from '../events/event-bus.ts';
 import { type BreakerPolicy, breakerSchema } from '../providers/provider.validation.ts';
-import type { RedisGate } from '../../shared/redis-gate.ts';
 
 const DEFAULT_POLICY = breakerSchema.parse({});
 const SNAPSHOT_PREFIX = 'tollgate:circuit:';
