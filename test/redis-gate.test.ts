@@ -70,6 +70,11 @@ describe('redis gate', () => {
     );
     await expect(failure).rejects.toBeInstanceOf(RedisScriptError);
     await expect(failure).rejects.toMatchObject({ script: 'broken script' });
+    await expect(
+      g.run('our own code', () => {
+        throw new TypeError('a bug before the command');
+      }),
+    ).rejects.toBeInstanceOf(RedisScriptError);
     expect(g.available).toBe(true);
   });
 

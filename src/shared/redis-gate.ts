@@ -12,7 +12,7 @@ export class RedisUnavailableError extends Error {
 
 /**
  * Redis answered, with an error: a bug in a script or command of ours (or data it cannot read),
- * not an outage. Callers log it at error level and still keep their promise locally.
+ * or our code around the command threw; not an outage. Callers log it at error level and still keep their promise locally.
  */
 export class RedisScriptError extends Error {
   readonly script: string;
@@ -25,6 +25,9 @@ export class RedisScriptError extends Error {
 
 // Replies that say the server cannot serve right now rather than that our command is wrong.
 const UNAVAILABLE_REPLY = /^(LOADING|BUSY|MASTERDOWN|TRYAGAIN|CLUSTERDOWN|READONLY|OOM|NOSCRIPT)\b/;
+/** ioredis's and the socket's ways of saying that Redis could not be reached or did not answer. */
+const OUTAGE_MESSAGE =
+  /timed out|Connection is closed|isn't writeable|max retries|not ready|ECONN|EPIPE|ETIMEDOUT|EHOSTUNREACH|ENETUNREACH|ENOTFOUND|EAI_AGAIN/i;
 /** A script refused to run because its caller had already given up (see `deadline()`). */
 const LATE_REPLY = /^LATE\b/;
 /** Leaves a command this long to bring its answer back before its caller's timeout fires. */
@@ -138,9 +141,12 @@ export class RedisGate {
       // Redis ran it after the deadline: it was stalled, and the command changed nothing.
       return new RedisUnavailableError(`redis ran ${name} too late`, { cause: err });
     }
-    if (err instanceof ReplyError && !UNAVAILABLE_REPLY.test(err.message)) {
-      return new RedisScriptError(name, err);
-    }
+    const outage =
+      err instanceof ReplyError
+        ? UNAVAILABLE_REPLY.test(err.message)
+        : OUTAGE_MESSAGE.test(err.message) || err.name === 'MaxRetriesPerRequestError';
+    // Anything else (an error reply, or an exception in our own code around the command) is a bug.
+    if (!outage) return new RedisScriptError(name, err);
     this.#trip(err.message);
     return new RedisUnavailableError(`redis unavailable (${name}): ${err.message}`, { cause: err });
   }
