@@ -391,23 +391,29 @@ export class BudgetLedger {
 
   async #handOver(): Promise<void> {
     const owed = [...this.#owed];
+    // Taken now: holds that fall back while this runs are released by the next hand-over.
     const uncertain = this.#uncertain;
+    this.#uncertain = [];
     if (owed.length > 0) {
-      await this.#gate!.run('budget pay', () =>
-        this.#redis!.budgetPay(
-          owed.length,
-          ...owed.map(([key]) => key),
-          this.#gate!.deadline(),
-          ...owed.map(([, m]) => micros(m, 'owed spend')),
-        ),
-      );
+      try {
+        await this.#gate!.run('budget pay', () =>
+          this.#redis!.budgetPay(
+            owed.length,
+            ...owed.map(([key]) => key),
+            this.#gate!.deadline(),
+            ...owed.map(([, m]) => micros(m, 'owed spend')),
+          ),
+        );
+      } catch (error) {
+        this.#uncertain.unshift(...uncertain);
+        throw error;
+      }
       for (const [key, m] of owed) {
         const left = (this.#owed.get(key) ?? 0) - m;
         if (left > 0) this.#owed.set(key, left);
         else this.#owed.delete(key);
       }
     }
-    this.#uncertain = [];
     let released = 0;
     for (const [i, hold] of uncertain.entries()) {
       try {
@@ -431,7 +437,8 @@ export class BudgetLedger {
         this.#fellBack('release', error);
       }
     }
-    this.#outage.clear();
+    // Unless Redis went away again meanwhile, the shares taken during the outage are over.
+    if (this.#gate!.available) this.#outage.clear();
     this.#logger.info(
       { released, accounts: owed.length },
       'budget ledger: holds and spend from the redis outage handed over',
