@@ -2,6 +2,14 @@ import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
 import { type RedisGate, RedisScriptError, RedisUnavailableError } from '../../shared/redis-gate.ts';
+import {
+  decideAlone,
+  micros,
+  type OutageAccount,
+  outageFigures,
+  release,
+  shareOf,
+} from './budget-ledger-alone.ts';
 import { PAY, READ, RESERVE, SEED, SETTLE } from './budget-ledger-scripts.ts';
 
 /** One budget's account for one period, as the ledger sees it. */
@@ -35,17 +43,6 @@ export type ReserveOutcome =
   /** `blockedAt` indexes the account that refused. */
   | { ok: false; blockedAt: number; figures: LedgerFigures[] };
 
-/**
- * While Redis is unavailable, what this replica may still spend of one account: its share of
- * the room it last saw (`base`, Redis's figures), and what it held and spent alone since.
- */
-interface OutageAccount {
-  base: LedgerFigures;
-  allowance: number;
-  held: number;
-  spent: number;
-}
-
 type Commands = Redis & {
   budgetReserve(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
   budgetSettle(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
@@ -56,18 +53,6 @@ type Commands = Redis & {
 
 const keysOf = (accounts: LedgerAccount[]) => accounts.flatMap((a) => [a.key, `${a.key}:holds`]);
 const ZERO: LedgerFigures = { spentMicros: 0, reservedMicros: 0 };
-
-/**
- * Micro-units as the scripts take them: a non-negative integer, written in full (never "1e+21").
- * Beyond 2^53-1 a JavaScript number is no longer exact: such an amount (an estimate for an absurd
- * `max_tokens`) is held as 2^53-1, more than any budget, which refuses it.
- */
-function micros(value: number, what: string): string {
-  if (Number.isNaN(value) || value < 0) {
-    throw new RangeError(`budget ledger: ${what} must be a number of micro-units from 0, got ${value}`);
-  }
-  return String(Math.min(Math.ceil(value), Number.MAX_SAFE_INTEGER));
-}
 
 /**
  * Spent and reserved micro-units per budget account. With Redis the accounts live there and
@@ -140,7 +125,7 @@ export class BudgetLedger {
           if (!this.#local.has(account.key)) this.#local.set(account.key, { spentMicros, reservedMicros: 0 });
         }
       }
-      return this.#reserveAlone(
+      return decideAlone(
         accounts.map((a) => this.#localAccount(a.key)),
         accounts,
         amountMicros,
@@ -158,7 +143,7 @@ export class BudgetLedger {
     for (const [index, account] of accounts.entries()) {
       entries.push(await this.#outageAccount(account, () => seed(index)));
     }
-    return this.#reserveAlone(entries, accounts, amountMicros, id);
+    return decideAlone(entries, accounts, amountMicros, id);
   }
 
   /** Turns a hold into actual spend (0 for a failed call) and returns the new figures. */
@@ -187,7 +172,7 @@ export class BudgetLedger {
           ),
         );
         // A hold made alone is not in Redis (the script only added its spend): forget it here.
-        if (hold.local) for (const a of accounts) this.#release(this.#outage.get(a.key), hold.amountMicros);
+        if (hold.local) for (const a of accounts) release(this.#outage.get(a.key), hold.amountMicros);
         return this.#mirror(accounts, out);
       } catch (error) {
         this.#fellBack('settle', error);
@@ -200,7 +185,7 @@ export class BudgetLedger {
     for (const account of accounts) {
       const entry = await this.#outageAccount(account, async () => 0);
       if (hold.local) {
-        this.#release(entry, hold.amountMicros);
+        release(entry, hold.amountMicros);
         entry.spent += actualMicros;
       } else {
         // Held before the outage: it was part of the room the share was taken from.
@@ -311,34 +296,6 @@ export class BudgetLedger {
     return blocked === 0 ? { ok: true, figures, hold } : { ok: false, blockedAt: blocked - 1, figures };
   }
 
-  /**
-   * Decides alone on `entries` (the accounts themselves without Redis, this replica's share of
-   * them while Redis is unavailable). Atomic: nothing here yields.
-   */
-  #reserveAlone(
-    entries: (OutageAccount | LedgerFigures)[],
-    accounts: LedgerAccount[],
-    amountMicros: number,
-    id: string,
-  ): ReserveOutcome {
-    const room = entries.map((e, i) =>
-      'allowance' in e
-        ? { limit: e.allowance, spent: e.spent, held: e.held }
-        : { limit: accounts[i]!.limitMicros, spent: e.spentMicros, held: e.reservedMicros },
-    );
-    const figures = () => entries.map((e) => ('allowance' in e ? outageFigures(e) : { ...e }));
-    const blockedAt = accounts.findIndex((account, i) => {
-      const { limit, spent, held } = room[i]!;
-      return account.blocks && (spent >= limit || (amountMicros > 0 && spent + held + amountMicros > limit));
-    });
-    if (blockedAt >= 0) return { ok: false, blockedAt, figures: figures() };
-    for (const e of entries) {
-      if ('allowance' in e) e.held += amountMicros;
-      else e.reservedMicros += amountMicros;
-    }
-    return { ok: true, figures: figures(), hold: { accounts, amountMicros, id, local: true } };
-  }
-
   /** This replica's share of an account while Redis is unavailable, from its last view. */
   async #outageAccount(account: LedgerAccount, seed: () => Promise<number>): Promise<OutageAccount> {
     const existing = this.#outage.get(account.key);
@@ -346,14 +303,9 @@ export class BudgetLedger {
     const view = this.#view.get(account.key) ?? { spentMicros: await seed(), reservedMicros: 0 };
     const again = this.#outage.get(account.key);
     if (again) return again;
-    const left = Math.max(0, account.limitMicros - view.spentMicros - view.reservedMicros);
-    const entry = { base: { ...view }, allowance: Math.floor(left / this.#replicas), held: 0, spent: 0 };
+    const entry = shareOf(account, view, this.#replicas);
     this.#outage.set(account.key, entry);
     return entry;
-  }
-
-  #release(entry: OutageAccount | undefined, amountMicros: number): void {
-    if (entry) entry.held = Math.max(0, entry.held - amountMicros);
   }
 
   #localAccount(key: string): LedgerFigures {
@@ -453,11 +405,4 @@ export class BudgetLedger {
       'budget ledger: a redis script failed (a bug, not an outage): this call is decided from this replica’s share of the budget and its spend is handed over with the outage rule',
     );
   }
-}
-
-function outageFigures(entry: OutageAccount): LedgerFigures {
-  return {
-    spentMicros: entry.base.spentMicros + entry.spent,
-    reservedMicros: entry.base.reservedMicros + entry.held,
-  };
 }
