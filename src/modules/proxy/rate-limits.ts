@@ -63,8 +63,9 @@ class WaitQueue {
 /**
  * Rate limits for providers and clients, with rate-limiter-flexible. With Redis, one atomic
  * counter per limit is shared by every replica; if Redis fails or stalls, an in-process
- * insurance limiter with this replica's share (limit ÷ replicas) takes over at once (the Redis
- * client has no offline queue and short timeouts, so nothing hangs). Without Redis the limits
+ * insurance limiter with this replica's share (limit ÷ replicas) takes over: after one command
+ * timeout, since the Redis gate sends nothing more until Redis answers again, and increments
+ * that ran late (Redis woke up) count for nothing. Without Redis the limits
  * are in-process, exact for one replica.
  */
 export class RateLimits {
