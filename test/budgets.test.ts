@@ -660,9 +660,17 @@ describe("a provider priced by model only, called without max_tokens, over Redis
       }
       expect(admitted).toBe(10);
       expect(refusal).toMatchObject({ status: 402 });
-      expect(await spentBoth(budget.id, providerId)).toEqual({ inRedis: 10 * COST, inPostgres: 10 * COST });
+      // (Eventually: on a loaded machine a Redis timeout may make a call settle alone, handed over later.)
+      await vi.waitFor(
+        async () =>
+          expect(await spentBoth(budget.id, providerId)).toEqual({
+            inRedis: 10 * COST,
+            inPostgres: 10 * COST,
+          }),
+        { timeout: 5000 },
+      );
       expect((await budgetOf(app, budget.id)).spentMicros).toBe(10 * COST);
-      expect(app.logs.text).not.toMatch(/not an integer|redis unavailable|script failed/);
+      expect(app.logs.text).not.toMatch(/not an integer|budget ledger: redis unavailable|script failed/);
     },
   );
 
@@ -673,8 +681,15 @@ describe("a provider priced by model only, called without max_tokens, over Redis
       const results = await Promise.allSettled(Array.from({ length: 50 }, () => ask()));
       expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
       await settled(app, budget.id);
-      expect(await spentBoth(budget.id, providerId)).toEqual({ inRedis: 50 * COST, inPostgres: 50 * COST });
-      expect(app.logs.text).not.toMatch(/not an integer|redis unavailable|script failed/);
+      await vi.waitFor(
+        async () =>
+          expect(await spentBoth(budget.id, providerId)).toEqual({
+            inRedis: 50 * COST,
+            inPostgres: 50 * COST,
+          }),
+        { timeout: 5000 },
+      );
+      expect(app.logs.text).not.toMatch(/not an integer|budget ledger: redis unavailable|script failed/);
     },
   );
 });
