@@ -52,6 +52,7 @@ import { attachGraphqlWebSocket } from './server/ws.ts';
 import type { Services } from './services.ts';
 import { createLogger, type Logger, redactUrl } from './shared/logger.ts';
 import { createRedis } from './shared/redis.ts';
+import { RedisGate } from './shared/redis-gate.ts';
 import { createTracing } from './shared/tracing.ts';
 
 export interface StartedApp {
@@ -132,6 +133,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     await migrateToLatest(orm, logger);
 
     let redis: Redis | undefined;
+    let gate: RedisGate | undefined;
     let events: EventBus;
     if (config.redis.url) {
       const url = config.redis.url;
@@ -145,6 +147,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         return client;
       };
       redis = await connectQuietly(createRedis(url), 'commands');
+      // Every Redis user on the request path asks through the gate (one degraded signal).
+      gate = new RedisGate({ redis, logger });
+      await gate.start();
       const publisher = await connectQuietly(createRedis(url), 'events-publisher');
       // The subscriber keeps its offline queue: subscriptions are re-established on reconnect.
       const subscriber = await connectQuietly(
@@ -155,9 +160,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         logger,
         publisher,
         subscriber,
+        gate,
         maxQueue: config.graphql.subscriberQueueMax,
       });
       onStop('Redis', async () => {
+        gate!.stop();
         redis!.disconnect();
       });
     } else {
@@ -202,13 +209,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
     onStop('client cache', async () => clientCache.stop());
-    const breakers = new Breakers({ events, logger, redis });
+    const breakers = new Breakers({ events, logger, gate });
     const providerCache = new ProviderCache({ orm, events, logger });
     await providerCache.start(config.caches.refreshIntervalMs);
     const restoredCircuits = await breakers.restore(providerCache.ids());
     if (restoredCircuits > 0)
       logger.info({ circuits: restoredCircuits }, 'adopted open circuits from other replicas');
-    const budgetLedger = new BudgetLedger({ redis, logger });
+    const budgetLedger = new BudgetLedger({ gate, logger, replicas: config.proxy.replicas });
     const budgetEnforcer = new BudgetEnforcer({
       orm,
       events,
@@ -218,7 +225,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     await budgetEnforcer.start(config.caches.refreshIntervalMs);
     const agents = new UpstreamAgents();
-    const limits = new RateLimits({ redis, replicas: config.proxy.replicas, logger });
+    const limits = new RateLimits({ gate, replicas: config.proxy.replicas, logger });
     const healthMonitor = new HealthMonitor({
       orm,
       providers: providerCache,
@@ -346,7 +353,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     const guard = new ApiGuard({
       tokens,
-      redis,
+      gate,
       replicas: config.proxy.replicas,
       logger,
       settings: config.apiProtection,
@@ -370,12 +377,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
               await orm.em.fork().execute('select 1');
             },
           },
-          ...(redis
+          ...(gate
             ? [
                 {
                   name: 'redis',
+                  // Known unresponsive: say so at once rather than after another timeout.
                   check: async () => {
-                    await redis!.ping();
+                    await gate!.run('readiness', (r) => r.ping());
                   },
                 },
               ]

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import type { RedisGate } from '../../shared/redis-gate.ts';
 import { FanOut } from './fan-out.ts';
 
 /** Every event Tollgate publishes, by topic. Subscriptions and caches listen here. */
@@ -136,10 +137,19 @@ export class EventBus {
   readonly #origin = randomUUID();
   readonly #publisher: Redis | undefined;
   readonly #subscriber: Redis | undefined;
+  readonly #gate: RedisGate | undefined;
   readonly #logger: Logger;
 
-  constructor(deps: { logger: Logger; publisher?: Redis; subscriber?: Redis; maxQueue?: number }) {
+  constructor(deps: {
+    logger: Logger;
+    publisher?: Redis;
+    subscriber?: Redis;
+    /** When given, events are not sent while Redis is known to be unresponsive. */
+    gate?: RedisGate;
+    maxQueue?: number;
+  }) {
     this.#logger = deps.logger;
+    this.#gate = deps.gate;
     this.#maxQueue = deps.maxQueue ?? 1000;
     this.#all = new FanOut(this.#maxQueue);
     this.#publisher = deps.publisher;
@@ -193,14 +203,17 @@ export class EventBus {
       }
     }
     if (this.#publisher) {
-      this.#publisher
-        .publish(CHANNEL, JSON.stringify({ origin: this.#origin, topic, event: full }))
-        .catch((error: Error) => {
-          this.#logger.warn(
-            { err: error.message, topic },
-            'event not shared with other replicas (redis unavailable)',
-          );
-        });
+      const publisher = this.#publisher;
+      const message = JSON.stringify({ origin: this.#origin, topic, event: full });
+      const sent = this.#gate
+        ? this.#gate.run('event publish', () => publisher.publish(CHANNEL, message))
+        : publisher.publish(CHANNEL, message);
+      sent.catch((error: Error) => {
+        this.#logger.warn(
+          { err: error.message, topic },
+          'event not shared with other replicas (redis unavailable)',
+        );
+      });
     }
     return full;
   }

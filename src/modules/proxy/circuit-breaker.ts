@@ -1,5 +1,5 @@
-import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import type { RedisGate } from '../../shared/redis-gate.ts';
 import type { CircuitChangedEvent, CircuitStateName, EventBus } from '../events/event-bus.ts';
 import { type BreakerPolicy, breakerSchema } from '../providers/provider.validation.ts';
 
@@ -141,12 +141,12 @@ export class Breakers {
   readonly #stopListening: () => void;
   readonly #published = new Set<string>();
 
-  readonly #redis: Redis | undefined;
+  readonly #gate: RedisGate | undefined;
 
-  constructor(deps: { events: EventBus; logger: Logger; redis?: Redis }) {
+  constructor(deps: { events: EventBus; logger: Logger; gate?: RedisGate }) {
     this.#events = deps.events;
     this.#logger = deps.logger;
-    this.#redis = deps.redis;
+    this.#gate = deps.gate;
     this.#stopListening = deps.events.listen('circuit.changed', (event) => {
       if (this.#published.delete(event.id)) return;
       // The policy is refreshed from the provider on this replica's next call.
@@ -225,17 +225,21 @@ export class Breakers {
     // Our own event comes back through the local bus; the circuit already is in that state.
     this.#published.add(event.id);
     // The latest transition is also kept in Redis, for replicas that start later.
-    this.#redis
-      ?.set(`${SNAPSHOT_PREFIX}${provider.id}`, JSON.stringify(event), 'PX', SNAPSHOT_TTL_MS)
+    this.#gate
+      ?.run('circuit snapshot', (redis) =>
+        redis.set(`${SNAPSHOT_PREFIX}${provider.id}`, JSON.stringify(event), 'PX', SNAPSHOT_TTL_MS),
+      )
       .catch((error: Error) => this.#logger.warn({ err: error.message }, 'circuit state not saved to redis'));
   }
 
   /** At start-up: adopt the circuit states other replicas left in Redis (no-op without Redis). */
   async restore(providerIds: string[]): Promise<number> {
-    if (!this.#redis || providerIds.length === 0) return 0;
+    if (!this.#gate || providerIds.length === 0) return 0;
     let restored = 0;
     try {
-      const values = await this.#redis.mget(providerIds.map((id) => `${SNAPSHOT_PREFIX}${id}`));
+      const values = await this.#gate.run('circuit restore', (redis) =>
+        redis.mget(providerIds.map((id) => `${SNAPSHOT_PREFIX}${id}`)),
+      );
       values.forEach((value, i) => {
         if (!value) return;
         const event = JSON.parse(value) as CircuitChangedEvent;
