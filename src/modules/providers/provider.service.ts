@@ -44,8 +44,13 @@ export class ProviderService {
     this.#events = deps.events;
   }
 
-  #announce(actor: Actor, change: 'CREATED' | 'UPDATED' | 'DELETED', provider: Provider): Provider {
-    this.#events.publish('provider.changed', {
+  /** Returns once this replica's caches have the change (a disabled provider is refused here). */
+  async #announce(
+    actor: Actor,
+    change: 'CREATED' | 'UPDATED' | 'DELETED',
+    provider: Provider,
+  ): Promise<Provider> {
+    await this.#events.publishApplied('provider.changed', {
       change,
       providerId: provider.id,
       slug: provider.slug,
