@@ -34,6 +34,7 @@ import { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import { Vault } from './modules/keys/vault.ts';
 import { ProviderService } from './modules/providers/provider.service.ts';
 import { Breakers } from './modules/proxy/circuit-breaker.ts';
+import { CircuitIsolations } from './modules/proxy/circuit-isolations.ts';
 import { ProviderCache } from './modules/proxy/provider-cache.ts';
 import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
 import { RateLimits } from './modules/proxy/rate-limits.ts';
@@ -201,12 +202,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
     onStop('client cache', async () => clientCache.stop());
-    const breakers = new Breakers({ events, logger, redis });
+    const breakers = new Breakers({ events, logger, redis, isolations: new CircuitIsolations(orm) });
     const providerCache = new ProviderCache({ orm, events, logger });
     await providerCache.start(config.caches.refreshIntervalMs);
     const restoredCircuits = await breakers.restore(providerCache.ids());
     if (restoredCircuits > 0)
-      logger.info({ circuits: restoredCircuits }, 'adopted open circuits from other replicas');
+      logger.info({ circuits: restoredCircuits }, 'restored open and isolated circuits');
+    breakers.start(config.caches.refreshIntervalMs);
     const budgetLedger = new BudgetLedger({ redis, logger });
     const budgetEnforcer = new BudgetEnforcer({
       orm,

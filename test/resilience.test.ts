@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ProviderCircuit, ResetCircuit, TripCircuit } from './documents.ts';
-import { startReplicas, startTestApp, type TestApp } from './helpers/app.ts';
+import { createDatabase, startReplicas, startTestApp, type TestApp } from './helpers/app.ts';
 import { call, createClientKey, refreshCaches, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
+import { freePort, startRedisServer } from './helpers/ports.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 
 let upstream: Upstream;
@@ -435,6 +436,75 @@ describe('circuit breaker', () => {
     }
   });
 
+  it("an operator's trip outlives a restart with an empty Redis, and so does a reset", async () => {
+    const databaseUrl = await createDatabase();
+    /** A replica with a Redis of its own, started empty, as after a Redis restart or failover. */
+    const startWithEmptyRedis = async () => {
+      const port = await freePort();
+      const redis = await startRedisServer(port);
+      const t = await startTestApp({ databaseUrl, env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+      return {
+        t,
+        stop: async () => {
+          await t.stop();
+          redis.kill('SIGKILL');
+        },
+      };
+    };
+    upstream.reset();
+    let replica = await startWithEmptyRedis();
+    try {
+      const { slug } = await setUpProvider(replica.t, upstream.url);
+      const key = await createClientKey(replica.t);
+      const operator = await replica.t.token('operator');
+      await gql(replica.t.graphqlUrl, TripCircuit, { provider: slug, reason: 'vendor breach' }, operator);
+      await replica.stop();
+
+      replica = await startWithEmptyRedis();
+      expect(await circuitOf(replica.t, slug)).toMatchObject({
+        state: 'ISOLATED',
+        reason: expect.stringContaining('vendor breach'),
+      });
+      const refused = await call(replica.t, key, `${slug}/x`);
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+        code: 'CIRCUIT_OPEN',
+        circuit: 'ISOLATED',
+      });
+      expect(upstream.requests).toHaveLength(0);
+      await gql(replica.t.graphqlUrl, ResetCircuit, { provider: slug }, await replica.t.token('operator'));
+      await replica.stop();
+
+      replica = await startWithEmptyRedis();
+      expect(await circuitOf(replica.t, slug)).toMatchObject({ state: 'CLOSED' });
+      expect((await call(replica.t, key, `${slug}/x`)).status).toBe(200);
+    } finally {
+      await replica.stop();
+    }
+  });
+
+  it('a replica that missed the trip event (no shared Redis) applies it within the refresh interval', async () => {
+    const { a, b } = await startReplicas({ TOLLGATE_CACHE_REFRESH_INTERVAL_MS: '1000' });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url);
+      const key = await createClientKey(a);
+      await refreshCaches(b);
+      expect((await call(b, key, `${slug}/x`)).status).toBe(200);
+      const operator = await a.token('operator');
+      await gql(a.graphqlUrl, TripCircuit, { provider: slug, reason: 'missed event' }, operator);
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 5000, interval: 100 })
+        .toBe(503);
+      await gql(a.graphqlUrl, ResetCircuit, { provider: slug }, operator);
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 5000, interval: 100 })
+        .toBe(200);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('can be tripped and reset by an operator, on every replica', async () => {
     const redisUrl = inject('redisUrl');
     const env = { REDIS_URL: redisUrl };
@@ -456,7 +526,7 @@ describe('circuit breaker', () => {
       await expect
         .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 1000, interval: 20 })
         .toBe(503);
-      // A replica that starts now picks up the shared state from Redis.
+      // A replica that starts now picks up the trip (from PostgreSQL).
       const late = await startTestApp({ databaseUrl, env });
       try {
         expect(await circuitOf(late, slug)).toMatchObject({

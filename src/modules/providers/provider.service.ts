@@ -11,6 +11,7 @@ import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { BudgetEntity } from '../budgets/budget.entity.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import { CircuitIsolationEntity } from '../proxy/circuit-isolation.entity.ts';
 import { type Provider, ProviderEntity } from './provider.entity.ts';
 import {
   degradedModeSchema,
@@ -166,6 +167,8 @@ export class ProviderService {
         );
       }
       const snapshot = { ...provider };
+      // An operator's trip goes with its provider (a new one with the slug starts closed).
+      await em.nativeDelete(CircuitIsolationEntity, { providerId: provider.id });
       em.remove(provider);
       this.#audit.record(em, actor, { action: 'provider.delete', targetType: 'Provider', targetId: slug });
       return snapshot;
