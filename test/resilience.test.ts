@@ -395,6 +395,55 @@ describe('circuit breaker', () => {
     }
   });
 
+  it('half-open lets one probe through for the whole cluster: a 50-call burst over two replicas sends one call to a failing upstream', async () => {
+    const redisUrl = inject('redisUrl');
+    expect(redisUrl, 'redis-server is needed for this test').not.toBe('');
+    const { a, b } = await startReplicas({ REDIS_URL: redisUrl });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          breaker: { failureThreshold: 3, halfOpenAfterMs: 500, successThreshold: 2 },
+        },
+      });
+      const key = await createClientKey(a);
+      await refreshCaches(b);
+      // Slow enough that the whole burst arrives while the probe is still out.
+      upstream.behave({ kind: 'slow', delayMs: 300, status: 500 });
+      for (let i = 0; i < 3; i++) expect((await call(a, key, `${slug}/x`)).status).toBe(500);
+      await expect
+        .poll(async () => (await circuitOf(b, slug))?.state, { timeout: 1000, interval: 10 })
+        .toBe('OPEN');
+      const nextProbeAt = Date.parse(String((await circuitOf(a, slug))?.nextProbeAt));
+      await new Promise((r) => setTimeout(r, Math.max(0, nextProbeAt - Date.now()) + 50));
+
+      const before = upstream.requests.length;
+      const burst = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const response = await call(i % 2 === 0 ? a : b, key, `${slug}/burst`);
+          const body = (await response.json()) as { error?: { code: string } };
+          return body.error?.code ?? String(response.status);
+        }),
+      );
+      const probes = upstream.requests.length - before;
+      const answers = burst.reduce<Record<string, number>>(
+        (acc, c) => ({ ...acc, [c]: (acc[c] ?? 0) + 1 }),
+        {},
+      );
+      console.log(`half-open burst of 50 over two replicas: ${probes} call(s) reached the upstream`, answers);
+      expect(probes).toBe(1);
+      expect(answers).toEqual({ 500: 1, CIRCUIT_OPEN: 49 });
+      // The failed probe re-opened the circuit everywhere.
+      expect((await circuitOf(a, slug))?.state).toBe('OPEN');
+      await expect
+        .poll(async () => (await circuitOf(b, slug))?.state, { timeout: 1000, interval: 10 })
+        .toBe('OPEN');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('never counts caller errors (4xx) as failures', async () => {
     const t = await startTestApp();
     try {
