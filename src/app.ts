@@ -127,9 +127,18 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       onStop('embedded PostgreSQL', () => embedded!.stop());
       databaseUrl = embedded.url;
     }
-    const orm = await createOrm(databaseUrl, config.database.poolMax);
+    // Migrations get a connection of their own without the statement timeout: one may take long.
+    const migrationOrm = await createOrm(databaseUrl, 2);
+    try {
+      await migrateToLatest(migrationOrm, logger);
+    } finally {
+      await migrationOrm.close();
+    }
+    const orm = await createOrm(databaseUrl, config.database.poolMax, {
+      statementMs: config.database.statementTimeoutMs,
+      acquireMs: config.database.acquireTimeoutMs,
+    });
     onStop('database pool', () => orm.close());
-    await migrateToLatest(orm, logger);
 
     let redis: Redis | undefined;
     let events: EventBus;
