@@ -442,6 +442,44 @@ describe('circuit breaker', () => {
     }
   });
 
+  it('good probes are counted for the cluster: one on each replica closes a circuit that needs two', async () => {
+    const redisUrl = inject('redisUrl');
+    expect(redisUrl, 'redis-server is needed for this test').not.toBe('');
+    const { a, b } = await startReplicas({ REDIS_URL: redisUrl });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          breaker: { failureThreshold: 2, halfOpenAfterMs: 300, successThreshold: 2 },
+        },
+      });
+      const key = await createClientKey(a);
+      await refreshCaches(b);
+      upstream.behave({ kind: 'status', status: 500 });
+      for (let i = 0; i < 2; i++) expect((await call(a, key, `${slug}/x`)).status).toBe(500);
+      await expect
+        .poll(async () => (await circuitOf(b, slug))?.state, { timeout: 1000, interval: 10 })
+        .toBe('OPEN');
+      upstream.behave({ kind: 'json', body: { ok: true } });
+      const nextProbeAt = Date.parse(String((await circuitOf(a, slug))?.nextProbeAt));
+      await new Promise((r) => setTimeout(r, Math.max(0, nextProbeAt - Date.now()) + 50));
+
+      expect((await call(a, key, `${slug}/x`)).status).toBe(200);
+      // The first good probe's slot is freed (and counted) just after its answer.
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 2000, interval: 20 })
+        .toBe(200);
+      for (const replica of [a, b]) {
+        await expect
+          .poll(async () => (await circuitOf(replica, slug))?.state, { timeout: 1000, interval: 10 })
+          .toBe('CLOSED');
+      }
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('never counts caller errors (4xx) as failures', async () => {
     const t = await startTestApp();
     try {
@@ -528,7 +566,7 @@ describe('circuit breaker', () => {
     } finally {
       await replica.stop();
     }
-  });
+  }, 120_000);
 
   it('a replica that missed the trip event (no shared Redis) applies it within the refresh interval', async () => {
     const { a, b } = await startReplicas({ TOLLGATE_CACHE_REFRESH_INTERVAL_MS: '1000' });

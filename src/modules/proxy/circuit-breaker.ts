@@ -11,21 +11,42 @@ const SNAPSHOT_PREFIX = 'tollgate:circuit:';
 const SNAPSHOT_TTL_MS = 24 * 3600 * 1000;
 /** The cluster's half-open probe slot of a provider: held by one replica's probe call at a time. */
 const PROBE_PREFIX = 'tollgate:circuit-probe:';
+/** Good probes in the current half-open spell, for the whole cluster. */
+const PROBE_COUNT_PREFIX = 'tollgate:circuit-probe-ok:';
 /** Beyond the probe's own deadline, so a slot outlives its call but not a replica that died in it. */
 const PROBE_SLOT_MARGIN_MS = 1_000;
 /** What a caller refused because another replica is probing is told to wait. */
 const PROBE_BUSY_RETRY_MS = 1_000;
+/** Good probes counted for the whole cluster during one half-open spell (refreshed by each). */
+const PROBE_COUNT_TTL_MS = 5 * 60_000;
 /**
- * Ends a probe, if the slot is still this probe's (it may have expired and been claimed again):
- * after a good probe the slot is freed for the next; after a failed one it stays taken until the
- * re-opened circuit's next probe time (ARGV[2] ms), so that no replica that has not yet heard of
- * the re-opening sends another probe meanwhile. ARGV[2] = 0 frees it either way.
+ * Ends a probe that got no good answer, if the slot is still this probe's (it may have expired
+ * and been claimed again). After a failed probe the slot stays taken until the re-opened
+ * circuit's next probe time (ARGV[2] ms), so that no replica that has not yet heard of the
+ * re-opening sends another probe meanwhile, and the good-probe count starts again. ARGV[2] = 0
+ * (a probe abandoned by its caller) just frees the slot.
  */
 const END_PROBE_SCRIPT = `
 if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
 local hold = tonumber(ARGV[2])
-if hold > 0 then redis.call('set', KEYS[1], 'reopened', 'PX', hold) else redis.call('del', KEYS[1]) end
+if hold > 0 then
+  redis.call('set', KEYS[1], 'reopened', 'PX', hold)
+  redis.call('del', KEYS[2])
+else
+  redis.call('del', KEYS[1])
+end
 return 1`;
+/**
+ * A good probe: frees the slot for the next one and counts it for the cluster. Returns the
+ * count (the replica whose probe reaches the success threshold closes the circuit), or 0 when
+ * the slot was no longer this probe's.
+ */
+const GOOD_PROBE_SCRIPT = `
+if redis.call('get', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('del', KEYS[1])
+local n = redis.call('incr', KEYS[2])
+if n >= tonumber(ARGV[3]) then redis.call('del', KEYS[2]) else redis.call('pexpire', KEYS[2], ARGV[2]) end
+return n`;
 
 /** What the breakers need of a provider. */
 export interface BreakerTarget {
@@ -119,6 +140,18 @@ export class Circuit {
     this.#probing = false;
   }
 
+  /** Counts a good probe here (when the cluster's count in Redis is out of reach). */
+  countGoodProbe(): number {
+    this.#probing = false;
+    return ++this.#successes;
+  }
+
+  /** `count` good probes in a row (counted here or for the cluster): closes at the threshold. */
+  closeAfterProbes(count: number, now: number): Transition | undefined {
+    if (this.status.state !== 'HALF_OPEN' || count < this.policy.successThreshold) return undefined;
+    return this.#move('CLOSED', `${count} successful probe(s)`, now);
+  }
+
   trip(reason: string, now: number): Transition | undefined {
     return this.status.state === 'ISOLATED' ? undefined : this.#move('ISOLATED', reason, now);
   }
@@ -167,7 +200,8 @@ export class Circuit {
  * The circuits of all providers. Every transition is logged and published on the event bus;
  * other replicas adopt it, so when one replica opens a provider's circuit the rest stop
  * sending to it as soon as the event arrives. With Redis, a half-open circuit's probe slot is
- * claimed in Redis, so the cluster sends one probe at a time, not one per replica. An
+ * claimed in Redis, so the cluster sends one probe at a time, not one per replica, and good
+ * probes are counted there, so `successThreshold` of them close it wherever they ran. An
  * operator's trip is kept in PostgreSQL (when `isolations` is given): restored on start and
  * re-read every refresh interval, so a restart or an empty Redis does not lift it.
  */
@@ -244,6 +278,14 @@ export class Breakers {
 
   report(provider: BreakerTarget, success: boolean, probe: boolean, reason: string): void {
     const circuit = this.circuit(provider.id, provider.breaker);
+    const token = probe ? this.#probeTokens.get(provider.id) : undefined;
+    if (token && success) {
+      // Good probes are counted for the cluster: the one that reaches the threshold closes it.
+      circuit.abandonProbe();
+      this.#probeTokens.delete(provider.id);
+      void this.#countGoodProbe(provider, circuit, token);
+      return;
+    }
     const transition = circuit.onResult(success, probe, reason, Date.now());
     if (transition) this.#publish(provider, transition);
     if (probe) {
@@ -327,12 +369,44 @@ export class Breakers {
     }
   }
 
+  async #countGoodProbe(provider: BreakerTarget, circuit: Circuit, token: string): Promise<void> {
+    let count: number;
+    try {
+      count = Number(
+        await this.#redis!.eval(
+          GOOD_PROBE_SCRIPT,
+          2,
+          `${PROBE_PREFIX}${provider.id}`,
+          `${PROBE_COUNT_PREFIX}${provider.id}`,
+          token,
+          PROBE_COUNT_TTL_MS,
+          provider.breaker.successThreshold,
+        ),
+      );
+    } catch (error) {
+      this.#logger.warn(
+        { provider: provider.slug, err: (error as Error).message },
+        'good probe not counted in redis; counted on this replica',
+      );
+      count = circuit.countGoodProbe();
+    }
+    const transition = circuit.closeAfterProbes(count, Date.now());
+    if (transition) this.#publish(provider, transition);
+  }
+
   #endProbe(providerId: string, holdMs: number): void {
     const token = this.#probeTokens.get(providerId);
     if (!token || !this.#redis) return;
     this.#probeTokens.delete(providerId);
     this.#redis
-      .eval(END_PROBE_SCRIPT, 1, `${PROBE_PREFIX}${providerId}`, token, holdMs)
+      .eval(
+        END_PROBE_SCRIPT,
+        2,
+        `${PROBE_PREFIX}${providerId}`,
+        `${PROBE_COUNT_PREFIX}${providerId}`,
+        token,
+        holdMs,
+      )
       .catch((error: Error) =>
         // The slot then frees itself when its time runs out.
         this.#logger.warn({ err: error.message }, 'half-open probe slot not released in redis'),
