@@ -136,7 +136,7 @@ builder.mutationField('resetCircuit', (t) =>
     type: CircuitPayload,
     skipTypeScopes: true,
     authScopes: { operator: true },
-    description: 'Closes the circuit on every replica.',
+    description: 'Closes the circuit on every replica and deletes the recorded trip.',
     args: { provider: t.arg.string({ required: true }) },
     errors: { types: [NotFoundError], directResult: true },
     resolve: async (_root, args, ctx) => {
