@@ -45,6 +45,7 @@ import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
 import { UsageRollups } from './modules/usage/usage-rollup.ts';
 import { ApiGuard } from './server/api-guard.ts';
+import { createConsoleRoute } from './server/console.ts';
 import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createMetrics } from './server/metrics.ts';
 import { closeHttpServer, EventStreams } from './server/shutdown.ts';
@@ -276,6 +277,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       clients: new ClientService({ orm, audit, events }),
       clientCache,
       breakers,
+      limits,
       usage: new UsageService(orm),
       providerCache,
       budgets: new BudgetService({ orm, audit, events, defaultTimeZone: config.timeZone }),
@@ -370,6 +372,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
           if (admitted) await yoga.handle(req, res, { requestId, authenticated: admitted.authenticated });
         },
         proxy,
+        console: createConsoleRoute(),
         metrics: config.metrics.port === undefined ? metricsRoute : undefined,
         readiness: [
           {
