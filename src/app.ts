@@ -34,6 +34,7 @@ import { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import { Vault } from './modules/keys/vault.ts';
 import { ProviderService } from './modules/providers/provider.service.ts';
 import { Breakers } from './modules/proxy/circuit-breaker.ts';
+import { CircuitIsolations } from './modules/proxy/circuit-isolations.ts';
 import { ProviderCache } from './modules/proxy/provider-cache.ts';
 import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
 import { RateLimits } from './modules/proxy/rate-limits.ts';
@@ -128,9 +129,18 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       onStop('embedded PostgreSQL', () => embedded!.stop());
       databaseUrl = embedded.url;
     }
-    const orm = await createOrm(databaseUrl, config.database.poolMax);
+    // Migrations get a connection of their own without the statement timeout: one may take long.
+    const migrationOrm = await createOrm(databaseUrl, 2);
+    try {
+      await migrateToLatest(migrationOrm, logger);
+    } finally {
+      await migrationOrm.close();
+    }
+    const orm = await createOrm(databaseUrl, config.database.poolMax, {
+      statementMs: config.database.statementTimeoutMs,
+      acquireMs: config.database.acquireTimeoutMs,
+    });
     onStop('database pool', () => orm.close());
-    await migrateToLatest(orm, logger);
 
     let redis: Redis | undefined;
     let gate: RedisGate | undefined;
@@ -209,12 +219,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
     onStop('client cache', async () => clientCache.stop());
-    const breakers = new Breakers({ events, logger, gate });
+    const breakers = new Breakers({ events, logger, gate, isolations: new CircuitIsolations(orm) });
     const providerCache = new ProviderCache({ orm, events, logger });
     await providerCache.start(config.caches.refreshIntervalMs);
     const restoredCircuits = await breakers.restore(providerCache.ids());
     if (restoredCircuits > 0)
-      logger.info({ circuits: restoredCircuits }, 'adopted open circuits from other replicas');
+      logger.info({ circuits: restoredCircuits }, 'restored open and isolated circuits');
+    breakers.start(config.caches.refreshIntervalMs);
     const budgetLedger = new BudgetLedger({ gate, logger, replicas: config.proxy.replicas });
     const budgetEnforcer = new BudgetEnforcer({
       orm,

@@ -135,6 +135,7 @@ export class EventBus {
   readonly #recent: AnyEvent[] = [];
   readonly #originListeners: ((event: AnyEvent, options: PublishOptions) => void)[] = [];
   readonly #origin = randomUUID();
+  readonly #appliers = new Map<Topic, Set<(event: never) => Promise<void>>>();
   readonly #publisher: Redis | undefined;
   readonly #subscriber: Redis | undefined;
   readonly #gate: RedisGate | undefined;
@@ -216,6 +217,43 @@ export class EventBus {
       });
     }
     return full;
+  }
+
+  /**
+   * Publishes like `publish`, then waits until this replica's caches have applied the event
+   * (see `onApply`): a mutation that awaits it returns only once this replica acts on it, so a
+   * call made right after a revocation is refused here. Other replicas apply it on delivery.
+   */
+  async publishApplied<K extends Topic>(
+    topic: K,
+    event: Omit<EventMap[K], 'id' | 'at'> | EventMap[K],
+    options: PublishOptions = {},
+  ): Promise<EventMap[K]> {
+    const full = this.publish(topic, event, options);
+    const appliers = [...(this.#appliers.get(topic) ?? [])] as ((event: EventMap[K]) => Promise<void>)[];
+    await Promise.all(
+      appliers.map((apply) =>
+        apply(full).catch((error: unknown) =>
+          this.#logger.error({ err: error, topic }, 'event applier failed'),
+        ),
+      ),
+    );
+    return full;
+  }
+
+  /**
+   * Registers how this replica's state catches up with an event of `topic` that it publishes
+   * itself with `publishApplied` (which waits for it). Returns a function that unregisters it.
+   */
+  onApply<K extends Topic>(topic: K, apply: (event: EventMap[K]) => Promise<void>): () => void {
+    let set = this.#appliers.get(topic);
+    if (!set) {
+      set = new Set();
+      this.#appliers.set(topic, set);
+    }
+    const entry = apply as (event: never) => Promise<void>;
+    set.add(entry);
+    return () => set.delete(entry);
   }
 
   /**
