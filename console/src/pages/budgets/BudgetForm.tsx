@@ -6,8 +6,8 @@ import { graphql } from '../../gql/index.ts';
 
 const ChoicesQuery = graphql(`
   query ConsoleBudgetChoices {
-    providers(first: 200) { edges { node { id slug name } } }
-    clients(first: 200, filter: { status: ACTIVE }) { edges { node { id name } } }
+    providers(first: 100) { edges { node { id slug name } } }
+    clients(first: 100, filter: { status: ACTIVE }) { edges { node { id name } } }
   }
 `);
 

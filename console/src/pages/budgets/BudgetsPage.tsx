@@ -11,7 +11,7 @@ import { SpendBar } from './SpendBar.tsx';
 
 const BudgetsQuery = graphql(`
   query ConsoleBudgets {
-    budgets(first: 100) {
+    budgets(first: 40) {
       edges {
         node {
           id
@@ -34,6 +34,7 @@ const BudgetsQuery = graphql(`
           version
         }
       }
+      pageInfo { hasNextPage }
     }
   }
 `);
@@ -268,6 +269,11 @@ export default function BudgetsPage() {
               ))}
             </ul>
           )}
+          {data?.budgets.pageInfo.hasNextPage ? (
+            <p className="panel-body cell-sub">
+              The first 40 budgets are shown; the API (<code>budgets(after:)</code>) has the rest.
+            </p>
+          ) : null}
         </Panel>
         <AlertFeed alerts={alerts ?? []} />
       </div>
