@@ -4,9 +4,15 @@ import { Field, fieldErrorsByField, messageOf, Outcome } from '../../components/
 import type { BudgetAction, BudgetPeriod, BudgetScope } from '../../gql/graphql.ts';
 import { graphql } from '../../gql/index.ts';
 
-const ChoicesQuery = graphql(`
-  query ConsoleBudgetChoices {
+// Two queries: together they would pass the API's query cost limit.
+const ProviderChoicesQuery = graphql(`
+  query ConsoleBudgetProviderChoices {
     providers(first: 100) { edges { node { id slug name } } }
+  }
+`);
+
+const ClientChoicesQuery = graphql(`
+  query ConsoleBudgetClientChoices {
     clients(first: 100, filter: { status: ACTIVE }) { edges { node { id name } } }
   }
 `);
@@ -93,7 +99,8 @@ export function BudgetForm({
   onDone: (message: string) => void;
   onCancel: () => void;
 }) {
-  const [{ data: choices }] = useQuery({ query: ChoicesQuery });
+  const [{ data: providerChoices }] = useQuery({ query: ProviderChoicesQuery });
+  const [{ data: clientChoices }] = useQuery({ query: ClientChoicesQuery });
   const [name, setName] = useState(budget?.name ?? '');
   const [scope, setScope] = useState<BudgetScope>(budget?.scope ?? 'GLOBAL');
   const [provider, setProvider] = useState(budget?.provider?.slug ?? '');
@@ -165,8 +172,8 @@ export function BudgetForm({
     }
   };
 
-  const providers = choices?.providers.edges.map((e) => e.node) ?? [];
-  const clients = choices?.clients.edges.map((e) => e.node) ?? [];
+  const providers = providerChoices?.providers.edges.map((e) => e.node) ?? [];
+  const clients = clientChoices?.clients.edges.map((e) => e.node) ?? [];
   return (
     <form
       className="panel-body"

@@ -10,8 +10,8 @@ import { BudgetForm } from './BudgetForm.tsx';
 import { SpendBar } from './SpendBar.tsx';
 
 const BudgetsQuery = graphql(`
-  query ConsoleBudgets {
-    budgets(first: 40) {
+  query ConsoleBudgets($after: String) {
+    budgets(first: 25, after: $after) {
       edges {
         node {
           id
@@ -34,7 +34,7 @@ const BudgetsQuery = graphql(`
           version
         }
       }
-      pageInfo { hasNextPage }
+      pageInfo { hasNextPage endCursor }
     }
   }
 `);
@@ -179,12 +179,69 @@ function AlertFeed({ alerts }: { alerts: Alert[] }) {
   );
 }
 
+/**
+ * One page of 25 budgets (the API's query cost limit counts every budget's fields), and a button
+ * for the next page on the last one.
+ */
+function BudgetPage({
+  after,
+  last,
+  version,
+  canEdit,
+  onEdit,
+  onDone,
+  onMore,
+}: {
+  after: string | null;
+  last: boolean;
+  version: number;
+  canEdit: boolean;
+  onEdit: (budget: Budget) => void;
+  onDone: (text: string, ok: boolean) => void;
+  onMore: (cursor: string) => void;
+}) {
+  const [{ data, error }, reload] = useQuery({ query: BudgetsQuery, variables: { after } });
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reloads when the page asks for fresh figures
+  useEffect(() => {
+    if (version > 0) reload({ requestPolicy: 'network-only' });
+  }, [version]);
+  if (error) return <ErrorNotice error={error} />;
+  if (!data) return <Loading />;
+  const budgets = data.budgets.edges.map((e) => e.node);
+  if (budgets.length === 0 && after === null) {
+    return (
+      <EmptyState title="No budgets yet">
+        <p>A budget limits spend per period for everything, a provider, a client, or both.</p>
+      </EmptyState>
+    );
+  }
+  const { hasNextPage, endCursor } = data.budgets.pageInfo;
+  return (
+    <>
+      <ul className="budget-list">
+        {budgets.map((b) => (
+          <BudgetRow key={b.id} budget={b} canEdit={canEdit} onEdit={() => onEdit(b)} onDeleted={onDone} />
+        ))}
+      </ul>
+      {last && hasNextPage && endCursor ? (
+        <div className="pager">
+          <span />
+          <button type="button" className="button button-small" onClick={() => onMore(endCursor)}>
+            Show more budgets
+          </button>
+        </div>
+      ) : null}
+    </>
+  );
+}
+
 export default function BudgetsPage() {
   const canEdit = useCan('admin');
-  const [{ data, error, fetching }, reload] = useQuery({ query: BudgetsQuery });
+  const [pages, setPages] = useState<(string | null)[]>([null]);
+  const [version, setVersion] = useState(0);
   const [editing, setEditing] = useState<Budget | 'new' | null>(null);
   const [outcome, setOutcome] = useState<{ ok: boolean; text: string } | null>(null);
-  const refresh = useCallback(() => reload({ requestPolicy: 'network-only' }), [reload]);
+  const refresh = useCallback(() => setVersion((v) => v + 1), []);
 
   // Alerts arrive over the WebSocket; each one also refreshes the figures it is about.
   const [{ data: alerts }] = useSubscription(
@@ -199,10 +256,10 @@ export default function BudgetsPage() {
     if (latestAlert) refresh();
   }, [latestAlert, refresh]);
 
-  const budgets = data?.budgets.edges.map((e) => e.node) ?? [];
   const done = (text: string, ok = true) => {
     setEditing(null);
     setOutcome({ ok, text });
+    if (ok) setPages([null]);
     refresh();
   };
 
@@ -240,40 +297,23 @@ export default function BudgetsPage() {
           />
         </Panel>
       ) : null}
-      {error ? <ErrorNotice error={error} /> : null}
       <div className="page-columns">
-        <Panel
-          title="Budgets"
-          labelledBy="budget-list-title"
-          actions={fetching && data ? <span className="muted">Updating…</span> : null}
-        >
-          {!data ? (
-            <Loading />
-          ) : budgets.length === 0 ? (
-            <EmptyState title="No budgets yet">
-              <p>A budget limits spend per period for everything, a provider, a client, or both.</p>
-            </EmptyState>
-          ) : (
-            <ul className="budget-list">
-              {budgets.map((b) => (
-                <BudgetRow
-                  key={b.id}
-                  budget={b}
-                  canEdit={canEdit}
-                  onEdit={() => {
-                    setOutcome(null);
-                    setEditing(b);
-                  }}
-                  onDeleted={(text, ok) => done(text, ok)}
-                />
-              ))}
-            </ul>
-          )}
-          {data?.budgets.pageInfo.hasNextPage ? (
-            <p className="panel-body cell-sub">
-              The first 40 budgets are shown; the API (<code>budgets(after:)</code>) has the rest.
-            </p>
-          ) : null}
+        <Panel title="Budgets" labelledBy="budget-list-title">
+          {pages.map((after, i) => (
+            <BudgetPage
+              key={after ?? 'first'}
+              after={after}
+              last={i === pages.length - 1}
+              version={version}
+              canEdit={canEdit}
+              onEdit={(b) => {
+                setOutcome(null);
+                setEditing(b);
+              }}
+              onDone={done}
+              onMore={(cursor) => setPages([...pages, cursor])}
+            />
+          ))}
         </Panel>
         <AlertFeed alerts={alerts ?? []} />
       </div>
