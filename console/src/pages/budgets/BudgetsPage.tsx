@@ -112,11 +112,6 @@ function BudgetRow({
         <div className="budget-title">
           <h3 id={headingId}>{budget.name}</h3>
           {usageBadge(budget)}
-          <span className="budget-scope">
-            {scopeText(budget)} · {PERIOD[budget.period]}
-            {budget.period !== 'TOTAL' ? ` (${budget.timeZone})` : ''} ·{' '}
-            {budget.action === 'BLOCK' ? 'blocks at 100 %' : 'alerts only'}
-          </span>
         </div>
         <div className="budget-actions">
           <span className="spend-figure">
@@ -139,6 +134,11 @@ function BudgetRow({
           ) : null}
         </div>
       </div>
+      <p className="budget-scope">
+        {scopeText(budget)} · {PERIOD[budget.period]}
+        {budget.period !== 'TOTAL' ? ` (${budget.timeZone})` : ''} ·{' '}
+        {budget.action === 'BLOCK' ? 'blocks at 100 %' : 'alerts only'}
+      </p>
       <SpendBar budget={budget} label={budget.name} />
       <p className="cell-sub">
         Period {formatTime(budget.periodStart)}

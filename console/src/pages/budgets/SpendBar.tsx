@@ -58,7 +58,7 @@ export function SpendBar({ budget, label }: { budget: SpendFigures; label: strin
       </div>
       <div className="spend-legend">
         <span>
-          <span className="legend-swatch legend-spent" aria-hidden="true" />
+          <span className={`legend-swatch legend-spent ${tone}`} aria-hidden="true" />
           Spent {formatMicros(spentMicros)}
         </span>
         <span>

@@ -56,7 +56,8 @@ export function TimeChart({
           width: 2,
           fill: series.length === 1 ? `${s.color}1f` : undefined,
           dash: s.dashed ? [5, 4] : undefined,
-          points: { show: times.length <= 2 },
+          // A line needs two points: sparse series (one busy hour) are drawn as dots too.
+          points: { show: s.values.filter((v) => v != null).length <= 3, size: 6 },
           value: (_u: uPlot, v: number | null) => (v == null ? '—' : format(v)),
         })),
       ],

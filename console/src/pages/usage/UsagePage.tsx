@@ -346,6 +346,9 @@ export default function UsagePage() {
       <Panel>
         <form className="toolbar" onSubmit={applyCustom} aria-label="Report settings">
           <div>
+            <span className="field-group-label" aria-hidden="true">
+              Range
+            </span>
             <fieldset className="segmented">
               <legend>Range</legend>
               {RANGES.map((r) => (
@@ -404,13 +407,13 @@ export default function UsagePage() {
               </button>
             </>
           ) : null}
+          {report ? (
+            <p className="chart-summary toolbar-note">
+              {new Date(report.from).toLocaleString('en-US')} – {new Date(report.to).toLocaleString('en-US')} ·{' '}
+              {report.bucket === 'HOUR' ? 'hourly' : 'daily'} points
+            </p>
+          ) : null}
         </form>
-        {report ? (
-          <p className="panel-body chart-summary">
-            {new Date(report.from).toLocaleString('en-US')} – {new Date(report.to).toLocaleString('en-US')} ·{' '}
-            {report.bucket === 'HOUR' ? 'hourly' : 'daily'} points
-          </p>
-        ) : null}
       </Panel>
       {error ? <ErrorNotice error={error} /> : null}
       {invalid ? (
