@@ -409,8 +409,8 @@ export default function UsagePage() {
           ) : null}
           {report ? (
             <p className="chart-summary toolbar-note">
-              {new Date(report.from).toLocaleString('en-US')} – {new Date(report.to).toLocaleString('en-US')} ·{' '}
-              {report.bucket === 'HOUR' ? 'hourly' : 'daily'} points
+              {new Date(report.from).toLocaleString('en-US')} – {new Date(report.to).toLocaleString('en-US')}{' '}
+              · {report.bucket === 'HOUR' ? 'hourly' : 'daily'} points
             </p>
           ) : null}
         </form>
