@@ -307,7 +307,7 @@ describe('console: configuration', () => {
     ]);
     expect(download.suggestedFilename()).toBe('tollgate.yaml');
     const yaml = readFileSync((await download.path())!, 'utf8');
-    const official = await gql(t.graphqlUrl, ExportConfig, {}, await t.token('operator'));
+    const official = await gql(t.graphqlUrl, ExportConfig, {}, await t.token('admin'));
     expect(yaml).toBe(official.data?.exportConfig);
 
     // A broken document: every problem is listed with its path and line, and nothing is applied.
