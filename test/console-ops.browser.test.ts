@@ -120,6 +120,17 @@ describe('console: budgets', () => {
     expect(await row.textContent()).toContain('Remaining $1.00');
     await expectAccessible(page);
     await screenshot(page, 'budgets');
+
+    // Edited: a bad value is refused on its field, a good one is saved and the bar follows.
+    await row.getByRole('button', { name: `Edit ${name}` }).click();
+    await page.getByLabel('Time zone').fill('Mars/Olympus_Mons');
+    await page.getByRole('button', { name: 'Save budget' }).click();
+    await poll(() => fieldError(page, 'Time zone').textContent()).toContain('IANA time zone');
+    await page.getByLabel('Time zone').fill('UTC');
+    await page.getByLabel('Limit (USD)').fill('6');
+    await page.getByRole('button', { name: 'Save budget' }).click();
+    await page.getByText(`Saved “${name}”.`).waitFor();
+    await poll(() => row.textContent()).toContain('$3.00 of $6.00');
     expectClean(cp);
     await cp.close();
   }, 90_000);
