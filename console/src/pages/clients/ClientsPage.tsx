@@ -23,8 +23,10 @@ import '../providers/providers.css';
 import { RangePicker, UsageView } from '../providers/UsageView.tsx';
 import { KeyReveal } from './KeyReveal.tsx';
 import {
+  ClientBudgetsQuery,
   ClientDetailQuery,
   ClientListQuery,
+  ClientUsageQuery,
   CreateClientMutation,
   RevokeClientMutation,
   RotateClientKeyMutation,
@@ -66,7 +68,7 @@ function ClientList() {
   const [status, setStatus] = useState<'' | ClientStatus>('ACTIVE');
   const [{ data, error }] = useQuery({
     query: ClientListQuery,
-    variables: { filter: status ? { status } : null, first: 500 },
+    variables: { filter: status ? { status } : null, first: 100 },
   });
   const clients = data?.clients.edges.map((e) => e.node) ?? [];
   return (
@@ -296,7 +298,9 @@ function ClientCreate() {
 function ClientDetail() {
   const { id = '' } = useParams();
   const [range, setRange] = useState<UsageRange>('LAST_DAY');
-  const [{ data, error }, reexecute] = useQuery({ query: ClientDetailQuery, variables: { id, range } });
+  const [{ data, error }] = useQuery({ query: ClientDetailQuery, variables: { id } });
+  const [{ data: usageData }, reexecute] = useQuery({ query: ClientUsageQuery, variables: { id, range } });
+  const [{ data: budgetData }] = useQuery({ query: ClientBudgetsQuery, variables: { id } });
   const [, rotate] = useMutation(RotateClientKeyMutation);
   const [, revoke] = useMutation(RevokeClientMutation);
   const [outcome, setOutcome] = useState<Outcome>(null);
@@ -317,9 +321,9 @@ function ClientDetail() {
       </>
     );
 
-  const usage = data.usage.__typename === 'UsageReport' ? data.usage : null;
-  const byProvider = data.byProvider.__typename === 'UsageReport' ? data.byProvider.groups : [];
-  const budgets = data.budgets.edges.map((e) => e.node);
+  const usage = usageData?.usage.__typename === 'UsageReport' ? usageData.usage : null;
+  const byProvider = usageData?.byProvider.__typename === 'UsageReport' ? usageData.byProvider.groups : [];
+  const budgets = budgetData?.budgets.edges.map((e) => e.node) ?? [];
   const active = client.status === 'ACTIVE';
 
   return (

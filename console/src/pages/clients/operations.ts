@@ -27,8 +27,14 @@ export const ClientListQuery = graphql(`
 `);
 
 export const ClientDetailQuery = graphql(`
-  query ConsoleClientDetail($id: ID!, $range: UsageRange!) {
+  query ConsoleClientDetail($id: ID!) {
     client(id: $id) { ...ConsoleClientFields }
+  }
+`);
+
+/** Separate from the client: one query for all of it is over the API's cost limit. */
+export const ClientUsageQuery = graphql(`
+  query ConsoleClientUsage($id: ID!, $range: UsageRange!) {
     usage(filter: { clients: [$id] }, groupBy: [CLIENT], range: $range) {
       __typename
       ... on UsageReport {
@@ -50,7 +56,12 @@ export const ClientDetailQuery = graphql(`
         }
       }
     }
-    budgets(filter: { client: $id }, first: 100) {
+  }
+`);
+
+export const ClientBudgetsQuery = graphql(`
+  query ConsoleClientBudgets($id: ID!) {
+    budgets(filter: { client: $id }, first: 25) {
       edges {
         node {
           id

@@ -16,8 +16,8 @@ import {
   words,
 } from './status.tsx';
 
-/** How many providers the list asks for; a deployment with more narrows by search. */
-const PAGE = 500;
+/** Providers per page (the API's most). */
+const PAGE = 100;
 
 /**
  * Live state newer than the list's data: the shared gatewayEvents feed carries circuit and health
@@ -75,9 +75,13 @@ export function ProviderList() {
     }),
     [search, enabled, kind],
   );
+  // Pages are followed forwards by cursor; "Previous page" goes back along the cursors seen.
+  const [after, setAfter] = useState<string[]>([]);
+  // biome-ignore lint/correctness/useExhaustiveDependencies: a new filter starts from the first page
+  useEffect(() => setAfter([]), [filter]);
   const [{ data, error, fetching }] = useQuery({
     query: ProviderListQuery,
-    variables: { filter, first: PAGE },
+    variables: { filter, first: PAGE, after: after.at(-1) ?? null },
   });
   const fetchedAt = useRef(Date.now());
   // biome-ignore lint/correctness/useExhaustiveDependencies: marks when this data arrived
@@ -237,8 +241,27 @@ export function ProviderList() {
             </table>
           </div>
         )}
-        {data?.providers.pageInfo.hasNextPage ? (
-          <p className="panel-footer muted">Showing the first {PAGE} providers; search to narrow the list.</p>
+        {data && (data.providers.pageInfo.hasNextPage || after.length > 0) ? (
+          <div className="panel-footer pager">
+            <span className="muted">
+              Page {after.length + 1}
+              {health || circuit ? ' (health and circuit filters apply to this page)' : ''}
+            </span>
+            <button type="button" className="button button-small" disabled={after.length === 0} onClick={() => setAfter(after.slice(0, -1))}>
+              Previous page
+            </button>
+            <button
+              type="button"
+              className="button button-small"
+              disabled={!data.providers.pageInfo.hasNextPage}
+              onClick={() => {
+                const cursor = data.providers.pageInfo.endCursor;
+                if (cursor) setAfter([...after, cursor]);
+              }}
+            >
+              Next page
+            </button>
+          </div>
         ) : null}
       </Panel>
     </>

@@ -3,8 +3,8 @@ import { graphql } from '../../gql/index.ts';
 /** Every GraphQL operation of the Providers pages. */
 
 export const ProviderListQuery = graphql(`
-  query ConsoleProviderList($filter: ProviderFilter, $first: Int!) {
-    providers(filter: $filter, first: $first) {
+  query ConsoleProviderList($filter: ProviderFilter, $first: Int!, $after: String) {
+    providers(filter: $filter, first: $first, after: $after) {
       edges {
         node {
           id
@@ -21,7 +21,7 @@ export const ProviderListQuery = graphql(`
           fallbacks { id slug }
         }
       }
-      pageInfo { hasNextPage }
+      pageInfo { hasNextPage endCursor }
     }
   }
 `);
@@ -140,7 +140,7 @@ export const ProviderUsageQuery = graphql(`
 
 export const ProviderOptionsQuery = graphql(`
   query ConsoleProviderOptions {
-    providers(first: 500) {
+    providers(first: 100) {
       edges { node { id slug name } }
     }
   }
