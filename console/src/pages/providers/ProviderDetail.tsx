@@ -82,7 +82,7 @@ export function ProviderDetail() {
         <PageHeader title="Provider not found" />
         <Panel>
           <EmptyState title={`There is no provider "${slug}".`}>
-            <Link to="..">All providers</Link>
+            <Link to="/providers">All providers</Link>
           </EmptyState>
         </Panel>
       </>
@@ -107,13 +107,13 @@ export function ProviderDetail() {
       ) : null}
       <StatusStrip provider={provider} lastEvent={lastEvent} />
       <nav className="tabs" aria-label="Provider sections">
-        <NavLink end to="" className="tab">
+        <NavLink end to={`/providers/${provider.slug}`} className="tab">
           Overview
         </NavLink>
-        <NavLink to="keys" className="tab">
+        <NavLink to={`/providers/${provider.slug}/keys`} className="tab">
           Keys <span className="tab-count">{provider.keys.length}</span>
         </NavLink>
-        <NavLink to="settings" className="tab">
+        <NavLink to={`/providers/${provider.slug}/settings`} className="tab">
           Settings
         </NavLink>
       </nav>
