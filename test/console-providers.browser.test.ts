@@ -10,7 +10,13 @@ import {
   UpdateProvider,
 } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { ensureConsoleBuilt, expectAccessible, launchBrowser, openConsole, screenshot } from './helpers/console.ts';
+import {
+  ensureConsoleBuilt,
+  expectAccessible,
+  launchBrowser,
+  openConsole,
+  screenshot,
+} from './helpers/console.ts';
 import { call, createClient, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
@@ -85,7 +91,12 @@ describe('console: providers and clients', () => {
     await page.getByText('Provider created.').waitFor();
     expect(new URL(page.url()).pathname).toBe('/console/providers/weather');
     const stored = (await gql(t.graphqlUrl, GetProvider, { slug: 'weather' }, admin)).data?.provider;
-    expect(stored).toMatchObject({ name: 'Weather API', baseUrl: upstream.url, enabled: true, retry: { maxAttempts: 2 } });
+    expect(stored).toMatchObject({
+      name: 'Weather API',
+      baseUrl: upstream.url,
+      enabled: true,
+      retry: { maxAttempts: 2 },
+    });
 
     // ---- a key, typed into a password field and never shown again ----
     const secret = `sk-weather-${randomBytes(10).toString('hex')}`;
@@ -96,7 +107,9 @@ describe('console: providers and clients', () => {
     await secretField.fill(secret);
     await page.getByRole('button', { name: 'Add key' }).click();
     await page.locator('[data-key-label="primary"]').waitFor();
-    expect(await page.locator('[data-key-label="primary"]').textContent()).toContain(`••••${secret.slice(-4)}`);
+    expect(await page.locator('[data-key-label="primary"]').textContent()).toContain(
+      `••••${secret.slice(-4)}`,
+    );
     expect(await secretField.inputValue()).toBe('');
     expect(await page.content()).not.toContain(secret);
     await expectAccessible(page);
@@ -126,7 +139,9 @@ describe('console: providers and clients', () => {
     await enabledSwitch.click();
     await expect.poll(() => enabledSwitch.getAttribute('aria-checked')).toBe('false');
     await page.getByText('Disabled: calls are refused with PROVIDER_DISABLED.').waitFor();
-    expect((await gql(t.graphqlUrl, GetProvider, { slug: 'weather' }, admin)).data?.provider?.enabled).toBe(false);
+    expect((await gql(t.graphqlUrl, GetProvider, { slug: 'weather' }, admin)).data?.provider?.enabled).toBe(
+      false,
+    );
     await expect.poll(() => proxyCode(clientKey, 'weather/forecast?day=2')).toBe('PROVIDER_DISABLED');
     await enabledSwitch.click();
     await expect.poll(() => enabledSwitch.getAttribute('aria-checked')).toBe('true');
@@ -135,7 +150,11 @@ describe('console: providers and clients', () => {
     // ---- the calls show in recent calls and the usage chart ----
     const clientId = await clientIdByName('checkout-service');
     await expect
-      .poll(async () => (await gql(t.graphqlUrl, ProviderCircuit, { slug: 'weather' }, admin)).data?.provider?.recentCalls.length)
+      .poll(
+        async () =>
+          (await gql(t.graphqlUrl, ProviderCircuit, { slug: 'weather' }, admin)).data?.provider?.recentCalls
+            .length,
+      )
       .toBeGreaterThanOrEqual(3);
     await page.reload();
     const calls = page.getByTestId('recent-calls');
@@ -173,7 +192,9 @@ describe('console: providers and clients', () => {
     // ---- the client's page: its usage ----
     await page.goto(`${t.url}/console/clients/${clientId}`);
     await page.getByRole('heading', { name: 'checkout-service' }).waitFor();
-    await expect.poll(() => page.getByTestId('usage-totals').getAttribute('data-calls')).toBe(String(await callCount()));
+    await expect
+      .poll(() => page.getByTestId('usage-totals').getAttribute('data-calls'))
+      .toBe(String(await callCount()));
     await expectAccessible(page);
     await screenshot(page, 'client-detail');
     await nav(page, 'Clients').click();
@@ -190,7 +211,9 @@ describe('console: providers and clients', () => {
         headers: { 'content-type': 'application/json', authorization: `Bearer ${admin}` },
         body: JSON.stringify({ query: '{ clients(first: 100) { edges { node { id name } } } }' }),
       });
-      const body = (await response.json()) as { data: { clients: { edges: { node: { id: string; name: string } }[] } } };
+      const body = (await response.json()) as {
+        data: { clients: { edges: { node: { id: string; name: string } }[] } };
+      };
       const found = body.data.clients.edges.find((e) => e.node.name === name);
       if (!found) throw new Error(`no client ${name}`);
       return found.node.id;
@@ -245,7 +268,9 @@ describe('console: providers and clients', () => {
     const conflict = page.getByTestId('version-conflict');
     await conflict.waitFor();
     expect(await conflict.textContent()).toContain('Someone else saved this provider');
-    expect((await gql(t.graphqlUrl, GetProvider, { slug }, admin)).data?.provider?.name).toBe('Geocoder (theirs)');
+    expect((await gql(t.graphqlUrl, GetProvider, { slug }, admin)).data?.provider?.name).toBe(
+      'Geocoder (theirs)',
+    );
     await screenshot(page, 'provider-settings-conflict');
     await conflict.getByRole('button', { name: 'Reload' }).click();
     await expect.poll(() => page.getByLabel('Name', { exact: true }).inputValue()).toBe('Geocoder (theirs)');
@@ -271,16 +296,26 @@ describe('console: providers and clients', () => {
     await gql(t.graphqlUrl, TripCircuit, { provider: slug, reason: 'maintenance window' }, admin);
     await page.locator('.stat[data-circuit="ISOLATED"]').waitFor();
     expect(await page.locator('.stat[data-circuit]').textContent()).toContain('maintenance window');
-    expect(await page.getByTestId('provider-last-event').textContent()).not.toBe('None since you opened this page');
+    expect(await page.getByTestId('provider-last-event').textContent()).not.toBe(
+      'None since you opened this page',
+    );
 
-    await gql(t.graphqlUrl, AddProviderKey, { input: { provider: slug, secret: 'sk-live-added-0000000000', label: 'added-live' } }, admin);
+    await gql(
+      t.graphqlUrl,
+      AddProviderKey,
+      { input: { provider: slug, secret: 'sk-live-added-0000000000', label: 'added-live' } },
+      admin,
+    );
     await expect.poll(() => page.getByRole('link', { name: /^Keys/ }).textContent()).toContain('2');
     expect(navigations).toBe(0);
 
     // An operator tests and resets, but does not get the admin's switch.
     expect(await page.getByRole('switch').count()).toBe(0);
     await page.getByRole('button', { name: 'Test', exact: true }).click();
-    await page.getByTestId('provider-action-outcome').getByText(/Test (passed|failed)/).waitFor();
+    await page
+      .getByTestId('provider-action-outcome')
+      .getByText(/Test (passed|failed)/)
+      .waitFor();
     await page.getByRole('button', { name: 'Reset circuit' }).click();
     await page.locator('.stat[data-circuit="CLOSED"]').waitFor();
     await cp.close();
@@ -323,7 +358,8 @@ describe('console: providers and clients', () => {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({
-          query: 'mutation($slug: String!) { setProviderEnabled(slug: $slug, enabled: false) { __typename } }',
+          query:
+            'mutation($slug: String!) { setProviderEnabled(slug: $slug, enabled: false) { __typename } }',
           variables: { slug: target },
         }),
       });

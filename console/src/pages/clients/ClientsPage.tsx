@@ -1,7 +1,7 @@
 import { type FormEvent, useState } from 'react';
 import { Link, Route, Routes, useNavigate, useParams } from 'react-router';
 import { useMutation, useQuery } from 'urql';
-import { Can, useCan } from '../../auth/viewer.tsx';
+import { useCan } from '../../auth/viewer.tsx';
 import {
   CheckboxField,
   ConfirmButton,
@@ -65,6 +65,7 @@ function AllowedProviders({ client }: { client: ConsoleClientFieldsFragment }) {
 }
 
 function ClientList() {
+  const canAdmin = useCan('admin');
   const [status, setStatus] = useState<'' | ClientStatus>('ACTIVE');
   const [{ data, error }] = useQuery({
     query: ClientListQuery,
@@ -77,15 +78,15 @@ function ClientList() {
         title="Clients"
         description="Applications that call providers through /proxy with their client key."
         actions={
-          <Can role="admin">
+          canAdmin ? (
             <Link className="button button-primary" to="new">
               New client
             </Link>
-          </Can>
+          ) : null
         }
       />
       <Panel>
-        <div className="filters" role="search" aria-label="Filter clients">
+        <search className="filters" aria-label="Filter clients">
           <div className="filter">
             <label htmlFor="client-status">Status</label>
             <select
@@ -98,7 +99,7 @@ function ClientList() {
               <option value="">All</option>
             </select>
           </div>
-        </div>
+        </search>
         {error ? <ErrorNotice error={error} /> : null}
         {!data ? (
           <Loading />
@@ -296,6 +297,7 @@ function ClientCreate() {
 }
 
 function ClientDetail() {
+  const canAdmin = useCan('admin');
   const { id = '' } = useParams();
   const [range, setRange] = useState<UsageRange>('LAST_DAY');
   const [{ data, error }] = useQuery({ query: ClientDetailQuery, variables: { id } });
@@ -336,8 +338,8 @@ function ClientDetail() {
           </>
         }
         actions={
-          active ? (
-            <Can role="admin">
+          active && canAdmin ? (
+            <>
               <ConfirmButton
                 tone="primary"
                 className="button"
@@ -381,7 +383,7 @@ function ClientDetail() {
               >
                 Revoke
               </ConfirmButton>
-            </Can>
+            </>
           ) : null
         }
       />

@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { Link, NavLink, Route, Routes, useLocation, useParams } from 'react-router';
 import { useMutation, useQuery, useSubscription } from 'urql';
-import { Can, useCan } from '../../auth/viewer.tsx';
+import { useCan } from '../../auth/viewer.tsx';
 import {
   ConfirmButton,
   type Outcome,
@@ -184,9 +184,12 @@ function StatusStrip({ provider, lastEvent }: { provider: ProviderDetailData; la
 /** Enable switch (admin), test (operator), trip and reset (operator). */
 function ProviderActions({ provider }: { provider: ProviderDetailData }) {
   const canAdmin = useCan('admin');
+  const canOperator = useCan('operator');
   const [, setEnabled] = useMutation(SetProviderEnabledMutation);
   const [{ fetching: testing }, test] = useMutation(TestProviderMutation);
   const [outcome, setOutcome] = useState<Outcome>(null);
+  // A new provider (navigation between providers reuses this component) starts with no outcome.
+  // biome-ignore lint/correctness/useExhaustiveDependencies: the slug is the trigger
   useEffect(() => setOutcome(null), [provider.slug]);
 
   return (
@@ -215,7 +218,7 @@ function ProviderActions({ provider }: { provider: ProviderDetailData }) {
           }}
         />
       ) : null}
-      <Can role="operator">
+      {canOperator ? (
         <button
           type="button"
           className="button"
@@ -243,7 +246,7 @@ function ProviderActions({ provider }: { provider: ProviderDetailData }) {
         >
           {testing ? 'Testing…' : 'Test'}
         </button>
-      </Can>
+      ) : null}
       {outcome ? (
         <div className="actions-outcome" data-testid="provider-action-outcome">
           <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />
@@ -254,6 +257,7 @@ function ProviderActions({ provider }: { provider: ProviderDetailData }) {
 }
 
 function CircuitPanel({ provider }: { provider: ProviderDetailData }) {
+  const canOperator = useCan('operator');
   const [, trip] = useMutation(TripCircuitMutation);
   const [, reset] = useMutation(ResetCircuitMutation);
   const [reason, setReason] = useState('');
@@ -287,60 +291,62 @@ function CircuitPanel({ provider }: { provider: ProviderDetailData }) {
             successes
           </dd>
         </dl>
-        <Can role="operator">
-          <div className="circuit-controls">
-            {c.state !== 'ISOLATED' ? (
-              <>
-                <TextField
-                  name="tripReason"
-                  label="Reason for tripping"
-                  value={reason}
-                  onChange={setReason}
-                  placeholder="Upstream incident, maintenance…"
-                />
-                <ConfirmButton
-                  title={`Trip the circuit of ${provider.name}?`}
-                  body={
-                    <p>
-                      Every replica refuses its calls (CIRCUIT_OPEN, or its fallbacks serve) until the circuit
-                      is reset.
-                    </p>
-                  }
-                  confirmLabel="Trip circuit"
-                  onConfirm={async () => {
-                    const r = await trip({ provider: provider.slug, reason: reason.trim() || null });
-                    const a = r.data?.tripCircuit;
+        {canOperator ? (
+          <>
+            <div className="circuit-controls">
+              {c.state !== 'ISOLATED' ? (
+                <>
+                  <TextField
+                    name="tripReason"
+                    label="Reason for tripping"
+                    value={reason}
+                    onChange={setReason}
+                    placeholder="Upstream incident, maintenance…"
+                  />
+                  <ConfirmButton
+                    title={`Trip the circuit of ${provider.name}?`}
+                    body={
+                      <p>
+                        Every replica refuses its calls (CIRCUIT_OPEN, or its fallbacks serve) until the
+                        circuit is reset.
+                      </p>
+                    }
+                    confirmLabel="Trip circuit"
+                    onConfirm={async () => {
+                      const r = await trip({ provider: provider.slug, reason: reason.trim() || null });
+                      const a = r.data?.tripCircuit;
+                      setOutcome(
+                        a?.__typename === 'CircuitPayload'
+                          ? { tone: 'ok', message: 'Circuit tripped on every replica.' }
+                          : { tone: 'bad', message: a?.message ?? r.error?.message ?? 'Failed.' },
+                      );
+                    }}
+                  >
+                    Trip circuit
+                  </ConfirmButton>
+                </>
+              ) : null}
+              {!closed ? (
+                <button
+                  type="button"
+                  className="button"
+                  onClick={async () => {
+                    const r = await reset({ provider: provider.slug });
+                    const a = r.data?.resetCircuit;
                     setOutcome(
                       a?.__typename === 'CircuitPayload'
-                        ? { tone: 'ok', message: 'Circuit tripped on every replica.' }
+                        ? { tone: 'ok', message: 'Circuit reset: calls flow again.' }
                         : { tone: 'bad', message: a?.message ?? r.error?.message ?? 'Failed.' },
                     );
                   }}
                 >
-                  Trip circuit
-                </ConfirmButton>
-              </>
-            ) : null}
-            {!closed ? (
-              <button
-                type="button"
-                className="button"
-                onClick={async () => {
-                  const r = await reset({ provider: provider.slug });
-                  const a = r.data?.resetCircuit;
-                  setOutcome(
-                    a?.__typename === 'CircuitPayload'
-                      ? { tone: 'ok', message: 'Circuit reset: calls flow again.' }
-                      : { tone: 'bad', message: a?.message ?? r.error?.message ?? 'Failed.' },
-                  );
-                }}
-              >
-                Reset circuit
-              </button>
-            ) : null}
-          </div>
-          <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />
-        </Can>
+                  Reset circuit
+                </button>
+              ) : null}
+            </div>
+            <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />
+          </>
+        ) : null}
       </div>
     </Panel>
   );

@@ -1,7 +1,7 @@
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
-import { Can } from '../../auth/viewer.tsx';
+import { useCan } from '../../auth/viewer.tsx';
 import { formatRelative, formatTime } from '../../components/format.ts';
 import { EmptyState, ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx';
 import type { CircuitState, HealthStatus, ProviderKind } from '../../gql/graphql.ts';
@@ -41,6 +41,7 @@ function useLiveOverlay(since: number) {
 }
 
 export function ProviderList() {
+  const canAdmin = useCan('admin');
   const [params, setParams] = useSearchParams();
   const search = params.get('q') ?? '';
   const enabled = params.get('enabled') ?? '';
@@ -106,15 +107,15 @@ export function ProviderList() {
         title="Providers"
         description="The APIs callers reach through /proxy/{slug}/, with their keys, limits and health."
         actions={
-          <Can role="admin">
+          canAdmin ? (
             <Link className="button button-primary" to="new">
               New provider
             </Link>
-          </Can>
+          ) : null
         }
       />
       <Panel>
-        <div className="filters" role="search" aria-label="Filter providers">
+        <search className="filters" aria-label="Filter providers">
           <div className="filter filter-search">
             <label htmlFor="provider-search">Search</label>
             <input
@@ -173,7 +174,7 @@ export function ProviderList() {
               Clear filters
             </button>
           ) : null}
-        </div>
+        </search>
         {error ? <ErrorNotice error={error} /> : null}
         {!data ? (
           <Loading />
@@ -247,7 +248,12 @@ export function ProviderList() {
               Page {after.length + 1}
               {health || circuit ? ' (health and circuit filters apply to this page)' : ''}
             </span>
-            <button type="button" className="button button-small" disabled={after.length === 0} onClick={() => setAfter(after.slice(0, -1))}>
+            <button
+              type="button"
+              className="button button-small"
+              disabled={after.length === 0}
+              onClick={() => setAfter(after.slice(0, -1))}
+            >
               Previous page
             </button>
             <button

@@ -61,7 +61,7 @@ export default function TimeSeriesChart({
           fill: s.style === 'bars' ? `${s.color}cc` : undefined,
           width: s.style === 'bars' ? 0 : 2,
           paths: s.style === 'bars' ? bars : undefined,
-          points: { show: false },
+          points: { show: s.style !== 'bars', size: 5 },
           scale: s.rightAxis ? 'right' : 'y',
           value: (_u: uPlot, v: number | null) => (v == null ? '—' : s.format ? s.format(v) : String(v)),
         })),
