@@ -224,26 +224,38 @@ describe('console: providers and clients', () => {
     }
   }, 240_000);
 
-  it('rotates and revokes a client key, showing the new key once; the old key stops working', async () => {
+  it('narrows a client to one provider, rotates its key (the new key shown once, the old one refused) and revokes it', async () => {
     const { slug } = await setUpProvider(t, upstream.url);
     const client = await createClient(t, { name: 'billing-job' });
     expect(await proxyCode(client.key, `${slug}/ping`)).toBe(200);
     const cp = await openConsole(browser, t, { role: 'admin', path: `/clients/${client.id}` });
     const { page } = cp;
     await page.getByRole('heading', { name: 'billing-job' }).waitFor();
+
+    // Narrowed to another provider from the page: the proxy refuses this one, keeping the key.
+    const other = await setUpProvider(t, upstream.url);
+    await page.getByRole('button', { name: 'Edit access' }).click();
+    await page.getByLabel('Every provider, including ones added later').uncheck();
+    await page.getByLabel(other.slug, { exact: true }).check();
+    await page.getByRole('button', { name: 'Save access' }).click();
+    await page.getByText('Saved: the proxy applies it').waitFor();
+    expect(await page.locator('.facts').textContent()).toContain(other.slug);
+    await expect.poll(() => proxyCode(client.key, `${slug}/ping`)).toBe('FORBIDDEN');
+    await expect.poll(() => proxyCode(client.key, `${other.slug}/ping`)).toBe(200);
+
     await page.getByRole('button', { name: 'Rotate key' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Rotate key' }).click();
     const newKey = await page.getByTestId('client-key').inputValue();
     expect(newKey).not.toBe(client.key);
     await expect.poll(() => proxyCode(client.key, `${slug}/ping`)).toBe('UNAUTHENTICATED');
-    await expect.poll(() => proxyCode(newKey, `${slug}/ping`)).toBe(200);
+    await expect.poll(() => proxyCode(newKey, `${other.slug}/ping`)).toBe(200);
     await page.getByRole('button', { name: 'I have stored the key' }).click();
     expect(await page.content()).not.toContain(newKey);
 
     await page.getByRole('button', { name: 'Revoke' }).click();
     await page.getByRole('dialog').getByRole('button', { name: 'Revoke client' }).click();
     await page.getByText('Client revoked: its key no longer works.').waitFor();
-    await expect.poll(() => proxyCode(newKey, `${slug}/ping`)).toBe('UNAUTHENTICATED');
+    await expect.poll(() => proxyCode(newKey, `${other.slug}/ping`)).toBe('UNAUTHENTICATED');
     await cp.close();
   });
 

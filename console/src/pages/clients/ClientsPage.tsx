@@ -14,13 +14,14 @@ import {
   TextField,
   toInt,
 } from '../../components/form-fields.tsx';
-import { formatMicros, formatRatio, formatRelative, formatTime } from '../../components/format.ts';
+import { formatMicros, formatMs, formatRatio, formatRelative, formatTime } from '../../components/format.ts';
 import { Badge, EmptyState, ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx';
 import type { ClientStatus, ConsoleClientFieldsFragment, UsageRange } from '../../gql/graphql.ts';
 import NotFoundPage from '../not-found/NotFoundPage.tsx';
 import { ProviderOptionsQuery } from '../providers/operations.ts';
 import '../providers/providers.css';
 import { RangePicker, UsageView } from '../providers/UsageView.tsx';
+import { ClientAccessForm } from './ClientAccessForm.tsx';
 import { KeyReveal } from './KeyReveal.tsx';
 import {
   ClientBudgetsQuery,
@@ -300,7 +301,8 @@ function ClientDetail() {
   const canAdmin = useCan('admin');
   const { id = '' } = useParams();
   const [range, setRange] = useState<UsageRange>('LAST_DAY');
-  const [{ data, error }] = useQuery({ query: ClientDetailQuery, variables: { id } });
+  const [{ data, error }, reload] = useQuery({ query: ClientDetailQuery, variables: { id } });
+  const [editing, setEditing] = useState(false);
   const [{ data: usageData }, reexecute] = useQuery({ query: ClientUsageQuery, variables: { id, range } });
   const [{ data: budgetData }] = useQuery({ query: ClientBudgetsQuery, variables: { id } });
   const [, rotate] = useMutation(RotateClientKeyMutation);
@@ -390,7 +392,22 @@ function ClientDetail() {
       {newKey ? <KeyReveal clientName={client.name} secret={newKey} onDone={() => setNewKey(null)} /> : null}
       <OutcomeNotice outcome={outcome} onDismiss={() => setOutcome(null)} />
       <div className="grid-2">
-        <Panel title="Client" labelledBy="client-facts-title">
+        <Panel
+          title="Client"
+          labelledBy="client-facts-title"
+          actions={
+            canAdmin && active ? (
+              <button
+                type="button"
+                className="button button-small"
+                aria-expanded={editing}
+                onClick={() => setEditing(!editing)}
+              >
+                {editing ? 'Cancel' : 'Edit access'}
+              </button>
+            ) : null
+          }
+        >
           <div className="panel-body">
             <dl className="facts">
               <dt>Status</dt>
@@ -407,11 +424,28 @@ function ClientDetail() {
               <dd>
                 <AllowedProviders client={client} />
               </dd>
+              <dt>Rate limit</dt>
+              <dd>
+                {client.rateLimit
+                  ? `${client.rateLimit.points} calls per ${formatMs(client.rateLimit.periodMs)}`
+                  : 'none of its own'}
+              </dd>
               <dt>Created</dt>
               <dd>
                 {formatTime(client.createdAt)} by {client.createdBy}
               </dd>
             </dl>
+            {editing ? (
+              <ClientAccessForm
+                key={client.version}
+                client={client}
+                onReload={() => reload({ requestPolicy: 'network-only' })}
+                onDone={(message) => {
+                  setEditing(false);
+                  setOutcome({ tone: 'ok', message });
+                }}
+              />
+            ) : null}
           </div>
         </Panel>
         <Panel title="Budgets" labelledBy="client-budgets-title">

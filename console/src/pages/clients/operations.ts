@@ -13,6 +13,8 @@ export const ClientFieldsFragment = graphql(`
     createdAt
     createdBy
     updatedAt
+    version
+    rateLimit { points periodMs }
     allowedProviders { id slug name enabled }
   }
 `);
@@ -108,6 +110,19 @@ export const RevokeClientMutation = graphql(`
     revokeClient(id: $id) {
       __typename
       ... on ClientPayload { client { ...ConsoleClientFields } }
+      ... on ConflictError { message }
+      ... on NotFoundError { message }
+    }
+  }
+`);
+
+export const UpdateClientMutation = graphql(`
+  mutation ConsoleUpdateClient($input: UpdateClientInput!) {
+    updateClient(input: $input) {
+      __typename
+      ... on ClientPayload { client { ...ConsoleClientFields } }
+      ... on ValidationError { message fieldErrors { path message } }
+      ... on VersionMismatchError { message currentVersion }
       ... on ConflictError { message }
       ... on NotFoundError { message }
     }
