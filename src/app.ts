@@ -266,6 +266,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       clients: new ClientService({ orm, audit, events }),
       clientCache,
       breakers,
+      limits,
       usage: new UsageService(orm),
       providerCache,
       budgets: new BudgetService({ orm, audit, events, defaultTimeZone: config.timeZone }),

@@ -14,6 +14,7 @@ import {
   expectAccessible,
   launchBrowser,
   newConsolePage,
+  openConsole,
   screenshot,
 } from './helpers/console.ts';
 
@@ -83,6 +84,36 @@ describe('console sign-in', () => {
     // Nor in history: the entry was replaced, so going back leaves the console altogether.
     await page.goBack();
     expect(page.url()).not.toContain('token=');
+    await cp.close();
+  });
+
+  it('opens every page of the navigation by keyboard, each without serious accessibility problems', async () => {
+    const cp = await openConsole(browser, t, { role: 'viewer' });
+    const { page } = cp;
+    // The first Tab reaches the skip link, which moves focus to the page.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Skip to content');
+    const links = await page.getByRole('navigation', { name: 'Main' }).getByRole('link').allTextContents();
+    expect(links).toEqual([
+      'Overview',
+      'Providers',
+      'Clients',
+      'Budgets',
+      'Usage',
+      'Jobs',
+      'Audit log',
+      'Configuration',
+    ]);
+    // The overview is open already: it comes last, once focus has somewhere to move from.
+    for (const name of [...links.slice(1), links[0]!]) {
+      await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).focus();
+      await page.keyboard.press('Enter');
+      await page.getByRole('heading', { level: 1, name }).waitFor();
+      expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+      await expectAccessible(page);
+    }
+    expect(cp.blocked).toEqual([]);
+    expect(cp.cspViolations).toEqual([]);
     await cp.close();
   });
 

@@ -42,6 +42,7 @@ export function formatRelative(iso: string | null | undefined, now = Date.now())
   if (!iso) return '—';
   const seconds = Math.round((new Date(iso).getTime() - now) / 1000);
   const abs = Math.abs(seconds);
+  if (abs < 5) return 'just now';
   if (abs < 60) return relative.format(seconds, 'second');
   if (abs < 3600) return relative.format(Math.round(seconds / 60), 'minute');
   if (abs < 86_400) return relative.format(Math.round(seconds / 3600), 'hour');

@@ -40,6 +40,32 @@ builder.objectField(ProviderNode, 'circuit', (t) =>
   }),
 );
 
+const RateLimitHeadroomRef = builder
+  .objectRef<{ limit: number; remaining: number; resetMs: number }>('RateLimitHeadroom')
+  .implement({
+    description: "What the provider's rate limit still admits now (as a call's RateLimit-* headers say).",
+    fields: (t) => ({
+      limit: t.exposeInt('limit', { description: 'Calls per period, burst included.' }),
+      remaining: t.exposeInt('remaining', {
+        description: 'Calls admitted now before the limit answers 429.',
+      }),
+      resetMs: t.exposeInt('resetMs', {
+        description: 'Until the steady allowance refills; 0 when untouched.',
+      }),
+    }),
+  });
+
+builder.objectField(ProviderNode, 'rateLimitHeadroom', (t) =>
+  t.field({
+    type: RateLimitHeadroomRef,
+    nullable: true,
+    description:
+      "Null when the provider has no rate limit, or its store (Redis) cannot be read. Shared by every replica with Redis; this replica's own count without.",
+    resolve: (provider, _args, ctx) =>
+      provider.rateLimit ? ctx.services.limits.headroom(`provider:${provider.id}`, provider.rateLimit) : null,
+  }),
+);
+
 export const OutcomeEnum = builder.enumType('CallOutcome', { values: OUTCOMES });
 
 const CallRef = builder.objectRef<UsageEvent>('ProxiedCall').implement({

@@ -189,6 +189,30 @@ export class RateLimits {
     }
   }
 
+  /**
+   * What the limit named `scope` still admits now, without taking from it (read by the console's
+   * overview): the same `limit`, `remaining` and `resetMs` a call's RateLimit-* headers carry.
+   * Null when the store cannot be read.
+   */
+  async headroom(
+    scope: string,
+    policy: RateLimitPolicy,
+  ): Promise<{ limit: number; remaining: number; resetMs: number } | null> {
+    const id = `${scope}:${policy.points}/${policy.periodMs}+${policy.burst}`;
+    const { steady, burst } = this.#limiter(id, policy);
+    try {
+      const res = await steady.get(id);
+      const steadyLeft = res ? Math.max(policy.points - res.consumedPoints, 0) : policy.points;
+      return {
+        limit: policy.points + policy.burst,
+        remaining: steadyLeft + (burst ? await this.#burstLeft(burst, id) : 0),
+        resetMs: res ? Math.max(res.msBeforeNext, 0) : 0,
+      };
+    } catch {
+      return null;
+    }
+  }
+
   /** What the burst bucket still admits (all of it when untouched); 0 when it cannot be read. */
   async #burstLeft(burst: Limiter, key: string): Promise<number> {
     try {
