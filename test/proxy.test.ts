@@ -793,26 +793,38 @@ describe('audit hardening', () => {
     const encodings: [string, Record<string, string | string[]>][] = [
       ['with only + percent-encoded', { 'x-echo': QUERY_SECRET.replace('+', '%2B') }],
       ['fully percent-encoded', { 'x-echo': percentAll(QUERY_SECRET) }],
-      ['fully percent-encoded, lower-case hex', { 'x-echo': percentAll(QUERY_SECRET, (h) => h.toLowerCase()) }],
+      [
+        'fully percent-encoded, lower-case hex',
+        { 'x-echo': percentAll(QUERY_SECRET, (h) => h.toLowerCase()) },
+      ],
       ['URL-encoded, upper-case hex', { location: `/next?api_key=${encodeURIComponent(QUERY_SECRET)}` }],
-      ['URL-encoded twice (a redirect inside a redirect)', {
-        location: `/login?next=${encodeURIComponent(`/v1/x?api_key=${encodeURIComponent(QUERY_SECRET)}`)}`,
-      }],
+      [
+        'URL-encoded twice (a redirect inside a redirect)',
+        {
+          location: `/login?next=${encodeURIComponent(`/v1/x?api_key=${encodeURIComponent(QUERY_SECRET)}`)}`,
+        },
+      ],
       ['form-encoded', { 'x-echo': new URLSearchParams({ k: QUERY_SECRET }).toString() }],
       ['base64', { 'x-echo': b64(QUERY_SECRET) }],
       ['base64url', { 'x-echo': b64url(QUERY_SECRET) }],
       ['base64 in Basic credentials', { 'www-authenticate': `Basic ${b64(`user:${QUERY_SECRET}`)}` }],
-      ['base64url inside a JWT-like token', {
-        'x-session': `${b64url('{"alg":"none"}')}.${b64url(JSON.stringify({ key: QUERY_SECRET }))}.sig`,
-      }],
+      [
+        'base64url inside a JWT-like token',
+        {
+          'x-session': `${b64url('{"alg":"none"}')}.${b64url(JSON.stringify({ key: QUERY_SECRET }))}.sig`,
+        },
+      ],
       ['base64 after a prefix', { 'set-cookie': `s=sess_${b64(`k=${QUERY_SECRET}`)}; Path=/` }],
       ['split across two headers', { 'x-part-1': head, 'x-part-2': tail }],
       ['split across a repeated header', { 'x-part': [head, tail] }],
       ['split across a joined header value', { 'x-part': `${head}, ${tail}` }],
-      ['split across two headers, percent-encoded', {
-        'x-part-1': encodeURIComponent(head),
-        'x-part-2': encodeURIComponent(tail),
-      }],
+      [
+        'split across two headers, percent-encoded',
+        {
+          'x-part-1': encodeURIComponent(head),
+          'x-part-2': encodeURIComponent(tail),
+        },
+      ],
     ];
     let slug: string;
     beforeAll(async () => {
@@ -830,7 +842,8 @@ describe('audit hardening', () => {
       // Whatever the spelling, decoded it is not there any more...
       const unescape = (text: string) =>
         text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
-      for (const view of [seen, unescape(seen), unescape(unescape(seen))]) expect(view).not.toContain(QUERY_SECRET);
+      for (const view of [seen, unescape(seen), unescape(unescape(seen))])
+        expect(view).not.toContain(QUERY_SECRET);
       for (const name of Object.keys(headers)) expect(res.headers.get(name)).toContain('REDACTED');
       for (const part of [head, tail]) expect(seen).not.toContain(encodeURIComponent(part));
       for (const encoded of [b64(QUERY_SECRET), b64url(QUERY_SECRET)]) expect(seen).not.toContain(encoded);
@@ -844,7 +857,10 @@ describe('audit hardening', () => {
         input: { auth: { style: 'HEADER', name: 'authorization' } },
         keys: [spaced],
       });
-      upstream.behave({ kind: 'json', headers: { location: `/x?k=${new URLSearchParams({ spaced }).toString()}` } });
+      upstream.behave({
+        kind: 'json',
+        headers: { location: `/x?k=${new URLSearchParams({ spaced }).toString()}` },
+      });
       const res = await call(t, clientKey, `${spacedProvider.slug}/echo`);
       expect(res.headers.get('location')).toBe('/x?k=spaced=REDACTED');
     });

@@ -42,12 +42,9 @@ describe('private address detection', () => {
     '2002:808:808::1',
     // Names are checked when they are resolved.
     'api.openai.com',
-  ])(
-    'allows %s',
-    (address) => {
-      expect(isPrivateAddress(address)).toBe(false);
-    },
-  );
+  ])('allows %s', (address) => {
+    expect(isPrivateAddress(address)).toBe(false);
+  });
 
   it.each([
     'http://2130706433/',

@@ -53,3 +53,17 @@ function collectText(value: unknown, path: string[], problems: FieldError[]): vo
     collectText(child, [...path, key], problems);
   }
 }
+
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: they split or
+ * rewrite a line wherever a name or URL is shown, logged or sent (the URL parser silently drops
+ * tabs and line breaks), so names and URLs refuse them rather than store one thing and use another.
+ */
+const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
+
+export function hasControlCharacter(text: string): boolean {
+  return CONTROL.test(text);
+}
+
+export const CONTROL_CHARACTER_MESSAGE =
+  'must not contain control characters or line breaks (CR, LF, tab, NUL, U+2028...)';

@@ -23,7 +23,8 @@ const MAX_DEPTH = 3;
 const SEPARATOR = /\n|,[ \t]*/g;
 /** The base64 alphabet, standard and URL-safe (Node's decoder takes both, padding optional). */
 const BASE64_CHAR = new Uint8Array(128);
-for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_') BASE64_CHAR[c.charCodeAt(0)] = 1;
+for (const c of 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/-_')
+  BASE64_CHAR[c.charCodeAt(0)] = 1;
 /** A byte string that is plain text, worth decoding further (binary noise is not). */
 const TEXTUAL = /^[\t\x20-\x7e]*$/;
 
@@ -71,7 +72,13 @@ interface Mapped {
   starts: number[];
 }
 
-function decoded(view: Mapped | undefined, toRoot: ToRoot, depth: number, needle: Needle, out: [number, number][]) {
+function decoded(
+  view: Mapped | undefined,
+  toRoot: ToRoot,
+  depth: number,
+  needle: Needle,
+  out: [number, number][],
+) {
   if (!view) return;
   const { starts } = view;
   scan(view.text, (s, e) => toRoot(starts[s] as number, starts[e] as number), depth - 1, needle, out);
@@ -127,7 +134,13 @@ function unjoin(text: string): Mapped {
  * run may start with characters that are not part of the encoding, such as a `sess_` prefix).
  * A key found inside redacts the whole run: its encoded span has no exact character bounds.
  */
-function scanBase64(text: string, toRoot: ToRoot, depth: number, needle: Needle, out: [number, number][]): void {
+function scanBase64(
+  text: string,
+  toRoot: ToRoot,
+  depth: number,
+  needle: Needle,
+  out: [number, number][],
+): void {
   const min = needle.minBase64;
   if (text.length < min) return;
   // A loop over a table rather than a regex: a quantified run regex backtracks at every position.
@@ -212,7 +225,8 @@ export function redactValues(values: string[], needle: Needle, replacement: stri
       own[v] = spans.splice(0);
     }
     if (!joinSuspect && value.length > 0) {
-      joinSuspect = (previous !== '' && adjacentInKey(previous, value, needle)) || listJoinSuspect(value, needle);
+      joinSuspect =
+        (previous !== '' && adjacentInKey(previous, value, needle)) || listJoinSuspect(value, needle);
       previous = value;
     }
   }
@@ -227,7 +241,8 @@ export function redactValues(values: string[], needle: Needle, replacement: stri
   if (!own) return false;
   for (let v = 0; v < values.length; v++) {
     if (whole.has(v)) values[v] = replacement;
-    else if (own[v]?.length) values[v] = replaceSpans(values[v] as string, merge(own[v] as [number, number][]), replacement);
+    else if (own[v]?.length)
+      values[v] = replaceSpans(values[v] as string, merge(own[v] as [number, number][]), replacement);
   }
   return true;
 }
@@ -244,7 +259,8 @@ function listJoinSuspect(value: string, needle: Needle): boolean {
   for (let i = value.indexOf(','); i > 0; i = value.indexOf(',', i + 1)) {
     let next = i + 1;
     while (value[next] === ' ' || value[next] === '\t') next++;
-    if (next < value.length && needle.pairs.has(value.charCodeAt(i - 1) * 0x10000 + value.charCodeAt(next))) return true;
+    if (next < value.length && needle.pairs.has(value.charCodeAt(i - 1) * 0x10000 + value.charCodeAt(next)))
+      return true;
   }
   return false;
 }
@@ -259,7 +275,13 @@ function endToEnd(values: string[], needle: Needle): [number, number][] {
 }
 
 /** An end-to-end view searched for the key, then percent-decoded (twice: a redirect in a redirect). */
-function decodedWithout64(view: Mapped, toRoot: ToRoot, needle: Needle, out: [number, number][], depth = MAX_DEPTH) {
+function decodedWithout64(
+  view: Mapped,
+  toRoot: ToRoot,
+  needle: Needle,
+  out: [number, number][],
+  depth = MAX_DEPTH,
+) {
   const map: ToRoot = (s, e) => toRoot(view.starts[s] as number, view.starts[e] as number);
   for (let i = view.text.indexOf(needle.text); i >= 0; i = view.text.indexOf(needle.text, i + 1))
     out.push(map(i, i + needle.text.length));

@@ -38,5 +38,4 @@ describe('connect-time address check', () => {
       await agents.close();
     }
   });
-
 });
