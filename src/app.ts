@@ -380,7 +380,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         ],
       },
       logger,
-      { requestTimeoutMs: config.http.requestTimeoutMs },
+      {
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        maxConnectionsPerAddress: config.http.maxConnectionsPerAddress,
+      },
     );
     const ws = attachGraphqlWebSocket({
       server,
