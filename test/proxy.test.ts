@@ -247,8 +247,29 @@ describe('gateway errors', () => {
       413,
       'PAYLOAD_TOO_LARGE',
     );
+    // A provider the client may not call looks exactly like one that does not exist (no enumeration).
     const scoped = await createClientKey(t, { allowedProviders: [] });
-    await check(await call(t, scoped, `${slug}/x`), 403, 'FORBIDDEN');
+    const answers = [];
+    for (const path of [`${slug}/x`, 'up-00000000/x']) {
+      const response = await call(t, scoped, path);
+      const body = (await response.json()) as { error: Record<string, unknown> };
+      answers.push({
+        status: response.status,
+        error: { ...body.error, requestId: undefined, message: undefined },
+      });
+      expect(body.error.message).toBe(`No provider "${path.split('/')[0]}".`);
+    }
+    expect(answers[0]).toEqual({
+      status: 404,
+      error: {
+        code: 'PROVIDER_NOT_FOUND',
+        provider: null,
+        retryable: false,
+        requestId: undefined,
+        message: undefined,
+      },
+    });
+    expect(answers[1]).toEqual(answers[0]);
     await gql(t.graphqlUrl, SetProviderEnabled, { slug, enabled: false }, admin);
     await t.app.services.providerCache.reload();
     await check(await call(t, clientKey, `${slug}/x`), 503, 'PROVIDER_DISABLED');
