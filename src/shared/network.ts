@@ -74,3 +74,13 @@ export function privateHostReason(url: URL): string | undefined {
   if (isPrivateAddress(host)) return `host ${host} is a loopback, private, link-local or reserved address`;
   return undefined;
 }
+
+/** Whether a listening host (HOST) is reachable from this machine only: a loopback address or name. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').split('%')[0] ?? '';
+  if (/^localhost\.?$/i.test(bare)) return true;
+  if (isIPv4(bare)) return ipaddr.IPv4.parse(bare).range() === 'loopback';
+  if (!isIPv6(bare)) return false;
+  const v6 = ipaddr.IPv6.parse(bare);
+  return (v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6).range() === 'loopback';
+}
