@@ -52,14 +52,22 @@ function nsPerCall(key: UsableKey | undefined, rounds: number): number {
 export async function runRedactionBench(): Promise<void> {
   const keys: [string, UsableKey][] = [
     ['NVD-style 36-char key', { secret: '6f1c2a9e-1b2c-4d3e-8f9a-0b1c2d3e4f5a' } as UsableKey],
-    ['OpenAI project key (164 chars)', { secret: `sk-proj-${'A1b2C3d4'.repeat(19)}x`.slice(0, 164) } as UsableKey],
+    [
+      'OpenAI project key (164 chars)',
+      { secret: `sk-proj-${'A1b2C3d4'.repeat(19)}x`.slice(0, 164) } as UsableKey,
+    ],
   ];
   const rounds = 50_000;
-  for (let warm = 0; warm < 3; warm++) for (const [, key] of [['', undefined], ...keys] as const) nsPerCall(key, 20_000);
+  for (let warm = 0; warm < 3; warm++)
+    for (const [, key] of [['', undefined], ...keys] as const) nsPerCall(key, 20_000);
   const baseline = nsPerCall(undefined, rounds);
-  console.log(`redaction: copying ${Object.keys(HEADERS).length} headers with no key: ${baseline.toFixed(0)} ns/call`);
+  console.log(
+    `redaction: copying ${Object.keys(HEADERS).length} headers with no key: ${baseline.toFixed(0)} ns/call`,
+  );
   for (const [name, key] of keys) {
     const cost = nsPerCall(key, rounds);
-    console.log(`redaction: ${name}: ${cost.toFixed(0)} ns/call (+${(cost - baseline).toFixed(0)} ns for the scan)`);
+    console.log(
+      `redaction: ${name}: ${cost.toFixed(0)} ns/call (+${(cost - baseline).toFixed(0)} ns for the scan)`,
+    );
   }
 }

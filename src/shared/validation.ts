@@ -59,10 +59,12 @@ function collectText(value: unknown, path: string[], problems: FieldError[]): vo
  * rewrite a line wherever a name or URL is shown, logged or sent (the URL parser silently drops
  * tabs and line breaks), so names and URLs refuse them rather than store one thing and use another.
  */
-const CONTROL = /[\u0000-\u001f\u007f-\u009f\u2028\u2029]/;
-
 export function hasControlCharacter(text: string): boolean {
-  return CONTROL.test(text);
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) return true;
+  }
+  return false;
 }
 
 export const CONTROL_CHARACTER_MESSAGE =
