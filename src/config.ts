@@ -118,7 +118,7 @@ const envSchema = z.object({
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
   TOLLGATE_REQUEST_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
   TOLLGATE_HEADERS_TIMEOUT_MS: int(10_000, 100, 600_000),
-  TOLLGATE_MAX_CONNECTIONS_PER_ADDRESS: int(256, 0, 1_000_000),
+  TOLLGATE_MAX_CONNECTIONS_PER_IP: int(256, 0, 1_000_000),
   TOLLGATE_TIME_ZONE: z.preprocess(
     emptyToUndefined,
     z
@@ -443,7 +443,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       requestTimeoutMs: e.TOLLGATE_REQUEST_TIMEOUT_MS,
       // Node refuses a headers timeout longer than the request timeout: the shorter one rules.
       headersTimeoutMs: Math.min(e.TOLLGATE_HEADERS_TIMEOUT_MS, e.TOLLGATE_REQUEST_TIMEOUT_MS),
-      maxConnectionsPerAddress: e.TOLLGATE_MAX_CONNECTIONS_PER_ADDRESS,
+      maxConnectionsPerAddress: e.TOLLGATE_MAX_CONNECTIONS_PER_IP,
     },
     metrics: { token: e.TOLLGATE_METRICS_TOKEN, port: e.TOLLGATE_METRICS_PORT },
     tracing: {

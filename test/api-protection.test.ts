@@ -408,13 +408,13 @@ describe('a client that is slow to send its headers', () => {
 describe('a client address that opens too many connections', () => {
   let t: TestApp;
   beforeAll(async () => {
-    t = await startTestApp({ env: { TOLLGATE_MAX_CONNECTIONS_PER_ADDRESS: '5' } });
+    t = await startTestApp({ env: { TOLLGATE_MAX_CONNECTIONS_PER_IP: '5' } });
   });
   afterAll(async () => {
     await t?.stop();
   });
 
-  it('gets 503 TOO_MANY_CONNECTIONS beyond TOLLGATE_MAX_CONNECTIONS_PER_ADDRESS, and no request on it is served', async () => {
+  it('gets 503 TOO_MANY_CONNECTIONS beyond TOLLGATE_MAX_CONNECTIONS_PER_IP, and no request on it is served', async () => {
     // A loopback address of its own, so that no other connection of the test run counts.
     const from = '127.0.0.77';
     const held = Array.from({ length: 5 }, () => rawConnection(t.url, undefined, from));

@@ -222,7 +222,7 @@ export function createHttpServer(
   capConnectionsPerAddress(server, options.maxConnectionsPerAddress, (socket) =>
     rawJsonError(socket, 503, {
       code: 'TOO_MANY_CONNECTIONS',
-      message: 'Too many open connections from this address (TOLLGATE_MAX_CONNECTIONS_PER_ADDRESS).',
+      message: 'Too many open connections from this address (TOLLGATE_MAX_CONNECTIONS_PER_IP).',
       requestId: requestIdFrom(undefined),
     }),
   );
