@@ -83,9 +83,13 @@ describe('configuration export', () => {
       expect.objectContaining({ name: 'ops', kinds: ['BUDGET_ALERT', 'KEY'] }),
     ]);
 
-    // Stable: a second export is byte for byte the same; the CLI prints the same document.
+    // Stable: a second export is byte for byte the same; the CLI prints the same document as an
+    // admin's export (an operator's has the alert-channel URLs redacted).
     const again = await gql(t.graphqlUrl, ExportConfig, {}, await t.token('operator'));
     expect(again.data?.exportConfig).toBe(yaml);
+    const whole = (await gql(t.graphqlUrl, ExportConfig, {}, admin)).data?.exportConfig ?? '';
+    expect(whole).toContain('url: https://hooks.example.com/tollgate');
+    expect(yaml).not.toContain('hooks.example.com/tollgate');
     const cli = await promisify(execFile)(process.execPath, ['src/cli/main.ts', 'config', 'export'], {
       env: {
         ...process.env,
@@ -95,7 +99,7 @@ describe('configuration export', () => {
         LOG_LEVEL: 'error',
       },
     });
-    expect(cli.stdout).toBe(yaml);
+    expect(cli.stdout).toBe(whole);
 
     const viewer = await gql(t.graphqlUrl, ExportConfig, {}, await t.token('viewer'));
     expect(viewer.errors?.[0]?.message).toMatch(/not authorized|role/i);

@@ -1,4 +1,4 @@
-import { type DocumentNode, GraphQLError, Kind, visit } from 'graphql';
+import { type DocumentNode, type ExecutionResult, GraphQLError, Kind, visit } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { ApiProtectionConfig } from '../config.ts';
 import type { Context } from '../context.ts';
@@ -100,5 +100,83 @@ export function useAnonymousValidationMask(): Plugin<Record<string, unknown>, { 
         setResult({ errors: [anonymousInvalidError()] });
       }
     },
+  };
+}
+
+/** "Did you mean "x"?", "Did you mean the enum value "X"?", "Did you mean "a", "b", or "c"?". */
+const SUGGESTION = /\s*Did you mean\b[^?]*\?/g;
+const HAS_SUGGESTION = /Did you mean\b/;
+
+/**
+ * The error without graphql-js's suggestions (names of fields, arguments, types, enum values),
+ * its original error too: the error mask (errors.ts) answers a wrapped GraphQLError's original.
+ */
+export function withoutSuggestions(error: GraphQLError): GraphQLError {
+  const original = error.originalError;
+  const cleanOriginal = original instanceof GraphQLError ? withoutSuggestions(original) : original;
+  if (!HAS_SUGGESTION.test(error.message) && cleanOriginal === original) return error;
+  return new GraphQLError(error.message.replace(SUGGESTION, '').trim(), {
+    nodes: error.nodes,
+    source: error.source,
+    positions: error.positions,
+    path: error.path,
+    originalError: cleanOriginal,
+    extensions: error.extensions,
+  });
+}
+
+/**
+ * A request error as the caller sees it: graphql-js's own message ('Variable "$f" got invalid
+ * value ... at "f.since"; ...', which names the variable and field), no suggestions, a stable
+ * code. Without its original error, which the error mask (errors.ts) would answer instead of the
+ * message that says where the problem is.
+ */
+function asBadUserInput(error: GraphQLError): GraphQLError {
+  const clean = withoutSuggestions(error);
+  return new GraphQLError(clean.message, {
+    nodes: clean.nodes,
+    source: clean.source,
+    positions: clean.positions,
+    extensions: { code: 'BAD_USER_INPUT', ...clean.extensions },
+  });
+}
+
+function isSingleResult(result: unknown): result is ExecutionResult {
+  return typeof result === 'object' && result !== null && !(Symbol.asyncIterator in result);
+}
+
+/**
+ * Errors graphql-js raises before any resolver runs (variables that do not coerce to their input
+ * types, an unknown operation name) say as much about the schema as validation errors do: input
+ * type names, their fields, enum values, and suggestions. Without a valid token such a result is
+ * one UNAUTHENTICATED error (unless `maskAnonymous` is off: introspection is public); with one it
+ * keeps its messages, less the suggestions. Validation messages lose their suggestions too (graphql-
+ * armor hides only field ones). Envelop hooks, so HTTP, SSE and WebSocket (getEnveloped) alike.
+ */
+export function useRequestErrorPolicy(options: { maskAnonymous: boolean }): Plugin<Context> {
+  const policy = (result: unknown, context: Partial<Context>, setResult: (r: ExecutionResult) => void) => {
+    // `data` is present (maybe null) once execution started; before that only request errors,
+    // which have no path. (A subscription whose resolver refused to start has no data either,
+    // but its error has the field's path, and its code: it is left as it is.)
+    if (!isSingleResult(result) || 'data' in result || !result.errors?.length) return;
+    if (result.errors.some((e) => e.path !== undefined)) return;
+    if (options.maskAnonymous && !context.operator) return setResult({ errors: [anonymousInvalidError()] });
+    setResult({ ...result, errors: result.errors.map(asBadUserInput) });
+  };
+  return {
+    onValidate:
+      () =>
+      ({ result, setResult }) => {
+        if (result.some((e) => HAS_SUGGESTION.test(e.message)))
+          setResult(result.map((e) => (e instanceof GraphQLError ? withoutSuggestions(e) : e)));
+      },
+    onExecute: () => ({
+      onExecuteDone: ({ result, args, setResult }) =>
+        policy(result, args.contextValue as Partial<Context>, setResult),
+    }),
+    onSubscribe: () => ({
+      onSubscribeResult: ({ result, args, setResult }) =>
+        policy(result, args.contextValue as Partial<Context>, setResult),
+    }),
   };
 }

@@ -10,8 +10,14 @@ import type { Logger } from '../shared/logger.ts';
 import type { Tracing } from '../shared/tracing.ts';
 import { isExpectedError, maskError } from './errors.ts';
 import { useGraphiqlDelivery } from './graphiql-delivery.ts';
-import { useAnonymousValidationMask, useCsrfPrevention, useIntrospectionPolicy } from './protection.ts';
+import {
+  useAnonymousValidationMask,
+  useCsrfPrevention,
+  useIntrospectionPolicy,
+  useRequestErrorPolicy,
+} from './protection.ts';
 import { getSchema } from './schema.ts';
+import { useTokenExpiry } from './token-expiry.ts';
 import { useTracing } from './tracing-plugin.ts';
 
 /** What the HTTP route and the WebSocket server hand to Yoga alongside each operation. */
@@ -125,6 +131,9 @@ export function createGraphqlServer(deps: {
       useIntrospectionPolicy(protection.introspection),
       // With a public schema, validation messages give nothing away.
       ...(protection.introspection === 'public' ? [] : [useAnonymousValidationMask()]),
+      // After the introspection policy: a refusal it answers is not rewritten.
+      useRequestErrorPolicy({ maskAnonymous: protection.introspection !== 'public' }),
+      useTokenExpiry(),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
         costLimit: { maxCost: 5000, ...reportAsValidationError },

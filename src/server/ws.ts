@@ -34,7 +34,9 @@ interface EnvelopedRoot {
  * connection that presents an invalid token is closed with 4403; one whose token expires is
  * closed with 4401. GraphiQL cannot put its header editor into connectionParams, so it sends the
  * headers with each operation (`extensions.headers`): a connection without a token is accepted,
- * and each of its operations is authorised by its own header (or answered UNAUTHENTICATED).
+ * and each of its operations is authorised by its own header (or answered UNAUTHENTICATED); a
+ * subscription so authorised ends with UNAUTHENTICATED when its own token expires
+ * (graphql/token-expiry.ts), the connection and its other operations going on.
  *
  * Abuse: a browser upgrade from a foreign Origin gets 403, an address blocked for refused tokens
  * 429; graphql-ws closes a connection that sends no init in time (4408), inits twice (4429),
@@ -127,8 +129,12 @@ export function attachGraphqlWebSocket(deps: {
   const closeAtExpiry = (extra: Extra, expiresAt: Date) => {
     clearTimeout(extra.expiryTimer);
     const remaining = expiresAt.getTime() - Date.now();
+    // setTimeout waits at most ~24.8 days: a longer-lived token re-arms it rather than expire early.
     extra.expiryTimer = setTimeout(
-      () => extra.socket.close(CloseCode.Unauthorized, 'Token expired'),
+      () =>
+        remaining > 2_147_000_000
+          ? closeAtExpiry(extra, expiresAt)
+          : extra.socket.close(CloseCode.Unauthorized, 'Token expired'),
       Math.min(Math.max(remaining, 0), 2_147_000_000),
     );
     extra.expiryTimer.unref();
@@ -215,8 +221,6 @@ export function attachGraphqlWebSocket(deps: {
           const [error] = refusalBody(refusal, requestId).errors;
           return [new GraphQLError(error!.message, { extensions: error!.extensions })];
         }
-        if (contextValue.operator && !ctx.extra.expiryTimer)
-          closeAtExpiry(ctx.extra, contextValue.operator.expiresAt);
         const args: ExecutionArgs = {
           schema,
           operationName: payload.operationName,

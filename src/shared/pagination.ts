@@ -1,4 +1,5 @@
 import { ValidationError } from './errors.ts';
+import { isUuid } from './ids.ts';
 
 /** Keyset pagination over (createdAt-like timestamp, id), with opaque Relay cursors. */
 export interface PageArgs {
@@ -20,12 +21,22 @@ export function encodeCursor(cursor: Cursor): string {
   return Buffer.from(`${cursor.at.toISOString()}|${cursor.id}`).toString('base64url');
 }
 
+/** Longer than any cursor encodeCursor makes (24 + 1 + 36 characters, base64url). */
+const MAX_CURSOR_LENGTH = 128;
+
+/**
+ * Only what encodeCursor makes: an ISO instant exactly as toISOString writes it (so within years
+ * 0000–9999, which PostgreSQL stores) and a UUID. Anything else would reach the database as a
+ * parameter it refuses, and the caller would get an unexpected error instead of this one.
+ */
 export function decodeCursor(value: string, argName: string): Cursor {
+  const refuse = () =>
+    new ValidationError([{ path: [argName], message: 'is not a cursor this API returned' }]);
+  if (value.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(value)) throw refuse();
   const [at, id, ...rest] = Buffer.from(value, 'base64url').toString('utf8').split('|');
-  const date = new Date(at ?? '');
-  if (!id || rest.length > 0 || Number.isNaN(date.getTime()) || !/^[0-9a-f-]{36}$/.test(id)) {
-    throw new ValidationError([{ path: [argName], message: 'is not a cursor this API returned' }]);
-  }
+  if (!at || !id || rest.length > 0 || !isUuid(id) || !/^\d{4}-/.test(at)) throw refuse();
+  const date = new Date(at);
+  if (Number.isNaN(date.getTime()) || date.toISOString() !== at || date.getUTCFullYear() < 1) throw refuse();
   return { at: date, id };
 }
 

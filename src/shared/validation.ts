@@ -69,3 +69,38 @@ export function hasControlCharacter(text: string): boolean {
 
 export const CONTROL_CHARACTER_MESSAGE =
   'must not contain control characters or line breaks (CR, LF, tab, NUL, U+2028...)';
+
+/** The parts of zod's schema definition (`_zod.def`) that say where an object's fields are. */
+type SchemaDef = {
+  type: string;
+  shape?: Record<string, z.ZodType>;
+  innerType?: z.ZodType;
+  element?: z.ZodType;
+  in?: z.ZodType;
+};
+
+const WRAPPERS = new Set(['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional']);
+
+/**
+ * Every key of `value`, at any depth, that `schema` does not define, as field errors with their
+ * path. zod drops unknown keys silently (or, strict, reports them once per object without their
+ * own path); a document that misspells a field must be refused where the mistake is, as GraphQL
+ * refuses an unknown input field. Unions and records are not looked into.
+ */
+export function unknownFields(schema: z.ZodType, value: unknown, path: string[] = []): FieldError[] {
+  const def = (schema as unknown as { _zod: { def: SchemaDef } })._zod.def;
+  if (def.type === 'pipe' && def.in) return unknownFields(def.in, value, path);
+  if (WRAPPERS.has(def.type) && def.innerType) return unknownFields(def.innerType, value, path);
+  if (def.type === 'array' && def.element && Array.isArray(value)) {
+    const element = def.element;
+    return value.flatMap((item, i) => unknownFields(element, item, [...path, String(i)]));
+  }
+  if (def.type !== 'object' || !def.shape || value === null || typeof value !== 'object') return [];
+  if (Array.isArray(value)) return [];
+  const shape = def.shape;
+  return Object.entries(value).flatMap(([key, child]) =>
+    Object.hasOwn(shape, key)
+      ? unknownFields(shape[key]!, child, [...path, key])
+      : [{ path: [...path, key], message: 'is not a known field' }],
+  );
+}

@@ -4,6 +4,7 @@ import { dropNulls } from '../../graphql/input.ts';
 import { NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import { ALERT_KINDS, type AlertChannel } from './alert-channel.entity.ts';
 import type { ChannelInput } from './alert-channel.service.ts';
+import { redactWebhookUrl } from './webhook-url.ts';
 
 const AlertKindEnum = builder.enumType('AlertKind', { values: ALERT_KINDS });
 
@@ -13,7 +14,11 @@ const AlertChannelRef = builder.objectRef<AlertChannel>('AlertChannel').implemen
   fields: (t) => ({
     id: t.exposeID('id'),
     name: t.exposeString('name'),
-    url: t.exposeString('url'),
+    url: t.string({
+      description:
+        'Admins see the whole URL. Others see `scheme://host/…`: a webhook URL often carries a credential.',
+      resolve: (c, _args, ctx) => (ctx.operator?.role === 'admin' ? c.url : redactWebhookUrl(c.url)),
+    }),
     kinds: t.field({ type: [AlertKindEnum], resolve: (c) => c.kinds }),
     enabled: t.exposeBoolean('enabled'),
     allowPrivateNetwork: t.exposeBoolean('allowPrivateNetwork'),

@@ -16,6 +16,7 @@ import {
   AlertChannelEntity,
   type AlertKind,
 } from './alert-channel.entity.ts';
+import { isRedactedWebhookUrl, redactWebhookUrl } from './webhook-url.ts';
 
 const INPUT = ['input'];
 
@@ -52,6 +53,12 @@ export const channelSchema = z
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'must use http or https' });
     if (url.username || url.password)
       ctx.addIssue({ code: 'custom', path: ['url'], message: 'must not contain credentials' });
+    if (isRedactedWebhookUrl(spec.url))
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: 'is a redacted URL (as non-admins see it): give the whole URL',
+      });
     const reason = spec.allowPrivateNetwork ? undefined : privateHostReason(url);
     if (reason)
       ctx.addIssue({
@@ -109,7 +116,7 @@ export class AlertChannelService {
         action: 'alert_channel.create',
         targetType: 'AlertChannel',
         targetId: channel.id,
-        details: { name: spec.name, url: spec.url, kinds: spec.kinds },
+        details: { name: spec.name, url: redactWebhookUrl(spec.url), kinds: spec.kinds },
       });
       return channel;
     });
@@ -142,7 +149,12 @@ export class AlertChannelService {
         action: 'alert_channel.update',
         targetType: 'AlertChannel',
         targetId: channel.id,
-        details: { before: current, after: spec },
+        // The URL may be a credential: the audit log never holds a secret.
+        details: {
+          before: { ...current, url: redactWebhookUrl(current.url) },
+          after: { ...spec, url: redactWebhookUrl(spec.url) },
+          urlChanged: spec.url !== current.url,
+        },
       });
       return channel;
     });

@@ -1,4 +1,5 @@
 import { builder } from '../../graphql/builder.ts';
+import { redactUrlsIn } from '../alerts/webhook-url.ts';
 import type { AuditEvent } from './audit.entity.ts';
 
 const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
@@ -17,7 +18,9 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
       nullable: true,
       description: 'What changed. Operators and admins only (null with a FORBIDDEN error for viewers).',
       authScopes: { operator: true },
-      resolve: (e) => e.details,
+      // Alert-channel URLs may be credentials: redacted here too for rows written before they
+      // were redacted at write time.
+      resolve: (e) => (e.targetType === 'AlertChannel' ? redactUrlsIn(e.details) : e.details),
     }),
   }),
 });

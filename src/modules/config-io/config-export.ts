@@ -1,6 +1,8 @@
 import { stringify } from 'yaml';
+import type { Role } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
 import { AlertChannelEntity } from '../alerts/alert-channel.entity.ts';
+import { redactWebhookUrl } from '../alerts/webhook-url.ts';
 import { BudgetEntity } from '../budgets/budget.entity.ts';
 import { ClientEntity } from '../clients/client.entity.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
@@ -14,13 +16,20 @@ const HEADER = `# Tollgate configuration (format version ${CONFIG_FORMAT_VERSION
 # Tollgate. Clients and budgets refer to providers by slug and budgets to clients by name.
 `;
 
+const REDACTED_NOTE = `# Alert channel URLs are redacted (they may hold a credential; only admins export them
+# whole): importConfig refuses them as they are.
+`;
+
 /**
  * The whole configuration as YAML: providers (with fallbacks, limits, pricing, probes, degraded
  * mode), budgets, clients (without keys) and alert channels (without secrets). Every list is
  * sorted by its key; records keep one field order and settings objects are sorted by key, so two
  * exports diff cleanly.
  */
-export async function exportConfig(orm: Orm): Promise<string> {
+export async function exportConfig(
+  orm: Orm,
+  options: { webhookUrls: 'whole' | 'redacted' } = { webhookUrls: 'whole' },
+): Promise<string> {
   const em = orm.em.fork();
   const [providers, budgets, clients, channels] = await Promise.all([
     em.find(ProviderEntity, {}),
@@ -79,13 +88,14 @@ export async function exportConfig(orm: Orm): Promise<string> {
     })),
     alertChannels: channels.sort(byKey((c) => c.name)).map((c) => ({
       name: c.name,
-      url: c.url,
+      url: options.webhookUrls === 'whole' ? c.url : redactWebhookUrl(c.url),
       kinds: [...c.kinds].sort(),
       enabled: c.enabled,
       allowPrivateNetwork: c.allowPrivateNetwork,
     })),
   };
-  return `${HEADER}${stringify(document, { lineWidth: 0 })}`;
+  const redacted = options.webhookUrls === 'redacted' && channels.length > 0 ? REDACTED_NOTE : '';
+  return `${HEADER}${redacted}${stringify(document, { lineWidth: 0 })}`;
 }
 
 /**
@@ -108,7 +118,8 @@ export class ConfigExporter {
   constructor(orm: Orm) {
     this.#orm = orm;
   }
-  export(): Promise<string> {
-    return exportConfig(this.#orm);
+  /** Webhook URLs whole for admins only: they may be credentials. */
+  export(role: Role): Promise<string> {
+    return exportConfig(this.#orm, { webhookUrls: role === 'admin' ? 'whole' : 'redacted' });
   }
 }

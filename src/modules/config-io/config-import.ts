@@ -7,7 +7,7 @@ import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { type FieldError, ValidationError } from '../../shared/errors.ts';
 import type { Logger } from '../../shared/logger.ts';
-import { checkText, toFieldErrors } from '../../shared/validation.ts';
+import { checkText, toFieldErrors, unknownFields } from '../../shared/validation.ts';
 import { AlertChannelEntity } from '../alerts/alert-channel.entity.ts';
 import { channelSchema, secretBinding } from '../alerts/alert-channel.service.ts';
 import type { AuditService } from '../audit/audit.service.ts';
@@ -45,6 +45,7 @@ const documentSchema = z
     clients: z.array(clientDocSchema).default([]),
     alertChannels: z.array(channelSchema).default([]),
   })
+  // Unknown fields, at every depth, are refused by #parse with their paths (unknownFields).
   .strict();
 
 type ConfigDocument = z.output<typeof documentSchema>;
@@ -138,7 +139,13 @@ export class ConfigImporter {
     // YAML escapes ("\0", "\ud800") make text PostgreSQL cannot store from a clean document.
     if (raw !== null && typeof raw === 'object') checkText(raw, ['document']);
     const parsed = documentSchema.safeParse(raw);
-    const errors: FieldError[] = parsed.success ? [] : toFieldErrors(parsed.error, ['document']);
+    const errors: FieldError[] = parsed.success
+      ? []
+      : // The top level's unknown keys come from unknownFields below, each with its own path.
+        toFieldErrors(parsed.error, ['document']).filter(
+          (_, i) => parsed.error.issues[i]?.code !== 'unrecognized_keys',
+        );
+    errors.push(...unknownFields(documentSchema, raw, ['document']));
     if (parsed.success) {
       for (const section of ['providers', 'budgets', 'clients', 'alertChannels'] as const) {
         const seen = new Set<string>();

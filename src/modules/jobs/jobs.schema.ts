@@ -1,5 +1,6 @@
 import { builder } from '../../graphql/builder.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { isUuid } from '../../shared/ids.ts';
 import { JOB_STATES, type JobRow, type JobState, type QueueCounts, type QueueHour } from './job-queue.ts';
 
 const JobStateEnum = builder.enumType('JobState', {
@@ -124,6 +125,10 @@ builder.mutationField('retryJob', (t) =>
     errors: { types: [ValidationError], directResult: true },
     resolve: async (_root, args, ctx) => {
       knownQueue(args.queue, ctx.services.jobs.names());
+      // pg-boss hands the id to PostgreSQL as a uuid: anything else would fail there, unexpectedly.
+      if (!isUuid(args.id)) {
+        throw new ValidationError([{ path: ['id'], message: 'is not a job id (a UUID)' }]);
+      }
       return { count: await ctx.services.jobs.retry(args.queue, args.id) };
     },
   }),
