@@ -38,15 +38,36 @@ export interface Needle {
   hasSpace: boolean;
   /** The shortest run of base64 characters that can hold the whole key, at any alignment. */
   minBase64: number;
-  /** Each two characters that follow each other in the key (as first * 0x10000 + second). */
-  pairs: Set<number>;
+  /**
+   * Each two ASCII characters that follow each other in the key (first * 128 + second): a table,
+   * not a Set, as this is looked up for every header on every call.
+   */
+  pairs: Uint8Array;
+  /** Whether the key has non-ASCII bytes (their pairs are not in the table: always suspect). */
+  nonAscii: boolean;
 }
 
 export function needleOf(secret: string): Needle {
   const text = Buffer.from(secret, 'utf8').toString('latin1');
-  const pairs = new Set<number>();
-  for (let i = 1; i < text.length; i++) pairs.add(text.charCodeAt(i - 1) * 0x10000 + text.charCodeAt(i));
-  return { text, hasSpace: text.includes(' '), minBase64: Math.floor((text.length * 4) / 3), pairs };
+  const pairs = new Uint8Array(128 * 128);
+  let nonAscii = false;
+  for (let i = 1; i < text.length; i++) {
+    const [a, b] = [text.charCodeAt(i - 1), text.charCodeAt(i)];
+    if (a < 128 && b < 128) pairs[a * 128 + b] = 1;
+    else nonAscii = true;
+  }
+  return {
+    text,
+    hasSpace: text.includes(' '),
+    minBase64: Math.floor((text.length * 4) / 3),
+    pairs,
+    nonAscii,
+  };
+}
+
+/** Whether characters `a` then `b` follow each other in the key. */
+function follow(needle: Needle, a: number, b: number): boolean {
+  return a < 128 && b < 128 ? needle.pairs[a * 128 + b] === 1 : needle.nonAscii;
 }
 
 /** The spans of `text` that carry the key in any encoding, sorted and merged (one value). */
@@ -206,6 +227,7 @@ export function replaceSpans(text: string, spans: [number, number][], replacemen
  * the characters either side of a separator are neighbours in the key.
  */
 export function redactValues(values: string[], needle: Needle, replacement: string): boolean {
+  if (!mayHoldKey(values, needle)) return false;
   let own: [number, number][][] | undefined;
   let joinSuspect = false;
   let previous = '';
@@ -249,9 +271,65 @@ export function redactValues(values: string[], needle: Needle, replacement: stri
 
 const same: ToRoot = (s, e) => [s, e];
 
+/**
+ * The usual answer's fast way out, on the values joined once: no key as it is, no percent escape
+ * (nor `+` for a key with a space), no base64 run long enough to hold the key, and no separator
+ * between two characters that follow each other in the key. Anything else takes the full scan.
+ */
+function mayHoldKey(values: string[], needle: Needle): boolean {
+  let previous = '';
+  for (const value of values) {
+    if (suspect(value, previous, needle)) return true;
+    if (value.length > 0) previous = value;
+  }
+  return false;
+}
+
+/**
+ * The same test on the values of a flat [name, value, ...] list from `first` on, allocating
+ * nothing: this runs on every proxied call, and garbage there costs the whole gateway.
+ */
+export function listMayHoldKey(list: (string | string[])[], first: number, needle: Needle): boolean {
+  let previous = '';
+  for (let i = first + 1; i < list.length; i += 2) {
+    const entry = list[i] as string | string[];
+    if (typeof entry === 'string') {
+      if (suspect(entry, previous, needle)) return true;
+      if (entry.length > 0) previous = entry;
+    } else
+      for (const value of entry) {
+        if (suspect(value, previous, needle)) return true;
+        if (value.length > 0) previous = value;
+      }
+  }
+  return false;
+}
+
+/** Whether `value` (after `previous`, the last non-empty value before it) may hold the key. */
+function suspect(value: string, previous: string, needle: Needle): boolean {
+  if (value.length === 0) return false;
+  if (value.includes(needle.text) || value.includes('%')) return true;
+  if (needle.hasSpace && value.includes('+')) return true;
+  if (value.length >= needle.minBase64 && hasRun(value, needle.minBase64)) return true;
+  if (previous !== '' && follow(needle, previous.charCodeAt(previous.length - 1), value.charCodeAt(0)))
+    return true;
+  return listJoinSuspect(value, needle);
+}
+
+/** Whether the text has a run of at least `min` base64 characters. */
+function hasRun(text: string, min: number): boolean {
+  let run = 0;
+  for (let i = 0; i < text.length; i++) {
+    if (BASE64_CHAR[text.charCodeAt(i)] === 1) {
+      if (++run >= min) return true;
+    } else run = 0;
+  }
+  return false;
+}
+
 /** Whether the last character of `left` and the first of `right` follow each other in the key. */
 function adjacentInKey(left: string, right: string, needle: Needle): boolean {
-  return needle.pairs.has(left.charCodeAt(left.length - 1) * 0x10000 + right.charCodeAt(0));
+  return follow(needle, left.charCodeAt(left.length - 1), right.charCodeAt(0));
 }
 
 /** Whether a list separator inside the value sits between two characters that follow each other in the key. */
@@ -259,8 +337,7 @@ function listJoinSuspect(value: string, needle: Needle): boolean {
   for (let i = value.indexOf(','); i > 0; i = value.indexOf(',', i + 1)) {
     let next = i + 1;
     while (value[next] === ' ' || value[next] === '\t') next++;
-    if (next < value.length && needle.pairs.has(value.charCodeAt(i - 1) * 0x10000 + value.charCodeAt(next)))
-      return true;
+    if (next < value.length && follow(needle, value.charCodeAt(i - 1), value.charCodeAt(next))) return true;
   }
   return false;
 }

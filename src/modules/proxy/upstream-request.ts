@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { UsableKey } from '../keys/key-ring.ts';
 import type { Provider } from '../providers/provider.entity.ts';
-import { type Needle, needleOf, redactValues } from './secret-redaction.ts';
+import { listMayHoldKey, type Needle, needleOf, redactValues } from './secret-redaction.ts';
 import type { UpstreamOptions } from './upstream-exchange.ts';
 
 export const HOP_BY_HOP = new Set([
@@ -165,6 +165,7 @@ export function pushResponseHeaders(
 
 /** Redacts the key in the values of out[first..] (name, value pairs), split ones included. */
 function redactList(out: (string | string[])[], first: number, needle: Needle): void {
+  if (!listMayHoldKey(out, first, needle)) return;
   const values: string[] = [];
   for (let i = first + 1; i < out.length; i += 2) {
     const value = out[i] as string | string[];
