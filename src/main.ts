@@ -28,6 +28,7 @@ async function main(): Promise<void> {
     [
       '',
       `Tollgate is ready in ${Date.now() - startedAt} ms`,
+      `  Operator console:   ${app.url}/console  (sign-in link: npm run token -- --role admin --console)`,
       `  GraphQL + GraphiQL: ${app.url}/graphql`,
       `  Health:             ${app.url}/healthz  ${app.url}/readyz`,
       `  Database:           ${app.database.display}`,

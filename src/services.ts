@@ -16,6 +16,7 @@ import type { ProviderKeyService } from './modules/keys/provider-key.service.ts'
 import type { ProviderService } from './modules/providers/provider.service.ts';
 import type { Breakers } from './modules/proxy/circuit-breaker.ts';
 import type { ProviderCache } from './modules/proxy/provider-cache.ts';
+import type { RateLimits } from './modules/proxy/rate-limits.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { UsageService } from './modules/usage/usage.service.ts';
 import type { UsageReports } from './modules/usage/usage-report.ts';
@@ -32,6 +33,8 @@ export interface Services {
   clients: ClientService;
   clientCache: ClientCache;
   breakers: Breakers;
+  /** Read by the schema for a provider's rate-limit headroom; the proxy takes from it. */
+  limits: RateLimits;
   usage: UsageService;
   providerCache: ProviderCache;
   budgets: BudgetService;

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pino from 'pino';
-import { ConfigError, loadConfig, type Role } from '../config.ts';
+import { type Config, ConfigError, loadConfig, type Role } from '../config.ts';
 import { embeddedDatabaseUrl, liveEmbeddedOwner, startEmbeddedPostgres } from '../db/embedded-postgres.ts';
 import { createOrm, migrateToLatest, ormConfig } from '../db/orm.ts';
 import { AuditService } from '../modules/audit/audit.service.ts';
@@ -22,7 +22,7 @@ import { createRedis } from '../shared/redis.ts';
 
 const USAGE = `tollgate <command>
 
-  token [--role viewer|operator|admin] [--ttl 1h] [--sub name]
+  token [--role viewer|operator|admin] [--ttl 1h] [--sub name] [--console]
                      mint an operator token with the configured HS256 secret
   migrate            apply pending database migrations (DATABASE_URL, or the embedded database)
   migrate:create [name]
@@ -76,13 +76,15 @@ async function token(args: string[]): Promise<number> {
       role: { type: 'string', default: 'admin' },
       ttl: { type: 'string', default: '1h' },
       sub: { type: 'string', default: 'cli' },
+      console: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h', default: false },
     },
   });
   if (values.help) {
     process.stdout.write(
-      `usage: npm run token -- [--role ${ROLES.join('|')}] [--ttl 1h] [--sub cli]\n` +
-        '  prints a JWT signed with this installation\'s secret (defaults: admin, 1h, subject "cli")\n',
+      `usage: npm run token -- [--role ${ROLES.join('|')}] [--ttl 1h] [--sub cli] [--console]\n` +
+        '  prints a JWT signed with this installation\'s secret (defaults: admin, 1h, subject "cli")\n' +
+        '  --console: prints a sign-in link to the operator console instead (the token in its #fragment)\n',
     );
     return 0;
   }
@@ -110,8 +112,19 @@ async function token(args: string[]): Promise<number> {
     role: values.role as Role,
     ttlSeconds,
   });
-  process.stdout.write(`${jwt}\n`);
+  process.stdout.write(`${values.console ? consoleSignInLink(config, jwt) : jwt}\n`);
   return 0;
+}
+
+/**
+ * The console's sign-in link. The token goes in the fragment, which browsers never send: it
+ * reaches no server log, and the console moves it to session storage at once.
+ */
+function consoleSignInLink(config: Config, jwt: string): string {
+  const { host, port, publicUrl } = config.http;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host;
+  const base = publicUrl ?? `http://${shown.includes(':') ? `[${shown}]` : shown}:${port}`;
+  return `${new URL('/console', base).toString()}#token=${jwt}`;
 }
 
 /**

@@ -10,6 +10,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
 import { capConnectionsPerAddress } from './connection-cap.ts';
+import type { ConsoleRoute } from './console.ts';
 
 export interface ReadinessCheck {
   name: string;
@@ -21,6 +22,8 @@ export interface HttpRoutes {
   proxy(req: IncomingMessage, res: ServerResponse, requestId: string, path: string): Promise<void>;
   /** Absent when /metrics is served on its own port instead. */
   metrics?: MetricsRoute;
+  /** The operator console's files, at /console. */
+  console?: ConsoleRoute;
   readiness: ReadinessCheck[];
 }
 
@@ -140,7 +143,8 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 }
 
 /**
- * The one HTTP server: GraphQL (and GraphiQL) on /graphql, liveness and readiness probes.
+ * The one HTTP server: GraphQL (and GraphiQL) on /graphql, the console on /console, liveness and
+ * readiness probes.
  * Every response carries x-request-id. Nothing thrown here may escape: node:http would crash.
  */
 export function createHttpServer(
@@ -258,8 +262,11 @@ export function createHttpServer(
       if (failures.length > 0) return sendJson(res, 503, { status: 'unavailable', failures });
       return sendJson(res, 200, { status: 'ready', checks: routes.readiness.map((r) => r.name) });
     }
+    if (routes.console && (path === '/console' || path.startsWith('/console/'))) {
+      return routes.console.serve(req, res, path);
+    }
     if (path === '/') {
-      res.writeHead(302, { location: '/graphql' });
+      res.writeHead(302, { location: routes.console ? '/console/' : '/graphql' });
       return res.end();
     }
     return sendJson(res, 404, {

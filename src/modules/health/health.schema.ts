@@ -91,7 +91,7 @@ const ProviderHealthRef = builder.objectRef<HealthView>('ProviderHealth').implem
       args: { last: t.arg.int({ defaultValue: 20 }) },
       resolve: (h, args, ctx) => ctx.services.health.probes(h.providerId, args.last ?? 20),
     }),
-    uptime: t.field({
+    uptime: t.loadable({
       type: UptimeRef,
       description: 'Availability over `range` (default LAST_DAY) or `from`–`to`.',
       args: {
@@ -99,23 +99,28 @@ const ProviderHealthRef = builder.objectRef<HealthView>('ProviderHealth').implem
         from: t.arg({ type: 'DateTime' }),
         to: t.arg({ type: 'DateTime' }),
       },
-      resolve: (h, args, ctx) => {
+      // One batch per place in the query (same arguments): every provider's uptime in one go.
+      byPath: true,
+      load: (providerIds: string[], ctx, args) => {
         const to = args.to ?? new Date();
         const from = args.from ?? new Date(to.getTime() - UPTIME_MS[args.range ?? 'LAST_DAY']);
         if (from >= to) throw new ValidationError([{ path: ['from'], message: 'must be before to' }]);
-        return ctx.services.health.uptime(h.providerId, from, to);
+        return ctx.services.health.uptimeMany(providerIds, from, to);
       },
+      resolve: (h) => h.providerId,
     }),
   }),
 });
 
 builder.objectField(ProviderNode, 'health', (t) =>
-  t.field({
+  t.loadable({
     type: ProviderHealthRef,
-    resolve: async (provider, _a, ctx) => ({
-      providerId: provider.id,
-      row: await ctx.services.health.current(provider.id),
-    }),
+    // Batched: a list of providers reads their health rows in one query.
+    load: async (providerIds: string[], ctx) => {
+      const rows = await ctx.services.health.currentMany(providerIds);
+      return providerIds.map((providerId, i) => ({ providerId, row: rows[i] ?? null }));
+    },
+    resolve: (provider) => provider.id,
   }),
 );
 

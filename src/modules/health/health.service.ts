@@ -1,3 +1,4 @@
+import { type Kysely, sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { NotFoundError } from '../../shared/errors.ts';
@@ -37,7 +38,17 @@ export class HealthService {
   }
 
   async current(providerId: string): Promise<ProviderHealthRow | null> {
-    return this.#orm.em.fork().findOne(ProviderHealthEntity, { providerId });
+    return (await this.currentMany([providerId]))[0] ?? null;
+  }
+
+  /** The current rows of many providers in one query, in the order asked (null where none). */
+  async currentMany(providerIds: readonly string[]): Promise<(ProviderHealthRow | null)[]> {
+    if (providerIds.length === 0) return [];
+    const rows = await this.#orm.em
+      .fork()
+      .find(ProviderHealthEntity, { providerId: { $in: [...providerIds] } });
+    const byId = new Map(rows.map((r) => [r.providerId, r]));
+    return providerIds.map((id) => byId.get(id) ?? null);
   }
 
   async history(providerId: string, last: number): Promise<HealthTransition[]> {
@@ -54,37 +65,31 @@ export class HealthService {
 
   /** Time in each status over [from, to), from the recorded transitions. */
   async uptime(providerId: string, from: Date, to: Date): Promise<Uptime> {
+    return (await this.uptimeMany([providerId], from, to))[0]!;
+  }
+
+  /**
+   * Uptime of many providers over the same window in two queries (the status each was in at
+   * `from`, and the changes within), so an overview of every provider costs no more than one.
+   */
+  async uptimeMany(providerIds: readonly string[], from: Date, to: Date): Promise<Uptime[]> {
+    if (providerIds.length === 0) return [];
     const em = this.#orm.em.fork();
-    const [before] = await em.find(
-      HealthTransitionEntity,
-      { providerId, at: { $lt: from } },
-      { orderBy: { at: 'desc' }, limit: 1 },
-    );
-    const changes = await em.find(
-      HealthTransitionEntity,
-      { providerId, at: { $gte: from, $lt: to } },
-      { orderBy: { at: 'asc' } },
-    );
-    const spent: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 0, DOWN: 0, UNKNOWN: 0 };
-    let status: HealthStatus = before?.to ?? 'UNKNOWN';
-    let since = from.getTime();
-    for (const change of changes) {
-      const at = change.at.getTime();
-      spent[status] += at - since;
-      status = change.to;
-      since = at;
-    }
-    spent[status] += Math.max(0, Math.min(to.getTime(), Date.now()) - since);
-    const known = spent.HEALTHY + spent.DEGRADED + spent.DOWN;
-    return {
-      from,
-      to,
-      availabilityPercent: known === 0 ? null : Math.round(((known - spent.DOWN) / known) * 10_000) / 100,
-      healthyMs: spent.HEALTHY,
-      degradedMs: spent.DEGRADED,
-      downMs: spent.DOWN,
-      unknownMs: spent.UNKNOWN,
-    };
+    const ids = [...providerIds];
+    const [before, changes] = await Promise.all([
+      sql<{ provider_id: string; to: HealthStatus }>`
+        select distinct on (provider_id) provider_id, "to" from health_transitions
+        where provider_id = any(${ids}::uuid[]) and at < ${from}
+        order by provider_id, at desc`.execute(em.getKysely() as Kysely<unknown>),
+      em.find(
+        HealthTransitionEntity,
+        { providerId: { $in: ids }, at: { $gte: from, $lt: to } },
+        { orderBy: { at: 'asc' } },
+      ),
+    ]);
+    const startStatus = new Map(before.rows.map((r) => [r.provider_id, r.to]));
+    const changesOf = Map.groupBy(changes, (c) => c.providerId);
+    return ids.map((id) => timeInStatus(startStatus.get(id) ?? 'UNKNOWN', changesOf.get(id) ?? [], from, to));
   }
 
   /** Probes the provider now (operator and above), whether or not scheduled probes are on. */
@@ -100,4 +105,32 @@ export class HealthService {
 
 function clamp(n: number): number {
   return Math.min(Math.max(n, 1), 200);
+}
+
+function timeInStatus(
+  initial: HealthStatus,
+  changes: readonly HealthTransition[],
+  from: Date,
+  to: Date,
+): Uptime {
+  const spent: Record<HealthStatus, number> = { HEALTHY: 0, DEGRADED: 0, DOWN: 0, UNKNOWN: 0 };
+  let status = initial;
+  let since = from.getTime();
+  for (const change of changes) {
+    const at = change.at.getTime();
+    spent[status] += at - since;
+    status = change.to;
+    since = at;
+  }
+  spent[status] += Math.max(0, Math.min(to.getTime(), Date.now()) - since);
+  const known = spent.HEALTHY + spent.DEGRADED + spent.DOWN;
+  return {
+    from,
+    to,
+    availabilityPercent: known === 0 ? null : Math.round(((known - spent.DOWN) / known) * 10_000) / 100,
+    healthyMs: spent.HEALTHY,
+    degradedMs: spent.DEGRADED,
+    downMs: spent.DOWN,
+    unknownMs: spent.UNKNOWN,
+  };
 }

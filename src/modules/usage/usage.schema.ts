@@ -1,9 +1,10 @@
 import { builder } from '../../graphql/builder.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { ClientRef } from '../clients/client.schema.ts';
+import type { Provider } from '../providers/provider.entity.ts';
 import { ProviderNode } from '../providers/provider.schema.ts';
 import { OutcomeEnum } from '../proxy/circuit.schema.ts';
-import type { Percentiles, UsageSummary } from './usage-aggregate.ts';
+import { emptyTotals, type Percentiles, summarize, type UsageSummary } from './usage-aggregate.ts';
 import { USAGE_RANGES, type UsageGroup, type UsageReport } from './usage-report.ts';
 import { USAGE_DIMENSIONS } from './usage-sql.ts';
 
@@ -145,16 +146,33 @@ builder.queryField('usage', (t) =>
 );
 
 builder.objectField(ProviderNode, 'usage', (t) =>
-  t.field({
+  t.loadable({
     type: UsageSummaryRef,
-    description: 'Calls served by this provider (or refused on its behalf) over `range` (default LAST_DAY).',
-    args: { range: t.arg({ type: UsageRangeEnum }) },
-    resolve: async (provider, args, ctx) =>
-      (
-        await ctx.services.usageReports.report(
-          { range: args.range ?? 'LAST_DAY', filter: { providers: [provider.slug] } },
-          { series: false },
-        )
-      ).totals,
+    description:
+      'Calls served by this provider (or refused on its behalf) over `range` (default LAST_DAY) or `from`–`to`.',
+    args: {
+      range: t.arg({ type: UsageRangeEnum }),
+      from: t.arg({ type: 'DateTime' }),
+      to: t.arg({ type: 'DateTime' }),
+    },
+    // A list of providers is one report grouped by provider (one batch per place in the query,
+    // where the arguments are the same), not one report per provider.
+    byPath: true,
+    loaderOptions: { cacheKeyFn: (provider: Provider) => provider.id },
+    load: async (providers: Provider[], ctx, args) => {
+      const report = await ctx.services.usageReports.report(
+        {
+          range: args.from || args.to ? args.range : (args.range ?? 'LAST_DAY'),
+          from: args.from,
+          to: args.to,
+          groupBy: ['PROVIDER'],
+          filter: { providers: [...new Set(providers.map((p) => p.slug))] },
+        },
+        { series: false },
+      );
+      const byId = new Map(report.groups.map((g) => [g.provider, g.summary]));
+      return providers.map((p) => byId.get(p.id) ?? summarize(emptyTotals()));
+    },
+    resolve: (provider) => provider,
   }),
 );

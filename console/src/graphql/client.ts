@@ -1,0 +1,110 @@
+import { cacheExchange, type KeyingConfig } from '@urql/exchange-graphcache';
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { Client, type CombinedError, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
+import { ConnectionStore } from './connection.ts';
+
+/** graphql-ws close codes Tollgate uses for a token it will not accept (src/server/ws.ts). */
+const UNAUTHORIZED_CLOSE = 4401;
+const FORBIDDEN_CLOSE = 4403;
+
+/**
+ * The normalised cache keys objects by `id`. Objects without one (a provider's circuit, its
+ * health, a usage summary, a connection) belong to their parent: null says so, for every type,
+ * so that pages need not list their types here.
+ */
+const keys: KeyingConfig = new Proxy(
+  {},
+  {
+    get: () => (data: { id?: unknown }) => (typeof data.id === 'string' ? data.id : null),
+  },
+);
+
+export interface ConsoleClient {
+  client: Client;
+  connection: ConnectionStore;
+  dispose(): void;
+}
+
+function isUnauthenticated(error: CombinedError): boolean {
+  if (error.response && (error.response as Response).status === 401) return true;
+  return error.graphQLErrors.some((e) => e.extensions?.code === 'UNAUTHENTICATED');
+}
+
+/**
+ * One urql client per signed-in token: queries and mutations over HTTP, subscriptions over one
+ * graphql-ws connection that carries the token in its connection_init payload. A refused token
+ * (HTTP 401, an UNAUTHENTICATED error, or the socket closed 4401/4403) calls `onUnauthenticated`
+ * once and is not retried: the session ends and this client is disposed.
+ */
+export function createConsoleClient(token: string, onUnauthenticated: () => void): ConsoleClient {
+  const connection = new ConnectionStore();
+  let refused = false;
+  const refuse = () => {
+    if (refused) return;
+    refused = true;
+    onUnauthenticated();
+  };
+  const wsUrl = new URL('/graphql', window.location.href);
+  wsUrl.protocol = wsUrl.protocol === 'https:' ? 'wss:' : 'ws:';
+
+  const ws: WsClient = createWsClient({
+    url: wsUrl.toString(),
+    connectionParams: { authorization: `Bearer ${token}` },
+    // Connected by the first subscription (the console's event feed), closed when none is left.
+    lazy: true,
+    keepAlive: 15_000,
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: (event) => {
+      const code = (event as CloseEvent | undefined)?.code;
+      if (code === UNAUTHORIZED_CLOSE || code === FORBIDDEN_CLOSE) {
+        refuse();
+        return false;
+      }
+      return !refused;
+    },
+    on: {
+      connected: () => connection.connected(),
+      closed: () => connection.closed(),
+    },
+  });
+  const onOnline = () => connection.closed();
+  window.addEventListener('offline', onOnline);
+
+  const client = new Client({
+    url: '/graphql',
+    requestPolicy: 'cache-and-network',
+    // POST, always: a GET with a query is refused as possible CSRF (src/graphql/protection.ts).
+    preferGetMethod: false,
+    fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
+    exchanges: [
+      mapExchange({
+        onError(error) {
+          if (isUnauthenticated(error)) refuse();
+        },
+      }),
+      cacheExchange({ keys }),
+      fetchExchange,
+      subscriptionExchange({
+        forwardSubscription(request) {
+          const input = { ...request, query: request.query ?? '' };
+          return {
+            subscribe(sink) {
+              const unsubscribe = ws.subscribe(input, sink);
+              return { unsubscribe };
+            },
+          };
+        },
+      }),
+    ],
+  });
+
+  return {
+    client,
+    connection,
+    dispose() {
+      refused = true;
+      window.removeEventListener('offline', onOnline);
+      void ws.dispose();
+    },
+  };
+}

@@ -1,0 +1,168 @@
+import { useEffect, useMemo } from 'react';
+import { useQuery, useSubscription } from 'urql';
+import { EventFeed } from '../../components/EventFeed.tsx';
+import { formatMicros, formatNumber, formatRatio } from '../../components/format.ts';
+import { ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx';
+import { graphql } from '../../gql/index.ts';
+import { useLiveEvents } from '../../graphql/live-events.tsx';
+import { type LiveState, liveStateBySlug } from './live-state.ts';
+import { ProviderTable } from './ProviderTable.tsx';
+import './overview.css';
+
+/** The most providers one page of `providers` returns (src/shared/pagination.ts). */
+const PAGE = 100;
+
+export const OverviewQuery = graphql(`
+  query ConsoleOverview($first: Int!, $today: DateTime!) {
+    providers(first: $first) {
+      edges {
+        node {
+          id
+          slug
+          name
+          kind
+          enabled
+          health {
+            status
+            reason
+            changedAt
+            uptime(range: LAST_DAY) { availabilityPercent }
+          }
+          circuit { state reason since failures }
+          lastHour: usage(range: LAST_HOUR) {
+            calls
+            failures
+            errorRate
+            latencyMs { p95 }
+          }
+          today: usage(from: $today) { costMicros }
+          rateLimit { points periodMs burst }
+          rateLimitHeadroom { limit remaining resetMs }
+        }
+      }
+      pageInfo { hasNextPage }
+    }
+  }
+`);
+
+const ProviderChangedSubscription = graphql(`
+  subscription ConsoleProviderChanged {
+    providerChanged { id change slug }
+  }
+`);
+
+export type OverviewProvider = NonNullable<
+  ReturnType<typeof useOverview>['data']
+>['providers']['edges'][number]['node'];
+
+function startOfToday(): string {
+  const now = new Date();
+  return new Date(now.getFullYear(), now.getMonth(), now.getDate()).toISOString();
+}
+
+function useOverview() {
+  const today = useMemo(startOfToday, []);
+  const [result, reexecute] = useQuery({ query: OverviewQuery, variables: { first: PAGE, today } });
+  return { ...result, reload: () => reexecute({ requestPolicy: 'network-only' }) };
+}
+
+function Summary({ providers, live }: { providers: OverviewProvider[]; live: Map<string, LiveState> }) {
+  let healthy = 0;
+  let down = 0;
+  let open = 0;
+  let calls = 0;
+  let failures = 0;
+  let spend = 0;
+  for (const p of providers) {
+    const state = live.get(p.slug);
+    const health = state?.health ?? p.health.status;
+    const circuit = state?.circuit ?? p.circuit.state;
+    if (health === 'HEALTHY') healthy++;
+    if (health === 'DOWN') down++;
+    if (circuit !== 'CLOSED') open++;
+    calls += p.lastHour.calls;
+    failures += p.lastHour.failures;
+    spend += p.today.costMicros;
+  }
+  const tiles = [
+    {
+      label: 'Providers',
+      value: formatNumber(providers.length),
+      sub: `${providers.filter((p) => p.enabled).length} enabled`,
+    },
+    { label: 'Healthy', value: formatNumber(healthy), sub: down > 0 ? `${down} down` : 'none down' },
+    {
+      label: 'Circuits not closed',
+      value: formatNumber(open),
+      sub: open > 0 ? 'calls refused or probing' : 'all closed',
+    },
+    {
+      label: 'Calls, last hour',
+      value: formatNumber(calls),
+      sub: `${formatRatio(calls === 0 ? 0 : failures / calls)} errors`,
+    },
+    { label: 'Spend today', value: formatMicros(spend), sub: 'since local midnight' },
+  ];
+  return (
+    <dl className="tiles">
+      {tiles.map((tile) => (
+        <div key={tile.label} className="tile">
+          <dt>{tile.label}</dt>
+          <dd>
+            <span className="tile-value">{tile.value}</span>
+            <span className="tile-sub">{tile.sub}</span>
+          </dd>
+        </div>
+      ))}
+    </dl>
+  );
+}
+
+/**
+ * Every provider at a glance, from one GraphQL request; circuit and health changes from the
+ * live event stream (any replica), applied without a reload.
+ */
+export default function OverviewPage() {
+  const { data, error, fetching, reload } = useOverview();
+  const { events, resyncs } = useLiveEvents();
+  const live = useMemo(() => liveStateBySlug(events), [events]);
+
+  // Providers created, changed or deleted elsewhere: read the list again.
+  const [changed] = useSubscription({ query: ProviderChangedSubscription });
+  const changedId = changed.data?.providerChanged.id;
+  // biome-ignore lint/correctness/useExhaustiveDependencies: reload on a new change event (or a resync) only
+  useEffect(() => {
+    if (changedId || resyncs > 0) reload();
+  }, [changedId, resyncs]);
+
+  const providers = data?.providers.edges.map((e) => e.node) ?? [];
+  return (
+    <>
+      <PageHeader
+        title="Overview"
+        description="Every provider's state, traffic and spend. Circuit and health changes arrive live from every replica."
+        actions={
+          <button type="button" className="button" onClick={reload} disabled={fetching}>
+            Refresh numbers
+          </button>
+        }
+      />
+      {error ? <ErrorNotice error={error} title="Could not load the overview" /> : null}
+      {!data && !error ? <Loading label="Loading providers" /> : null}
+      {data ? (
+        <>
+          <Summary providers={providers} live={live} />
+          <Panel title="Providers" labelledBy="providers-heading" className="overview-providers">
+            <ProviderTable providers={providers} live={live} />
+            {data.providers.pageInfo.hasNextPage ? (
+              <p className="panel-footnote">Showing the first {PAGE} providers.</p>
+            ) : null}
+          </Panel>
+        </>
+      ) : null}
+      <Panel title="Live events" labelledBy="events-heading">
+        <EventFeed events={events} />
+      </Panel>
+    </>
+  );
+}
