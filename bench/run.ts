@@ -2,6 +2,7 @@ import { runGraphqlBench } from './graphql.bench.ts';
 import { runJobsBench } from './jobs.bench.ts';
 import { runProxyBench } from './proxy.bench.ts';
 import { runSubscriptionsBench } from './subscriptions.bench.ts';
+import { runConsoleBench } from './console.bench.ts';
 import { runUsageBench } from './usage.bench.ts';
 
 /**
@@ -14,6 +15,7 @@ const benches: Record<string, () => Promise<void>> = {
   usage: runUsageBench,
   subscriptions: runSubscriptionsBench,
   jobs: runJobsBench,
+  console: runConsoleBench,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {
