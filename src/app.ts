@@ -34,6 +34,7 @@ import { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import { Vault } from './modules/keys/vault.ts';
 import { ProviderService } from './modules/providers/provider.service.ts';
 import { Breakers } from './modules/proxy/circuit-breaker.ts';
+import { CircuitIsolations } from './modules/proxy/circuit-isolations.ts';
 import { ProviderCache } from './modules/proxy/provider-cache.ts';
 import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
 import { RateLimits } from './modules/proxy/rate-limits.ts';
@@ -52,6 +53,7 @@ import { attachGraphqlWebSocket } from './server/ws.ts';
 import type { Services } from './services.ts';
 import { createLogger, type Logger, redactUrl } from './shared/logger.ts';
 import { createRedis } from './shared/redis.ts';
+import { RedisGate } from './shared/redis-gate.ts';
 import { createTracing } from './shared/tracing.ts';
 
 export interface StartedApp {
@@ -127,11 +129,21 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       onStop('embedded PostgreSQL', () => embedded!.stop());
       databaseUrl = embedded.url;
     }
-    const orm = await createOrm(databaseUrl, config.database.poolMax);
+    // Migrations get a connection of their own without the statement timeout: one may take long.
+    const migrationOrm = await createOrm(databaseUrl, 2);
+    try {
+      await migrateToLatest(migrationOrm, logger);
+    } finally {
+      await migrationOrm.close();
+    }
+    const orm = await createOrm(databaseUrl, config.database.poolMax, {
+      statementMs: config.database.statementTimeoutMs,
+      acquireMs: config.database.acquireTimeoutMs,
+    });
     onStop('database pool', () => orm.close());
-    await migrateToLatest(orm, logger);
 
     let redis: Redis | undefined;
+    let gate: RedisGate | undefined;
     let events: EventBus;
     if (config.redis.url) {
       const url = config.redis.url;
@@ -145,6 +157,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         return client;
       };
       redis = await connectQuietly(createRedis(url), 'commands');
+      // Every Redis user on the request path asks through the gate (one degraded signal).
+      gate = new RedisGate({ redis, logger });
+      await gate.start();
       const publisher = await connectQuietly(createRedis(url), 'events-publisher');
       // The subscriber keeps its offline queue: subscriptions are re-established on reconnect.
       const subscriber = await connectQuietly(
@@ -155,9 +170,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         logger,
         publisher,
         subscriber,
+        gate,
         maxQueue: config.graphql.subscriberQueueMax,
       });
       onStop('Redis', async () => {
+        gate!.stop();
         redis!.disconnect();
       });
     } else {
@@ -202,13 +219,14 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
     onStop('client cache', async () => clientCache.stop());
-    const breakers = new Breakers({ events, logger, redis });
+    const breakers = new Breakers({ events, logger, gate, isolations: new CircuitIsolations(orm) });
     const providerCache = new ProviderCache({ orm, events, logger });
     await providerCache.start(config.caches.refreshIntervalMs);
     const restoredCircuits = await breakers.restore(providerCache.ids());
     if (restoredCircuits > 0)
-      logger.info({ circuits: restoredCircuits }, 'adopted open circuits from other replicas');
-    const budgetLedger = new BudgetLedger({ redis, logger });
+      logger.info({ circuits: restoredCircuits }, 'restored open and isolated circuits');
+    breakers.start(config.caches.refreshIntervalMs);
+    const budgetLedger = new BudgetLedger({ gate, logger, replicas: config.proxy.replicas });
     const budgetEnforcer = new BudgetEnforcer({
       orm,
       events,
@@ -218,7 +236,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     await budgetEnforcer.start(config.caches.refreshIntervalMs);
     const agents = new UpstreamAgents();
-    const limits = new RateLimits({ redis, replicas: config.proxy.replicas, logger });
+    const limits = new RateLimits({ gate, replicas: config.proxy.replicas, logger });
     const healthMonitor = new HealthMonitor({
       orm,
       providers: providerCache,
@@ -346,7 +364,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     });
     const guard = new ApiGuard({
       tokens,
-      redis,
+      gate,
       replicas: config.proxy.replicas,
       logger,
       settings: config.apiProtection,
@@ -370,12 +388,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
               await orm.em.fork().execute('select 1');
             },
           },
-          ...(redis
+          ...(gate
             ? [
                 {
                   name: 'redis',
+                  // Known unresponsive: say so at once rather than after another timeout.
                   check: async () => {
-                    await redis!.ping();
+                    await gate!.run('readiness', (r) => r.ping());
                   },
                 },
               ]

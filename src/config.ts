@@ -66,6 +66,8 @@ const envSchema = z.object({
   PUBLIC_URL: z.preprocess(emptyToUndefined, z.string().url().optional()),
   DATABASE_URL: z.preprocess(emptyToUndefined, postgresUrl.optional()),
   DATABASE_POOL_MAX: int(10, 1, 200),
+  DATABASE_STATEMENT_TIMEOUT_MS: int(5_000, 100, 3_600_000),
+  DATABASE_ACQUIRE_TIMEOUT_MS: int(2_000, 100, 600_000),
   REDIS_URL: z.preprocess(emptyToUndefined, redisUrl.optional()),
   TOLLGATE_DATA_DIR: z.preprocess(emptyToUndefined, z.string().min(1).default('.tollgate')),
   TOLLGATE_EMBEDDED_PG_PORT: int(5488, 1, 65535),
@@ -210,7 +212,15 @@ export interface Config {
   metrics: { token: string | undefined; port: number | undefined };
   /** OpenTelemetry trace export (OTLP/HTTP); no endpoint, no tracing. */
   tracing: TracingSettings;
-  database: { url: string | undefined; poolMax: number; embeddedPort: number };
+  database: {
+    url: string | undefined;
+    poolMax: number;
+    embeddedPort: number;
+    /** How long one statement may run (PostgreSQL cancels it; the client gives up if it never answers). */
+    statementTimeoutMs: number;
+    /** How long to wait for a pooled connection, or for a new one to be established. */
+    acquireTimeoutMs: number;
+  };
   redis: { url: string | undefined };
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
@@ -451,6 +461,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       url: e.DATABASE_URL,
       poolMax: e.DATABASE_POOL_MAX,
       embeddedPort: e.TOLLGATE_EMBEDDED_PG_PORT,
+      statementTimeoutMs: e.DATABASE_STATEMENT_TIMEOUT_MS,
+      acquireTimeoutMs: e.DATABASE_ACQUIRE_TIMEOUT_MS,
     },
     redis: { url: e.REDIS_URL },
     dataDir: isAbsolute(e.TOLLGATE_DATA_DIR) ? e.TOLLGATE_DATA_DIR : resolve(cwd, e.TOLLGATE_DATA_DIR),

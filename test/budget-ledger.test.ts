@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetLedger, type LedgerAccount } from '../src/modules/budgets/budget-ledger.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
+import { RedisGate } from '../src/shared/redis-gate.ts';
 import { freePort, startRedisServer } from './helpers/ports.ts';
 
 const account = (key: string, limitMicros: number, blocks = true): LedgerAccount => ({
@@ -22,14 +23,38 @@ afterEach(() => {
   server?.kill('SIGKILL');
 });
 
+let gate: RedisGate | undefined;
+afterEach(() => gate?.stop());
+
+/** Log records at warn level and above, to tell an outage from a bug. */
+const logged: { level: string; msg: string; script?: string }[] = [];
+
 /** A ledger on its own redis-server, which the test may freeze or kill. */
-async function ledgerWithOwnRedis(): Promise<{ ledger: BudgetLedger; port: number; redis: Redis }> {
+async function ledgerWithOwnRedis(
+  replicas = 1,
+): Promise<{ ledger: BudgetLedger; port: number; redis: Redis; gate: RedisGate }> {
   const port = await freePort();
   server = await startRedisServer(port);
   redis = createRedis(`redis://127.0.0.1:${port}`);
   redis.on('error', () => undefined);
   await redis.connect();
-  return { ledger: new BudgetLedger({ redis, logger: createLogger('silent') }), port, redis };
+  logged.length = 0;
+  const logger = createLogger('warn', {
+    write: (line: string) => {
+      logged.push(JSON.parse(line));
+    },
+  });
+  gate = new RedisGate({ redis, logger, probeIntervalMs: 100 });
+  await gate.start();
+  return { ledger: new BudgetLedger({ gate, logger, replicas }), port, redis, gate };
+}
+
+async function waitUntil(check: () => boolean | Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    if (await check()) return;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('timed out');
 }
 
 describe('budget ledger', () => {
@@ -64,7 +89,7 @@ describe('budget ledger', () => {
     const fromDatabase = { ...hold, seed: async () => 1000 };
     const shared = await ledger.reserve([a], 2000, fromDatabase);
     if (!shared.ok) throw new Error('refused');
-    expect(shared.hold.id).not.toBeNull();
+    expect(shared.hold.local).toBe(false);
     await ledger.settle(shared.hold, 2000);
     // Started at what PostgreSQL knew (1000), plus this call.
     expect(await ledger.read([a.key])).toEqual([{ spentMicros: 3000, reservedMicros: 0 }]);
@@ -72,14 +97,14 @@ describe('budget ledger', () => {
     // Frozen: commands time out (and run later, when Redis wakes up).
     server!.kill('SIGSTOP');
     const alone = await ledger.reserve([a], 4000, fromDatabase);
-    expect(alone).toMatchObject({ ok: true, hold: { id: null } });
+    expect(alone).toMatchObject({ ok: true, hold: { local: true } });
     expect(ledger.degraded).toBe(true);
     // 3000 spent + 4000 held: another 4000 would pass the limit.
     expect((await ledger.reserve([a], 4000, fromDatabase)).ok).toBe(false);
     if (alone.ok) await ledger.settle(alone.hold, 4000);
 
     server!.kill('SIGCONT');
-    await new Promise((r) => setTimeout(r, 200));
+    await waitUntil(() => gate!.available);
     // The late-running reservations are released, the 4000 spent alone is handed over.
     expect((await ledger.reserve([a], 1000, fromDatabase)).ok).toBe(true);
     expect(ledger.degraded).toBe(false);
@@ -96,9 +121,137 @@ describe('budget ledger', () => {
     server!.kill('SIGKILL');
     await once(server!, 'exit');
     server = await startRedisServer(port);
-    await new Promise((r) => setTimeout(r, 2500));
+    await waitUntil(() => gate!.available);
     expect((await ledger.reserve([a], 500, { ...hold, seed: async () => 9000 })).ok).toBe(true);
     expect(await ledger.read([a.key])).toEqual([{ spentMicros: 9000, reservedMicros: 500 }]);
     expect((await ledger.reserve([a], 1000, { ...hold, seed: async () => 0 })).ok).toBe(false);
+  });
+
+  it('settles a call whose estimate was 0: its actual cost is spent, not lost', async () => {
+    const { ledger, port, redis: client } = await ledgerWithOwnRedis();
+    const a = account(`zero:${port}`, 1000);
+    for (let i = 0; i < 3; i++) {
+      const free = await ledger.reserve([a], 0, hold);
+      if (!free.ok) throw new Error('refused');
+      expect(await ledger.settle(free.hold, 22)).toEqual([{ spentMicros: 22 * (i + 1), reservedMicros: 0 }]);
+    }
+    // Released for nothing too (a failed call estimated at 0).
+    const failed = await ledger.reserve([a], 0, hold);
+    if (failed.ok) await ledger.settle(failed.hold, 0);
+    expect(await client.hmget(a.key, 's', 'r')).toEqual(['66', '0']);
+    expect(ledger.degraded).toBe(false);
+    expect(logged).toEqual([]);
+  });
+
+  it('never takes reserved below 0: a hold settled twice, or after it lapsed, is released once', async () => {
+    const { ledger, port, redis: client } = await ledgerWithOwnRedis();
+    const a = account(`negative:${port}`, 10_000);
+    const first = await ledger.reserve([a], 300, hold);
+    const second = await ledger.reserve([a], 500, { holdMs: 200 });
+    if (!first.ok || !second.ok) throw new Error('refused');
+    await ledger.settle(first.hold, 100);
+    await ledger.settle(first.hold, 0);
+    expect(await client.hmget(a.key, 's', 'r')).toEqual(['100', '500']);
+    await new Promise((r) => setTimeout(r, 300));
+    // The second hold lapsed: the settlement releases it with the lapsed ones, once.
+    expect(await ledger.settle(second.hold, 50)).toEqual([{ spentMicros: 150, reservedMicros: 0 }]);
+    await ledger.settle(second.hold, 0);
+    expect(await client.hmget(a.key, 's', 'r')).toEqual(['150', '0']);
+    expect(await client.zcard(`${a.key}:holds`)).toBe(0);
+  });
+
+  it('keeps amounts near and past 2^53 exact (Redis integers are 64-bit, Lua numbers doubles)', async () => {
+    const { ledger, port, redis: client } = await ledgerWithOwnRedis();
+    const max = Number.MAX_SAFE_INTEGER; // 9007199254740991
+    const a = account(`huge:${port}`, max);
+    const first = await ledger.reserve([a], max - 1, hold);
+    if (!first.ok) throw new Error('refused');
+    expect(await client.hget(a.key, 'r')).toBe('9007199254740990');
+    // 1 more fits exactly; 2 more would pass the limit by one micro-unit.
+    expect((await ledger.reserve([a], 2, hold)).ok).toBe(false);
+    const last = await ledger.reserve([a], 1, hold);
+    if (!last.ok) throw new Error('refused');
+    await ledger.settle(first.hold, max);
+    await ledger.settle(last.hold, max);
+    // Spent past 2^53 in Redis, written digit for digit (Lua alone would write 1.8014398509482e+16).
+    expect(await client.hmget(a.key, 's', 'r')).toEqual(['18014398509481982', '0']);
+    expect((await ledger.reserve([account(a.key, max, false)], 10 ** 17, hold)).ok).toBe(true);
+    expect(await client.hget(a.key, 'r')).toBe('9007199254740991');
+    expect(logged).toEqual([]);
+  });
+
+  it('reads reservedMicros without the holds that have lapsed', async () => {
+    const { ledger, port } = await ledgerWithOwnRedis();
+    const a = account(`read-lapsed:${port}`, 10_000);
+    expect((await ledger.reserve([a], 700, { holdMs: 200 })).ok).toBe(true);
+    expect((await ledger.reserve([a], 100, hold)).ok).toBe(true);
+    expect(await ledger.read([a.key])).toEqual([{ spentMicros: 0, reservedMicros: 800 }]);
+    await new Promise((r) => setTimeout(r, 300));
+    // No call on the budget since: the read alone leaves the lapsed hold out.
+    expect(await ledger.read([a.key])).toEqual([{ spentMicros: 0, reservedMicros: 100 }]);
+  });
+
+  it('reports a script error as a bug (not "redis unavailable") and still counts the spend', async () => {
+    const { ledger, port, redis: client, gate: own } = await ledgerWithOwnRedis();
+    const a = account(`bug:${port}`, 10_000);
+    const before = await ledger.reserve([a], 100, hold);
+    if (!before.ok) throw new Error('refused');
+    // Data the scripts cannot read: every script on this account refuses, changing nothing.
+    await client.hset(a.key, 'r', 'not a number');
+    const settled = await ledger.settle(before.hold, 100);
+    expect(settled).toEqual([{ spentMicros: 100, reservedMicros: 0 }]);
+    expect(await client.hget(a.key, 's')).toBeNull();
+    expect(own.available).toBe(true);
+    expect(logged.length).toBeGreaterThan(0);
+    expect(logged.map((l) => [l.level, l.script])).toEqual([['error', 'budget settle']]);
+    expect(logged.map((l) => l.msg).join(' ')).not.toMatch(/unavailable/);
+    // Repaired, the next call hands the spend over to Redis.
+    await client.hset(a.key, 'r', '0');
+    expect((await ledger.reserve([a], 10, hold)).ok).toBe(true);
+    expect(await client.hmget(a.key, 's', 'r')).toEqual(['100', '10']);
+  });
+
+  it('a reservation or settlement that Redis runs after its caller gave up changes nothing', async () => {
+    const { ledger, port, redis: client, gate: own } = await ledgerWithOwnRedis();
+    const a = account(`late:${port}`, 10_000);
+    const first = await ledger.reserve([a], 1000, hold);
+    if (!first.ok) throw new Error('refused');
+    server!.kill('SIGSTOP');
+    // Both time out and are queued in the frozen Redis; both were decided here instead.
+    const [late, settled] = await Promise.all([
+      ledger.reserve([a], 2000, hold),
+      ledger.settle(first.hold, 1000),
+    ]);
+    expect(late).toMatchObject({ ok: true, hold: { local: true } });
+    expect(settled).toEqual([{ spentMicros: 1000, reservedMicros: 0 }]);
+    await new Promise((r) => setTimeout(r, 700));
+    server!.kill('SIGCONT');
+    await waitUntil(async () => own.available && (await client.hget(a.key, 's')) === '1000');
+    // The hold that ran late never landed; the settlement that ran late did not count twice.
+    expect(await client.hmget(a.key, 's', 'r')).toEqual(['1000', '0']);
+    expect(await client.zcard(`${a.key}:holds`)).toBe(0);
+  });
+
+  it('with Redis unavailable each replica spends only its share of what was left', async () => {
+    // Three replicas: room for 9 calls of 100 when Redis freezes, so 3 for this one.
+    const { ledger, port } = await ledgerWithOwnRedis(3);
+    const a = account(`share:${port}`, 1000);
+    for (let i = 0; i < 1; i++) {
+      const r = await ledger.reserve([a], 100, hold);
+      if (r.ok) await ledger.settle(r.hold, 100);
+    }
+    server!.kill('SIGSTOP');
+    let admitted = 0;
+    for (let i = 0; i < 10; i++) {
+      const r = await ledger.reserve([a], 100, hold);
+      if (r.ok) {
+        admitted++;
+        await ledger.settle(r.hold, 100);
+      }
+    }
+    expect(admitted).toBe(3);
+    // A call estimated at 0 is refused too once the share is spent.
+    expect((await ledger.reserve([a], 0, hold)).ok).toBe(false);
+    server!.kill('SIGCONT');
   });
 });

@@ -1,4 +1,7 @@
 import { print } from 'graphql';
+import { Redis } from 'ioredis';
+import { sql } from 'kysely';
+import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import { BudgetEntity } from '../src/modules/budgets/budget.entity.ts';
 import { BudgetEnforcer } from '../src/modules/budgets/budget-enforcer.ts';
@@ -20,7 +23,7 @@ import type { CreateBudgetInput } from './generated/graphql.ts';
 import { startReplicas, startTestApp, type TestApp } from './helpers/app.ts';
 import { call, createClient, refreshCaches, setUpProvider } from './helpers/gateway.ts';
 import { gql, wsClient } from './helpers/graphql.ts';
-import { startUpstream, type Upstream } from './helpers/upstream.ts';
+import { startFakeOpenAI, startUpstream, type Upstream } from './helpers/upstream.ts';
 
 let t: TestApp;
 let upstream: Upstream;
@@ -583,3 +586,110 @@ describe('budget periods', () => {
 function silentLogger() {
   return createLogger('silent');
 }
+
+describe("a provider priced by model only, called without max_tokens, over Redis (the README's openai)", () => {
+  const redisUrl = inject('redisUrl');
+  let app: TestApp;
+  let openai: Upstream;
+  let redis: Redis;
+  beforeAll(async () => {
+    if (!redisUrl) return;
+    [app, openai] = await Promise.all([startTestApp({ env: { REDIS_URL: redisUrl } }), startFakeOpenAI()]);
+    redis = new Redis(redisUrl);
+  });
+  afterAll(async () => {
+    redis?.disconnect();
+    await Promise.all([app?.stop(), openai?.close()]);
+  });
+
+  // The fake upstream reports 12 prompt and 3 completion tokens: 12 × 1 + 3 × 2 = 18 µ a call.
+  const COST = 18;
+  async function modelPricedBudget(limitMicros: number) {
+    const { slug, id } = await setUpProvider(app, `${openai.url}/v1`, {
+      input: {
+        kind: 'OPENAI_COMPATIBLE',
+        pricing: {
+          models: [
+            { model: 'gpt-test', inputPerMillionMicros: 1_000_000, outputPerMillionMicros: 2_000_000 },
+          ],
+        },
+      },
+    });
+    const client = await createClient(app);
+    const budget = await createBudget(app, {
+      name: `model-priced-${slug}`,
+      scope: 'CLIENT',
+      client: client.id,
+      period: 'DAY',
+      limitMicros,
+    });
+    const sdk = new OpenAI({ apiKey: client.key, baseURL: `${app.url}/proxy/${slug}`, maxRetries: 0 });
+    const ask = () =>
+      sdk.chat.completions.create({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] });
+    return { providerId: id, budget, ask };
+  }
+
+  /** What Redis and PostgreSQL say was spent on the budget's current account. */
+  async function spentBoth(budgetId: string, providerId: string) {
+    await app.app.usage.flush();
+    const [key] = (await redis.keys(`tollgate:budget:${budgetId}:*`)).filter((k) => !k.endsWith(':holds'));
+    const inRedis = Number(await redis.hget(key!, 's'));
+    const result = await sql<{ spent: string }>`
+      select coalesce(sum(cost_micros), 0) as spent from usage_events where served_by_provider_id = ${providerId}`.execute(
+      app.app.orm.em.fork().getKysely(),
+    );
+    const rows = result.rows;
+    return { inRedis, inPostgres: Number(rows[0]?.spent ?? 0) };
+  }
+
+  it.skipIf(!redisUrl)(
+    'admits exactly the calls that fit, and Redis and PostgreSQL agree on the spend',
+    async () => {
+      const { budget, ask, providerId } = await modelPricedBudget(10 * COST);
+      let admitted = 0;
+      let refusal: unknown;
+      for (let i = 0; i < 12; i++) {
+        try {
+          await ask();
+          admitted++;
+          await settled(app, budget.id);
+        } catch (error) {
+          refusal = error;
+          break;
+        }
+      }
+      expect(admitted).toBe(10);
+      expect(refusal).toMatchObject({ status: 402 });
+      // (Eventually: on a loaded machine a Redis timeout may make a call settle alone, handed over later.)
+      await vi.waitFor(
+        async () =>
+          expect(await spentBoth(budget.id, providerId)).toEqual({
+            inRedis: 10 * COST,
+            inPostgres: 10 * COST,
+          }),
+        { timeout: 5000 },
+      );
+      expect((await budgetOf(app, budget.id)).spentMicros).toBe(10 * COST);
+      expect(app.logs.text).not.toMatch(/not an integer|budget ledger: redis unavailable|script failed/);
+    },
+  );
+
+  it.skipIf(!redisUrl)(
+    '50 concurrent calls: every one that ran is spent once, in Redis as in PostgreSQL',
+    async () => {
+      const { budget, ask, providerId } = await modelPricedBudget(1_000_000);
+      const results = await Promise.allSettled(Array.from({ length: 50 }, () => ask()));
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(50);
+      await settled(app, budget.id);
+      await vi.waitFor(
+        async () =>
+          expect(await spentBoth(budget.id, providerId)).toEqual({
+            inRedis: 50 * COST,
+            inPostgres: 50 * COST,
+          }),
+        { timeout: 5000 },
+      );
+      expect(app.logs.text).not.toMatch(/not an integer|budget ledger: redis unavailable|script failed/);
+    },
+  );
+});

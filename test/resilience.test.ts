@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { ProviderCircuit, ResetCircuit, TripCircuit } from './documents.ts';
-import { startReplicas, startTestApp, type TestApp } from './helpers/app.ts';
+import { createDatabase, startReplicas, startTestApp, type TestApp } from './helpers/app.ts';
 import { call, createClientKey, refreshCaches, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
+import { freePort, startRedisServer } from './helpers/ports.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 
 let upstream: Upstream;
@@ -394,6 +395,91 @@ describe('circuit breaker', () => {
     }
   });
 
+  it('half-open lets one probe through for the whole cluster: a 50-call burst over two replicas sends one call to a failing upstream', async () => {
+    const redisUrl = inject('redisUrl');
+    expect(redisUrl, 'redis-server is needed for this test').not.toBe('');
+    const { a, b } = await startReplicas({ REDIS_URL: redisUrl });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          breaker: { failureThreshold: 3, halfOpenAfterMs: 500, successThreshold: 2 },
+        },
+      });
+      const key = await createClientKey(a);
+      await refreshCaches(b);
+      // Slow enough that the whole burst arrives while the probe is still out.
+      upstream.behave({ kind: 'slow', delayMs: 300, status: 500 });
+      for (let i = 0; i < 3; i++) expect((await call(a, key, `${slug}/x`)).status).toBe(500);
+      await expect
+        .poll(async () => (await circuitOf(b, slug))?.state, { timeout: 1000, interval: 10 })
+        .toBe('OPEN');
+      const nextProbeAt = Date.parse(String((await circuitOf(a, slug))?.nextProbeAt));
+      await new Promise((r) => setTimeout(r, Math.max(0, nextProbeAt - Date.now()) + 50));
+
+      const before = upstream.requests.length;
+      const burst = await Promise.all(
+        Array.from({ length: 50 }, async (_, i) => {
+          const response = await call(i % 2 === 0 ? a : b, key, `${slug}/burst`);
+          const body = (await response.json()) as { error?: { code: string } };
+          return body.error?.code ?? String(response.status);
+        }),
+      );
+      const probes = upstream.requests.length - before;
+      const answers: Record<string, number> = {};
+      for (const code of burst) answers[code] = (answers[code] ?? 0) + 1;
+      console.log(`half-open burst of 50 over two replicas: ${probes} call(s) reached the upstream`, answers);
+      expect(probes).toBe(1);
+      expect(answers).toEqual({ 500: 1, CIRCUIT_OPEN: 49 });
+      // The failed probe re-opened the circuit everywhere.
+      expect((await circuitOf(a, slug))?.state).toBe('OPEN');
+      await expect
+        .poll(async () => (await circuitOf(b, slug))?.state, { timeout: 1000, interval: 10 })
+        .toBe('OPEN');
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
+  it('good probes are counted for the cluster: one on each replica closes a circuit that needs two', async () => {
+    const redisUrl = inject('redisUrl');
+    expect(redisUrl, 'redis-server is needed for this test').not.toBe('');
+    const { a, b } = await startReplicas({ REDIS_URL: redisUrl });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url, {
+        input: {
+          retry: { maxAttempts: 1 },
+          breaker: { failureThreshold: 2, halfOpenAfterMs: 300, successThreshold: 2 },
+        },
+      });
+      const key = await createClientKey(a);
+      await refreshCaches(b);
+      upstream.behave({ kind: 'status', status: 500 });
+      for (let i = 0; i < 2; i++) expect((await call(a, key, `${slug}/x`)).status).toBe(500);
+      await expect
+        .poll(async () => (await circuitOf(b, slug))?.state, { timeout: 1000, interval: 10 })
+        .toBe('OPEN');
+      upstream.behave({ kind: 'json', body: { ok: true } });
+      const nextProbeAt = Date.parse(String((await circuitOf(a, slug))?.nextProbeAt));
+      await new Promise((r) => setTimeout(r, Math.max(0, nextProbeAt - Date.now()) + 50));
+
+      expect((await call(a, key, `${slug}/x`)).status).toBe(200);
+      // The first good probe's slot is freed (and counted) just after its answer.
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 2000, interval: 20 })
+        .toBe(200);
+      for (const replica of [a, b]) {
+        await expect
+          .poll(async () => (await circuitOf(replica, slug))?.state, { timeout: 1000, interval: 10 })
+          .toBe('CLOSED');
+      }
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('never counts caller errors (4xx) as failures', async () => {
     const t = await startTestApp();
     try {
@@ -435,6 +521,75 @@ describe('circuit breaker', () => {
     }
   });
 
+  it("an operator's trip outlives a restart with an empty Redis, and so does a reset", async () => {
+    const databaseUrl = await createDatabase();
+    /** A replica with a Redis of its own, started empty, as after a Redis restart or failover. */
+    const startWithEmptyRedis = async () => {
+      const port = await freePort();
+      const redis = await startRedisServer(port);
+      const t = await startTestApp({ databaseUrl, env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
+      return {
+        t,
+        stop: async () => {
+          await t.stop();
+          redis.kill('SIGKILL');
+        },
+      };
+    };
+    upstream.reset();
+    let replica = await startWithEmptyRedis();
+    try {
+      const { slug } = await setUpProvider(replica.t, upstream.url);
+      const key = await createClientKey(replica.t);
+      const operator = await replica.t.token('operator');
+      await gql(replica.t.graphqlUrl, TripCircuit, { provider: slug, reason: 'vendor breach' }, operator);
+      await replica.stop();
+
+      replica = await startWithEmptyRedis();
+      expect(await circuitOf(replica.t, slug)).toMatchObject({
+        state: 'ISOLATED',
+        reason: expect.stringContaining('vendor breach'),
+      });
+      const refused = await call(replica.t, key, `${slug}/x`);
+      expect(refused.status).toBe(503);
+      expect(((await refused.json()) as { error: unknown }).error).toMatchObject({
+        code: 'CIRCUIT_OPEN',
+        circuit: 'ISOLATED',
+      });
+      expect(upstream.requests).toHaveLength(0);
+      await gql(replica.t.graphqlUrl, ResetCircuit, { provider: slug }, await replica.t.token('operator'));
+      await replica.stop();
+
+      replica = await startWithEmptyRedis();
+      expect(await circuitOf(replica.t, slug)).toMatchObject({ state: 'CLOSED' });
+      expect((await call(replica.t, key, `${slug}/x`)).status).toBe(200);
+    } finally {
+      await replica.stop();
+    }
+  }, 120_000);
+
+  it('a replica that missed the trip event (no shared Redis) applies it within the refresh interval', async () => {
+    const { a, b } = await startReplicas({ TOLLGATE_CACHE_REFRESH_INTERVAL_MS: '1000' });
+    try {
+      upstream.reset();
+      const { slug } = await setUpProvider(a, upstream.url);
+      const key = await createClientKey(a);
+      await refreshCaches(b);
+      expect((await call(b, key, `${slug}/x`)).status).toBe(200);
+      const operator = await a.token('operator');
+      await gql(a.graphqlUrl, TripCircuit, { provider: slug, reason: 'missed event' }, operator);
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 5000, interval: 100 })
+        .toBe(503);
+      await gql(a.graphqlUrl, ResetCircuit, { provider: slug }, operator);
+      await expect
+        .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 5000, interval: 100 })
+        .toBe(200);
+    } finally {
+      await Promise.all([a.stop(), b.stop()]);
+    }
+  });
+
   it('can be tripped and reset by an operator, on every replica', async () => {
     const redisUrl = inject('redisUrl');
     const env = { REDIS_URL: redisUrl };
@@ -456,7 +611,7 @@ describe('circuit breaker', () => {
       await expect
         .poll(async () => (await call(b, key, `${slug}/x`)).status, { timeout: 1000, interval: 20 })
         .toBe(503);
-      // A replica that starts now picks up the shared state from Redis.
+      // A replica that starts now picks up the trip (from PostgreSQL).
       const late = await startTestApp({ databaseUrl, env });
       try {
         expect(await circuitOf(late, slug)).toMatchObject({

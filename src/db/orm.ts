@@ -10,13 +10,36 @@ export const MIGRATIONS_DIR = fileURLToPath(new URL('../../migrations', import.m
 /** Any constant works as long as every replica uses the same one: it names the lock in pg_locks. */
 const MIGRATION_LOCK_KEY = 7_231_457_001;
 
-export function ormConfig(clientUrl: string, poolMax = 10) {
+/** Limits on database work, so that a request never waits on PostgreSQL indefinitely. */
+export interface DatabaseTimeouts {
+  statementMs: number;
+  acquireMs: number;
+}
+
+/**
+ * The client gives up this long after the server should have cancelled a statement: a live server
+ * answers first (SQLSTATE 57014), while a frozen or unreachable one never does.
+ */
+const CLIENT_GRACE_MS = 500;
+
+/** node-postgres pool options for the timeouts (MikroORM passes `driverOptions` to `pg.Pool`). */
+function timeoutOptions(timeouts: DatabaseTimeouts) {
+  return {
+    statement_timeout: timeouts.statementMs,
+    query_timeout: timeouts.statementMs + CLIENT_GRACE_MS,
+    connectionTimeoutMillis: timeouts.acquireMs,
+    keepAlive: true,
+  };
+}
+
+export function ormConfig(clientUrl: string, poolMax = 10, timeouts?: DatabaseTimeouts) {
   return defineConfig({
     clientUrl,
     entities,
     debug: false,
     // Migrations hold one connection for their transaction and need a second one beside it.
     pool: { min: 0, max: Math.max(poolMax, 2) },
+    ...(timeouts ? { driverOptions: timeoutOptions(timeouts) } : {}),
     extensions: [Migrator],
     migrations: {
       path: MIGRATIONS_DIR,
@@ -32,8 +55,13 @@ export function ormConfig(clientUrl: string, poolMax = 10) {
   });
 }
 
-export async function createOrm(clientUrl: string, poolMax: number): Promise<Orm> {
-  return MikroORM.init(ormConfig(clientUrl, poolMax));
+/** Without `timeouts`, statements may run as long as they need (migrations, CLI commands). */
+export async function createOrm(
+  clientUrl: string,
+  poolMax: number,
+  timeouts?: DatabaseTimeouts,
+): Promise<Orm> {
+  return MikroORM.init(ormConfig(clientUrl, poolMax, timeouts));
 }
 
 /**

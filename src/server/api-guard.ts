@@ -1,17 +1,18 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Redis } from 'ioredis';
 import { errors as jose } from 'jose';
-import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApiProtectionConfig } from '../config.ts';
 import { bearerToken } from '../context.ts';
 import type { Operator, TokenService } from '../modules/auth/token.service.ts';
 import type { Logger } from '../shared/logger.ts';
+import type { RedisGate } from '../shared/redis-gate.ts';
+import { createSharedLimiter, type SharedLimiter } from '../shared/shared-limiter.ts';
 import { sendJson } from './http.ts';
 
 /** What refused a call: too many calls for its key, or too many refused tokens from its address. */
 export type Refusal = { reason: 'rate' | 'auth-failures'; retryAfterMs: number };
 
-type Limiter = RateLimiterMemory | RateLimiterRedis;
+type Limiter = SharedLimiter;
 
 /** The address a socket came from (no proxy headers are trusted). */
 export function clientIp(req: IncomingMessage): string {
@@ -49,7 +50,8 @@ export class ApiGuard {
 
   constructor(deps: {
     tokens: TokenService;
-    redis: Redis | undefined;
+    /** Shares the limits through Redis when given. */
+    gate: RedisGate | undefined;
     replicas: number;
     logger: Logger;
     settings: ApiProtectionConfig;
@@ -60,19 +62,14 @@ export class ApiGuard {
     this.#logger = deps.logger;
     const build = (keyPrefix: string, { points, windowMs }: { points: number; windowMs: number }) => {
       if (points === 0) return undefined;
-      const duration = Math.max(1, Math.round(windowMs / 1000));
-      if (!deps.redis) return new RateLimiterMemory({ keyPrefix, points, duration });
-      return new RateLimiterRedis({
-        storeClient: deps.redis,
+      return createSharedLimiter({
+        gate: deps.gate,
+        logger: deps.logger,
         keyPrefix,
         points,
-        duration,
-        rejectIfRedisNotReady: true,
-        insuranceLimiter: new RateLimiterMemory({
-          keyPrefix: `${keyPrefix}:ins`,
-          points: Math.max(1, Math.floor(points / deps.replicas)),
-          duration,
-        }),
+        // Whole seconds, as before the limiter factory was shared with the proxy.
+        durationMs: Math.max(1, Math.round(windowMs / 1000)) * 1000,
+        replicas: deps.replicas,
       });
     };
     this.#requests = build('tg:api:req', deps.settings.rateLimit);

@@ -107,7 +107,7 @@ export function createMetrics(deps: MetricsDeps): Registry {
   });
   new Gauge({
     name: 'tollgate_rate_limit_degraded',
-    help: '1 while Redis is unavailable and each replica enforces its share of the limits in-process.',
+    help: "1 while Redis is unavailable: limits, budgets and events run on this replica's local fallbacks (its share of each limit and budget).",
     registers: [registry],
     collect() {
       this.set(deps.limits.degraded ? 1 : 0);

@@ -79,8 +79,9 @@ export class UnavailableError extends AppError {
   }
 }
 
-// Node's socket errors and PostgreSQL's connection-exception (08), operator-intervention (57P)
-// and too-many-connections (53300) SQLSTATEs: the database cannot be reached or is going away.
+// Node's socket errors and PostgreSQL's connection-exception (08), operator-intervention (57P),
+// too-many-connections (53300) and query-canceled (57014, the statement timeout) SQLSTATEs: the
+// database cannot be reached, is going away, or did not answer in time.
 const UNREACHABLE_CODES = new Set([
   'ECONNREFUSED',
   'ECONNRESET',
@@ -88,9 +89,11 @@ const UNREACHABLE_CODES = new Set([
   'EPIPE',
   'EHOSTUNREACH',
   '53300',
+  '57014',
 ]);
+// node-postgres: no connection within the acquire timeout; no answer within the query timeout.
 const UNREACHABLE_MESSAGES =
-  /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly/i;
+  /Connection terminated|timeout exceeded when trying to connect|Connection ended unexpectedly|Query read timeout/i;
 
 /**
  * True when an error (or one of its causes) says a backing service could not be reached, as

@@ -1,5 +1,8 @@
 import { Redis } from 'ioredis';
 
+/** How long a command may wait for Redis before its caller falls back (README: Redis outages). */
+export const COMMAND_TIMEOUT_MS = 500;
+
 /**
  * A Redis client that fails fast instead of queueing: with the offline queue on, commands
  * wait while Redis is down, which would stall requests instead of letting the in-process
@@ -12,7 +15,7 @@ export function createRedis(url: string, options: { forSubscriptions?: boolean }
     enableOfflineQueue: subscriber,
     maxRetriesPerRequest: subscriber ? null : 1,
     connectTimeout: 2_000,
-    commandTimeout: subscriber ? undefined : 500,
+    commandTimeout: subscriber ? undefined : COMMAND_TIMEOUT_MS,
     lazyConnect: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });

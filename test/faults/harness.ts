@@ -78,6 +78,10 @@ export interface Postgres {
   stop(): Promise<void>;
   /** Starts it again on the same port with the same data. */
   start(): Promise<void>;
+  /** SIGSTOP to the postmaster and every backend: connections stay open, nothing answers. */
+  freeze(): void;
+  /** SIGCONT to what `freeze` stopped. */
+  resume(): void;
   dispose(): Promise<void>;
 }
 
@@ -87,7 +91,18 @@ export async function startPostgres(): Promise<Postgres> {
   const port = await lowPort();
   const logger = createLogger('warn');
   let db: EmbeddedDatabase | undefined = await startEmbeddedPostgres({ dataDir: dir, port, logger });
+  let frozen: number[] = [];
   return postgresAt(db.url, {
+    freeze: () => {
+      const postmaster = Number(readFileSync(join(dir, 'pg', 'postmaster.pid'), 'utf8').split('\n')[0]);
+      // The postmaster first, so that it forks no new backend meanwhile.
+      frozen = [postmaster, ...childrenOf(postmaster)];
+      for (const pid of frozen) process.kill(pid, 'SIGSTOP');
+    },
+    resume: () => {
+      for (const pid of frozen) process.kill(pid, 'SIGCONT');
+      frozen = [];
+    },
     stop: async () => {
       await db?.stop();
       db = undefined;
@@ -109,11 +124,35 @@ export function sharedPostgres(): Postgres {
   return postgresAt(inject('faultsPostgresUrl'), {
     stop: refuse,
     start: refuse,
+    freeze: () => {
+      throw new Error('the shared PostgreSQL is not to be frozen; use startPostgres()');
+    },
+    resume: () => undefined,
     dispose: async () => undefined,
   });
 }
 
-function postgresAt(url: string, lifecycle: Pick<Postgres, 'stop' | 'start' | 'dispose'>): Postgres {
+/** The direct children of a process (Linux /proc). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // "pid (comm) state ppid ...": comm may hold spaces and parentheses, so parse after the last ')'.
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // The process ended while we looked.
+    }
+  }
+  return children;
+}
+
+function postgresAt(
+  url: string,
+  lifecycle: Pick<Postgres, 'stop' | 'start' | 'freeze' | 'resume' | 'dispose'>,
+): Postgres {
   const port = Number(new URL(url).port);
   const query = async <T extends pg.QueryResultRow>(target: string, sql: string, params: unknown[] = []) => {
     const client = new pg.Client({ connectionString: target });

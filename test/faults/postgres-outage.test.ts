@@ -128,4 +128,62 @@ describe('scenario 2: PostgreSQL outage under load', () => {
     expect(after.data?.createClient?.__typename).toBe('ClientKeyPayload');
     for (const replica of cluster.replicas) expect(replica.running).toBe(true);
   });
+
+  it('a GraphQL query while PostgreSQL is frozen (SIGSTOP) answers SERVICE_UNAVAILABLE; queries work again after it resumes', async () => {
+    const [a, b] = cluster.replicas as [(typeof cluster.replicas)[0], (typeof cluster.replicas)[0]];
+    // Each replica holds pooled connections to the server that is about to freeze.
+    for (const replica of [a, b])
+      expect((await cluster.gql(ListProviders, {}, replica)).errors).toBeUndefined();
+    /** A query, timed; `null` when no answer came within 30 s (the audit saw none after 25 s). */
+    const timedQuery = async (replica: typeof a) => {
+      const started = Date.now();
+      const result = await Promise.race([
+        cluster.gql(ListProviders, {}, replica),
+        sleep(30_000).then(() => null),
+      ]);
+      return {
+        ms: Date.now() - started,
+        code: result ? (result.errors?.[0]?.extensions?.code ?? 'ok') : 'no answer within 30 s',
+        result,
+      };
+    };
+
+    cluster.pg.freeze();
+    let frozenRounds: Awaited<ReturnType<typeof timedQuery>>[][] = [];
+    let mutation: Awaited<ReturnType<typeof cluster.gql<unknown, unknown>>> | null = null;
+    try {
+      // Several at once (more than one pooled connection hangs), then again on connections that timed out.
+      const first = Promise.all([a, a, a, b, b, b].map(timedQuery));
+      mutation = await Promise.race([
+        cluster.gql(CreateClient, { input: { name: 'while-frozen' } }, a),
+        sleep(30_000).then(() => null),
+      ]);
+      frozenRounds = [await first, await Promise.all([a, b].map(timedQuery))];
+    } finally {
+      cluster.pg.resume();
+    }
+    const resumedAt = Date.now();
+    await waitFor(
+      'queries to work again on both replicas',
+      async () =>
+        (await Promise.all([a, b].map((r) => cluster.gql(ListProviders, {}, r)))).every((r) => !r.errors),
+      30_000,
+    );
+    const recoveredMs = Date.now() - resumedAt;
+    const answers = frozenRounds.flat();
+    report('2b postgres frozen', {
+      queryMs: frozenRounds.map((round) => round.map((q) => q.ms)),
+      codes: tally(answers, (q) => String(q.code)),
+      mutationCode: mutation ? (mutation.errors?.[0]?.extensions?.code ?? 'ok') : 'no answer within 30 s',
+      recoveredAfterResumeMs: recoveredMs,
+    });
+
+    expect(answers.map((q) => q.code)).toEqual(answers.map(() => 'SERVICE_UNAVAILABLE'));
+    for (const q of answers) {
+      expect(q.result?.errors?.[0]?.message).toMatch(/unavailable/i);
+      expect(JSON.stringify(q.result)).not.toMatch(/stack|timeout|127\.0\.0\.1|postgres:/i);
+    }
+    expect(mutation?.errors?.[0]?.extensions?.code).toBe('SERVICE_UNAVAILABLE');
+    for (const replica of cluster.replicas) expect(replica.running).toBe(true);
+  });
 });

@@ -156,7 +156,7 @@ describe('scenario 1: Redis outage under load on two replicas', () => {
     const duringTo = Date.now();
     await cluster.redis.start();
     const restartedAt = Date.now();
-    // Degraded clears 5 s after the last call the insurance limiter had to take.
+    // Degraded clears once the Redis gate's probe (every second) hears Redis answer again.
     await waitFor('both replicas back on the shared limits', async () =>
       (await degradedFlags()).every((f) => f === 0),
     );

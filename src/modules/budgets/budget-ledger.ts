@@ -1,6 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import { type RedisGate, RedisScriptError, RedisUnavailableError } from '../../shared/redis-gate.ts';
+import {
+  decideAlone,
+  micros,
+  type OutageAccount,
+  outageFigures,
+  release,
+  shareOf,
+} from './budget-ledger-alone.ts';
+import { PAY, READ, RESERVE, SEED, SETTLE } from './budget-ledger-scripts.ts';
 
 /** One budget's account for one period, as the ledger sees it. */
 export interface LedgerAccount {
@@ -22,8 +32,10 @@ export interface LedgerFigures {
 export interface LedgerHold {
   accounts: LedgerAccount[];
   amountMicros: number;
-  /** Identifies the hold in Redis (`<random>:<amount>`); null when held in this process. */
-  id: string | null;
+  /** Identifies the hold in Redis (`<random>:<amount>`). */
+  id: string;
+  /** Held in this process only (no Redis, or Redis unavailable): not in Redis's figures. */
+  local: boolean;
 }
 
 export type ReserveOutcome =
@@ -31,143 +43,65 @@ export type ReserveOutcome =
   /** `blockedAt` indexes the account that refused. */
   | { ok: false; blockedAt: number; figures: LedgerFigures[] };
 
-// Each account is a hash (s: spent, r: reserved) and a sorted set of holds (member
-// "<id>:<amount>", score: when the hold lapses). Holds that lapse (their replica died, or a
-// timed-out command ran late) are released by the next script that touches the account, so a
-// reservation can never stay stuck. Everything runs atomically in Redis, so concurrent calls on
-// every replica see one ledger. KEYS come in pairs: hash, holds.
-const PURGE = `
-local function purge(h, z, now)
-  local lapsed = redis.call('ZRANGEBYSCORE', z, '-inf', now)
-  for _, member in ipairs(lapsed) do
-    local amount = tonumber(string.match(member, ':(%d+)$'))
-    redis.call('ZREM', z, member)
-    local r = redis.call('HINCRBY', h, 'r', -amount)
-    if r < 0 then redis.call('HSET', h, 'r', 0) end
-  end
-end
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-`;
-
-// ARGV: amount, requireExisting, holdMember, holdMs, then per account: limit, blocks, ttl.
-// With requireExisting = '1', an account missing from Redis (a new period, or Redis lost its
-// data) stops the script with { -1, indexes... } so that the caller can seed it first.
-const RESERVE = `${PURGE}
-local amount = tonumber(ARGV[1])
-local accounts = #KEYS / 2
-if ARGV[2] == '1' then
-  local missing = { -1 }
-  for i = 1, accounts do
-    if redis.call('EXISTS', KEYS[2 * i - 1]) == 0 then missing[#missing + 1] = i end
-  end
-  if #missing > 1 then return missing end
-end
-local figures = {}
-local blocked = 0
-for i = 1, accounts do
-  local h = KEYS[2 * i - 1]
-  purge(h, KEYS[2 * i], now)
-  local values = redis.call('HMGET', h, 's', 'r')
-  local spent = tonumber(values[1] or '0')
-  local reserved = tonumber(values[2] or '0')
-  figures[i] = { spent, reserved }
-  local base = 5 + (i - 1) * 3
-  if blocked == 0 and ARGV[base + 1] == '1' then
-    local limit = tonumber(ARGV[base])
-    if spent >= limit or (amount > 0 and spent + reserved + amount > limit) then blocked = i end
-  end
-end
-local out = { blocked }
-for i = 1, accounts do
-  local h = KEYS[2 * i - 1]
-  local reserved = figures[i][2]
-  if blocked == 0 then
-    reserved = redis.call('HINCRBY', h, 'r', amount)
-    redis.call('ZADD', KEYS[2 * i], now + tonumber(ARGV[4]), ARGV[3])
-    local ttl = tonumber(ARGV[5 + (i - 1) * 3 + 2])
-    if ttl > 0 then
-      redis.call('EXPIRE', h, ttl)
-      redis.call('EXPIRE', KEYS[2 * i], ttl)
-    end
-  end
-  out[#out + 1] = figures[i][1]
-  out[#out + 1] = reserved
-end
-return out
-`;
-
-// ARGV: holdMember, actual, then per account: ttl. Releasing a hold that already lapsed (or
-// never landed) changes nothing, so a settlement may safely be sent twice.
-const SETTLE = `${PURGE}
-local member = ARGV[1]
-local amount = tonumber(string.match(member, ':(%d+)$'))
-local actual = tonumber(ARGV[2])
-local out = {}
-for i = 1, #KEYS / 2 do
-  local h = KEYS[2 * i - 1]
-  purge(h, KEYS[2 * i], now)
-  if redis.call('ZREM', KEYS[2 * i], member) == 1 then
-    local r = redis.call('HINCRBY', h, 'r', -amount)
-    if r < 0 then redis.call('HSET', h, 'r', 0) end
-  end
-  local s = redis.call('HINCRBY', h, 's', actual)
-  local ttl = tonumber(ARGV[2 + i])
-  if ttl > 0 then redis.call('EXPIRE', h, ttl) end
-  local values = redis.call('HMGET', h, 'r')
-  out[#out + 1] = s
-  out[#out + 1] = tonumber(values[1] or '0')
-end
-return out
-`;
-
-const SEED = `
-if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
-redis.call('HSET', KEYS[1], 's', ARGV[1], 'r', 0)
-if tonumber(ARGV[2]) > 0 then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-return 1
-`;
-
 type Commands = Redis & {
-  budgetReserve(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  budgetSettle(numKeys: number, ...args: (string | number)[]): Promise<number[]>;
-  budgetSeed(key: string, spent: number, ttl: number): Promise<number>;
+  budgetReserve(numKeys: number, ...args: (string | number)[]): Promise<(string | number)[]>;
+  budgetSettle(numKeys: number, ...args: (string | number)[]): Promise<string[]>;
+  budgetRead(numKeys: number, ...keys: string[]): Promise<string[]>;
+  budgetSeed(key: string, holds: string, spent: string, ttl: number): Promise<(string | number)[]>;
+  budgetPay(numKeys: number, ...args: string[]): Promise<number>;
 };
 
 const keysOf = (accounts: LedgerAccount[]) => accounts.flatMap((a) => [a.key, `${a.key}:holds`]);
+const ZERO: LedgerFigures = { spentMicros: 0, reservedMicros: 0 };
 
 /**
  * Spent and reserved micro-units per budget account. With Redis the accounts live there and
  * every reservation is one atomic script across all the budgets a call touches, so replicas
  * cannot overspend together; holds lapse after `holdMs` if never settled. Without Redis the
- * accounts live in this process (atomic here, since a reservation runs without yielding). If
- * Redis fails, this process carries on from its last known figures, and once Redis answers
- * again it releases the holds whose fate it could not know and hands over the spend it settled.
+ * accounts live in this process (atomic here, since a reservation runs without yielding).
+ *
+ * While Redis is unavailable each replica spends at most its share of what was left when it
+ * last heard from Redis: (limit − spent − reserved) ÷ replicas per account, so the replicas
+ * together stay within the limit. Once Redis answers again it releases the holds whose fate it
+ * could not know and hands over the spend it settled alone. A script that fails (a bug, not an
+ * outage) is logged at error level with its name and the call is decided the same way.
  */
 export class BudgetLedger {
   readonly #redis: Commands | undefined;
+  readonly #gate: RedisGate | undefined;
   readonly #logger: Logger;
+  readonly #replicas: number;
+  /** Without Redis: the accounts themselves. */
   readonly #local = new Map<string, LedgerFigures>();
-  /** Spend settled locally while Redis was unreachable, still owed to Redis. */
+  /** With Redis: the last figures it gave per account. */
+  readonly #view = new Map<string, LedgerFigures>();
+  /** With Redis unavailable: what this replica did alone, per account. */
+  readonly #outage = new Map<string, OutageAccount>();
+  /** Spend settled while Redis was unavailable, still owed to Redis. */
   readonly #owed = new Map<string, number>();
-  /** Holds sent to Redis whose reply never came: they may have landed, so they are released. */
+  /** Holds whose release Redis may not have seen: released (again, harmlessly) later. */
   #uncertain: LedgerHold[] = [];
-  #degraded = false;
+  #catchingUp: Promise<void> | undefined;
 
-  constructor(deps: { redis?: Redis; logger: Logger }) {
+  constructor(deps: { gate?: RedisGate; logger: Logger; replicas?: number }) {
     this.#logger = deps.logger;
-    if (deps.redis) {
-      const redis = deps.redis as Commands;
+    this.#replicas = Math.max(1, deps.replicas ?? 1);
+    this.#gate = deps.gate;
+    if (deps.gate) {
+      const redis = deps.gate.redis as Commands;
       redis.defineCommand('budgetReserve', { lua: RESERVE });
       redis.defineCommand('budgetSettle', { lua: SETTLE });
-      redis.defineCommand('budgetSeed', { lua: SEED, numberOfKeys: 1 });
+      redis.defineCommand('budgetRead', { lua: READ });
+      redis.defineCommand('budgetSeed', { lua: SEED, numberOfKeys: 2 });
+      redis.defineCommand('budgetPay', { lua: PAY });
       this.#redis = redis;
+      deps.gate.onRecovered(() => void this.#catchUp().catch(() => undefined));
     }
   }
 
-  /** True while Redis is configured but unreachable and this process decides alone. */
+  /** True while Redis is configured but unavailable and this process decides alone. */
   get degraded(): boolean {
-    return this.#degraded;
+    return this.#gate?.degraded ?? false;
   }
 
   /**
@@ -180,204 +114,295 @@ export class BudgetLedger {
     amountMicros: number,
     options: { holdMs: number; seed?: (index: number) => Promise<number> },
   ): Promise<ReserveOutcome> {
-    const { seed } = options;
-    if (this.#redis) {
-      const hold: LedgerHold = {
-        accounts,
-        amountMicros,
-        id: `${randomBytes(9).toString('base64url')}:${amountMicros}`,
-      };
-      try {
-        await this.#catchUp();
-        const args = accounts.flatMap((a) => [a.limitMicros, a.blocks ? '1' : '0', a.ttlSeconds]);
-        const run = (requireExisting: boolean) => {
-          const sent = this.#redis!.budgetReserve(
-            accounts.length * 2,
-            ...keysOf(accounts),
-            amountMicros,
-            requireExisting ? '1' : '0',
-            hold.id!,
-            options.holdMs,
-            ...args,
-          );
-          sent.catch(() => this.#uncertain.push(hold));
-          return sent;
-        };
-        let out = await run(seed !== undefined);
-        if (out[0] === -1 && seed) {
-          for (const index of out.slice(1)) {
-            const account = accounts[index - 1]!;
-            const spent = await seed(index - 1).catch(() => 0);
-            await this.#redis.budgetSeed(account.key, spent, account.ttlSeconds);
-            // PostgreSQL's figure already holds what was settled here during an outage.
-            this.#owed.delete(account.key);
-          }
-          out = await run(false);
-        }
-        this.#recovered();
-        const figures = this.#mirror(accounts, out.slice(1));
-        const blocked = out[0] ?? 0;
-        return blocked === 0 ? { ok: true, figures, hold } : { ok: false, blockedAt: blocked - 1, figures };
-      } catch (error) {
-        this.#failed(error);
-      }
-    }
-    if (seed) {
+    const amount = micros(amountMicros, 'a reservation');
+    amountMicros = Number(amount);
+    const id = `${randomBytes(9).toString('base64url')}:${amount}`;
+    const seed = (i: number) => (options.seed ? options.seed(i).catch(() => 0) : Promise.resolve(0));
+    if (!this.#redis) {
       for (const [index, account] of accounts.entries()) {
         if (!this.#local.has(account.key)) {
-          const spentMicros = await seed(index).catch(() => 0);
+          const spentMicros = await seed(index);
           if (!this.#local.has(account.key)) this.#local.set(account.key, { spentMicros, reservedMicros: 0 });
         }
       }
+      return decideAlone(
+        accounts.map((a) => this.#localAccount(a.key)),
+        accounts,
+        amountMicros,
+        id,
+      );
     }
-    return this.#reserveLocally(accounts, amountMicros);
+    if (this.#gate!.available) {
+      try {
+        return await this.#reserveShared(accounts, amount, id, options);
+      } catch (error) {
+        this.#fellBack('reserve', error);
+      }
+    }
+    const entries: OutageAccount[] = [];
+    for (const [index, account] of accounts.entries()) {
+      entries.push(await this.#outageAccount(account, () => seed(index)));
+    }
+    return decideAlone(entries, accounts, amountMicros, id);
   }
 
   /** Turns a hold into actual spend (0 for a failed call) and returns the new figures. */
   async settle(hold: LedgerHold, actualMicros: number): Promise<LedgerFigures[]> {
+    const actual = micros(actualMicros, 'an actual cost');
+    actualMicros = Number(actual);
     const { accounts } = hold;
-    if (this.#redis && hold.id) {
+    if (!this.#redis) {
+      return accounts.map((account) => {
+        const entry = this.#localAccount(account.key);
+        entry.reservedMicros = Math.max(0, entry.reservedMicros - hold.amountMicros);
+        entry.spentMicros += actualMicros;
+        return { ...entry };
+      });
+    }
+    if (this.#gate!.available) {
       try {
-        const out = await this.#redis.budgetSettle(
-          accounts.length * 2,
-          ...keysOf(accounts),
-          hold.id,
-          actualMicros,
-          ...accounts.map((a) => a.ttlSeconds),
+        const out = await this.#gate!.run('budget settle', () =>
+          this.#redis!.budgetSettle(
+            accounts.length * 2,
+            ...keysOf(accounts),
+            hold.id,
+            actual,
+            this.#gate!.deadline(),
+            ...accounts.map((a) => a.ttlSeconds),
+          ),
         );
-        this.#recovered();
+        // A hold made alone is not in Redis (the script only added its spend): forget it here.
+        if (hold.local) for (const a of accounts) release(this.#outage.get(a.key), hold.amountMicros);
         return this.#mirror(accounts, out);
       } catch (error) {
-        this.#failed(error);
-        // The hold may or may not have been released: it is released (again, harmlessly) later.
-        this.#uncertain.push({ ...hold });
+        this.#fellBack('settle', error);
       }
     }
-    const figures = accounts.map((account) => {
-      const entry = this.#entry(account.key);
-      if (!hold.id) entry.reservedMicros = Math.max(0, entry.reservedMicros - hold.amountMicros);
-      entry.spentMicros += actualMicros;
-      return { ...entry };
-    });
-    if (this.#redis && actualMicros > 0) {
-      for (const account of accounts)
-        this.#owed.set(account.key, (this.#owed.get(account.key) ?? 0) + actualMicros);
+    // Alone: the hold may or may not have been released in Redis; it is released (again,
+    // harmlessly) once Redis answers, and the spend is handed over then.
+    if (!hold.local) this.#uncertain.push(hold);
+    const figures: LedgerFigures[] = [];
+    for (const account of accounts) {
+      const entry = await this.#outageAccount(account, async () => 0);
+      if (hold.local) {
+        release(entry, hold.amountMicros);
+        entry.spent += actualMicros;
+      } else {
+        // Held before the outage: it was part of the room the share was taken from.
+        entry.base.reservedMicros = Math.max(0, entry.base.reservedMicros - hold.amountMicros);
+        entry.base.spentMicros += actualMicros;
+      }
+      if (actualMicros > 0) this.#owed.set(account.key, (this.#owed.get(account.key) ?? 0) + actualMicros);
+      figures.push(outageFigures(entry));
     }
     return figures;
   }
 
-  /** Current figures, from Redis when it answers. */
+  /** Current figures (holds that have lapsed left out), from Redis when it answers. */
   async read(keys: string[]): Promise<LedgerFigures[]> {
-    if (this.#redis && keys.length > 0) {
+    if (!this.#redis) return keys.map((key) => ({ ...(this.#local.get(key) ?? ZERO) }));
+    if (this.#gate!.available && keys.length > 0) {
       try {
-        const pipeline = this.#redis.pipeline();
-        for (const key of keys) pipeline.hmget(key, 's', 'r');
-        const results = (await pipeline.exec()) ?? [];
-        return keys.map((key, i) => {
-          const [error, values] = results[i] ?? [null, [null, null]];
-          if (error) throw error;
-          const [s, r] = values as (string | null)[];
-          return { spentMicros: Number(s ?? 0) + (this.#owed.get(key) ?? 0), reservedMicros: Number(r ?? 0) };
-        });
+        const flat = await this.#gate!.run('budget read', () =>
+          this.#redis!.budgetRead(keys.length * 2, ...keys.flatMap((k) => [k, `${k}:holds`])),
+        );
+        return keys.map((key, i) => ({
+          spentMicros: Number(flat[i * 2] ?? 0) + (this.#owed.get(key) ?? 0),
+          reservedMicros: Number(flat[i * 2 + 1] ?? 0),
+        }));
       } catch (error) {
-        this.#failed(error);
+        this.#fellBack('read', error);
       }
     }
-    return keys.map((key) => ({ ...(this.#local.get(key) ?? { spentMicros: 0, reservedMicros: 0 }) }));
+    return keys.map((key) => {
+      const entry = this.#outage.get(key);
+      return entry ? outageFigures(entry) : { ...(this.#view.get(key) ?? ZERO) };
+    });
   }
 
   /**
    * Starts an account at what PostgreSQL says was spent, unless it exists already (another
-   * replica, or this process, has been counting it and knows better).
+   * replica, or this process, has been counting it and knows better). Either way the figures
+   * Redis holds become this replica's view, the room its share is taken from if Redis goes away.
    */
   async seed(account: LedgerAccount, spentMicros: number): Promise<void> {
-    if (this.#redis) {
+    const spent = micros(spentMicros, 'a seed');
+    if (this.#redis && this.#gate!.available) {
       try {
-        await this.#redis.budgetSeed(account.key, spentMicros, account.ttlSeconds);
+        const out = await this.#gate!.run('budget seed', () =>
+          this.#redis!.budgetSeed(account.key, `${account.key}:holds`, spent, account.ttlSeconds),
+        );
+        this.#mirror([account], out.slice(1));
         return;
       } catch (error) {
-        this.#failed(error);
+        this.#fellBack('seed', error);
       }
     }
-    if (!this.#local.has(account.key)) this.#local.set(account.key, { spentMicros, reservedMicros: 0 });
+    const figures = this.#redis ? this.#view : this.#local;
+    if (!figures.has(account.key)) figures.set(account.key, { spentMicros, reservedMicros: 0 });
   }
 
-  #reserveLocally(accounts: LedgerAccount[], amountMicros: number): ReserveOutcome {
-    const entries = accounts.map((a) => this.#entry(a.key));
-    const blockedAt = accounts.findIndex((account, i) => {
-      const entry = entries[i]!;
-      return (
-        account.blocks &&
-        (entry.spentMicros >= account.limitMicros ||
-          (amountMicros > 0 && entry.spentMicros + entry.reservedMicros + amountMicros > account.limitMicros))
-      );
-    });
-    if (blockedAt >= 0) return { ok: false, blockedAt, figures: entries.map((e) => ({ ...e })) };
-    for (const entry of entries) entry.reservedMicros += amountMicros;
-    return { ok: true, figures: entries.map((e) => ({ ...e })), hold: { accounts, amountMicros, id: null } };
+  async #reserveShared(
+    accounts: LedgerAccount[],
+    amount: string,
+    id: string,
+    options: { holdMs: number; seed?: (index: number) => Promise<number> },
+  ): Promise<ReserveOutcome> {
+    const { seed } = options;
+    await this.#catchUp();
+    const hold: LedgerHold = { accounts, amountMicros: Number(amount), id, local: false };
+    const args = accounts.flatMap((a) => [
+      micros(a.limitMicros, 'a limit'),
+      a.blocks ? '1' : '0',
+      a.ttlSeconds,
+    ]);
+    const run = (requireExisting: boolean) =>
+      this.#gate!.run('budget reserve', (redis) =>
+        (redis as Commands).budgetReserve(
+          accounts.length * 2,
+          ...keysOf(accounts),
+          amount,
+          requireExisting ? '1' : '0',
+          id,
+          options.holdMs,
+          this.#gate!.deadline(),
+          ...args,
+        ),
+      ).catch((error: unknown) => {
+        // Timed out: it may have run in time with the answer lost on the way.
+        if (error instanceof RedisUnavailableError) this.#uncertain.push(hold);
+        throw error;
+      });
+    let out = await run(seed !== undefined);
+    if (Number(out[0]) === -1 && seed) {
+      for (const index of out.slice(1)) {
+        const account = accounts[Number(index) - 1]!;
+        const spent = await seed(Number(index) - 1).catch(() => 0);
+        const [created] = await this.#gate!.run('budget seed', () =>
+          this.#redis!.budgetSeed(
+            account.key,
+            `${account.key}:holds`,
+            micros(spent, 'a seed'),
+            account.ttlSeconds,
+          ),
+        );
+        // PostgreSQL's figure already holds what was settled here during an outage.
+        if (Number(created) === 1) this.#owed.delete(account.key);
+      }
+      out = await run(false);
+    }
+    const figures = this.#mirror(accounts, out.slice(1));
+    const blocked = Number(out[0] ?? 0);
+    return blocked === 0 ? { ok: true, figures, hold } : { ok: false, blockedAt: blocked - 1, figures };
   }
 
-  #entry(key: string): LedgerFigures {
+  /** This replica's share of an account while Redis is unavailable, from its last view. */
+  async #outageAccount(account: LedgerAccount, seed: () => Promise<number>): Promise<OutageAccount> {
+    const existing = this.#outage.get(account.key);
+    if (existing) return existing;
+    const view = this.#view.get(account.key) ?? { spentMicros: await seed(), reservedMicros: 0 };
+    const again = this.#outage.get(account.key);
+    if (again) return again;
+    const entry = shareOf(account, view, this.#replicas);
+    this.#outage.set(account.key, entry);
+    return entry;
+  }
+
+  #localAccount(key: string): LedgerFigures {
     let entry = this.#local.get(key);
     if (!entry) {
-      entry = { spentMicros: 0, reservedMicros: 0 };
+      entry = { ...ZERO };
       this.#local.set(key, entry);
     }
     return entry;
   }
 
-  /** Keeps the last figures Redis gave, to carry on from if it goes away. */
-  #mirror(accounts: LedgerAccount[], flat: number[]): LedgerFigures[] {
+  /** Keeps the last figures Redis gave, to take a share of if it goes away. */
+  #mirror(accounts: LedgerAccount[], flat: (string | number)[]): LedgerFigures[] {
     return accounts.map((account, i) => {
       const figures = { spentMicros: Number(flat[i * 2] ?? 0), reservedMicros: Number(flat[i * 2 + 1] ?? 0) };
-      this.#local.set(account.key, { ...figures });
+      this.#view.set(account.key, { ...figures });
       return figures;
     });
   }
 
-  /** After an outage: release the holds whose fate is unknown, then pay the spend owed. */
-  async #catchUp(): Promise<void> {
-    if (!this.#redis || (this.#owed.size === 0 && this.#uncertain.length === 0)) return;
+  /**
+   * After an outage: pay the spend owed (what matters most), then release the holds whose fate
+   * is unknown, then forget the outage shares. One at a time.
+   */
+  #catchUp(): Promise<void> {
+    if (this.#owed.size === 0 && this.#uncertain.length === 0) {
+      this.#outage.clear();
+      return Promise.resolve();
+    }
+    this.#catchingUp ??= this.#handOver().finally(() => {
+      this.#catchingUp = undefined;
+    });
+    return this.#catchingUp;
+  }
+
+  async #handOver(): Promise<void> {
+    const owed = [...this.#owed];
+    // Taken now: holds that fall back while this runs are released by the next hand-over.
     const uncertain = this.#uncertain;
     this.#uncertain = [];
-    const owed = [...this.#owed];
-    this.#owed.clear();
-    try {
-      for (const hold of uncertain) {
-        await this.#redis.budgetSettle(
-          hold.accounts.length * 2,
-          ...keysOf(hold.accounts),
-          hold.id!,
-          0,
-          ...hold.accounts.map((a) => a.ttlSeconds),
+    if (owed.length > 0) {
+      try {
+        await this.#gate!.run('budget pay', () =>
+          this.#redis!.budgetPay(
+            owed.length,
+            ...owed.map(([key]) => key),
+            this.#gate!.deadline(),
+            ...owed.map(([, m]) => micros(m, 'owed spend')),
+          ),
         );
+      } catch (error) {
+        this.#uncertain.unshift(...uncertain);
+        throw error;
       }
-      const pipeline = this.#redis.pipeline();
-      for (const [key, micros] of owed) pipeline.hincrby(key, 's', micros);
-      await pipeline.exec();
-      this.#logger.info(
-        { released: uncertain.length, accounts: owed.length },
-        'budget ledger: holds and spend from the redis outage handed over',
-      );
-    } catch (error) {
-      this.#uncertain.push(...uncertain);
-      for (const [key, micros] of owed) this.#owed.set(key, (this.#owed.get(key) ?? 0) + micros);
-      throw error;
+      for (const [key, m] of owed) {
+        const left = (this.#owed.get(key) ?? 0) - m;
+        if (left > 0) this.#owed.set(key, left);
+        else this.#owed.delete(key);
+      }
     }
+    let released = 0;
+    for (const [i, hold] of uncertain.entries()) {
+      try {
+        await this.#gate!.run('budget release', () =>
+          this.#redis!.budgetSettle(
+            hold.accounts.length * 2,
+            ...keysOf(hold.accounts),
+            hold.id,
+            '0',
+            this.#gate!.deadline(),
+            ...hold.accounts.map((a) => a.ttlSeconds),
+          ),
+        );
+        released++;
+      } catch (error) {
+        if (error instanceof RedisUnavailableError) {
+          this.#uncertain.push(...uncertain.slice(i));
+          throw error;
+        }
+        // A bug: the hold still lapses on its own after its hold time.
+        this.#fellBack('release', error);
+      }
+    }
+    // Unless Redis went away again meanwhile, the shares taken during the outage are over.
+    if (this.#gate!.available) this.#outage.clear();
+    this.#logger.info(
+      { released, accounts: owed.length },
+      'budget ledger: holds and spend from the redis outage handed over',
+    );
   }
 
-  #failed(error: unknown): void {
-    if (!this.#degraded) {
-      this.#logger.warn(
-        { err: (error as Error).message },
-        'budget ledger: redis unavailable, enforcing budgets from this process alone',
-      );
-    }
-    this.#degraded = true;
-  }
-
-  #recovered(): void {
-    if (this.#degraded) this.#logger.info('budget ledger: redis is back; budgets are shared again');
-    this.#degraded = false;
+  /** Redis could not be used: an outage (the gate has said so) or a bug (said here). */
+  #fellBack(operation: string, error: unknown): void {
+    if (error instanceof RedisUnavailableError) return;
+    this.#logger.error(
+      { err: error, script: error instanceof RedisScriptError ? error.script : `budget ${operation}` },
+      'budget ledger: a redis script failed (a bug, not an outage): this call is decided from this replica’s share of the budget and its spend is handed over with the outage rule',
+    );
   }
 }

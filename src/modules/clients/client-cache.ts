@@ -3,6 +3,7 @@ import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
+import { Reloader } from '../events/reloader.ts';
 import type { RateLimitPolicy } from '../providers/provider.validation.ts';
 import { ClientEntity } from './client.entity.ts';
 import { CLIENT_KEY_PREFIX, clientKeyDigest, clientKeyPrefix } from './client.service.ts';
@@ -24,19 +25,29 @@ interface Entry extends AuthenticatedClient {
  * Active clients by key prefix, in memory: authenticating a proxied call is a hash and a
  * constant-time comparison, never a database query. Reloaded on client events from any
  * replica (a revocation takes effect everywhere within the event's delivery time) and
- * periodically as a safety net.
+ * periodically as a safety net. A revoked or rotated client's entries are dropped as soon as
+ * the event arrives, before the reload; on the replica that ran the mutation, before it returns.
  */
 export class ClientCache {
   readonly #orm: Orm;
   readonly #logger: Logger;
   #byPrefix = new Map<string, Entry[]>();
   readonly #events: EventBus;
+  readonly #reloader: Reloader<Map<string, Entry[]>>;
   #stop: (() => void) | undefined;
 
   constructor(deps: { orm: Orm; events: EventBus; logger: Logger }) {
     this.#orm = deps.orm;
     this.#logger = deps.logger;
     this.#events = deps.events;
+    this.#reloader = new Reloader(
+      () => this.#load(),
+      (next) => {
+        this.#byPrefix = next;
+      },
+      (error) =>
+        this.#logger.warn({ err: error }, 'client cache reload failed; keeping the previous clients'),
+    );
   }
 
   async start(refreshIntervalMs: number): Promise<void> {
@@ -45,6 +56,11 @@ export class ClientCache {
       events: this.#events,
       topics: ['client.changed'],
       intervalMs: refreshIntervalMs,
+      invalidate: (change) => {
+        if (change.topic !== 'client.changed') return;
+        const { change: kind, clientId } = change.event;
+        if (kind === 'REVOKED' || kind === 'ROTATED') this.#forget(clientId);
+      },
     });
   }
 
@@ -52,25 +68,37 @@ export class ClientCache {
     this.#stop?.();
   }
 
-  async reload(): Promise<void> {
-    try {
-      const rows = await this.#orm.em.fork().find(ClientEntity, { status: 'ACTIVE' });
-      const next = new Map<string, Entry[]>();
-      for (const row of rows) {
-        const entry: Entry = {
-          id: row.id,
-          name: row.name,
-          allowedProviderIds: row.allowedProviderIds ? new Set(row.allowedProviderIds) : null,
-          rateLimit: row.rateLimit ?? null,
-          expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
-          hash: Buffer.from(row.keyHash, 'hex'),
-        };
-        next.set(row.keyPrefix, [...(next.get(row.keyPrefix) ?? []), entry]);
-      }
-      this.#byPrefix = next;
-    } catch (error) {
-      this.#logger.warn({ err: error }, 'client cache reload failed; keeping the previous clients');
+  /** Reloads from PostgreSQL; resolves after a load that started after this call. */
+  reload(): Promise<void> {
+    return this.#reloader.run();
+  }
+
+  /** Stops accepting a client's keys at once (a reload under way must not bring them back). */
+  #forget(clientId: string): void {
+    this.#reloader.invalidate();
+    const next = new Map<string, Entry[]>();
+    for (const [prefix, entries] of this.#byPrefix) {
+      const kept = entries.filter((e) => e.id !== clientId);
+      if (kept.length > 0) next.set(prefix, kept);
     }
+    this.#byPrefix = next;
+  }
+
+  async #load(): Promise<Map<string, Entry[]>> {
+    const rows = await this.#orm.em.fork().find(ClientEntity, { status: 'ACTIVE' });
+    const next = new Map<string, Entry[]>();
+    for (const row of rows) {
+      const entry: Entry = {
+        id: row.id,
+        name: row.name,
+        allowedProviderIds: row.allowedProviderIds ? new Set(row.allowedProviderIds) : null,
+        rateLimit: row.rateLimit ?? null,
+        expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
+        hash: Buffer.from(row.keyHash, 'hex'),
+      };
+      next.set(row.keyPrefix, [...(next.get(row.keyPrefix) ?? []), entry]);
+    }
+    return next;
   }
 
   /** The active, unexpired client a key belongs to, or undefined. */

@@ -119,7 +119,7 @@ export class ClientService {
       });
       return client;
     });
-    this.#announce('CREATED', client, actor);
+    await this.#announce('CREATED', client, actor);
     return { client, key };
   }
 
@@ -144,7 +144,7 @@ export class ClientService {
       });
       return client;
     });
-    this.#announce('ROTATED', client, actor);
+    await this.#announce('ROTATED', client, actor);
     return { client, key };
   }
 
@@ -162,7 +162,7 @@ export class ClientService {
       });
       return client;
     });
-    this.#announce('REVOKED', client, actor);
+    await this.#announce('REVOKED', client, actor);
     return client;
   }
 
@@ -174,8 +174,13 @@ export class ClientService {
     );
   }
 
-  #announce(change: ClientChangedEvent['change'], client: Client, actor: Actor): void {
-    this.#events.publish('client.changed', { change, clientId: client.id, actor: actor.subject });
+  /** Returns once this replica's client cache has it: the old key is refused here from then on. */
+  async #announce(change: ClientChangedEvent['change'], client: Client, actor: Actor): Promise<void> {
+    await this.#events.publishApplied('client.changed', {
+      change,
+      clientId: client.id,
+      actor: actor.subject,
+    });
   }
 }
 

@@ -106,7 +106,7 @@ export class ConfigImporter {
     const result: ImportResult = { applied: false, plan, clientKeys: [], channelSecrets: [] };
     if (options.dryRun || plan.every((item) => item.action === 'UNCHANGED')) return result;
 
-    const announcements: (() => void)[] = [];
+    const announcements: (() => unknown)[] = [];
     await this.#orm.em.fork().transactional(async (em) => {
       await this.#write(em, actor, wanted, plan, result, announcements);
       this.#audit.record(em, actor, {
@@ -122,8 +122,9 @@ export class ConfigImporter {
       });
     });
     result.applied = true;
-    // Announced once committed: every replica reloads its caches and subscribers hear of it.
-    for (const announce of announcements) announce();
+    // Announced once committed: every replica reloads its caches and subscribers hear of it;
+    // this one before the import returns (a client it revoked is refused here from then on).
+    await Promise.all(announcements.map((announce) => announce()));
     return result;
   }
 
@@ -207,7 +208,7 @@ export class ConfigImporter {
     wanted: ConfigDocument,
     plan: PlanItem[],
     result: ImportResult,
-    announcements: (() => void)[],
+    announcements: (() => unknown)[],
   ) {
     const by = actor.subject;
     const action = (section: Section, key: string) =>
@@ -244,7 +245,12 @@ export class ConfigImporter {
       if (kind !== 'UNCHANGED') {
         const change = CHANGE[kind];
         announcements.push(() =>
-          events.publish('provider.changed', { change, providerId: provider.id, slug: spec.slug, actor: by }),
+          events.publishApplied('provider.changed', {
+            change,
+            providerId: provider.id,
+            slug: spec.slug,
+            actor: by,
+          }),
         );
       }
     }
@@ -273,12 +279,12 @@ export class ConfigImporter {
         clients.set(spec.name, client);
         result.clientKeys.push({ name: spec.name, key });
         announcements.push(() =>
-          events.publish('client.changed', { change: 'CREATED', clientId: client.id, actor: by }),
+          events.publishApplied('client.changed', { change: 'CREATED', clientId: client.id, actor: by }),
         );
       } else if (action('clients', spec.name) === 'UPDATE') {
         em.assign(existing, columns);
         announcements.push(() =>
-          events.publish('client.changed', { change: 'UPDATED', clientId: existing.id, actor: by }),
+          events.publishApplied('client.changed', { change: 'UPDATED', clientId: existing.id, actor: by }),
         );
       }
     }
@@ -287,7 +293,7 @@ export class ConfigImporter {
       if (!client) continue;
       client.status = 'REVOKED';
       announcements.push(() =>
-        events.publish('client.changed', { change: 'REVOKED', clientId: client.id, actor: by }),
+        events.publishApplied('client.changed', { change: 'REVOKED', clientId: client.id, actor: by }),
       );
     }
 
@@ -341,7 +347,12 @@ export class ConfigImporter {
       if (!provider) continue;
       em.remove(provider);
       announcements.push(() =>
-        events.publish('provider.changed', { change: 'DELETED', providerId: provider.id, slug, actor: by }),
+        events.publishApplied('provider.changed', {
+          change: 'DELETED',
+          providerId: provider.id,
+          slug,
+          actor: by,
+        }),
       );
     }
     await em.flush();

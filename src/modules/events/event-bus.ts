@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
+import type { RedisGate } from '../../shared/redis-gate.ts';
 import { FanOut } from './fan-out.ts';
 
 /** Every event Tollgate publishes, by topic. Subscriptions and caches listen here. */
@@ -134,12 +135,22 @@ export class EventBus {
   readonly #recent: AnyEvent[] = [];
   readonly #originListeners: ((event: AnyEvent, options: PublishOptions) => void)[] = [];
   readonly #origin = randomUUID();
+  readonly #appliers = new Map<Topic, Set<(event: never) => Promise<void>>>();
   readonly #publisher: Redis | undefined;
   readonly #subscriber: Redis | undefined;
+  readonly #gate: RedisGate | undefined;
   readonly #logger: Logger;
 
-  constructor(deps: { logger: Logger; publisher?: Redis; subscriber?: Redis; maxQueue?: number }) {
+  constructor(deps: {
+    logger: Logger;
+    publisher?: Redis;
+    subscriber?: Redis;
+    /** When given, events are not sent while Redis is known to be unresponsive. */
+    gate?: RedisGate;
+    maxQueue?: number;
+  }) {
     this.#logger = deps.logger;
+    this.#gate = deps.gate;
     this.#maxQueue = deps.maxQueue ?? 1000;
     this.#all = new FanOut(this.#maxQueue);
     this.#publisher = deps.publisher;
@@ -193,16 +204,56 @@ export class EventBus {
       }
     }
     if (this.#publisher) {
-      this.#publisher
-        .publish(CHANNEL, JSON.stringify({ origin: this.#origin, topic, event: full }))
-        .catch((error: Error) => {
-          this.#logger.warn(
-            { err: error.message, topic },
-            'event not shared with other replicas (redis unavailable)',
-          );
-        });
+      const publisher = this.#publisher;
+      const message = JSON.stringify({ origin: this.#origin, topic, event: full });
+      const sent = this.#gate
+        ? this.#gate.run('event publish', () => publisher.publish(CHANNEL, message))
+        : publisher.publish(CHANNEL, message);
+      sent.catch((error: Error) => {
+        this.#logger.warn(
+          { err: error.message, topic },
+          'event not shared with other replicas (redis unavailable)',
+        );
+      });
     }
     return full;
+  }
+
+  /**
+   * Publishes like `publish`, then waits until this replica's caches have applied the event
+   * (see `onApply`): a mutation that awaits it returns only once this replica acts on it, so a
+   * call made right after a revocation is refused here. Other replicas apply it on delivery.
+   */
+  async publishApplied<K extends Topic>(
+    topic: K,
+    event: Omit<EventMap[K], 'id' | 'at'> | EventMap[K],
+    options: PublishOptions = {},
+  ): Promise<EventMap[K]> {
+    const full = this.publish(topic, event, options);
+    const appliers = [...(this.#appliers.get(topic) ?? [])] as ((event: EventMap[K]) => Promise<void>)[];
+    await Promise.all(
+      appliers.map((apply) =>
+        apply(full).catch((error: unknown) =>
+          this.#logger.error({ err: error, topic }, 'event applier failed'),
+        ),
+      ),
+    );
+    return full;
+  }
+
+  /**
+   * Registers how this replica's state catches up with an event of `topic` that it publishes
+   * itself with `publishApplied` (which waits for it). Returns a function that unregisters it.
+   */
+  onApply<K extends Topic>(topic: K, apply: (event: EventMap[K]) => Promise<void>): () => void {
+    let set = this.#appliers.get(topic);
+    if (!set) {
+      set = new Set();
+      this.#appliers.set(topic, set);
+    }
+    const entry = apply as (event: never) => Promise<void>;
+    set.add(entry);
+    return () => set.delete(entry);
   }
 
   /**

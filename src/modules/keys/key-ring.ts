@@ -2,12 +2,16 @@ import { randomInt } from 'node:crypto';
 import { providerEnvKeyName } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { EventBus } from '../events/event-bus.ts';
+import type { EventBus, KeyChangedEvent } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
+import { Reloader } from '../events/reloader.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
 import { type KeyStatus, ProviderKeyEntity } from './provider-key.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
 import { decryptionReason, type Vault } from './vault.ts';
+
+/** Key events after which the key must not be injected any more. */
+const STOPS_A_KEY = new Set<KeyChangedEvent['change']>(['REVOKED', 'EXPIRED', 'INVALID', 'DECRYPT_FAILED']);
 
 /** A key ready for the hot path: decrypted, with what selection needs. */
 export interface UsableKey {
@@ -39,8 +43,7 @@ export class KeyRing {
   readonly #disabled = new Set<string>();
   readonly #events: EventBus;
   #stop: (() => void) | undefined;
-  #reloading: Promise<void> | undefined;
-  #reloadAgain = false;
+  readonly #reloader: Reloader<{ keys: Map<string, UsableKey[]>; slugs: Map<string, string> }>;
 
   constructor(deps: {
     orm: Orm;
@@ -56,6 +59,15 @@ export class KeyRing {
     this.#logger = deps.logger;
     this.#envKeys = deps.envKeys;
     this.#events = deps.events;
+    this.#reloader = new Reloader(
+      () => this.#load(),
+      ({ keys, slugs }) => {
+        this.#byProvider = keys;
+        this.#slugById = slugs;
+      },
+      // Keep serving with what we have; the next event or refresh tries again.
+      (error) => this.#logger.warn({ err: error }, 'key ring reload failed; keeping the previous keys'),
+    );
   }
 
   async start(refreshIntervalMs: number): Promise<void> {
@@ -64,6 +76,11 @@ export class KeyRing {
       events: this.#events,
       topics: ['key.changed', 'provider.changed'],
       intervalMs: refreshIntervalMs,
+      invalidate: (change) => {
+        this.#reloader.invalidate();
+        if (change.topic === 'key.changed' && STOPS_A_KEY.has(change.event.change))
+          this.#drop(change.event.keyId);
+      },
     });
   }
 
@@ -71,29 +88,24 @@ export class KeyRing {
     this.#stop?.();
   }
 
-  /** Reloads everything; concurrent calls coalesce into at most one more run. */
+  /** Reloads everything; resolves after a load that started after this call. */
   reload(): Promise<void> {
-    if (this.#reloading) {
-      this.#reloadAgain = true;
-      return this.#reloading;
-    }
-    this.#reloading = (async () => {
-      try {
-        do {
-          this.#reloadAgain = false;
-          await this.#load();
-        } while (this.#reloadAgain);
-      } catch (error) {
-        // Keep serving with what we have; the next event or refresh tries again.
-        this.#logger.warn({ err: error }, 'key ring reload failed; keeping the previous keys');
-      } finally {
-        this.#reloading = undefined;
-      }
-    })();
-    return this.#reloading;
+    return this.#reloader.run();
   }
 
-  async #load(): Promise<void> {
+  /** A key that must not be injected any more leaves at once, before the reload confirms it. */
+  #drop(keyId: string): void {
+    const next = new Map<string, UsableKey[]>();
+    for (const [providerId, keys] of this.#byProvider) {
+      next.set(
+        providerId,
+        keys.filter((k) => k.id !== keyId),
+      );
+    }
+    this.#byProvider = next;
+  }
+
+  async #load(): Promise<{ keys: Map<string, UsableKey[]>; slugs: Map<string, string> }> {
     const em = this.#orm.em.fork();
     const providers = await em.find(ProviderEntity, {}, { fields: ['id', 'slug'] });
     const rows = await em.find(ProviderKeyEntity, { status: { $in: ['ACTIVE', 'RETIRING'] }, problem: null });
@@ -122,8 +134,7 @@ export class KeyRing {
       });
       next.set(providerId, list);
     }
-    this.#byProvider = next;
-    this.#slugById = new Map(providers.map((p) => [p.id, p.slug]));
+    return { keys: next, slugs: new Map(providers.map((p) => [p.id, p.slug])) };
   }
 
   /** Where a provider's key comes from, for GraphQL. */

@@ -85,7 +85,7 @@ export class ProviderKeyService {
       });
       return key;
     });
-    this.#announce('ADDED', key, actor);
+    await this.#announce('ADDED', key, actor);
     return key;
   }
 
@@ -130,7 +130,7 @@ export class ProviderKeyService {
       });
       return { newKey, oldKey: old };
     });
-    this.#announce('ROTATED', result.newKey, actor, `replaces ${result.oldKey.id}`);
+    await this.#announce('ROTATED', result.newKey, actor, `replaces ${result.oldKey.id}`);
     return result;
   }
 
@@ -148,7 +148,7 @@ export class ProviderKeyService {
       });
       return key;
     });
-    this.#announce('REVOKED', key, actor);
+    await this.#announce('REVOKED', key, actor);
     return key;
   }
 
@@ -176,7 +176,7 @@ export class ProviderKeyService {
       });
       return key;
     });
-    this.#announce('UPDATED', key, actor);
+    await this.#announce('UPDATED', key, actor);
     return key;
   }
 
@@ -337,8 +337,9 @@ export class ProviderKeyService {
     key: ProviderKey,
     actor: Actor,
     detail: string | null = null,
-  ): void {
-    this.#events.publish('key.changed', {
+  ): Promise<unknown> {
+    // Returns once this replica's key ring has it: a revoked key is not injected here from then on.
+    return this.#events.publishApplied('key.changed', {
       change,
       providerId: key.provider.id,
       providerSlug: key.provider.isInitialized() ? key.provider.getEntity().slug : '',

@@ -11,6 +11,7 @@ import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { BudgetEntity } from '../budgets/budget.entity.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import { CircuitIsolationEntity } from '../proxy/circuit-isolation.entity.ts';
 import { type Provider, ProviderEntity } from './provider.entity.ts';
 import {
   degradedModeSchema,
@@ -44,8 +45,13 @@ export class ProviderService {
     this.#events = deps.events;
   }
 
-  #announce(actor: Actor, change: 'CREATED' | 'UPDATED' | 'DELETED', provider: Provider): Provider {
-    this.#events.publish('provider.changed', {
+  /** Returns once this replica's caches have the change (a disabled provider is refused here). */
+  async #announce(
+    actor: Actor,
+    change: 'CREATED' | 'UPDATED' | 'DELETED',
+    provider: Provider,
+  ): Promise<Provider> {
+    await this.#events.publishApplied('provider.changed', {
       change,
       providerId: provider.id,
       slug: provider.slug,
@@ -161,6 +167,8 @@ export class ProviderService {
         );
       }
       const snapshot = { ...provider };
+      // An operator's trip goes with its provider (a new one with the slug starts closed).
+      await em.nativeDelete(CircuitIsolationEntity, { providerId: provider.id });
       em.remove(provider);
       this.#audit.record(em, actor, { action: 'provider.delete', targetType: 'Provider', targetId: slug });
       return snapshot;

@@ -133,7 +133,8 @@ builder.mutationField('tripCircuit', (t) =>
     type: CircuitPayload,
     skipTypeScopes: true,
     authScopes: { operator: true },
-    description: 'Holds the circuit open (ISOLATED) on every replica until resetCircuit.',
+    description:
+      'Holds the circuit open (ISOLATED) on every replica until resetCircuit; kept in the database, so restarts and an empty Redis do not lift it.',
     args: {
       provider: t.arg.string({ required: true }),
       reason: t.arg.string({ description: 'Shown in the circuit status and audit log.' }),
@@ -144,7 +145,7 @@ builder.mutationField('tripCircuit', (t) =>
       requireRole(actor, 'operator');
       const provider = await providerOrThrow(args.provider, ctx);
       const reason = `tripped by ${actor.subject}${args.reason ? `: ${args.reason.slice(0, 200)}` : ''}`;
-      const circuit = ctx.services.breakers.trip(provider, reason);
+      const circuit = await ctx.services.breakers.trip(provider, reason, actor.subject);
       await ctx.services.audit.recordNow(actor, {
         action: 'circuit.trip',
         targetType: 'Provider',
@@ -161,14 +162,14 @@ builder.mutationField('resetCircuit', (t) =>
     type: CircuitPayload,
     skipTypeScopes: true,
     authScopes: { operator: true },
-    description: 'Closes the circuit on every replica.',
+    description: 'Closes the circuit on every replica and deletes the recorded trip.',
     args: { provider: t.arg.string({ required: true }) },
     errors: { types: [NotFoundError], directResult: true },
     resolve: async (_root, args, ctx) => {
       const actor = actorOf(ctx);
       requireRole(actor, 'operator');
       const provider = await providerOrThrow(args.provider, ctx);
-      const circuit = ctx.services.breakers.reset(provider, `reset by ${actor.subject}`);
+      const circuit = await ctx.services.breakers.reset(provider, `reset by ${actor.subject}`);
       await ctx.services.audit.recordNow(actor, {
         action: 'circuit.reset',
         targetType: 'Provider',

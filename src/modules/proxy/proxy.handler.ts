@@ -395,7 +395,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       call.limit = decision;
       if (!decision.allowed) throw limited(decision, `Provider "${provider.slug}" is at its rate limit.`);
     }
-    const admission = deps.breakers.admit(provider);
+    const admission = await deps.breakers.admit(provider);
     if (!admission.ok) {
       // An operator's trip holds until a reset: no retry time is promised, since none would be kept.
       if (admission.held) {
@@ -434,6 +434,8 @@ export function createProxyHandler(deps: ProxyDeps) {
     } finally {
       // No other key answered: the refusal alone is no evidence against the key.
       if (refused) verifyRefusedKey(call, provider, rest, refused.key, refused.status);
+      // A probe that ended without an outcome (the caller left) must not hold the half-open slot.
+      if (probe) deps.breakers.abandon(provider);
     }
 
     async function tryKeys(): Promise<UpstreamResult> {

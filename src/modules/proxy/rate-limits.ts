@@ -1,11 +1,7 @@
-import type { Redis } from 'ioredis';
-import {
-  type RateLimiterAbstract,
-  RateLimiterMemory,
-  RateLimiterRedis,
-  RateLimiterRes,
-} from 'rate-limiter-flexible';
+import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../../shared/logger.ts';
+import type { RedisGate } from '../../shared/redis-gate.ts';
+import { createSharedLimiter, type SharedLimiter } from '../../shared/shared-limiter.ts';
 import type { RateLimitPolicy } from '../providers/provider.validation.ts';
 
 export interface LimitDecision {
@@ -21,18 +17,7 @@ export interface LimitDecision {
 /** Burst allowance refills over this many periods (DESIGN.md: "calls per period plus burst"). */
 const BURST_WINDOW_PERIODS = 10;
 
-// rate-limiter-flexible's Redis script sets expiry in whole seconds; periods here can be 100 ms.
-const INCR_TTL_MS_SCRIPT = `local ms = math.floor(tonumber(ARGV[2]) * 1000)
-redis.call('set', KEYS[1], 0, 'PX', ms, 'NX')
-local consumed = redis.call('incrby', KEYS[1], ARGV[1])
-local ttl = redis.call('pttl', KEYS[1])
-if ttl == -1 then
-  redis.call('pexpire', KEYS[1], ms)
-  ttl = ms
-end
-return {consumed, ttl}`;
-
-type Limiter = Pick<RateLimiterAbstract, 'consume' | 'get'> & { points: number };
+type Limiter = SharedLimiter;
 
 /**
  * A limit as calls per period plus a burst allowance: the steady bucket serves first, the burst
@@ -42,15 +27,6 @@ type Limiter = Pick<RateLimiterAbstract, 'consume' | 'get'> & { points: number }
 interface Pair {
   steady: Limiter;
   burst: Limiter | undefined;
-}
-
-/** Remembers when the in-process insurance limiter last had to stand in for Redis. */
-class InsuranceLimiter extends RateLimiterMemory {
-  static lastUsedAt = 0;
-  override consume(key: string | number, points?: number, options?: Record<string, unknown>) {
-    InsuranceLimiter.lastUsedAt = Date.now();
-    return super.consume(key, points, options);
-  }
 }
 
 /** A FIFO of callers waiting for a limiter (QUEUE mode), bounded in length and in wait. */
@@ -87,28 +63,28 @@ class WaitQueue {
 /**
  * Rate limits for providers and clients, with rate-limiter-flexible. With Redis, one atomic
  * counter per limit is shared by every replica; if Redis fails or stalls, an in-process
- * insurance limiter with this replica's share (limit ÷ replicas) takes over at once (the Redis
- * client has no offline queue and short timeouts, so nothing hangs). Without Redis the limits
+ * insurance limiter with this replica's share (limit ÷ replicas) takes over: after one command
+ * timeout, since the Redis gate sends nothing more until Redis answers again, and increments
+ * that ran late (Redis woke up) count for nothing. Without Redis the limits
  * are in-process, exact for one replica.
  */
 export class RateLimits {
-  readonly #redis: Redis | undefined;
+  readonly #gate: RedisGate | undefined;
   readonly #replicas: number;
   readonly #limiters = new Map<string, Pair>();
   readonly #scopes = new Map<string, { policy: RateLimitPolicy; id: string; limiter: Pair }>();
   readonly #queues = new Map<string, WaitQueue>();
   readonly #logger: Logger;
 
-  constructor(deps: { redis?: Redis; replicas: number; logger: Logger }) {
-    this.#redis = deps.redis;
+  constructor(deps: { gate?: RedisGate; replicas: number; logger: Logger }) {
+    this.#gate = deps.gate;
     this.#replicas = deps.replicas;
     this.#logger = deps.logger;
   }
 
   /** True while the shared (Redis) limits are unavailable and the per-replica share applies. */
   get degraded(): boolean {
-    if (!this.#redis) return false;
-    return this.#redis.status !== 'ready' || Date.now() - InsuranceLimiter.lastUsedAt < 5_000;
+    return this.#gate?.degraded ?? false;
   }
 
   /**
@@ -238,20 +214,13 @@ export class RateLimits {
   }
 
   #build(keyPrefix: string, points: number, periodMs: number): Limiter {
-    const duration = periodMs / 1000;
-    if (!this.#redis) return new RateLimiterMemory({ keyPrefix, points, duration });
-    return new RateLimiterRedis({
-      storeClient: this.#redis,
+    return createSharedLimiter({
+      gate: this.#gate,
+      logger: this.#logger,
       keyPrefix,
       points,
-      duration,
-      rejectIfRedisNotReady: true,
-      customIncrTtlLuaScript: INCR_TTL_MS_SCRIPT,
-      insuranceLimiter: new InsuranceLimiter({
-        keyPrefix: `${keyPrefix}:ins`,
-        points: Math.max(1, Math.floor(points / this.#replicas)),
-        duration,
-      }),
+      durationMs: periodMs,
+      replicas: this.#replicas,
     });
   }
 }
