@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { print } from 'graphql';
 import { type Kysely, sql } from 'kysely';
-import { chromium } from 'playwright-core';
+import { type BrowserContext, chromium } from 'playwright-core';
 import { ConsoleOverviewDocument } from '../console/src/gql/graphql.ts';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -103,7 +103,9 @@ export async function runConsoleBench(): Promise<void> {
     for (let i = 0; i < rows.length; i += BATCH) await writeUsageRows(pool, db, rows.slice(i, i + BATCH));
     rows.length = 0;
     await sql`vacuum analyze usage_events`.execute(db);
-    await new UsageRollups({ orm: app.orm, logger: createLogger('warn'), timeZone: config.timeZone }).run(now);
+    await new UsageRollups({ orm: app.orm, logger: createLogger('warn'), timeZone: config.timeZone }).run(
+      now,
+    );
     await sql`vacuum analyze usage_rollups`.execute(db);
 
     const token = await new TokenService(config.auth).mint({
@@ -132,13 +134,19 @@ export async function runConsoleBench(): Promise<void> {
     const today = new Date(now.getFullYear(), now.getMonth(), now.getDate()).toISOString();
     const overviewVariables = { first: OVERVIEW_PAGE, today };
     const check = (await post(overview, overviewVariables)) as {
-      data: { providers: { edges: { node: { lastHour: { calls: number }; today: { costMicros: number } } }[] } };
+      data: {
+        providers: { edges: { node: { lastHour: { calls: number }; today: { costMicros: number } } }[] };
+      };
     };
     const edges = check.data.providers.edges;
     const callsLastHour = edges.reduce((sum, e) => sum + e.node.lastHour.calls, 0);
 
-    const baseline = stats(await timeRuns(DATA_RUNS, () => post('{ viewer { role } }').then(() => undefined)));
-    const data = stats(await timeRuns(DATA_RUNS, () => post(overview, overviewVariables).then(() => undefined)));
+    const baseline = stats(
+      await timeRuns(DATA_RUNS, () => post('{ viewer { role } }').then(() => undefined)),
+    );
+    const data = stats(
+      await timeRuns(DATA_RUNS, () => post(overview, overviewVariables).then(() => undefined)),
+    );
 
     // The page in headless Chromium: navigation to the provider table with its first page.
     buildConsoleIfStale();
@@ -148,27 +156,56 @@ export async function runConsoleBench(): Promise<void> {
       args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking'],
     });
     let page: { median: number; p95: number };
+    let cached: { median: number; p95: number };
     try {
       const expectedRows = Math.min(OVERVIEW_PAGE, PROVIDERS);
-      const load = async () => {
-        const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+      /** One load of the page in `context`: navigation to the table with its first page of rows. */
+      const load = async (context: BrowserContext) => {
+        const tab = await context.newPage();
         try {
-          const tab = await context.newPage();
+          const marks: Record<string, number> = {};
           const started = performance.now();
+          tab.on('domcontentloaded', () => {
+            marks.dom = Math.round(performance.now() - started);
+          });
+          tab.on('requestfinished', (request) => {
+            const name = /query (\w+)/.exec(request.postData() ?? '')?.[1];
+            if (name && !(name in marks)) marks[name] = Math.round(performance.now() - started);
+          });
           await tab.goto(`${app.url}/console/#token=${token}`);
           await tab.waitForFunction(
             (n) => document.querySelectorAll('table.overview-table tbody tr').length >= n,
             expectedRows,
             { timeout: 30_000, polling: 'raf' },
           );
-          return performance.now() - started;
+          marks.usable = Math.round(performance.now() - started);
+          if (process.env.BENCH_CONSOLE_TRACE) console.log('   ', JSON.stringify(marks));
+          return marks.usable;
+        } finally {
+          await tab.close();
+        }
+      };
+      const fresh = async () => {
+        const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+        try {
+          return await load(context);
         } finally {
           await context.close();
         }
       };
-      await load(); // warm-up: compression of the build, caches
+      await fresh(); // warm-up: compression of the build, server caches
       const times: number[] = [];
-      for (let i = 0; i < PAGE_RUNS; i++) times.push(await load());
+      for (let i = 0; i < PAGE_RUNS; i++) times.push(await fresh());
+      // A returning operator: the same browser profile, so the hashed assets come from its cache.
+      const returning = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+      const warmTimes: number[] = [];
+      try {
+        await load(returning);
+        for (let i = 0; i < PAGE_RUNS; i++) warmTimes.push(await load(returning));
+      } finally {
+        await returning.close();
+      }
+      cached = stats(warmTimes);
       page = stats(times);
     } finally {
       await browser.close();
@@ -180,7 +217,7 @@ export async function runConsoleBench(): Promise<void> {
       overviewRows: edges.length,
       callsLastHourOnPage: callsLastHour,
       overviewData: { ...data, baseline, ratio: round(data.median / baseline.median), targetMs: 300 },
-      overviewUsable: { ...page, targetMs: 1000 },
+      overviewUsable: { firstVisit: page, cachedAssets: cached, targetMs: 1000 },
     };
     console.log(`  overview rows on the first page   ${edges.length} (of ${PROVIDERS} providers)`);
     console.log(
@@ -190,10 +227,16 @@ export async function runConsoleBench(): Promise<void> {
       `  baseline { viewer { role } }      median ${baseline.median} ms, p95 ${baseline.p95} ms  (overview ×${figures.overviewData.ratio})`,
     );
     console.log(
-      `  overview usable in Chromium       median ${page.median} ms, p95 ${page.p95} ms over ${PAGE_RUNS} loads  (target < 1000 ms)`,
+      `  overview usable in Chromium       first visit median ${page.median} ms, p95 ${page.p95} ms over ${PAGE_RUNS} loads  (target < 1000 ms)`,
+    );
+    console.log(
+      `                                    assets cached median ${cached.median} ms, p95 ${cached.p95} ms over ${PAGE_RUNS} loads`,
     );
     mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
-    writeFileSync(new URL('./results/console.json', import.meta.url), `${JSON.stringify(figures, null, 2)}\n`);
+    writeFileSync(
+      new URL('./results/console.json', import.meta.url),
+      `${JSON.stringify(figures, null, 2)}\n`,
+    );
   } finally {
     await app.stop();
     rmSync(dataDir, { recursive: true, force: true });

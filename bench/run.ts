@@ -1,8 +1,8 @@
+import { runConsoleBench } from './console.bench.ts';
 import { runGraphqlBench } from './graphql.bench.ts';
 import { runJobsBench } from './jobs.bench.ts';
 import { runProxyBench } from './proxy.bench.ts';
 import { runSubscriptionsBench } from './subscriptions.bench.ts';
-import { runConsoleBench } from './console.bench.ts';
 import { runUsageBench } from './usage.bench.ts';
 
 /**

@@ -13,7 +13,13 @@ import { TokenService } from '../../src/modules/auth/token.service.ts';
 import { UsageRollups } from '../../src/modules/usage/usage-rollup.ts';
 import { usageRow, writeUsageRows } from '../../src/modules/usage/usage-rows.ts';
 import { createLogger } from '../../src/shared/logger.ts';
-import { AddProviderKey, CreateBudget, CreateClient, CreateProvider, TripCircuit } from '../../test/documents.ts';
+import {
+  AddProviderKey,
+  CreateBudget,
+  CreateClient,
+  CreateProvider,
+  TripCircuit,
+} from '../../test/documents.ts';
 import { gql } from '../../test/helpers/graphql.ts';
 import { startUpstream } from '../../test/helpers/upstream.ts';
 import { syntheticEvents } from '../../test/helpers/usage-data.ts';
@@ -41,7 +47,10 @@ const PAGES: { name: string; path: string }[] = [
   { name: 'configuration', path: 'configuration' },
 ];
 
-function must<T extends { __typename?: string }>(result: { data?: Record<string, T> | null }, typename: string): T {
+function must<T extends { __typename?: string }>(
+  result: { data?: Record<string, T> | null },
+  typename: string,
+): T {
   const value = Object.values(result.data ?? {})[0];
   if (value?.__typename !== typename) throw new Error(`expected ${typename}: ${JSON.stringify(result)}`);
   return value;
@@ -80,7 +89,9 @@ async function main(): Promise<void> {
         kind: 'OPENAI_COMPATIBLE' as const,
         baseUrl: `${models.url}/v1`,
         pricing: {
-          models: [{ model: 'gpt-4o-mini', inputPerMillionMicros: 150_000_000, outputPerMillionMicros: 600_000_000 }],
+          models: [
+            { model: 'gpt-4o-mini', inputPerMillionMicros: 150_000_000, outputPerMillionMicros: 600_000_000 },
+          ],
         },
         rateLimit: { points: 600, periodMs: 60_000, burst: 0, mode: 'REJECT' as const },
       },
@@ -104,7 +115,10 @@ async function main(): Promise<void> {
       { slug: 'github-advisories', name: 'GitHub Advisories', baseUrl: apis.url, enabled: false },
     ];
     for (const p of providers) {
-      must(await run(CreateProvider, { input: { allowPrivateNetwork: true, ...p } as never }), 'ProviderPayload');
+      must(
+        await run(CreateProvider, { input: { allowPrivateNetwork: true, ...p } as never }),
+        'ProviderPayload',
+      );
       for (const label of p.slug === 'openai' ? ['primary', 'secondary'] : ['default']) {
         const secret = `sk-${p.slug}-${randomBytes(12).toString('hex')}`;
         must(await run(AddProviderKey, { input: { provider: p.slug, secret, label } }), 'ProviderKeyPayload');
@@ -127,7 +141,13 @@ async function main(): Promise<void> {
     await app.services.clientCache.reload();
 
     for (const input of [
-      { name: 'OpenAI monthly', scope: 'PROVIDER', provider: 'openai', period: 'MONTH', limitMicros: 5_000_000 },
+      {
+        name: 'OpenAI monthly',
+        scope: 'PROVIDER',
+        provider: 'openai',
+        period: 'MONTH',
+        limitMicros: 5_000_000,
+      },
       { name: 'NVD daily', scope: 'PROVIDER', provider: 'nvd', period: 'DAY', limitMicros: 20_000 },
       {
         name: 'Chat assistant weekly',
@@ -179,7 +199,9 @@ async function main(): Promise<void> {
       db,
       events.map((e) => usageRow(e, e.at, e.id)),
     );
-    await new UsageRollups({ orm: app.orm, logger: createLogger('warn'), timeZone: config.timeZone }).run(now);
+    await new UsageRollups({ orm: app.orm, logger: createLogger('warn'), timeZone: config.timeZone }).run(
+      now,
+    );
 
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
