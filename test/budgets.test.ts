@@ -154,6 +154,15 @@ describe('budget management', () => {
       'budget.delete',
       'budget.update',
     ]);
+    // The update says what each changed field was before and is after.
+    const update = audit.data?.auditLog.edges.find((e) => e.node.action === 'budget.update');
+    expect(update?.node.details).toEqual({
+      changes: {
+        limitMicros: { from: 25_000_000, to: 30_000_000 },
+        thresholds: { from: [50, 75, 90], to: [80] },
+        action: { from: 'BLOCK', to: 'ALERT_ONLY' },
+      },
+    });
   });
 
   it('is admin-only', async () => {

@@ -82,10 +82,13 @@ export class BudgetService {
       const spec = parseOrThrow(budgetSpecSchema, { ...current, ...dropUndefined(patch) }, INPUT);
       const refs = await resolveRefs(em, spec);
       em.assign(budget, { ...columns(spec), ...refs });
+      // Each changed field with its value before and after, as providers record it (the audit
+      // log shows both sides).
+      const before = current as Record<string, unknown>;
       const changes = Object.fromEntries(
-        Object.entries(spec).filter(
-          ([k, v]) => JSON.stringify(v) !== JSON.stringify((current as Record<string, unknown>)[k]),
-        ),
+        Object.entries(spec)
+          .filter(([k, v]) => JSON.stringify(v) !== JSON.stringify(before[k]))
+          .map(([k, v]) => [k, { from: before[k] ?? null, to: v }]),
       );
       if (Object.keys(changes).length > 0) {
         this.#audit.record(em, actor, {
