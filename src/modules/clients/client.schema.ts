@@ -1,8 +1,8 @@
 import { actorOf } from '../../context.ts';
 import { builder } from '../../graphql/builder.ts';
 import { dropNulls } from '../../graphql/input.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
-import { ProviderNode, RateLimitPolicyInput } from '../providers/provider.schema.ts';
+import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
+import { ProviderNode, RateLimitPolicyInput, RateLimitPolicyRef } from '../providers/provider.schema.ts';
 import { CLIENT_STATUSES, type Client } from './client.entity.ts';
 
 const ClientStatus = builder.enumType('ClientStatus', { values: CLIENT_STATUSES });
@@ -26,6 +26,15 @@ export const ClientRef = builder.objectRef<Client>('Client').implement({
     }),
     keyRotatedAt: t.field({ type: 'DateTime', resolve: (c) => c.keyRotatedAt }),
     expiresAt: t.field({ type: 'DateTime', nullable: true, resolve: (c) => c.expiresAt ?? null }),
+    rateLimit: t.field({
+      type: RateLimitPolicyRef,
+      nullable: true,
+      description: "Per-client limit on top of the providers' limits; null for none.",
+      resolve: (c) => c.rateLimit ?? null,
+    }),
+    version: t.exposeInt('version', {
+      description: 'Send it back with updateClient: a stale version is refused.',
+    }),
     createdBy: t.exposeString('createdBy'),
     createdAt: t.field({ type: 'DateTime', resolve: (c) => c.createdAt }),
     updatedAt: t.field({ type: 'DateTime', resolve: (c) => c.updatedAt }),
@@ -85,6 +94,38 @@ builder.mutationField('createClient', (t) =>
     args: { input: t.arg({ type: CreateClientInput, required: true }) },
     errors: { types: [ValidationError], directResult: true },
     resolve: (_root, { input }, ctx) => ctx.services.clients.create(actorOf(ctx), dropNulls(input)),
+  }),
+);
+
+const UpdateClientInput = builder.inputType('UpdateClientInput', {
+  description:
+    'Fields left out keep their value; null clears allowedProviders (all), rateLimit and expiresAt.',
+  fields: (t) => ({
+    id: t.id({ required: true }),
+    version: t.int({ required: true, description: 'The version you read; a stale one is refused.' }),
+    name: t.string(),
+    allowedProviders: t.stringList({ description: 'Provider slugs; null for all providers.' }),
+    rateLimit: t.field({ type: RateLimitPolicyInput, description: 'null removes the limit.' }),
+    expiresAt: t.field({ type: 'DateTime', description: 'null: never expires.' }),
+  }),
+});
+
+builder.mutationField('updateClient', (t) =>
+  t.field({
+    type: ClientPayload,
+    description: "Changes a client's name, allowed providers, rate limit or expiry; its key stays the same.",
+    args: { input: t.arg({ type: UpdateClientInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, VersionMismatchError, ConflictError],
+      directResult: true,
+    },
+    resolve: async (_root, { input }, ctx) => {
+      const { id, version, ...patch } = input;
+      // A field sent as null means "clear it", except the name (which cannot be cleared).
+      const { name, ...rest } = patch;
+      const cleaned = name == null ? rest : { ...rest, name };
+      return { client: await ctx.services.clients.update(actorOf(ctx), String(id), version, cleaned) };
+    },
   }),
 );
 

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
 import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
-import { ConflictError, NotFoundError, ValidationError } from '../../shared/errors.ts';
+import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
 import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
@@ -57,6 +57,21 @@ const clientInputSchema = z.object({
     .refine((d) => d.getTime() > Date.now(), { message: 'must be in the future' })
     .nullish()
     .transform((v) => v ?? null),
+});
+
+/**
+ * What updateClient may change. Absent fields keep their value; null clears allowedProviders (every
+ * provider), rateLimit (none) and expiresAt (never).
+ */
+const clientPatchSchema = z.object({
+  name: clientInputSchema.shape.name.optional(),
+  allowedProviders: z.array(z.string()).max(500).nullable().optional(),
+  rateLimit: rateLimitSchema.nullable().optional(),
+  expiresAt: z
+    .date()
+    .refine((d) => d.getTime() > Date.now(), { message: 'must be in the future' })
+    .nullable()
+    .optional(),
 });
 
 export interface ClientWithKey {
@@ -121,6 +136,39 @@ export class ClientService {
     });
     await this.#announce('CREATED', client, actor);
     return { client, key };
+  }
+
+  /**
+   * Changes a client's name, allowed providers, rate limit or expiry (not its key). `version` is the
+   * one the caller read: a client changed since is refused, so two people cannot undo each other.
+   */
+  async update(actor: Actor, id: string, version: number, input: unknown): Promise<Client> {
+    requireRole(actor, 'admin');
+    const patch = parseOrThrow(clientPatchSchema, input, INPUT);
+    const client = await this.#write(async (em) => {
+      const client = await load(em, id);
+      if (client.version !== version)
+        throw new VersionMismatchError(`Client "${client.name}"`, version, client.version);
+      if (client.status === 'REVOKED')
+        throw new ConflictError(`Client "${client.name}" is revoked; create a new client.`);
+      const changed: Record<string, unknown> = {};
+      if (patch.name !== undefined) client.name = changed.name = patch.name;
+      if (patch.allowedProviders !== undefined) {
+        client.allowedProviderIds = await resolveProviders(em, patch.allowedProviders);
+        changed.allowedProviders = patch.allowedProviders;
+      }
+      if (patch.rateLimit !== undefined) client.rateLimit = changed.rateLimit = patch.rateLimit;
+      if (patch.expiresAt !== undefined) client.expiresAt = changed.expiresAt = patch.expiresAt;
+      this.#audit.record(em, actor, {
+        action: 'client.update',
+        targetType: 'Client',
+        targetId: client.id,
+        details: changed,
+      });
+      return client;
+    });
+    await this.#announce('UPDATED', client, actor);
+    return client;
   }
 
   /** Issues a new key; the old one stops working at once, on every replica. */

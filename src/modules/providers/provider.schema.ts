@@ -76,7 +76,7 @@ const BreakerPolicyRef = builder.objectRef<BreakerPolicy>('BreakerPolicy').imple
   }),
 });
 
-const RateLimitPolicyRef = builder.objectRef<RateLimitPolicy>('RateLimitPolicy').implement({
+export const RateLimitPolicyRef = builder.objectRef<RateLimitPolicy>('RateLimitPolicy').implement({
   fields: (t) => ({
     points: t.exposeInt('points', { description: 'Calls allowed per period.' }),
     periodMs: t.exposeInt('periodMs'),
