@@ -1,3 +1,4 @@
+import { runConsoleBench } from './console.bench.ts';
 import { runGraphqlBench } from './graphql.bench.ts';
 import { runJobsBench } from './jobs.bench.ts';
 import { runProxyBench } from './proxy.bench.ts';
@@ -16,6 +17,7 @@ const benches: Record<string, () => Promise<void>> = {
   subscriptions: runSubscriptionsBench,
   jobs: runJobsBench,
   redaction: runRedactionBench,
+  console: runConsoleBench,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {
