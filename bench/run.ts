@@ -1,6 +1,8 @@
+import { runConsoleBench } from './console.bench.ts';
 import { runGraphqlBench } from './graphql.bench.ts';
 import { runJobsBench } from './jobs.bench.ts';
 import { runProxyBench } from './proxy.bench.ts';
+import { runRedactionBench } from './redaction.bench.ts';
 import { runSubscriptionsBench } from './subscriptions.bench.ts';
 import { runUsageBench } from './usage.bench.ts';
 
@@ -14,6 +16,8 @@ const benches: Record<string, () => Promise<void>> = {
   usage: runUsageBench,
   subscriptions: runSubscriptionsBench,
   jobs: runJobsBench,
+  redaction: runRedactionBench,
+  console: runConsoleBench,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {

@@ -101,6 +101,8 @@ async function tollgate(redisUrl?: string): Promise<{ app: StartedApp; token: st
     TOLLGATE_HEALTH_TICK_MS: '60000',
     // Thousands of subscribers share one token here.
     TOLLGATE_WS_MAX_PER_OPERATOR: '0',
+    // ...and one address (this machine's loopback).
+    TOLLGATE_MAX_CONNECTIONS_PER_IP: '0',
     TOLLGATE_GRAPHQL_RATE_LIMIT: '0',
     ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
   });

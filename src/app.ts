@@ -52,6 +52,7 @@ import { closeHttpServer, EventStreams } from './server/shutdown.ts';
 import { attachGraphqlWebSocket } from './server/ws.ts';
 import type { Services } from './services.ts';
 import { createLogger, type Logger, redactUrl } from './shared/logger.ts';
+import { isLoopbackHost } from './shared/network.ts';
 import { createRedis } from './shared/redis.ts';
 import { RedisGate } from './shared/redis-gate.ts';
 import { createTracing } from './shared/tracing.ts';
@@ -324,6 +325,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       scrape: async () => ({ contentType: metrics.contentType, body: await metrics.metrics() }),
       token: config.metrics.token,
     };
+    // /metrics names every provider and client: beyond loopback it is served only behind a token.
+    const metricsServed = config.metrics.token !== undefined || isLoopbackHost(config.http.host);
+    if (!metricsServed)
+      logger.warn(
+        { host: config.http.host },
+        '/metrics is not served (404): Tollgate listens beyond loopback and TOLLGATE_METRICS_TOKEN is not set',
+      );
     const proxy = createProxyHandler({
       providers: providerCache,
       clients: clientCache,
@@ -380,7 +388,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         },
         proxy,
         console: createConsoleRoute(),
-        metrics: config.metrics.port === undefined ? metricsRoute : undefined,
+        metrics: config.metrics.port === undefined && metricsServed ? metricsRoute : undefined,
         readiness: [
           {
             name: 'postgres',
@@ -402,7 +410,11 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         ],
       },
       logger,
-      { requestTimeoutMs: config.http.requestTimeoutMs },
+      {
+        requestTimeoutMs: config.http.requestTimeoutMs,
+        headersTimeoutMs: config.http.headersTimeoutMs,
+        maxConnectionsPerAddress: config.http.maxConnectionsPerAddress,
+      },
     );
     const ws = attachGraphqlWebSocket({
       server,
@@ -416,7 +428,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       maskAnonymousValidation: config.apiProtection.introspection !== 'public',
     });
     wsConnections = ws.connections;
-    if (config.metrics.port !== undefined) {
+    if (config.metrics.port !== undefined && metricsServed) {
       const metricsServer = createMetricsServer(metricsRoute, logger);
       await new Promise<void>((resolve, reject) => {
         metricsServer.once('error', reject);

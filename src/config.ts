@@ -118,7 +118,9 @@ const envSchema = z.object({
   TOLLGATE_USAGE_FLUSH_INTERVAL_MS: int(1_000, 50, 60_000),
   TOLLGATE_USAGE_BUFFER_MAX: int(100_000, 100, 10_000_000),
   TOLLGATE_SHUTDOWN_TIMEOUT_MS: int(10_000, 0, 600_000),
-  TOLLGATE_REQUEST_TIMEOUT_MS: int(120_000, 1_000, 3_600_000),
+  TOLLGATE_REQUEST_TIMEOUT_MS: int(60_000, 1_000, 3_600_000),
+  TOLLGATE_HEADERS_TIMEOUT_MS: int(10_000, 100, 600_000),
+  TOLLGATE_MAX_CONNECTIONS_PER_IP: int(256, 0, 1_000_000),
   TOLLGATE_TIME_ZONE: z.preprocess(
     emptyToUndefined,
     z
@@ -207,6 +209,10 @@ export interface Config {
     shutdownTimeoutMs: number;
     /** How long a client may take to send a whole request (headers and body). */
     requestTimeoutMs: number;
+    /** How long a connection may take to send a request's headers, its first one included (idle ones too). */
+    headersTimeoutMs: number;
+    /** Open connections one client address may hold at once; 0 for no limit. */
+    maxConnectionsPerAddress: number;
   };
   /** /metrics: with a token, scrapes must send it as a bearer token; with a port, it is served there only. */
   metrics: { token: string | undefined; port: number | undefined };
@@ -445,6 +451,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
       publicUrl: e.PUBLIC_URL,
       shutdownTimeoutMs: e.TOLLGATE_SHUTDOWN_TIMEOUT_MS,
       requestTimeoutMs: e.TOLLGATE_REQUEST_TIMEOUT_MS,
+      // Node refuses a headers timeout longer than the request timeout: the shorter one rules.
+      headersTimeoutMs: Math.min(e.TOLLGATE_HEADERS_TIMEOUT_MS, e.TOLLGATE_REQUEST_TIMEOUT_MS),
+      maxConnectionsPerAddress: e.TOLLGATE_MAX_CONNECTIONS_PER_IP,
     },
     metrics: { token: e.TOLLGATE_METRICS_TOKEN, port: e.TOLLGATE_METRICS_PORT },
     tracing: {

@@ -362,3 +362,85 @@ describe('a client that drips its request', () => {
     }
   });
 });
+
+/** A raw connection from `localAddress` that writes `data` (if any) and records what comes back until it closes. */
+function rawConnection(url: string, data: string | undefined, localAddress = '127.0.0.1') {
+  const { hostname, port } = new URL(url);
+  let answer = '';
+  const socket = connect({ port: Number(port), host: hostname, localAddress });
+  const connected = new Promise<void>((resolve) => socket.once('connect', resolve));
+  const closed = new Promise<string>((resolve) => {
+    socket.on('data', (d) => {
+      answer += d;
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => resolve(answer));
+  });
+  if (data) void connected.then(() => socket.write(data));
+  return { socket, connected, closed, answer: () => answer };
+}
+
+describe('a client that is slow to send its headers', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TOLLGATE_HEADERS_TIMEOUT_MS: '500' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('is closed with 408 once TOLLGATE_HEADERS_TIMEOUT_MS has passed, with half a head or nothing sent', async () => {
+    const partial = rawConnection(t.url, 'GET /healthz HTTP/1.1\r\nhost: tollgate\r\nx-slow: ');
+    const idle = rawConnection(t.url, undefined);
+    // Without the header timeout these stay open (for 30 s at least): the test's own guard says so.
+    const guard = new Promise<string>((resolve) =>
+      setTimeout(() => resolve('still open after 15 s'), 15_000).unref(),
+    );
+    for (const connection of [partial, idle]) {
+      const answer = await Promise.race([connection.closed, guard]);
+      connection.socket.destroy();
+      expect(answer).toMatch(/^HTTP\/1\.1 408/);
+      expect(answer).toContain('"code":"REQUEST_TIMEOUT"');
+    }
+  });
+});
+
+describe('a client address that opens too many connections', () => {
+  let t: TestApp;
+  beforeAll(async () => {
+    t = await startTestApp({ env: { TOLLGATE_MAX_CONNECTIONS_PER_IP: '5' } });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('gets 503 TOO_MANY_CONNECTIONS beyond TOLLGATE_MAX_CONNECTIONS_PER_IP, and no request on it is served', async () => {
+    // A loopback address of its own, so that no other connection of the test run counts.
+    const from = '127.0.0.77';
+    const held = Array.from({ length: 5 }, () => rawConnection(t.url, undefined, from));
+    await Promise.all(held.map((c) => c.connected));
+    const extra = rawConnection(t.url, 'GET /healthz HTTP/1.1\r\nhost: tollgate\r\n\r\n', from);
+    const refused = await extra.closed;
+    expect(refused).toMatch(/^HTTP\/1\.1 503/);
+    expect(refused).toContain('"code":"TOO_MANY_CONNECTIONS"');
+    // One answer only: the request sent on the refused connection never reached a route.
+    expect(refused.match(/HTTP\/1\.1/g)).toHaveLength(1);
+    // Other addresses are not affected...
+    const other = rawConnection(
+      t.url,
+      'GET /healthz HTTP/1.1\r\nhost: tollgate\r\nconnection: close\r\n\r\n',
+      '127.0.0.78',
+    );
+    expect(await other.closed).toMatch(/^HTTP\/1\.1 200/);
+    // ...and once one of the five closes, the address may connect again.
+    held[0]?.socket.destroy();
+    await held[0]?.closed;
+    const again = rawConnection(
+      t.url,
+      'GET /healthz HTTP/1.1\r\nhost: tollgate\r\nconnection: close\r\n\r\n',
+      from,
+    );
+    expect(await again.closed).toMatch(/^HTTP\/1\.1 200/);
+    for (const c of held) c.socket.destroy();
+  });
+});

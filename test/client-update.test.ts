@@ -56,7 +56,7 @@ describe('updateClient', () => {
     const a = await setUpProvider(t, upstream.url);
     const b = await setUpProvider(t, upstream.url);
     const client = await createClient(t, { allowedProviders: [a.slug] });
-    expect(await status(client.key, `${b.slug}/x`)).toBe('FORBIDDEN');
+    expect(await status(client.key, `${b.slug}/x`)).toBe('PROVIDER_NOT_FOUND');
 
     const moved = await gql(
       t.graphqlUrl,
@@ -69,7 +69,7 @@ describe('updateClient', () => {
     if (payload?.__typename !== 'ClientPayload') return;
     expect(payload.client.allowedProviders?.map((p) => p.slug)).toEqual([b.slug]);
     await expect.poll(() => status(client.key, `${b.slug}/x`)).toBe(200);
-    await expect.poll(() => status(client.key, `${a.slug}/x`)).toBe('FORBIDDEN');
+    await expect.poll(() => status(client.key, `${a.slug}/x`)).toBe('PROVIDER_NOT_FOUND');
 
     const all = await gql(
       t.graphqlUrl,

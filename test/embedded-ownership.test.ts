@@ -139,6 +139,35 @@ describe('CLI commands and a second start while Tollgate runs on the embedded Po
     expect(await readyz()).toBe(200);
     await expect(fetch(`http://127.0.0.1:${otherPort}/healthz`)).rejects.toThrow();
   });
+
+  it('a second start with its own data dir on the busy embedded PostgreSQL port refuses, naming TOLLGATE_EMBEDDED_PG_PORT', async () => {
+    const before = postmasterPid();
+    const otherDataDir = mkdtempSync(join(tmpdir(), 'tollgate-busy-port-'));
+    const second = spawn(process.execPath, ['src/main.ts'], {
+      cwd: ROOT,
+      // Same TOLLGATE_EMBEDDED_PG_PORT as the running one, everything else its own.
+      env: { ...env, TOLLGATE_DATA_DIR: otherDataDir, PORT: String(await freePort()) },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let output = '';
+    second.stdout.on('data', (d) => {
+      output += d;
+    });
+    second.stderr.on('data', (d) => {
+      output += d;
+    });
+    const code = await new Promise<number | null>((resolve) => second.on('exit', resolve));
+    rmSync(otherDataDir, { recursive: true, force: true });
+    expect(code).toBe(1);
+    expect(output).toContain(
+      `Tollgate failed to start: Port ${env.TOLLGATE_EMBEDDED_PG_PORT} on 127.0.0.1, where the embedded PostgreSQL would listen, is already in use`,
+    );
+    expect(output).toContain('set TOLLGATE_EMBEDDED_PG_PORT to a free port');
+    // PostgreSQL's own account of the failed bind is not what the operator gets.
+    expect(output).not.toMatch(/could not (bind|create listen socket)|PostgreSQL said/);
+    expect(postmasterPid()).toBe(before);
+    expect(await readyz()).toBe(200);
+  });
 });
 
 describe('npm start under a process manager', () => {

@@ -1,4 +1,7 @@
+import { type DocumentNode, Kind, print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as consoleDocuments from '../console/src/gql/graphql.ts';
+import { MAX_PAGE_SIZE } from '../src/shared/pagination.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
 import { wsClient } from './helpers/graphql.ts';
 
@@ -105,5 +108,83 @@ describe('GraphQL limits', () => {
   it('keeps serving ordinary queries', async () => {
     const { status } = await post('{ viewer { subject } }');
     expect(status).toBe(200);
+  });
+});
+
+async function postOperation(query: string, variables: Record<string, unknown>) {
+  const response = await fetch(t.graphqlUrl, {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${admin}`,
+    },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as { errors?: { message: string; extensions?: { code?: string } }[] };
+  return { status: response.status, codes: (body.errors ?? []).map((e) => e.extensions?.code) };
+}
+
+describe('query cost with list sizes in variables', () => {
+  // Nested lists: each level multiplies the cost by its page size.
+  const nested = (size: string) =>
+    `{ providers(first: ${size}) { edges { node { slug recentCalls(last: ${size}) { id status } } } } }`;
+
+  it('refuses `first: $n` with a huge n just like the literal form', async () => {
+    const literal = await postOperation(nested('1000000'), {});
+    expect(literal).toEqual({ status: 400, codes: ['QUERY_TOO_COMPLEX'] });
+    const query = `query Nested($n: Int!) ${nested('$n')}`;
+    const variable = await postOperation(query, { n: 1_000_000 });
+    expect(variable).toEqual({ status: 400, codes: ['QUERY_TOO_COMPLEX'] });
+  });
+
+  it('judges each request by its own values, though the document is validated once and cached', async () => {
+    const query = `query Nested($n: Int!) ${nested('$n')}`;
+    expect(await postOperation(query, { n: 2 })).toEqual({ status: 200, codes: [] });
+    expect((await postOperation(query, { n: 1_000_000 })).codes).toEqual(['QUERY_TOO_COMPLEX']);
+    expect(await postOperation(query, { n: 2 })).toEqual({ status: 200, codes: [] });
+  });
+
+  it("counts a variable's default when the request does not send it", async () => {
+    const query = `query Nested($n: Int = 1000000) ${nested('$n')}`;
+    expect((await postOperation(query, {})).codes).toEqual(['QUERY_TOO_COMPLEX']);
+  });
+
+  it('applies over WebSocket too', async () => {
+    const client = wsClient(t.graphqlUrl, admin);
+    try {
+      const result = await client
+        .iterate({ query: `query Nested($n: Int!) ${nested('$n')}`, variables: { n: 1_000_000 } })
+        .next()
+        .catch((errors: unknown) => ({ value: { errors } }));
+      expect(JSON.stringify(result.value)).toContain('QUERY_TOO_COMPLEX');
+    } finally {
+      await client.dispose();
+    }
+  });
+
+  it(`keeps every query of the console within the limit at the largest page size`, async () => {
+    const queries = Object.entries(consoleDocuments).filter(
+      ([name, doc]) =>
+        name.endsWith('Document') &&
+        (doc as DocumentNode).definitions.some(
+          (d) => d.kind === Kind.OPERATION_DEFINITION && d.operation === 'query',
+        ),
+    );
+    expect(queries.map(([name]) => name)).toContain('ConsoleOverviewDocument');
+    for (const [name, doc] of queries) {
+      // Every Int variable at the largest page: list sizes at their worst; other variables are
+      // missing, so a query that passes the limit stops at variable coercion (nothing runs).
+      const variables: Record<string, unknown> = {};
+      for (const d of (doc as DocumentNode).definitions) {
+        if (d.kind !== Kind.OPERATION_DEFINITION) continue;
+        for (const v of d.variableDefinitions ?? []) {
+          const type = print(v.type).replace(/!$/, '');
+          if (type === 'Int') variables[v.variable.name.value] = MAX_PAGE_SIZE;
+        }
+      }
+      const { codes } = await postOperation(print(doc as DocumentNode), variables);
+      expect(codes, name).not.toContain('QUERY_TOO_COMPLEX');
+    }
   });
 });

@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateBudget, TripCircuit } from './documents.ts';
-import { startTestApp } from './helpers/app.ts';
+import { startTestApp, type TestApp } from './helpers/app.ts';
 import { call, createClient, setUpProvider } from './helpers/gateway.ts';
 import { gql, wsClient } from './helpers/graphql.ts';
+import { freePort } from './helpers/ports.ts';
 import { startUpstream, type Upstream } from './helpers/upstream.ts';
 
 let upstream: Upstream;
@@ -78,6 +79,42 @@ describe('/metrics', () => {
       expect((await fetch(`${apart.url}/metrics`)).status).toBe(404);
     } finally {
       await apart.stop();
+    }
+  });
+
+  it('is not served beyond loopback without a token, on the main port or its own', async () => {
+    const metricsPort = await freePort();
+    const cases: [Record<string, string>, (app: TestApp) => string][] = [
+      [{ HOST: '0.0.0.0' }, (app) => `http://127.0.0.1:${app.app.port}/metrics`],
+      [
+        { HOST: '0.0.0.0', TOLLGATE_METRICS_PORT: String(metricsPort) },
+        () => `http://127.0.0.1:${metricsPort}/metrics`,
+      ],
+    ];
+    for (const [env, url] of cases) {
+      const open = await startTestApp({ env });
+      try {
+        // Not listening at all on its own port counts as refused too.
+        const scrape = await fetch(url(open)).catch(() => undefined);
+        expect(scrape?.status ?? 404, JSON.stringify(env)).toBe(404);
+        expect((await scrape?.text()) ?? '').not.toContain('tollgate_');
+        expect((await fetch(`http://127.0.0.1:${open.app.port}/metrics`)).status).toBe(404);
+        expect(open.logs.text).toContain('TOLLGATE_METRICS_TOKEN is not set');
+      } finally {
+        await open.stop();
+      }
+    }
+    const guarded = await startTestApp({
+      env: { HOST: '0.0.0.0', TOLLGATE_METRICS_TOKEN: 'scrape-me-0123456789' },
+    });
+    try {
+      const url = `http://127.0.0.1:${guarded.app.port}/metrics`;
+      expect((await fetch(url)).status).toBe(401);
+      const allowed = await fetch(url, { headers: { authorization: 'Bearer scrape-me-0123456789' } });
+      expect(allowed.status).toBe(200);
+      expect(await allowed.text()).toContain('tollgate_usage_buffered');
+    } finally {
+      await guarded.stop();
     }
   });
 });

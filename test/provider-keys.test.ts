@@ -126,6 +126,43 @@ describe('provider keys (the vault)', () => {
     expect(rows[0]?.ciphertext).not.toBe(rows[1]?.ciphertext);
   });
 
+  it.each([
+    ['a non-ASCII letter (U+010D)', '\u010d'],
+    ['a line separator (U+2028)', '\u2028'],
+    ['CR/LF', '\r\n'],
+    ['NUL', '\u0000'],
+    ['a tab', '\t'],
+    ['DEL', '\u007f'],
+    ['a Latin-1 letter', '\u00e9'],
+    ['an emoji', '\ud83d\ude00'],
+  ])('refuses a secret with %s, at add and at rotation, with a field error', async (_name, character) => {
+    const provider = await createProvider();
+    const bad = `sk-${character}-AAAAAAAAAAAAAAAAAAAA`;
+    const added = await gql(
+      t.graphqlUrl,
+      AddProviderKey,
+      { input: { provider: provider.slug, secret: bad } },
+      admin,
+    );
+    expect(added.data?.addProviderKey).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'secret'] }],
+    });
+    const good = await addKey(provider.slug, secret('sk'));
+    const rotated = await gql(
+      t.graphqlUrl,
+      RotateProviderKey,
+      { input: { keyId: good.id, newSecret: bad } },
+      admin,
+    );
+    expect(rotated.data?.rotateProviderKey).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'newSecret'] }],
+    });
+    const keys = await gql(t.graphqlUrl, ProviderKeys, { slug: provider.slug }, admin);
+    expect(keys.data?.provider?.keys).toHaveLength(1);
+  });
+
   it('refuses bad input with typed errors and writes nothing', async () => {
     const provider = await createProvider({ keyPattern: '^sk-[A-Za-z0-9_-]{20,}$' });
     const bad: [Record<string, unknown>, string, string[]][] = [

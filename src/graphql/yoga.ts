@@ -8,6 +8,7 @@ import type { Services } from '../services.ts';
 import { isUnreachable } from '../shared/errors.ts';
 import type { Logger } from '../shared/logger.ts';
 import type { Tracing } from '../shared/tracing.ts';
+import { COST_LIMIT, useVariableAwareCostLimit } from './cost-limit.ts';
 import { isExpectedError, maskError } from './errors.ts';
 import { useGraphiqlDelivery } from './graphiql-delivery.ts';
 import {
@@ -129,6 +130,9 @@ export function createGraphqlServer(deps: {
       ...(deps.tracing ? [useTracing(deps.tracing)] : []),
       useCsrfPrevention(),
       useIntrospectionPolicy(protection.introspection),
+      // Armor counts only literal `first`/`last`; this counts `first: $n` with the value sent.
+      // Before the masks below, so its refusal is masked like any validation error.
+      useVariableAwareCostLimit(),
       // With a public schema, validation messages give nothing away.
       ...(protection.introspection === 'public' ? [] : [useAnonymousValidationMask()]),
       // After the introspection policy: a refusal it answers is not rewritten.
@@ -136,7 +140,7 @@ export function createGraphqlServer(deps: {
       useTokenExpiry(),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
-        costLimit: { maxCost: 5000, ...reportAsValidationError },
+        costLimit: { ...COST_LIMIT, ...reportAsValidationError },
         maxAliases: { n: 15, ...reportAsValidationError },
         maxDirectives: { n: 50, ...reportAsValidationError },
         maxTokens: { n: 2000 },

@@ -9,6 +9,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
+import { capConnectionsPerAddress } from './connection-cap.ts';
 import type { ConsoleRoute } from './console.ts';
 
 export interface ReadinessCheck {
@@ -149,7 +150,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Pr
 export function createHttpServer(
   routes: HttpRoutes,
   logger: Logger,
-  options: { requestTimeoutMs: number },
+  options: { requestTimeoutMs: number; headersTimeoutMs: number; maxConnectionsPerAddress: number },
 ): Server {
   const server = createServer(
     {
@@ -157,9 +158,12 @@ export function createHttpServer(
       // 408 once the whole request has taken longer than this. Answers, however long they stream
       // (SSE, proxied downloads), are not limited by it, nor are WebSockets once upgraded.
       requestTimeout: options.requestTimeoutMs,
-      headersTimeout: Math.min(30_000, options.requestTimeoutMs),
-      // Node checks the timeouts on this interval (30 s by default), so a short timeout needs it.
-      connectionsCheckingInterval: Math.min(30_000, Math.max(250, Math.floor(options.requestTimeoutMs / 4))),
+      // The same for the headers alone, counted from the connection's start for its first request:
+      // a connection that sends nothing, or half a head, is closed this soon (slowloris).
+      headersTimeout: options.headersTimeoutMs,
+      // Node checks the timeouts on this interval (30 s by default, which let a 120 s limit answer
+      // at 128 s): at most a second, so a timeout fires close to when it is due.
+      connectionsCheckingInterval: Math.min(1_000, Math.max(100, Math.floor(options.headersTimeoutMs / 4))),
       keepAliveTimeout: 5_000,
       // Only /graphql speaks WebSocket. Elsewhere Upgrade is ignored (RFC 9110 §7.8 allows it) and
       // the request served as plain HTTP/1.1: an h2c attempt on /proxy still gets its answer, and
@@ -219,6 +223,13 @@ export function createHttpServer(
       socket.destroy();
     }
   });
+  capConnectionsPerAddress(server, options.maxConnectionsPerAddress, (socket) =>
+    rawJsonError(socket, 503, {
+      code: 'TOO_MANY_CONNECTIONS',
+      message: 'Too many open connections from this address (TOLLGATE_MAX_CONNECTIONS_PER_IP).',
+      requestId: requestIdFrom(undefined),
+    }),
+  );
   // Tollgate is not a forward proxy. Without a listener node:http would just close the socket.
   server.on('connect', (req: IncomingMessage, socket: Duplex) => {
     rawJsonError(socket, 405, {

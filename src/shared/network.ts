@@ -1,97 +1,61 @@
-import { BlockList, isIPv4, isIPv6 } from 'node:net';
+import { isIPv4, isIPv6 } from 'node:net';
+import ipaddr from 'ipaddr.js';
 
-/**
- * Addresses a provider may not point at unless it sets allowPrivateNetwork: loopback, private,
- * carrier-grade NAT, link-local (which holds the cloud metadata endpoints), and the special and
- * reserved ranges. Used when a provider is saved and again when the proxy connects, so a DNS
- * answer cannot smuggle a private address past the save-time check.
- */
-const blocked = new BlockList();
-for (const [net, prefix] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.88.99.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv4');
-}
-for (const [net, prefix] of [
-  ['::', 128],
-  ['::1', 128],
-  ['100::', 64],
-  ['2001:db8::', 32],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const) {
-  blocked.addSubnet(net, prefix, 'ipv6');
-}
-
+/** Names that always mean "this machine" or a cloud metadata service. */
 const BLOCKED_HOSTNAMES = [/^localhost$/i, /\.localhost$/i, /^metadata\.google\.internal$/i, /^metadata$/i];
 
-/** The IPv4 address carried inside an IPv6 one (mapped, compatible, NAT64, 6to4), if any. */
-function embeddedIPv4(address: string): string | undefined {
-  const words = expandIPv6(address);
-  if (!words) return undefined;
-  const toV4 = (hi: number, lo: number) => `${hi >> 8}.${hi & 255}.${lo >> 8}.${lo & 255}`;
-  const zeros = (from: number, to: number) => words.slice(from, to).every((w) => w === 0);
-  // ::ffff:a.b.c.d (mapped), ::a.b.c.d (compatible, deprecated but still routed by some stacks)
-  if (zeros(0, 5) && (words[5] === 0xffff || words[5] === 0) && !(words[6] === 0 && (words[7] ?? 0) <= 1)) {
-    return toV4(words[6] ?? 0, words[7] ?? 0);
+/** The NAT64 well-known prefix (RFC 6052): public IPv4 behind it is reachable from IPv6-only hosts. */
+const WELL_KNOWN_NAT64 = ipaddr.parseCIDR('64:ff9b::/96');
+/**
+ * IPv4-compatible addresses (::a.b.c.d, deprecated by RFC 4291 but still routed by some stacks):
+ * the library files them as unicast.
+ */
+const IPV4_COMPATIBLE = ipaddr.parseCIDR('::/96');
+
+/** The IPv4 address an IPv6 one carries, if it carries one; `null` for ranges that are never public. */
+function embeddedIPv4(address: ipaddr.IPv6): ipaddr.IPv4 | null | undefined {
+  const words = address.parts;
+  const v4 = (hi: number, lo: number) => new ipaddr.IPv4([hi >> 8, hi & 255, lo >> 8, lo & 255]);
+  const last = () => v4(words[6] ?? 0, words[7] ?? 0);
+  switch (address.range()) {
+    case 'ipv4Mapped': // ::ffff:a.b.c.d
+    case 'rfc6145': // ::ffff:0:a.b.c.d (IPv4-translated)
+      return last();
+    case 'rfc6052':
+      // 64:ff9b::/96 embeds the address last; 64:ff9b:1::/48 is for local use (RFC 8215), where
+      // the operator picks where it goes: never a public provider.
+      return address.match(WELL_KNOWN_NAT64) ? last() : null;
+    case '6to4': // 2002:aabb:ccdd::/48
+      return v4(words[1] ?? 0, words[2] ?? 0);
+    case 'unicast':
+      return address.match(IPV4_COMPATIBLE) ? last() : undefined;
+    default:
+      return undefined;
   }
-  // 64:ff9b::a.b.c.d (NAT64 well-known prefix)
-  if (words[0] === 0x64 && words[1] === 0xff9b && zeros(2, 6)) return toV4(words[6] ?? 0, words[7] ?? 0);
-  // 2002:aabb:ccdd::/48 (6to4)
-  if (words[0] === 0x2002) return toV4(words[1] ?? 0, words[2] ?? 0);
-  return undefined;
 }
 
-function expandIPv6(address: string): number[] | undefined {
-  let text = address.replace(/^\[|\]$/g, '').split('%')[0] ?? '';
-  // A trailing dotted quad becomes two hex words.
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted?.[1]) {
-    const parts = dotted[1].split('.').map(Number);
-    if (parts.some((p) => p > 255)) return undefined;
-    const [a = 0, b = 0, c = 0, d = 0] = parts;
-    text = `${text.slice(0, -dotted[1].length)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const halves = text.split('::');
-  if (halves.length > 2) return undefined;
-  const head = halves[0] ? halves[0].split(':') : [];
-  const tail = halves.length === 2 && halves[1] ? halves[1].split(':') : [];
-  const missing = 8 - head.length - tail.length;
-  if (halves.length === 1 && missing !== 0) return undefined;
-  const words = [...head, ...Array(Math.max(missing, 0)).fill('0'), ...tail].map((w) =>
-    Number.parseInt(w, 16),
-  );
-  return words.length === 8 && words.every((w) => Number.isInteger(w) && w >= 0 && w <= 0xffff)
-    ? words
-    : undefined;
-}
-
-/** True when an IP address literal is in a range providers may not reach by default. */
+/**
+ * Which addresses a provider (or webhook) may point at unless it sets allowPrivateNetwork: those
+ * ipaddr.js classifies as plain `unicast`, nothing else (loopback, private, carrier-grade NAT,
+ * link-local with the cloud metadata endpoints, unique-local, multicast, documentation,
+ * benchmarking and the other special ranges, as the library keeps them up to date). An IPv6
+ * address that carries an IPv4 one (mapped, IPv4-translated, NAT64, 6to4, the deprecated
+ * IPv4-compatible form) is judged by the IPv4 address it reaches. Used when a provider is saved
+ * and again when the proxy connects, so a DNS answer cannot smuggle a private address past the
+ * save-time check.
+ */
 export function isPrivateAddress(address: string): boolean {
   const ip = address.replace(/^\[|\]$/g, '');
-  if (isIPv4(ip)) return blocked.check(ip, 'ipv4');
-  if (isIPv6(ip)) {
-    const v4 = embeddedIPv4(ip);
-    if (v4 !== undefined && blocked.check(v4, 'ipv4')) return true;
-    return blocked.check(ip.split('%')[0] ?? ip, 'ipv6');
-  }
-  return false;
+  // node:net decides what is an address literal (it accepts no shorthand IPv4 such as 127.1,
+  // which ipaddr.js would): anything else is a name, checked when it is resolved.
+  if (isIPv4(ip)) return ipaddr.IPv4.parse(ip).range() !== 'unicast';
+  const bare = ip.split('%')[0] ?? ip;
+  if (!isIPv6(bare)) return false;
+  const v6 = ipaddr.IPv6.parse(bare);
+  const v4 = embeddedIPv4(v6);
+  if (v4 === null) return true;
+  if (v4) return v4.range() !== 'unicast';
+  return v6.range() !== 'unicast';
 }
 
 /**
@@ -109,4 +73,14 @@ export function privateHostReason(url: URL): string | undefined {
   }
   if (isPrivateAddress(host)) return `host ${host} is a loopback, private, link-local or reserved address`;
   return undefined;
+}
+
+/** Whether a listening host (HOST) is reachable from this machine only: a loopback address or name. */
+export function isLoopbackHost(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '').split('%')[0] ?? '';
+  if (/^localhost\.?$/i.test(bare)) return true;
+  if (isIPv4(bare)) return ipaddr.IPv4.parse(bare).range() === 'loopback';
+  if (!isIPv6(bare)) return false;
+  const v6 = ipaddr.IPv6.parse(bare);
+  return (v6.isIPv4MappedAddress() ? v6.toIPv4Address() : v6).range() === 'loopback';
 }

@@ -54,6 +54,22 @@ function collectText(value: unknown, path: string[], problems: FieldError[]): vo
   }
 }
 
+/**
+ * Control characters (C0, DEL, C1) and the Unicode line and paragraph separators: they split or
+ * rewrite a line wherever a name or URL is shown, logged or sent (the URL parser silently drops
+ * tabs and line breaks), so names and URLs refuse them rather than store one thing and use another.
+ */
+export function hasControlCharacter(text: string): boolean {
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i);
+    if (code < 0x20 || (code >= 0x7f && code <= 0x9f) || code === 0x2028 || code === 0x2029) return true;
+  }
+  return false;
+}
+
+export const CONTROL_CHARACTER_MESSAGE =
+  'must not contain control characters or line breaks (CR, LF, tab, NUL, U+2028...)';
+
 /** The parts of zod's schema definition (`_zod.def`) that say where an object's fields are. */
 type SchemaDef = {
   type: string;

@@ -14,7 +14,7 @@ export interface RecordedRequest {
 }
 
 export type Behaviour =
-  | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string> }
+  | { kind: 'json'; status?: number; body?: unknown; headers?: Record<string, string | string[]> }
   | { kind: 'status'; status: number; body?: string; headers?: Record<string, string> }
   | { kind: 'slow'; delayMs: number; status?: number; body?: unknown }
   | { kind: 'hang' }
@@ -41,7 +41,12 @@ export interface Upstream {
   close(): Promise<void>;
 }
 
-const json = (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+const json = (
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string | string[]> = {},
+) => {
   const text = JSON.stringify(body);
   res.writeHead(status, {
     'content-type': 'application/json',

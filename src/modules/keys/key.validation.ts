@@ -14,18 +14,18 @@ export const secretSchema = z
   .refine((s) => Buffer.byteLength(s) <= MAX_SECRET_BYTES, {
     message: `must be at most ${MAX_SECRET_BYTES} bytes`,
   })
-  .refine((s) => !hasControlCharacter(s), {
-    message: 'must not contain control characters (CR, LF, tab, NUL...)',
+  .refine((s) => PRINTABLE_ASCII.test(s), {
+    message:
+      'must be printable ASCII (letters, digits, punctuation, spaces): control characters (CR, LF, tab, NUL...) and non-ASCII characters cannot be sent in an HTTP header',
   })
   .refine((s) => s.trim() === s, { message: 'must not start or end with whitespace' });
 
-function hasControlCharacter(text: string): boolean {
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x20 || code === 0x7f) return true;
-  }
-  return false;
-}
+/**
+ * What a key can be sent as in any auth style: an HTTP header value carries visible ASCII and
+ * spaces (RFC 9110 leaves other bytes to obsolete use, and neither Node nor undici sends them as
+ * UTF-8), so a key such as "č" or one with U+2028 would be stored and then fail every call.
+ */
+const PRINTABLE_ASCII = /^[\x20-\x7e]*$/;
 
 const label = z
   .string()

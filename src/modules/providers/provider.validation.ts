@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { privateHostReason } from '../../shared/network.ts';
+import { CONTROL_CHARACTER_MESSAGE, hasControlCharacter } from '../../shared/validation.ts';
 import { riskyPatternReason } from './key-pattern.ts';
 
 /**
@@ -165,6 +166,11 @@ export const pricingSchema = z
   });
 
 const baseUrlSchema = z.string().superRefine((value, ctx) => {
+  // Checked before parsing: the URL parser would drop them without a word.
+  if (hasControlCharacter(value)) {
+    ctx.addIssue({ code: 'custom', message: CONTROL_CHARACTER_MESSAGE });
+    return;
+  }
   let url: URL;
   try {
     url = new URL(value);
@@ -238,6 +244,7 @@ export const providerSpecSchema = z
     }),
     name: z
       .string()
+      .refine((v) => !hasControlCharacter(v), { message: CONTROL_CHARACTER_MESSAGE })
       .trim()
       .min(1, { message: 'must not be empty' })
       .max(200, { message: 'must be at most 200 characters' }),

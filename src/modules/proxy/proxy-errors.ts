@@ -31,6 +31,8 @@ export class GatewayError extends Error {
   readonly details: Record<string, unknown>;
   /** Whether retrying later can help: the code's default unless this refusal knows better. */
   readonly retryable: boolean;
+  /** What usage records, when it is not what the caller is told (see the handler's FORBIDDEN). */
+  readonly #outcome: Outcome | undefined;
   constructor(
     code: GatewayErrorCode,
     message: string,
@@ -40,6 +42,7 @@ export class GatewayError extends Error {
       headers?: Record<string, string>;
       details?: Record<string, unknown>;
       retryable?: boolean;
+      outcome?: Outcome;
     } = {},
   ) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
@@ -49,6 +52,7 @@ export class GatewayError extends Error {
     this.headers = options.headers ?? {};
     this.details = options.details ?? {};
     this.retryable = options.retryable ?? GATEWAY_ERRORS[code].retryable;
+    this.#outcome = options.outcome;
   }
 
   get status(): number {
@@ -56,7 +60,7 @@ export class GatewayError extends Error {
   }
 
   get outcome(): Outcome {
-    return GATEWAY_ERRORS[this.code].outcome;
+    return this.#outcome ?? GATEWAY_ERRORS[this.code].outcome;
   }
 }
 

@@ -191,11 +191,13 @@ export function createProxyHandler(deps: ProxyDeps) {
       call.restPath = rest;
       call.client = authenticate(req, deps.clients);
       const provider = deps.providers.bySlug(slug);
-      if (!provider) throw new GatewayError('PROVIDER_NOT_FOUND', `No provider "${slug}".`);
+      if (!provider) throw notFound(slug);
       call.provider = provider;
       call.trace?.provider(provider);
+      // A provider this client may not call is answered exactly like one that does not exist, so
+      // a client key cannot list the providers; usage still records the refusal as FORBIDDEN.
       if (call.client.allowedProviderIds && !call.client.allowedProviderIds.has(provider.id)) {
-        throw new GatewayError('FORBIDDEN', `This client may not call "${slug}".`);
+        throw notFound(slug, 'FORBIDDEN');
       }
       body = hasBody(req) ? await readBody(req, deps.config.maxRequestBytes) : undefined;
       call.requestBytes = body instanceof Buffer ? body.length : 0;
@@ -227,7 +229,8 @@ export function createProxyHandler(deps: ProxyDeps) {
       } else if (!res.headersSent && !res.destroyed) {
         sendGatewayError(res, gatewayError, {
           requestId,
-          provider: call.provider?.slug ?? null,
+          // Not even the slug's spelling as stored: "not found" says nothing of what exists.
+          provider: gatewayError.code === 'PROVIDER_NOT_FOUND' ? null : (call.provider?.slug ?? null),
           headers: {
             ...(call.limit ? rateLimitHeaders(call.limit) : {}),
             ...tollgateHeaders(call),
@@ -821,6 +824,10 @@ export function createProxyHandler(deps: ProxyDeps) {
     deps.logger.error({ err: error, requestId: call.requestId }, 'unexpected error in proxy');
     return new GatewayError('UPSTREAM_UNAVAILABLE', 'Unexpected gateway error.');
   }
+}
+
+function notFound(slug: string, outcome?: Outcome): GatewayError {
+  return new GatewayError('PROVIDER_NOT_FOUND', `No provider "${slug}".`, { outcome });
 }
 
 function parsePath(path: string): { slug: string; rest: string } {

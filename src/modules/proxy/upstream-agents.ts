@@ -15,32 +15,40 @@ type LookupCallback = (
   family?: number,
 ) => void;
 
+/** How names are resolved: the system resolver, unless a test stands in for DNS. */
+export type Resolve = (
+  hostname: string,
+  options: { all: true; family?: number },
+  callback: (error: NodeJS.ErrnoException | null, addresses: LookupAddress[]) => void,
+) => void;
+
 /**
  * DNS lookup for upstream connections that refuses private answers. It runs when the socket
  * connects, so a name that resolves differently later (DNS rebinding) is caught too.
  */
-function guardedLookup(
-  hostname: string,
-  options: { all?: boolean; family?: number } | number,
-  callback: LookupCallback,
-): void {
-  const opts = typeof options === 'number' ? { family: options } : options;
-  dnsLookup(hostname, { ...opts, all: true }, (error, addresses) => {
-    if (error) return callback(error, opts.all ? [] : '', undefined);
-    const list = addresses as LookupAddress[];
-    const blocked = list.find((a) => isPrivateAddress(a.address));
-    if (blocked)
-      return callback(
-        new PrivateAddressError(hostname, blocked.address) as NodeJS.ErrnoException,
-        opts.all ? [] : '',
-      );
-    if (opts.all) return callback(null, list);
-    const first = list[0];
-    if (!first)
-      return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '');
-    return callback(null, first.address, first.family);
-  });
-}
+const guardedLookup = (resolve: Resolve) =>
+  function lookup(
+    hostname: string,
+    options: { all?: boolean; family?: number } | number,
+    callback: LookupCallback,
+  ): void {
+    const opts = typeof options === 'number' ? { family: options } : options;
+    resolve(hostname, { ...opts, all: true }, (error, addresses) => {
+      if (error) return callback(error, opts.all ? [] : '', undefined);
+      const list = addresses as LookupAddress[];
+      const blocked = list.find((a) => isPrivateAddress(a.address));
+      if (blocked)
+        return callback(
+          new PrivateAddressError(hostname, blocked.address) as NodeJS.ErrnoException,
+          opts.all ? [] : '',
+        );
+      if (opts.all) return callback(null, list);
+      const first = list[0];
+      if (!first)
+        return callback(Object.assign(new Error(`no address for ${hostname}`), { code: 'ENOTFOUND' }), '');
+      return callback(null, first.address, first.family);
+    });
+  };
 
 const POOL = {
   keepAliveTimeout: 10_000,
@@ -55,8 +63,15 @@ const POOL = {
  * refuses private addresses at connect time and one for providers with allowPrivateNetwork.
  */
 export class UpstreamAgents {
-  readonly public = new Agent({ ...POOL, connect: { lookup: guardedLookup as never, timeout: 10_000 } });
+  readonly public: Agent;
   readonly private = new Agent({ ...POOL, connect: { timeout: 10_000 } });
+
+  constructor(resolve: Resolve = dnsLookup as Resolve) {
+    this.public = new Agent({
+      ...POOL,
+      connect: { lookup: guardedLookup(resolve) as never, timeout: 10_000 },
+    });
+  }
 
   for(allowPrivateNetwork: boolean): Agent {
     return allowPrivateNetwork ? this.private : this.public;

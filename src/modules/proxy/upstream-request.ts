@@ -4,6 +4,7 @@ import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { UsableKey } from '../keys/key-ring.ts';
 import type { Provider } from '../providers/provider.entity.ts';
+import { listMayHoldKey, type Needle, needleOf, redactValues } from './secret-redaction.ts';
 import type { UpstreamOptions } from './upstream-exchange.ts';
 
 export const HOP_BY_HOP = new Set([
@@ -128,38 +129,24 @@ export const REDACTED = 'REDACTED';
  * key that short is guessable anyway.
  */
 const MIN_REDACTED_LENGTH = 6;
-const secretForms = new WeakMap<UsableKey, string[]>();
+const needles = new WeakMap<UsableKey, Needle>();
 
-/**
- * The spellings of a key an upstream may echo in a header: as injected (raw in a header,
- * percent-encoded in a query), form-encoded, and with lower-case hex, as URL libraries re-encode
- * query strings in redirects. Computed once per key: typical keys have one spelling.
- */
-function formsOf(key: UsableKey): string[] {
-  let forms = secretForms.get(key);
-  if (!forms) {
-    const encoded = encodeURIComponent(key.secret);
-    const form = encoded
-      .replaceAll('%20', '+')
-      .replace(/[!'()~]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-    const lower = (text: string) => text.replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase());
-    forms = [...new Set([key.secret, encoded, form, lower(encoded), lower(form)])];
-    secretForms.set(key, forms);
+function needleFor(key: UsableKey): Needle {
+  let needle = needles.get(key);
+  if (!needle) {
+    needle = needleOf(key.secret);
+    needles.set(key, needle);
   }
-  return forms;
-}
-
-function redact(value: string, forms: string[]): string {
-  for (const form of forms) if (value.includes(form)) value = value.replaceAll(form, REDACTED);
-  return value;
+  return needle;
 }
 
 /**
  * Appends the upstream response headers the caller may see to a flat [name, value, ...] list:
  * not hop-by-hop, not nominated by the response's Connection header, and with the injected key
- * redacted wherever the upstream put it (a redirect keeping the query of a QUERY-style key, an
- * echo in WWW-Authenticate...): callers must never hold a provider key. Runs on every call: for
- * the usual key, one includes() per header value.
+ * redacted wherever and however the upstream put it (a redirect keeping the query of a
+ * QUERY-style key, an echo in WWW-Authenticate, percent-encoded, base64, split over two
+ * headers...: see secret-redaction.ts): callers must never hold a provider key. Runs on every
+ * call: the values are scanned once, as one string, and copied only when the key is in them.
  */
 export function pushResponseHeaders(
   out: (string | string[])[],
@@ -167,13 +154,33 @@ export function pushResponseHeaders(
   key: UsableKey | undefined,
 ): void {
   const nominated = connectionNominated(headers.connection);
-  const forms = key && key.secret.length >= MIN_REDACTED_LENGTH ? formsOf(key) : undefined;
+  const first = out.length;
   for (const name in headers) {
     const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || nominated?.has(name)) continue;
-    if (!forms) out.push(name, value);
-    else
-      out.push(name, typeof value === 'string' ? redact(value, forms) : value.map((v) => redact(v, forms)));
+    out.push(name, value);
+  }
+  if (key && key.secret.length >= MIN_REDACTED_LENGTH) redactList(out, first, needleFor(key));
+}
+
+/** Redacts the key in the values of out[first..] (name, value pairs), split ones included. */
+function redactList(out: (string | string[])[], first: number, needle: Needle): void {
+  if (!listMayHoldKey(out, first, needle)) return;
+  const values: string[] = [];
+  for (let i = first + 1; i < out.length; i += 2) {
+    const value = out[i] as string | string[];
+    if (typeof value === 'string') values.push(value);
+    else values.push(...value);
+  }
+  if (!redactValues(values, needle, REDACTED)) return;
+  let v = 0;
+  for (let i = first + 1; i < out.length; i += 2) {
+    const value = out[i] as string | string[];
+    if (typeof value === 'string') out[i] = values[v++] as string;
+    else {
+      out[i] = values.slice(v, v + value.length);
+      v += value.length;
+    }
   }
 }
 
