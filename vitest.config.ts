@@ -19,6 +19,15 @@ export default defineConfig({
     hookTimeout: 120_000,
     // Integration tests start servers and PostgreSQL clusters; two cores run two files at a time.
     maxWorkers: 2,
-    reporters: ['default', './test/summary-reporter.ts'],
+    reporters: ['default', './test/summary-reporter.ts', './test/coverage-reporter.ts'],
+    // Off unless asked for (`--coverage`, as `npm run test:coverage` and `npm test` do): the
+    // per-module figures are printed by test/coverage-reporter.ts, the HTML report goes to coverage/.
+    coverage: {
+      provider: 'v8',
+      include: ['src/**/*.ts'],
+      exclude: ['src/**/*.test.ts'],
+      reporter: ['html'],
+      reportsDirectory: 'coverage',
+    },
   },
 });
