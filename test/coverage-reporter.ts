@@ -22,7 +22,10 @@ interface FileSummary {
 const FOCUS: { name: string; test: (file: string) => boolean }[] = [
   { name: 'data plane (src/modules/proxy)', test: (f) => f.startsWith('src/modules/proxy/') },
   { name: 'resilience core (src/modules/resilience)', test: (f) => f.startsWith('src/modules/resilience/') },
-  { name: 'budget ledger (src/modules/budgets/budget-ledger*)', test: (f) => /budgets\/budget-ledger/.test(f) },
+  {
+    name: 'budget ledger (src/modules/budgets/budget-ledger*)',
+    test: (f) => /budgets\/budget-ledger/.test(f),
+  },
 ];
 const TARGET = { lines: 90, branches: 80 };
 /** Files listed under each focus area, most uncovered lines first. */
@@ -56,7 +59,10 @@ export default class CoverageReporter implements Reporter {
       const summary = map.fileCoverageFor(absolute).toSummary();
       const name = moduleOf(file);
       const sum = modules.get(name) ?? ZERO();
-      modules.set(name, { lines: add(sum.lines, summary.lines), branches: add(sum.branches, summary.branches) });
+      modules.set(name, {
+        lines: add(sum.lines, summary.lines),
+        branches: add(sum.branches, summary.branches),
+      });
       const area = FOCUS.find((a) => a.test(file));
       if (!area) continue;
       const entry = focus.get(area.name) ?? { total: ZERO(), files: [] };

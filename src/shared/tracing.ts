@@ -11,6 +11,7 @@ import { W3CTraceContextPropagator } from '@opentelemetry/core';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, TracerProvider } from '@opentelemetry/sdk-trace';
+import type { Module } from './components.ts';
 import type { Logger } from './logger.ts';
 
 export interface TracingSettings {
@@ -73,4 +74,16 @@ export function createTracing(settings: TracingSettings, logger: Logger): Tracin
 export function endSpan(span: Span, failed: boolean, message?: string): void {
   if (failed) span.setStatus({ code: SpanStatusCode.ERROR, ...(message ? { message } : {}) });
   span.end();
+}
+
+/** Tracing, when an OTLP endpoint is set: stopped late, so that the last calls' spans are exported. */
+export function tracingModule(
+  settings: TracingSettings,
+  logger: Logger,
+): Module<{ tracing: Tracing | undefined }> {
+  const tracing = createTracing(settings, logger);
+  return {
+    services: { tracing },
+    components: tracing ? { tracing: { name: 'tracing', stop: () => tracing.shutdown() } } : {},
+  };
 }

@@ -75,6 +75,9 @@ export class WebhookDelivery {
   readonly #events: EventBus;
   readonly #logger: Logger;
   readonly #settings: WebhookSettings;
+  readonly #pending = new Set<Promise<void>>();
+  #stopping = false;
+  #stopListening: (() => void) | undefined;
 
   /** Declares the delivery queue on `jobs` (before jobs.start()). */
   constructor(deps: {
@@ -115,17 +118,39 @@ export class WebhookDelivery {
 
   /** Starts enqueueing this replica's events (the job queue must be started). */
   start(): void {
-    this.#events.onPublish((event, options) => {
+    this.#stopping = false;
+    this.#stopListening?.(); // started again (tests do): one listener, not two
+    this.#stopListening = this.#events.onPublish((event, options) => {
       if (options.outboxed) return; // its fan-out job was written with it
       const deliverable = deliverableEvent(event);
       if (!deliverable) return;
-      void this.#enqueueDeliveries(deliverable).catch((error: unknown) =>
-        this.#logger.error(
-          { err: (error as Error).message, eventId: event.event.id },
-          'webhook not enqueued',
-        ),
-      );
+      if (this.#stopping) {
+        // The job queue stops next (or has stopped): enqueueing now would race its closing pool.
+        this.#logger.warn(
+          { eventId: event.event.id, kind: deliverable.kind },
+          'webhook not enqueued: this replica is stopping',
+        );
+        return;
+      }
+      const enqueued = this.#enqueueDeliveries(deliverable)
+        .catch((error: unknown) =>
+          this.#logger.error(
+            { err: (error as Error).message, eventId: event.event.id },
+            'webhook not enqueued',
+          ),
+        )
+        .finally(() => this.#pending.delete(enqueued));
+      this.#pending.add(enqueued);
     });
+  }
+
+  /**
+   * Stops enqueueing (events published from now on are logged, not delivered) and waits for the
+   * enqueues under way, so that they reach the job queue before it stops.
+   */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    while (this.#pending.size > 0) await Promise.allSettled([...this.#pending]);
   }
 
   /** One job per enabled channel that wants this kind of event. */

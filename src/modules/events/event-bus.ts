@@ -284,8 +284,12 @@ export class EventBus {
    * Runs `listener` for each event published by this replica (not the ones other replicas
    * publish): for work that must happen once per event in the cluster, such as webhooks.
    */
-  onPublish(listener: (event: AnyEvent, options: PublishOptions) => void): void {
+  onPublish(listener: (event: AnyEvent, options: PublishOptions) => void): () => void {
     this.#originListeners.push(listener);
+    return () => {
+      const at = this.#originListeners.indexOf(listener);
+      if (at >= 0) this.#originListeners.splice(at, 1);
+    };
   }
 
   /** Every event, whatever its topic, from this replica and the others. */
