@@ -34,9 +34,16 @@ export async function createDatabase(): Promise<string> {
 /** Every log line the app wrote, for assertions that secrets never reach the logs. */
 export class LogCapture extends Writable {
   readonly lines: string[] = [];
+  readonly #listeners: ((line: string) => void)[] = [];
   override _write(chunk: Buffer, _encoding: string, done: () => void) {
-    this.lines.push(...chunk.toString('utf8').split('\n').filter(Boolean));
+    const lines = chunk.toString('utf8').split('\n').filter(Boolean);
+    this.lines.push(...lines);
+    for (const line of lines) for (const listener of this.#listeners) listener(line);
     done();
+  }
+  /** Runs `listener` on each line from now on, as it is logged (pino writes synchronously). */
+  onLine(listener: (line: string) => void): void {
+    this.#listeners.push(listener);
   }
   get text(): string {
     return this.lines.join('\n');
