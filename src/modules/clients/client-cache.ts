@@ -5,8 +5,9 @@ import type { EventBus } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import { Reloader } from '../events/reloader.ts';
 import type { RateLimitPolicy } from '../providers/provider.validation.ts';
-import { ClientEntity } from './client.entity.ts';
+import { type Client, ClientEntity } from './client.entity.ts';
 import { CLIENT_KEY_PREFIX, clientKeyDigest, clientKeyPrefix } from './client.service.ts';
+import { type ClientColumns, clientColumnsOf } from './client.validation.ts';
 
 /** What the proxy knows about a caller after authentication. */
 export interface AuthenticatedClient {
@@ -19,6 +20,25 @@ export interface AuthenticatedClient {
 
 interface Entry extends AuthenticatedClient {
   hash: Buffer;
+}
+
+/**
+ * How the proxy holds each client setting. Keyed by the settings columns, so that a new setting
+ * (see client.validation.ts) does not compile until it says how it is held here.
+ */
+const HELD = {
+  name: (name) => ({ name }),
+  allowedProviderIds: (ids) => ({ allowedProviderIds: ids ? new Set(ids) : null }),
+  rateLimit: (rateLimit) => ({ rateLimit }),
+  expiresAt: (at) => ({ expiresAt: at ? at.getTime() : null }),
+} satisfies { [K in keyof ClientColumns]-?: (value: ClientColumns[K]) => Partial<AuthenticatedClient> };
+
+function entryOf(row: Client): Entry {
+  const columns = clientColumnsOf(row);
+  const held = Object.entries(HELD).map(([column, hold]) =>
+    (hold as (value: unknown) => Partial<AuthenticatedClient>)(columns[column as keyof ClientColumns]),
+  );
+  return Object.assign({ id: row.id, hash: Buffer.from(row.keyHash, 'hex') }, ...held) as Entry;
 }
 
 /**
@@ -88,14 +108,7 @@ export class ClientCache {
     const rows = await this.#orm.em.fork().find(ClientEntity, { status: 'ACTIVE' });
     const next = new Map<string, Entry[]>();
     for (const row of rows) {
-      const entry: Entry = {
-        id: row.id,
-        name: row.name,
-        allowedProviderIds: row.allowedProviderIds ? new Set(row.allowedProviderIds) : null,
-        rateLimit: row.rateLimit ?? null,
-        expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
-        hash: Buffer.from(row.keyHash, 'hex'),
-      };
+      const entry = entryOf(row);
       next.set(row.keyPrefix, [...(next.get(row.keyPrefix) ?? []), entry]);
     }
     return next;

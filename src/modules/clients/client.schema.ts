@@ -4,6 +4,7 @@ import { dropNulls } from '../../graphql/input.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import { ProviderNode, RateLimitPolicyInput, RateLimitPolicyRef } from '../providers/provider.schema.ts';
 import { CLIENT_STATUSES, type Client } from './client.entity.ts';
+import type { ClientSetting } from './client.validation.ts';
 
 const ClientStatus = builder.enumType('ClientStatus', { values: CLIENT_STATUSES });
 
@@ -62,16 +63,34 @@ builder.queryField('clients', (t) =>
   }),
 );
 
-const CreateClientInput = builder.inputType('CreateClientInput', {
-  fields: (t) => ({
-    name: t.string({ required: true }),
-    allowedProviders: t.stringList({ description: 'Provider slugs; omit or null for all providers.' }),
+type InputFields = Parameters<Parameters<typeof builder.inputType>[1]['fields']>[0];
+
+/**
+ * Every client setting as a GraphQL input field, for createClient and updateClient alike (the
+ * `satisfies` makes a setting added to client.validation.ts a compile error here until it is).
+ */
+const clientSettingsFields = (t: InputFields, mode: 'create' | 'update') =>
+  ({
+    name: t.string({ required: mode === 'create' }),
+    allowedProviders: t.stringList({
+      description:
+        mode === 'create'
+          ? 'Provider slugs; omit or null for all providers.'
+          : 'Provider slugs; null for all providers.',
+    }),
     rateLimit: t.field({
       type: RateLimitPolicyInput,
-      description: "Per-client limit on top of the providers' limits.",
+      description:
+        mode === 'create' ? "Per-client limit on top of the providers' limits." : 'null removes the limit.',
     }),
-    expiresAt: t.field({ type: 'DateTime' }),
-  }),
+    expiresAt: t.field({
+      type: 'DateTime',
+      ...(mode === 'update' ? { description: 'null: never expires.' } : {}),
+    }),
+  }) satisfies Record<ClientSetting, unknown>;
+
+const CreateClientInput = builder.inputType('CreateClientInput', {
+  fields: (t) => clientSettingsFields(t, 'create'),
 });
 
 const ClientKeyPayload = builder.objectRef<{ client: Client; key: string }>('ClientKeyPayload').implement({
@@ -103,10 +122,7 @@ const UpdateClientInput = builder.inputType('UpdateClientInput', {
   fields: (t) => ({
     id: t.id({ required: true }),
     version: t.int({ required: true, description: 'The version you read; a stale one is refused.' }),
-    name: t.string(),
-    allowedProviders: t.stringList({ description: 'Provider slugs; null for all providers.' }),
-    rateLimit: t.field({ type: RateLimitPolicyInput, description: 'null removes the limit.' }),
-    expiresAt: t.field({ type: 'DateTime', description: 'null: never expires.' }),
+    ...clientSettingsFields(t, 'update'),
   }),
 });
 

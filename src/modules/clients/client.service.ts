@@ -1,6 +1,5 @@
 import { hash, randomBytes } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { z } from 'zod';
 import type { Orm } from '../../db/orm.ts';
 import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
@@ -11,8 +10,13 @@ import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { ClientChangedEvent, EventBus } from '../events/event-bus.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
-import { rateLimitSchema } from '../providers/provider.validation.ts';
 import { type Client, ClientEntity } from './client.entity.ts';
+import {
+  type ClientSpec,
+  clientColumns,
+  clientCreateSchema,
+  clientPatchSchema,
+} from './client.validation.ts';
 
 export const CLIENT_KEY_PREFIX = 'tg_';
 const PREFIX_LENGTH = 8;
@@ -39,40 +43,6 @@ export function clientKeyPrefix(key: string): string {
 export function clientKeyDigest(key: string): Buffer {
   return Buffer.from(hash('sha256', key), 'hex');
 }
-
-const clientInputSchema = z.object({
-  name: z
-    .string()
-    .trim()
-    .min(1, { message: 'must not be empty' })
-    .max(200, { message: 'must be at most 200 characters' }),
-  allowedProviders: z
-    .array(z.string())
-    .max(500)
-    .nullish()
-    .transform((v) => v ?? null),
-  rateLimit: rateLimitSchema.optional().transform((v) => v ?? null),
-  expiresAt: z
-    .date()
-    .refine((d) => d.getTime() > Date.now(), { message: 'must be in the future' })
-    .nullish()
-    .transform((v) => v ?? null),
-});
-
-/**
- * What updateClient may change. Absent fields keep their value; null clears allowedProviders (every
- * provider), rateLimit (none) and expiresAt (never).
- */
-const clientPatchSchema = z.object({
-  name: clientInputSchema.shape.name.optional(),
-  allowedProviders: z.array(z.string()).max(500).nullable().optional(),
-  rateLimit: rateLimitSchema.nullable().optional(),
-  expiresAt: z
-    .date()
-    .refine((d) => d.getTime() > Date.now(), { message: 'must be in the future' })
-    .nullable()
-    .optional(),
-});
 
 export interface ClientWithKey {
   client: Client;
@@ -110,17 +80,14 @@ export class ClientService {
 
   async create(actor: Actor, input: unknown): Promise<ClientWithKey> {
     requireRole(actor, 'admin');
-    const data = parseOrThrow(clientInputSchema, input, INPUT);
+    const data = parseOrThrow(clientCreateSchema, input, INPUT);
     const key = generateClientKey();
     const { prefix, hash } = describeClientKey(key);
     const client = await this.#write(async (em) => {
       const allowedProviderIds = await resolveProviders(em, data.allowedProviders);
       const client = em.create(ClientEntity, {
-        name: data.name,
+        ...clientColumns(data, allowedProviderIds),
         status: 'ACTIVE',
-        allowedProviderIds,
-        rateLimit: data.rateLimit,
-        expiresAt: data.expiresAt,
         keyPrefix: prefix,
         keyHash: hash,
         keyRotatedAt: new Date(),
@@ -151,14 +118,12 @@ export class ClientService {
         throw new VersionMismatchError(`Client "${client.name}"`, version, client.version);
       if (client.status === 'REVOKED')
         throw new ConflictError(`Client "${client.name}" is revoked; create a new client.`);
-      const changed: Record<string, unknown> = {};
-      if (patch.name !== undefined) client.name = changed.name = patch.name;
-      if (patch.allowedProviders !== undefined) {
-        client.allowedProviderIds = await resolveProviders(em, patch.allowedProviders);
-        changed.allowedProviders = patch.allowedProviders;
-      }
-      if (patch.rateLimit !== undefined) client.rateLimit = changed.rateLimit = patch.rateLimit;
-      if (patch.expiresAt !== undefined) client.expiresAt = changed.expiresAt = patch.expiresAt;
+      // Every setting the patch carries (absent ones keep their value), in the spec's terms.
+      const changed = Object.fromEntries(Object.entries(patch).filter(([, v]) => v !== undefined));
+      const { allowedProviders, ...columns } = changed as Partial<ClientSpec>;
+      Object.assign(client, columns);
+      if (allowedProviders !== undefined)
+        client.allowedProviderIds = await resolveProviders(em, allowedProviders);
       this.#audit.record(em, actor, {
         action: 'client.update',
         targetType: 'Client',

@@ -5,6 +5,7 @@ import { AlertChannelEntity } from '../alerts/alert-channel.entity.ts';
 import { redactWebhookUrl } from '../alerts/webhook-url.ts';
 import { BudgetEntity } from '../budgets/budget.entity.ts';
 import { ClientEntity } from '../clients/client.entity.ts';
+import { clientDocOf, clientSpecOf } from '../clients/client.validation.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
 import { degradedModeSchema } from '../providers/provider.validation.ts';
 
@@ -75,17 +76,10 @@ export async function exportConfig(
       thresholds: b.thresholds,
       action: b.action,
     })),
-    clients: clients.sort(byKey((c) => c.name)).map((c) => ({
-      name: c.name,
-      allowedProviders: c.allowedProviderIds
-        ? c.allowedProviderIds
-            .map((id) => slugOf.get(id))
-            .filter((s): s is string => s !== undefined)
-            .sort()
-        : null,
-      rateLimit: sortedKeys(c.rateLimit ?? null),
-      expiresAt: c.expiresAt ? c.expiresAt.toISOString() : null,
-    })),
+    clients: clients.sort(byKey((c) => c.name)).map((c) => {
+      const doc = clientDocOf(clientSpecOf(c, (id) => slugOf.get(id)));
+      return { ...doc, rateLimit: sortedKeys(doc.rateLimit) };
+    }),
     alertChannels: channels.sort(byKey((c) => c.name)).map((c) => ({
       name: c.name,
       url: options.webhookUrls === 'whole' ? c.url : redactWebhookUrl(c.url),

@@ -15,27 +15,13 @@ import { BudgetEntity } from '../budgets/budget.entity.ts';
 import { budgetSpecSchema } from '../budgets/budget.validation.ts';
 import { ClientEntity } from '../clients/client.entity.ts';
 import { describeClientKey, generateClientKey } from '../clients/client.service.ts';
+import { clientColumns, clientDocSchema, clientSpecOfDoc } from '../clients/client.validation.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { Vault } from '../keys/vault.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
 import { specColumns } from '../providers/provider.service.ts';
-import { providerSpecSchema, rateLimitSchema } from '../providers/provider.validation.ts';
+import { providerSpecSchema } from '../providers/provider.validation.ts';
 import { CONFIG_FORMAT_VERSION, exportConfig } from './config-export.ts';
-
-const clientDocSchema = z.object({
-  name: z.string().trim().min(1, { message: 'must not be empty' }).max(200),
-  allowedProviders: z
-    .array(z.string())
-    .max(500)
-    .nullish()
-    .transform((v) => (v ? [...v].sort() : null)),
-  rateLimit: rateLimitSchema.optional().transform((v) => v ?? null),
-  expiresAt: z
-    .string()
-    .refine((v) => !Number.isNaN(Date.parse(v)), { message: 'must be an ISO 8601 date-time' })
-    .nullish()
-    .transform((v) => (v ? new Date(v).toISOString() : null)),
-});
 
 const documentSchema = z
   .object({
@@ -257,20 +243,16 @@ export class ConfigImporter {
 
     const clients = new Map((await em.find(ClientEntity, { status: 'ACTIVE' })).map((c) => [c.name, c]));
     const providerIds = (slugs: string[] | null) => (slugs ? slugs.map((s) => providers.get(s)!.id) : null);
-    for (const spec of wanted.clients) {
-      const columns = {
-        allowedProviderIds: providerIds(spec.allowedProviders),
-        rateLimit: spec.rateLimit,
-        expiresAt: spec.expiresAt ? new Date(spec.expiresAt) : null,
-      };
+    for (const doc of wanted.clients) {
+      const spec = clientSpecOfDoc(doc);
+      const columns = clientColumns(spec, providerIds(spec.allowedProviders));
       const existing = clients.get(spec.name);
       if (!existing) {
         const key = generateClientKey();
         const { prefix, hash } = describeClientKey(key);
         const client = em.create(ClientEntity, {
-          name: spec.name,
-          status: 'ACTIVE',
           ...columns,
+          status: 'ACTIVE',
           keyPrefix: prefix,
           keyHash: hash,
           keyRotatedAt: new Date(),
