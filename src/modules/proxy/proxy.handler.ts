@@ -8,27 +8,34 @@ import type { KeyRing, UsableKey } from '../keys/key-ring.ts';
 import type { ProviderKeyService } from '../keys/provider-key.service.ts';
 import type { Provider } from '../providers/provider.entity.ts';
 import { SLUG_PATTERN } from '../providers/provider.validation.ts';
-import { estimateCallCost, priceCall } from '../usage/pricing.ts';
-import type { Outcome } from '../usage/usage-event.entity.ts';
-import type { UsageRecorder } from '../usage/usage-recorder.ts';
-import { backoff, connectionReason, isTimeout, parseRetryAfter, pathTemplate, round } from './call-timing.ts';
-import type { Breakers } from './circuit-breaker.ts';
-import type { ProviderCache } from './provider-cache.ts';
-import { GATEWAY_ERRORS, GatewayError, sendGatewayError } from './proxy-errors.ts';
-import { CallTrace, endAttempt } from './proxy-tracing.ts';
+import type { ProviderCache } from '../providers/provider-cache.ts';
+import type { CircuitRegistry } from '../resilience/circuit-registry.ts';
+import { connectionReason, isTimeout } from '../resilience/failure.ts';
 import {
   type LimitDecision,
   pushRateLimitHeaders,
   type RateLimits,
   rateLimitHeaders,
-} from './rate-limits.ts';
+} from '../resilience/rate-limits.ts';
+import { backoff, parseRetryAfter, RetryBudgets } from '../resilience/retry-policy.ts';
+import { authStrategy } from '../upstream/auth-styles.ts';
+import { PrivateAddressError, type UpstreamAgents } from '../upstream/upstream-agents.ts';
+import { ResponseBody, UpstreamExchange, type UpstreamResponse } from '../upstream/upstream-exchange.ts';
+import {
+  headerValue,
+  pushResponseHeaders,
+  responseHeaders,
+  upstreamRequest,
+} from '../upstream/upstream-request.ts';
+import { estimateCallCost, priceCall } from '../usage/pricing.ts';
+import type { Outcome } from '../usage/usage-event.entity.ts';
+import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import { pathTemplate, round } from './path-template.ts';
+import { GATEWAY_ERRORS, GatewayError, sendGatewayError } from './proxy-errors.ts';
+import { CallTrace, endAttempt } from './proxy-tracing.ts';
 import { REPLAY_LIMIT, type RequestBody, readBody, StreamedBody } from './request-body.ts';
-import { RetryBudgets } from './retry-budget.ts';
 import { StaleCache } from './stale-cache.ts';
 import { TokenMeter } from './token-meter.ts';
-import { PrivateAddressError, type UpstreamAgents } from './upstream-agents.ts';
-import { ResponseBody, UpstreamExchange, type UpstreamResponse } from './upstream-exchange.ts';
-import { headerValue, pushResponseHeaders, responseHeaders, upstreamRequest } from './upstream-request.ts';
 
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
 /**
@@ -37,7 +44,6 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE']);
  * 'connect' event, see src/server/http.ts; it is here too in case that ever changes.)
  */
 const REFUSED_METHODS = new Set(['TRACE', 'TRACK', 'CONNECT']);
-const MAX_COOLDOWN_MS = 60_000;
 /** A lone refusal of a key is verified (or recorded) at most once in this time. */
 const REFUSAL_QUIET_MS = 60_000;
 
@@ -48,7 +54,7 @@ export interface ProxyDeps {
   keys: ProviderKeyService;
   limits: RateLimits;
   budgets: BudgetEnforcer;
-  breakers: Breakers;
+  breakers: CircuitRegistry;
   usage: UsageRecorder;
   agents: UpstreamAgents;
   logger: Logger;
@@ -489,7 +495,7 @@ export function createProxyHandler(deps: ProxyDeps) {
               `"${provider.slug}" resolves to a private address and allowPrivateNetwork is off.`,
             );
           }
-          const wait = backoff(provider, attempt, undefined);
+          const wait = backoff(provider.retry, attempt, undefined);
           if (
             retryable &&
             attempt < provider.retry.maxAttempts &&
@@ -541,8 +547,8 @@ export function createProxyHandler(deps: ProxyDeps) {
         }
 
         if (status === 429) {
-          const retryAfterMs = parseRetryAfter(response.headers['retry-after']) ?? 1000;
-          if (key) deps.keyRing.coolDown(key.id, Date.now() + Math.min(retryAfterMs, MAX_COOLDOWN_MS));
+          const retryAfterMs = parseRetryAfter(response.headers['retry-after']);
+          if (key) deps.keyRing.cooldowns.coolDown(key.id, retryAfterMs);
           if (
             key &&
             replayable &&
@@ -559,7 +565,7 @@ export function createProxyHandler(deps: ProxyDeps) {
 
         if (status >= 500) {
           report(false, `status ${status}`);
-          const wait = backoff(provider, attempt, parseRetryAfter(response.headers['retry-after']));
+          const wait = backoff(provider.retry, attempt, parseRetryAfter(response.headers['retry-after']));
           if (
             retryable &&
             attempt < provider.retry.maxAttempts &&
@@ -637,7 +643,7 @@ export function createProxyHandler(deps: ProxyDeps) {
   }
 
   function pickKey(provider: Provider, exclude: Set<string>): UsableKey | undefined {
-    if (provider.auth.style === 'NONE') return undefined;
+    if (!authStrategy(provider.auth.style).usesKey) return undefined;
     const key = deps.keyRing.select(provider.id, exclude);
     if (!key && exclude.size === 0) {
       const coolingUntil = deps.keyRing.coolingUntil(provider.id);
