@@ -35,6 +35,7 @@ import { Vault } from './modules/keys/vault.ts';
 import { ProviderService } from './modules/providers/provider.service.ts';
 import { ProviderCache } from './modules/providers/provider-cache.ts';
 import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
+import { ProxyState } from './modules/proxy/proxy-state.ts';
 import { CircuitIsolations } from './modules/resilience/circuit-isolations.ts';
 import { createCircuitRegistry } from './modules/resilience/circuit-registry.ts';
 import { RateLimits } from './modules/resilience/rate-limits.ts';
@@ -274,6 +275,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     rollups.defineJob(jobs, config.usage.rollupCron);
     await jobs.start();
     webhooks.start();
+    const proxyState = new ProxyState({ staleCacheMaxBytes: config.proxy.staleCacheMaxBytes });
     const services: Services = {
       tokens,
       audit,
@@ -286,6 +288,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       clientCache,
       breakers,
       limits,
+      proxyState,
       usage: new UsageService(orm),
       providerCache,
       budgets: new BudgetService({ orm, audit, events, defaultTimeZone: config.timeZone }),
@@ -344,6 +347,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       agents,
       logger,
       config: config.proxy,
+      state: proxyState,
       tracing,
       verifyKey: (provider, key) => healthMonitor.probe(provider, key),
     });

@@ -15,6 +15,7 @@ import type { MasterKeyService } from './modules/keys/master-key.service.ts';
 import type { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import type { ProviderService } from './modules/providers/provider.service.ts';
 import type { ProviderCache } from './modules/providers/provider-cache.ts';
+import type { ProxyState } from './modules/proxy/proxy-state.ts';
 import type { CircuitRegistry } from './modules/resilience/circuit-registry.ts';
 import type { RateLimits } from './modules/resilience/rate-limits.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
@@ -35,6 +36,8 @@ export interface Services {
   breakers: CircuitRegistry;
   /** Read by the schema for a provider's rate-limit headroom; the proxy takes from it. */
   limits: RateLimits;
+  /** What the proxy's stages keep between calls: retry budgets, bulkheads, stale cache, last failures. */
+  proxyState: ProxyState;
   usage: UsageService;
   providerCache: ProviderCache;
   budgets: BudgetService;
