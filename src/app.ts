@@ -120,6 +120,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       ...budgets,
       breakers: plane.breakers,
       limits: plane.limits,
+      proxyState: plane.proxyState,
       providerCache: plane.providerCache,
       usage: usage.services.usage,
       usageReports: usage.services.usageReports,

@@ -1,10 +1,10 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
 import { createGraphqlServer } from '../graphql/yoga.ts';
+import type { RedisGate } from '../modules/resilience/shared-state.ts';
 import type { Services } from '../services.ts';
 import type { Component, Module } from '../shared/components.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { RedisGate } from '../shared/redis-gate.ts';
 import type { Tracing } from '../shared/tracing.ts';
 import { ApiGuard } from './api-guard.ts';
 import { createConsoleRoute } from './console.ts';

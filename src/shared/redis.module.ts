@@ -1,9 +1,9 @@
 import type { Redis } from 'ioredis';
+import { RedisGate } from '../modules/resilience/shared-state.ts';
 import type { ReadinessCheck } from '../server/http.ts';
 import type { Component } from './components.ts';
 import type { Logger } from './logger.ts';
 import { createRedis } from './redis.ts';
-import { RedisGate } from './redis-gate.ts';
 
 /** The Redis connections of one replica: commands (through the gate) and the event bus's pair. */
 export interface RedisConnections {

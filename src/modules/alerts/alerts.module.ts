@@ -6,7 +6,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { JobQueue } from '../jobs/job-queue.ts';
 import type { Vault } from '../keys/vault.ts';
-import type { UpstreamAgents } from '../proxy/upstream-agents.ts';
+import type { UpstreamAgents } from '../upstream/upstream-agents.ts';
 import { AlertChannelService } from './alert-channel.service.ts';
 import { WebhookDelivery } from './webhook-delivery.ts';
 

@@ -1,10 +1,10 @@
 import type { Orm } from '../../db/orm.ts';
 import type { Component, Module } from '../../shared/components.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { RedisGate } from '../../shared/redis-gate.ts';
 import type { EventOutbox } from '../alerts/webhook-delivery.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus } from '../events/event-bus.ts';
+import type { RedisGate } from '../resilience/shared-state.ts';
 import { BudgetService } from './budget.service.ts';
 import { BudgetEnforcer } from './budget-enforcer.ts';
 import { BudgetLedger } from './budget-ledger.ts';

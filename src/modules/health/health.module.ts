@@ -4,10 +4,7 @@ import type { Component, Module } from '../../shared/components.ts';
 import type { Logger } from '../../shared/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
-import type { Breakers } from '../proxy/circuit-breaker.ts';
-import type { ProviderCache } from '../proxy/provider-cache.ts';
-import type { RateLimits } from '../proxy/rate-limits.ts';
-import type { UpstreamAgents } from '../proxy/upstream-agents.ts';
+import type { DataPlane } from '../proxy/proxy.module.ts';
 import { HealthService } from './health.service.ts';
 import { HealthMonitor } from './health-monitor.ts';
 
@@ -15,7 +12,7 @@ import { HealthMonitor } from './health-monitor.ts';
 export function healthModule(deps: {
   config: Config;
   orm: Orm;
-  plane: { providerCache: ProviderCache; breakers: Breakers; limits: RateLimits; agents: UpstreamAgents };
+  plane: DataPlane;
   keyRing: KeyRing;
   events: EventBus;
   logger: Logger;

@@ -2,20 +2,30 @@ import type { Config } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
 import type { Component, Module } from '../../shared/components.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { RedisGate } from '../../shared/redis-gate.ts';
 import type { Tracing } from '../../shared/tracing.ts';
 import type { BudgetEnforcer } from '../budgets/budget-enforcer.ts';
 import type { ClientCache } from '../clients/client-cache.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { KeyRing } from '../keys/key-ring.ts';
 import type { ProviderKeyService } from '../keys/provider-key.service.ts';
+import { ProviderCache } from '../providers/provider-cache.ts';
+import { CircuitIsolations } from '../resilience/circuit-isolations.ts';
+import { type CircuitRegistry, createCircuitRegistry } from '../resilience/circuit-registry.ts';
+import { RateLimits } from '../resilience/rate-limits.ts';
+import type { RedisGate } from '../resilience/shared-state.ts';
+import { UpstreamAgents } from '../upstream/upstream-agents.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
-import { Breakers } from './circuit-breaker.ts';
-import { CircuitIsolations } from './circuit-isolations.ts';
-import { ProviderCache } from './provider-cache.ts';
 import { createProxyHandler, type ProxyDeps } from './proxy.handler.ts';
-import { RateLimits } from './rate-limits.ts';
-import { UpstreamAgents } from './upstream-agents.ts';
+import { ProxyState } from './proxy-state.ts';
+
+/** What the data plane keeps in memory, shared by the proxy, the health monitor and GraphQL. */
+export interface DataPlane {
+  providerCache: ProviderCache;
+  breakers: CircuitRegistry;
+  limits: RateLimits;
+  agents: UpstreamAgents;
+  proxyState: ProxyState;
+}
 
 /**
  * The data plane's state: providers in memory, circuits, rate limits and the upstream
@@ -28,18 +38,17 @@ export function dataPlaneModule(deps: {
   events: EventBus;
   gate: RedisGate | undefined;
   logger: Logger;
-}): Module<
-  { providerCache: ProviderCache; breakers: Breakers; limits: RateLimits; agents: UpstreamAgents },
-  { agents: Component; providerCache: Component; breakers: Component }
-> {
+}): Module<DataPlane, { agents: Component; providerCache: Component; breakers: Component }> {
   const { config, orm, events, gate, logger } = deps;
   const refreshMs = config.caches.refreshIntervalMs;
-  const breakers = new Breakers({ events, logger, gate, isolations: new CircuitIsolations(orm) });
+  const breakers = createCircuitRegistry({ events, logger, gate, isolations: new CircuitIsolations(orm) });
   const providerCache = new ProviderCache({ orm, events, logger });
   const limits = new RateLimits({ gate, replicas: config.proxy.replicas, logger });
   const agents = new UpstreamAgents();
+  // Per-call state operators see (retry budgets, the stale cache, last failures), owned by the proxy's stages.
+  const proxyState = new ProxyState({ staleCacheMaxBytes: config.proxy.staleCacheMaxBytes });
   return {
-    services: { providerCache, breakers, limits, agents },
+    services: { providerCache, breakers, limits, agents, proxyState },
     components: {
       agents: { name: 'upstream connection pools', stop: () => agents.close() },
       providerCache: {
@@ -63,7 +72,7 @@ export function dataPlaneModule(deps: {
 /** The /proxy route over the data plane's state. */
 export function proxyRoute(deps: {
   config: Config;
-  plane: { providerCache: ProviderCache; breakers: Breakers; limits: RateLimits; agents: UpstreamAgents };
+  plane: DataPlane;
   clients: ClientCache;
   keyRing: KeyRing;
   keys: ProviderKeyService;
@@ -86,6 +95,7 @@ export function proxyRoute(deps: {
     agents: plane.agents,
     logger: deps.logger,
     config: deps.config.proxy,
+    state: plane.proxyState,
     tracing: deps.tracing,
     verifyKey: deps.verifyKey,
   });
