@@ -15,6 +15,7 @@
 // young-generation GC: what makes GC expensive (Chrome DevTools opens it as .heapprofile).
 // With BENCH_TRACE_PAUSES=1 the target watches its own pauses (garbage collections by kind, the
 // event loop's delay) and prints what it saw since the last time as a JSON line on each SIGUSR2.
+// BENCH_TOLLGATE_SETTINGS (JSON) adds settings to a Tollgate target's, to compare them under load.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -133,6 +134,8 @@ async function start(): Promise<{ url: string; key?: string; stop: () => Promise
         LOG_LEVEL: 'warn',
         TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
         ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+        // Settings to try under the same load (e.g. '{"TOLLGATE_USAGE_FLUSH_INTERVAL_MS":"100"}').
+        ...(JSON.parse(process.env.BENCH_TOLLGATE_SETTINGS ?? '{}') as Record<string, string>),
       }),
       { logger: createLogger('error') },
     );

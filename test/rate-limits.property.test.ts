@@ -1,8 +1,7 @@
 import fc from 'fast-check';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { inject } from 'vitest';
-import { RateLimits } from '../src/modules/proxy/rate-limits.ts';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { RateLimitPolicy } from '../src/modules/providers/provider.validation.ts';
+import { RateLimits } from '../src/modules/proxy/rate-limits.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
 import { RedisGate } from '../src/shared/redis-gate.ts';
@@ -33,14 +32,18 @@ const policyOf = (points: number, periodMs: number, burst: number): RateLimitPol
 class Model {
   steady = { end: Number.NEGATIVE_INFINITY, used: 0 };
   burst = { end: Number.NEGATIVE_INFINITY, used: 0 };
-  constructor(readonly policy: RateLimitPolicy) {}
+  readonly policy: RateLimitPolicy;
+  constructor(policy: RateLimitPolicy) {
+    this.policy = policy;
+  }
 
   take(now: number): { allowed: boolean; remaining: number } {
     const { points, periodMs, burst } = this.policy;
     if (now >= this.steady.end) this.steady = { end: now + periodMs, used: 0 };
     this.steady.used++;
     const burstLeft = () => (now >= this.burst.end ? burst : Math.max(0, burst - this.burst.used));
-    if (this.steady.used <= points) return { allowed: true, remaining: points - this.steady.used + burstLeft() };
+    if (this.steady.used <= points)
+      return { allowed: true, remaining: points - this.steady.used + burstLeft() };
     if (burst === 0) return { allowed: false, remaining: 0 };
     if (now >= this.burst.end) this.burst = { end: now + 10 * periodMs, used: 0 };
     this.burst.used++;
@@ -63,9 +66,12 @@ describe('rate limits: properties', () => {
         fc.constantFrom(100, 200, 500, 1000),
         fc.integer({ min: 0, max: 4 }),
         // Gaps between calls, in ms: bursts of calls at one instant and pauses past a window.
-        fc.array(fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 3000 })), {
-          maxLength: 60,
-        }),
+        fc.array(
+          fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 3000 })),
+          {
+            maxLength: 60,
+          },
+        ),
         async (points, periodMs, burst, gaps) => {
           const policy = policyOf(points, periodMs, burst);
           const limits = new RateLimits({ replicas: 1, logger });
@@ -119,7 +125,10 @@ describe('rate limits: properties', () => {
             fc.integer({ min: 1, max: 12 }),
             fc.integer({ min: 0, max: 6 }),
             // Waves of calls; the calls of a wave race each other, each from one of the replicas.
-            fc.array(fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 12 }), { minLength: 1, maxLength: 4 }),
+            fc.array(fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 12 }), {
+              minLength: 1,
+              maxLength: 4,
+            }),
             async (points, burst, waves) => {
               // A window far longer than the test: every call falls in the first one.
               const policy = policyOf(points, 60_000, burst);

@@ -263,7 +263,8 @@ export interface ProcessFigures {
 /** RSS (from /proc/PID/status) and open file descriptors (/proc/PID/fd) of a process. */
 export function processFigures(pid: number): ProcessFigures {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const mb = (field: string) => Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  const mb = (field: string) =>
+    Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
   return {
     rssMb: mb('VmRSS'),
     fds: readdirSync(`/proc/${pid}/fd`).length,

@@ -105,12 +105,21 @@ describe('scenario 7: soak', () => {
     }).start();
 
     let running = true;
-    const graphql = { ok: 0, failed: 0 };
+    // Failures are tallied by what they were (status and error code, or the fetch error), so that
+    // a failed soak says why.
+    const graphql = { ok: 0, failed: 0, failures: {} as Record<string, number> };
     const graphqlLoop = (async () => {
       for (let i = 0; running; i++) {
-        const res = await cluster.gql(ListProviders, {}, cluster.replicas[i % 2]).catch(() => undefined);
-        if (res?.status === 200 && !res.errors) graphql.ok++;
-        else graphql.failed++;
+        const res = await cluster
+          .gql(ListProviders, {}, cluster.replicas[i % 2])
+          .catch((error: Error) => ({ status: 0, errors: [{ message: error.message }] }) as const);
+        if (res.status === 200 && !res.errors) graphql.ok++;
+        else {
+          graphql.failed++;
+          const first = res.errors?.[0] as { message?: string; extensions?: { code?: string } } | undefined;
+          const why = `${res.status} ${first?.extensions?.code ?? first?.message ?? ''}`.slice(0, 120);
+          graphql.failures[why] = (graphql.failures[why] ?? 0) + 1;
+        }
         await sleep(100);
       }
     })();
