@@ -256,7 +256,7 @@ async function startRedis(): Promise<{ url: string; stop: () => void } | undefin
 
 export async function runProxyBench(): Promise<void> {
   console.log(
-    `proxy: ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION_S} s per target, small JSON responses, keep-alive`,
+    `proxy: phases ${[...PHASES].join(', ')}; ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION_S} s per target, small JSON responses, keep-alive`,
   );
   const upstream = await startTarget(['upstream']);
   const redis = await startRedis();

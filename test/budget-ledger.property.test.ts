@@ -196,7 +196,7 @@ describe('budget ledger: properties', () => {
               for (const { gate } of replicas) expect(gate.degraded).toBe(false);
             },
           ),
-          { numRuns: 60 },
+          { numRuns: 200 },
         );
       },
     );
