@@ -379,37 +379,39 @@ export async function runProxyBench(): Promise<void> {
       : null;
 
   const fmt = (n: number | null, digits = 3) => (n === null ? '–' : n.toFixed(digits));
-  console.log('  medians:');
-  for (const target of rounds.length > 0 ? targets : []) {
-    console.log(`  ${target.name.padEnd(WIDTH)} ${describe(summary(target.name) as Figures)}`);
+  if (rounds.length > 0) {
+    console.log('  medians:');
+    for (const target of targets) {
+      console.log(`  ${target.name.padEnd(WIDTH)} ${describe(summary(target.name) as Figures)}`);
+    }
+    console.log(
+      `  throughput tollgate/bare proxy (request): ${fmt(ratio('tollgate, in-process limiter'))} (in-process), ${fmt(ratio('tollgate, Redis limiter'))} (Redis)`,
+    );
+    console.log(
+      `  throughput tollgate/bare proxy (dispatch): ${fmt(ratio('tollgate, in-process limiter', 'bare proxy (dispatch)'))} (in-process); bare dispatch/bare request: ${fmt(ratio('bare proxy (dispatch)'))}`,
+    );
+    console.log(
+      `  diagnostic: tollgate with no usage events recorded/bare proxy (request): ${fmt(ratio(UNRECORDED))}; what metering leaves of the unmetered throughput: ${fmt(ratio('tollgate, in-process limiter', UNRECORDED))}`,
+    );
+    console.log(
+      `  added latency: p50 +${fmt(
+        added('tollgate, in-process limiter', (f) => f.p50),
+        1,
+      )} ms, p99 +${fmt(
+        added('tollgate, in-process limiter', (f) => f.p99),
+        1,
+      )} ms (in-process)`,
+    );
+    console.log(
+      `  added CPU per request: +${fmt(
+        added('tollgate, in-process limiter', (f) => f.cpuMicrosPerRequest),
+        0,
+      )} µs (in-process), +${fmt(
+        added('tollgate, Redis limiter', (f) => f.cpuMicrosPerRequest),
+        0,
+      )} µs (Redis)`,
+    );
   }
-  console.log(
-    `  throughput tollgate/bare proxy (request): ${fmt(ratio('tollgate, in-process limiter'))} (in-process), ${fmt(ratio('tollgate, Redis limiter'))} (Redis)`,
-  );
-  console.log(
-    `  throughput tollgate/bare proxy (dispatch): ${fmt(ratio('tollgate, in-process limiter', 'bare proxy (dispatch)'))} (in-process); bare dispatch/bare request: ${fmt(ratio('bare proxy (dispatch)'))}`,
-  );
-  console.log(
-    `  diagnostic: tollgate with no usage events recorded/bare proxy (request): ${fmt(ratio(UNRECORDED))}; what metering leaves of the unmetered throughput: ${fmt(ratio('tollgate, in-process limiter', UNRECORDED))}`,
-  );
-  console.log(
-    `  added latency: p50 +${fmt(
-      added('tollgate, in-process limiter', (f) => f.p50),
-      1,
-    )} ms, p99 +${fmt(
-      added('tollgate, in-process limiter', (f) => f.p99),
-      1,
-    )} ms (in-process)`,
-  );
-  console.log(
-    `  added CPU per request: +${fmt(
-      added('tollgate, in-process limiter', (f) => f.cpuMicrosPerRequest),
-      0,
-    )} µs (in-process), +${fmt(
-      added('tollgate, Redis limiter', (f) => f.cpuMicrosPerRequest),
-      0,
-    )} µs (Redis)`,
-  );
 
   /** The median over latency rounds of `name`'s percentile minus the baseline's in the same round. */
   const addedAtRate = (name: string, pick: (f: LatencyFigures) => number) =>
@@ -428,14 +430,16 @@ export async function runProxyBench(): Promise<void> {
           errors: of.reduce((n, r) => n + (r[name] as LatencyFigures).errors, 0),
         }
       : null;
-  console.log(
-    `  added latency at ${LATENCY_RATE} requests/s: p50 +${fmt(addedAtRate('tollgate, in-process limiter', (f) => f.p50))} ms, p99 +${fmt(
-      addedAtRate('tollgate, in-process limiter', (f) => f.p99),
-    )} ms (in-process); p50 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p50))} ms (Redis)`,
-  );
-  console.log(
-    `  added latency at ${LATENCY_RATE} requests/s: p99 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p99))} ms (Redis)`,
-  );
+  if (latencyRounds.length > 0) {
+    console.log(
+      `  added latency at ${LATENCY_RATE} requests/s: p50 +${fmt(addedAtRate('tollgate, in-process limiter', (f) => f.p50))} ms, p99 +${fmt(
+        addedAtRate('tollgate, in-process limiter', (f) => f.p99),
+      )} ms (in-process); p50 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p50))} ms (Redis)`,
+    );
+    console.log(
+      `  added latency at ${LATENCY_RATE} requests/s: p99 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p99))} ms (Redis)`,
+    );
+  }
   const serial = serialSummary(serialRounds, median);
   const tollgateRps = summary('tollgate, in-process limiter')?.rps ?? Number.POSITIVE_INFINITY;
   if (LATENCY_RATE > tollgateRps / 2) {
