@@ -6,9 +6,9 @@ import {
   type LedgerFigures,
   type LedgerHold,
 } from '../src/modules/budgets/budget-ledger.ts';
+import { RedisGate } from '../src/modules/resilience/shared-state.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
-import { RedisGate } from '../src/shared/redis-gate.ts';
 
 /**
  * Properties of the budget ledger (fast-check): under any interleaving of reserve, settle,

@@ -1,7 +1,11 @@
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { EventBus } from '../src/modules/events/event-bus.ts';
-import { type Admission, Breakers, type BreakerTarget } from '../src/modules/proxy/circuit-breaker.ts';
+import {
+  type Admission,
+  type BreakerTarget,
+  createCircuitRegistry,
+} from '../src/modules/resilience/circuit-registry.ts';
 import { createLogger } from '../src/shared/logger.ts';
 
 /**
@@ -65,7 +69,10 @@ describe('circuit breaker: properties', () => {
     await fc.assert(
       fc.asyncProperty(targetArb, fc.array(stepArb, { maxLength: 60 }), async (policy, steps) => {
         const events = new EventBus({ logger });
-        const replicas = [new Breakers({ events, logger }), new Breakers({ events, logger })];
+        const replicas = [
+          createCircuitRegistry({ events, logger }),
+          createCircuitRegistry({ events, logger }),
+        ];
         const target = targetOf(policy);
         const inFlight: { replica: number; probe: boolean }[] = [];
         let isolated = false;
@@ -117,7 +124,7 @@ describe('circuit breaker: properties', () => {
         for (const breakers of replicas) expect(breakers.status(target.id).state).toBe('CLOSED');
         for (const breakers of replicas) breakers.stop();
       }),
-      { numRuns: 400 },
+      { numRuns: 1000 },
     );
   });
 
@@ -129,7 +136,7 @@ describe('circuit breaker: properties', () => {
         fc.array(fc.constantFrom('success', 'failure', 'left'), { maxLength: 30 }),
         async (policy, outcomes) => {
           const events = new EventBus({ logger });
-          const breakers = new Breakers({ events, logger });
+          const breakers = createCircuitRegistry({ events, logger });
           const target = targetOf(policy);
           let consecutive = 0;
           for (const outcome of outcomes) {

@@ -1,10 +1,10 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import type { RateLimitPolicy } from '../src/modules/providers/provider.validation.ts';
-import { RateLimits } from '../src/modules/proxy/rate-limits.ts';
+import { RateLimits } from '../src/modules/resilience/rate-limits.ts';
+import { RedisGate } from '../src/modules/resilience/shared-state.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
-import { RedisGate } from '../src/shared/redis-gate.ts';
 
 /**
  * Properties of the rate limits (fast-check): a limit of `points` per period plus a `burst`
