@@ -125,6 +125,22 @@ async function signInAs(page: Page, login: keyof typeof PEOPLE): Promise<void> {
   await page.getByRole('button', { name: 'Continue' }).click();
 }
 
+/**
+ * Changes one parameter of the provider's answer before Tollgate sees it (as an attacker in the
+ * middle, or a forged link, would): the browser is redirected to the altered callback URL.
+ */
+async function alterCallback(page: Page, name: string, value: string): Promise<void> {
+  await page.route(
+    (url) => url.pathname === '/auth/callback',
+    (route) => {
+      const url = new URL(route.request().url());
+      if (url.searchParams.get(name) === value) return route.continue();
+      url.searchParams.set(name, value);
+      return route.fulfill({ status: 302, headers: { location: url.href } });
+    },
+  );
+}
+
 /** The callback URL the provider sent the browser to (it carries the authorization code). */
 function recordCallbacks(page: Page): string[] {
   const seen: string[] = [];
@@ -171,6 +187,10 @@ describe('single sign-on (OIDC)', () => {
     const cp = await openSignIn();
     await expectAccessible(cp.page);
     await screenshot(cp.page, 'sso-sign-in');
+    // A cookie planted before the sign-in (session fixation) is not adopted: a new one replaces it.
+    await cp.context.addCookies([
+      { name: 'tollgate_session', value: 'planted-by-an-attacker', domain: '127.0.0.1', path: '/auth' },
+    ]);
     await signInAs(cp.page, 'alice');
     await cp.page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 30_000 });
     expect(await cp.page.locator('.viewer-subject').textContent()).toBe('alice@example.com');
@@ -179,6 +199,7 @@ describe('single sign-on (OIDC)', () => {
 
     const cookie = await sessionCookie(cp);
     expect(cookie).toMatchObject({ httpOnly: true, sameSite: 'Strict', path: '/auth', secure: false });
+    expect(cookie!.value).not.toBe('planted-by-an-attacker');
     secrets.add(cookie!.value);
 
     const renewed = await renewFromPage(cp.page);
@@ -234,11 +255,7 @@ describe('single sign-on (OIDC)', () => {
 
   it('refuses a tampered state with a clear message', async () => {
     const cp = await openSignIn();
-    await cp.page.route('**/auth/callback?*', (route) => {
-      const url = new URL(route.request().url());
-      url.searchParams.set('state', 'a-state-this-browser-never-sent');
-      return route.continue({ url: url.href });
-    });
+    await alterCallback(cp.page, 'state', 'a-state-this-browser-never-sent');
     await signInAs(cp.page, 'alice');
     await expectRefusal(cp, 'STATE_MISMATCH', /does not belong to the sign-in this browser started/);
     await screenshot(cp.page, 'sso-refused-state');
@@ -281,11 +298,7 @@ describe('single sign-on (OIDC)', () => {
 
     // A fresh sign-in whose answer carries the old code: the provider refuses it (invalid_grant).
     const fresh = await openSignIn();
-    await fresh.page.route('**/auth/callback?*', (route) => {
-      const url = new URL(route.request().url());
-      url.searchParams.set('code', code);
-      return route.continue({ url: url.href });
-    });
+    await alterCallback(fresh.page, 'code', code);
     const answered = provider.tokenResponses.length;
     await fresh.page.getByRole('link', { name: 'Sign in with Example SSO' }).click();
     // The provider remembers nothing of this new browser: sign in and consent again.
@@ -296,7 +309,7 @@ describe('single sign-on (OIDC)', () => {
     await expectRefusal(fresh, 'CODE_REFUSED', /refused the authorization code/);
     expect(provider.tokenResponses.slice(answered)).toEqual([{ status: 400, error: 'invalid_grant' }]);
     await fresh.close();
-  });
+  }, 180_000);
 
   it('revoking a session on replica A ends it on replica B within a second and closes its subscriptions there', async () => {
     const cp = await openSignIn();
@@ -357,16 +370,19 @@ describe('single sign-on (OIDC)', () => {
     // Replica B refuses the token; replica A's cookie renews nothing; the console on A says so.
     const after = await gql(b.graphqlUrl, SessionViewer, {}, token);
     expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    await cp.page.locator('[data-sso-error="REVOKED"]').waitFor({ timeout: 30_000 });
+    expect(await cp.page.locator('[data-sso-error="REVOKED"]').textContent()).toBe(
+      'Your session was ended. Sign in again.',
+    );
     const renewal = await renewFromPage(cp.page);
     expect(renewal.status).toBe(401);
     expect(renewal.body.error).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'REVOKED' });
-    await cp.page.locator('[data-sso-error="REVOKED"]').waitFor({ timeout: 30_000 });
     await screenshot(cp.page, 'sso-revoked');
     await cp.close();
 
     const unknown = await gql(a.graphqlUrl, RevokeOperatorSession, { id: '00000000-0000-4000-8000-000000000000' }, admin);
     expect(unknown.data?.revokeOperatorSession.__typename).toBe('NotFoundError');
-  });
+  }, 120_000);
 
   it('signing out ends the session and clears its cookie', async () => {
     const cp = await openSignIn();

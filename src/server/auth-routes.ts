@@ -169,7 +169,9 @@ export function createAuthRoute(deps: {
             res,
             401,
             { error: { code: 'UNAUTHENTICATED', reason: error.reason, message: error.message, requestId } },
-            secret ? { 'set-cookie': clearSession(req) } : {},
+            // An ended session's cookie stays (it renews nothing), so every tab learns why it ended;
+            // a cookie that names no session goes.
+            secret && error.reason === 'NO_SESSION' ? { 'set-cookie': clearSession(req) } : {},
           );
         }
       }

@@ -72,6 +72,16 @@ export async function startOidcProvider(options: {
     scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
     features: { devInteractions: { enabled: true } },
     cookies: { keys: ['test-provider-cookie-key'] },
+    // Set explicitly: the package warns about each default otherwise.
+    ttl: {
+      AccessToken: 600,
+      AuthorizationCode: 60,
+      IdToken: 600,
+      Interaction: 600,
+      Session: 3600,
+      Grant: 3600,
+      RefreshToken: 3600,
+    },
     findAccount: async (_ctx, sub) => {
       const person = options.people[sub];
       return {

@@ -103,7 +103,10 @@ export function SessionProvider({ children }: { children: ReactNode }) {
           void renew(true);
           return;
         }
-        void endSession();
+        // The cookie is cleared by the answer: shown signed out once it has come, so that a
+        // reload right after cannot find the session still standing.
+        void endSession().finally(() => setSession({ status: 'signed-out', reason }));
+        return;
       }
       setSession((current) => {
         if (current.status !== 'signed-in') return current;

@@ -65,7 +65,13 @@ export function createConsoleClient(token: () => string, onUnauthenticated: () =
     },
     on: {
       connected: () => connection.connected(),
-      closed: () => connection.closed(),
+      closed: (event) => {
+        // graphql-ws does not retry (nor ask shouldRetry about) these codes: a revoked session or a
+        // refused token ends here.
+        const code = (event as CloseEvent | undefined)?.code;
+        if (code === UNAUTHORIZED_CLOSE || code === FORBIDDEN_CLOSE) refuse();
+        connection.closed();
+      },
     },
   });
   const onOnline = () => connection.closed();
