@@ -289,7 +289,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
           clockToleranceSeconds: config.auth.clockToleranceSeconds,
         })
       : undefined;
-    if (oidc) sessions.setRefresher((refreshToken, subject) => oidc.refresh(refreshToken, subject));
+    if (oidc) sessions.setRefresher((refreshToken, current) => oidc.refresh(refreshToken, current));
     const services: Services = {
       tokens,
       sessions,

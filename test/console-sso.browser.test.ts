@@ -62,6 +62,7 @@ const PEOPLE = {
   olga: { email: 'olga@example.com', name: 'Olga Operator', groups: ['staff', 'tg-ops'] },
   victor: { email: 'victor@example.com', name: 'Victor Viewer', groups: ['staff'] },
   mallory: { email: 'mallory@example.com', name: 'Mallory Marketing', groups: ['marketing'] },
+  rita: { email: 'rita@example.com', name: 'Rita Refresh', groups: ['staff'] },
 };
 const CLIENT_SECRET = `oidc-client-secret-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 24)}`;
 
@@ -125,22 +126,6 @@ async function signInAs(page: Page, login: keyof typeof PEOPLE): Promise<void> {
   await page.getByRole('button', { name: 'Continue' }).click();
 }
 
-/**
- * Changes one parameter of the provider's answer before Tollgate sees it (as an attacker in the
- * middle, or a forged link, would): the browser is redirected to the altered callback URL.
- */
-async function alterCallback(page: Page, name: string, value: string): Promise<void> {
-  await page.route(
-    (url) => url.pathname === '/auth/callback',
-    (route) => {
-      const url = new URL(route.request().url());
-      if (url.searchParams.get(name) === value) return route.continue();
-      url.searchParams.set(name, value);
-      return route.fulfill({ status: 302, headers: { location: url.href } });
-    },
-  );
-}
-
 /** The callback URL the provider sent the browser to (it carries the authorization code). */
 function recordCallbacks(page: Page): string[] {
   const seen: string[] = [];
@@ -160,6 +145,16 @@ async function renewFromPage(page: Page) {
     const response = await fetch('/auth/session', { method: 'POST' });
     return { status: response.status, body: (await response.json()) as Record<string, unknown> };
   });
+}
+
+async function sql(text: string): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    await client.query(text);
+  } finally {
+    await client.end();
+  }
 }
 
 async function sessionRows(): Promise<number> {
@@ -182,7 +177,8 @@ async function expectRefusal(cp: ConsolePage, code: string, text: RegExp) {
   expect(new URL(cp.page.url()).hash).toBe('');
 }
 
-describe('single sign-on (OIDC)', () => {
+// Each test drives a browser through the provider's pages: slow on a loaded 2-core machine.
+describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
   it('signs an admin in with the provider: the console opens with the mapped role, and changes are audited with the person', async () => {
     const cp = await openSignIn();
     await expectAccessible(cp.page);
@@ -255,9 +251,13 @@ describe('single sign-on (OIDC)', () => {
 
   it('refuses a tampered state with a clear message', async () => {
     const cp = await openSignIn();
-    await alterCallback(cp.page, 'state', 'a-state-this-browser-never-sent');
-    await signInAs(cp.page, 'alice');
-    await expectRefusal(cp, 'STATE_MISMATCH', /does not belong to the sign-in this browser started/);
+    provider.alterAnswer({ name: 'state', value: 'a-state-this-browser-never-sent' });
+    try {
+      await signInAs(cp.page, 'alice');
+      await expectRefusal(cp, 'STATE_MISMATCH', /does not belong to the sign-in this browser started/);
+    } finally {
+      provider.alterAnswer(undefined);
+    }
     await screenshot(cp.page, 'sso-refused-state');
     await cp.close();
   });
@@ -298,7 +298,7 @@ describe('single sign-on (OIDC)', () => {
 
     // A fresh sign-in whose answer carries the old code: the provider refuses it (invalid_grant).
     const fresh = await openSignIn();
-    await alterCallback(fresh.page, 'code', code);
+    provider.alterAnswer({ name: 'code', value: code });
     const answered = provider.tokenResponses.length;
     await fresh.page.getByRole('link', { name: 'Sign in with Example SSO' }).click();
     // The provider remembers nothing of this new browser: sign in and consent again.
@@ -306,7 +306,11 @@ describe('single sign-on (OIDC)', () => {
     await fresh.page.locator('input[name="password"]').fill('any password');
     await fresh.page.locator('button[type="submit"]').click();
     await fresh.page.getByRole('button', { name: 'Continue' }).click();
-    await expectRefusal(fresh, 'CODE_REFUSED', /refused the authorization code/);
+    try {
+      await expectRefusal(fresh, 'CODE_REFUSED', /refused the authorization code/);
+    } finally {
+      provider.alterAnswer(undefined);
+    }
     expect(provider.tokenResponses.slice(answered)).toEqual([{ status: 400, error: 'invalid_grant' }]);
     await fresh.close();
   }, 180_000);
@@ -382,6 +386,39 @@ describe('single sign-on (OIDC)', () => {
 
     const unknown = await gql(a.graphqlUrl, RevokeOperatorSession, { id: '00000000-0000-4000-8000-000000000000' }, admin);
     expect(unknown.data?.revokeOperatorSession.__typename).toBe('NotFoundError');
+  }, 120_000);
+
+  it('past the ID token expiry, asks the provider again with the refresh token: the role follows the groups, and no role ends the session', async () => {
+    const cp = await openSignIn();
+    await signInAs(cp.page, 'rita');
+    await cp.page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 30_000 });
+    expect(await cp.page.locator('.viewer-role').textContent()).toBe('viewer');
+    // The provider's ID token lives 10 minutes: its expiry is brought forward instead of waited for.
+    const expireIdToken = () =>
+      sql("update operator_sessions set idp_check_at = now() - interval '1 second' where subject = 'rita' and revoked_at is null");
+
+    await expireIdToken();
+    PEOPLE.rita.groups = ['staff', 'tg-ops'];
+    const answered = provider.tokenResponses.length;
+    const promoted = await renewFromPage(cp.page);
+    expect(promoted.status).toBe(200);
+    expect(promoted.body.role).toBe('operator');
+    expect(provider.tokenResponses.slice(answered)).toEqual([{ status: 200, error: undefined }]);
+    secrets.add(String(promoted.body.accessToken));
+
+    // Within the new ID token's life, a renewal does not ask the provider.
+    expect((await renewFromPage(cp.page)).status).toBe(200);
+    expect(provider.tokenResponses.length).toBe(answered + 1);
+
+    await expireIdToken();
+    PEOPLE.rita.groups = ['marketing'];
+    const dropped = await renewFromPage(cp.page);
+    expect(dropped.status).toBe(401);
+    expect(dropped.body.error).toMatchObject({ reason: 'NO_ROLE' });
+    const after = await gql(b.graphqlUrl, SessionViewer, {}, String(promoted.body.accessToken));
+    expect(after.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
+    PEOPLE.rita.groups = ['staff'];
+    await cp.close();
   }, 120_000);
 
   it('signing out ends the session and clears its cookie', async () => {

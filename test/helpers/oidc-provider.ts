@@ -23,6 +23,11 @@ export interface TestOidcProvider {
   clientSecret: string;
   /** Changes the ID tokens the token endpoint returns from now on (undefined: honest again). */
   tamper(mode: Tamper): void;
+  /**
+   * Changes one parameter of the next authorization answers (the redirect back to the client), as
+   * an attacker in the middle or a forged link would; undefined: honest again.
+   */
+  alterAnswer(change: { name: string; value: string } | undefined): void;
   /** Token endpoint answers so far (to check that a replayed code was refused there). */
   tokenResponses: { status: number; error?: string }[];
   close(): Promise<void>;
@@ -47,6 +52,7 @@ export async function startOidcProvider(options: {
   const { privateKey } = await generateKeyPair('RS256', { extractable: true });
   const jwk: JWK = { ...(await exportJWK(privateKey)), kid: 'test-key', alg: 'RS256', use: 'sig' };
   let mode: Tamper;
+  let answerChange: { name: string; value: string } | undefined;
   const tokenResponses: { status: number; error?: string }[] = [];
 
   const provider = new Provider(issuer, {
@@ -71,6 +77,8 @@ export async function startOidcProvider(options: {
     },
     scopes: ['openid', 'email', 'profile', 'groups', 'offline_access'],
     features: { devInteractions: { enabled: true } },
+    // Refresh tokens for every sign-in (as Keycloak gives them), not only with offline_access.
+    issueRefreshToken: async (_ctx, client) => client.grantTypeAllowed('refresh_token'),
     cookies: { keys: ['test-provider-cookie-key'] },
     // Set explicitly: the package warns about each default otherwise.
     ttl: {
@@ -97,6 +105,13 @@ export async function startOidcProvider(options: {
   // Koa middleware (the package's own extension point) after the token endpoint has answered.
   provider.use(async (ctx, next) => {
     await next();
+    const location = ctx.response.get('location');
+    if (answerChange && location && options.redirectUris.some((uri) => location.startsWith(`${uri}?`))) {
+      const url = new URL(location);
+      url.searchParams.set(answerChange.name, answerChange.value);
+      ctx.redirect(url.href);
+      return;
+    }
     if (ctx.path !== '/token') return;
     const body = ctx.body as { id_token?: string; error?: string } | undefined;
     tokenResponses.push({ status: ctx.status, error: body?.error });
@@ -122,6 +137,9 @@ export async function startOidcProvider(options: {
     clientSecret,
     tamper: (next) => {
       mode = next;
+    },
+    alterAnswer: (change) => {
+      answerChange = change;
     },
     tokenResponses,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),

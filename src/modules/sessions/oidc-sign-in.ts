@@ -180,15 +180,26 @@ export class OidcSignIn {
   }
 
   /** Asks the provider again with a refresh token (a session renewal past the ID token's expiry). */
-  async refresh(refreshToken: string, subject: string): Promise<Identity> {
+  async refresh(refreshToken: string, current: Pick<Identity, 'subject' | 'role'>): Promise<Identity> {
     const config = await this.#configuration();
     const tokens = await oidc.refreshTokenGrant(config, refreshToken);
     if (!tokens.id_token) {
-      // No new ID token: the provider still vouches (it refreshed), the role stays as it was mapped.
-      throw new Error('the refresh gave no ID token');
+      // No new ID token (some providers send one only at sign-in): the provider still vouches for
+      // the person, since it refreshed; the role stays as mapped, until the new access token's expiry.
+      const seconds = tokens.expiresIn() ?? 300;
+      return {
+        subject: current.subject,
+        email: undefined,
+        name: undefined,
+        issuer: config.serverMetadata().issuer,
+        role: current.role,
+        refreshToken: tokens.refresh_token,
+        idpCheckAt: new Date(Date.now() + seconds * 1000),
+      };
     }
     const claims = await this.#verifyIdToken(tokens.id_token, undefined);
-    if (claims.sub !== subject) throw new SessionEndedError('IDP_REFUSED', 'The identity provider answered for someone else.');
+    if (claims.sub !== current.subject)
+      throw new SessionEndedError('IDP_REFUSED', 'The identity provider answered for someone else.');
     try {
       return this.#identity(claims, tokens);
     } catch (error) {

@@ -49,7 +49,7 @@ export interface Identity {
 }
 
 /** Asks the provider again with the stored refresh token; throws SessionEndedError when it will not vouch. */
-export type Refresher = (refreshToken: string, subject: string) => Promise<Identity>;
+export type Refresher = (refreshToken: string, current: Pick<Identity, 'subject' | 'role'>) => Promise<Identity>;
 
 export interface IssuedSession {
   session: OperatorSession;
@@ -218,7 +218,7 @@ export class SessionService {
       });
       let identity: Identity;
       try {
-        identity = await this.#refresher(refreshToken, session.subject);
+        identity = await this.#refresher(refreshToken, { subject: session.subject, role: session.role as Role });
       } catch (error) {
         const reason = error instanceof SessionEndedError ? error.reason : 'IDP_REFUSED';
         this.#logger.info({ sessionId: session.id, reason, err: (error as Error).message }, 'session refresh refused');
