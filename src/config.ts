@@ -402,22 +402,30 @@ function readOidc(e: z.infer<typeof envSchema>, problems: string[]): OidcConfig 
   );
   if (!e.TOLLGATE_OIDC_ISSUER) {
     // Defaults count as unset; a value someone typed without an issuer is a mistake worth naming.
-    const typed = given.filter((k) => !['TOLLGATE_OIDC_NAME', 'TOLLGATE_OIDC_SCOPES', 'TOLLGATE_OIDC_ROLE_CLAIM'].includes(k));
+    const typed = given.filter(
+      (k) => !['TOLLGATE_OIDC_NAME', 'TOLLGATE_OIDC_SCOPES', 'TOLLGATE_OIDC_ROLE_CLAIM'].includes(k),
+    );
     if (typed.length > 0) problems.push(`${typed[0]}: only used with TOLLGATE_OIDC_ISSUER`);
     return undefined;
   }
-  if (!e.TOLLGATE_OIDC_CLIENT_ID) problems.push('TOLLGATE_OIDC_CLIENT_ID: required when TOLLGATE_OIDC_ISSUER is set');
+  if (!e.TOLLGATE_OIDC_CLIENT_ID)
+    problems.push('TOLLGATE_OIDC_CLIENT_ID: required when TOLLGATE_OIDC_ISSUER is set');
   let clientSecret = e.TOLLGATE_OIDC_CLIENT_SECRET;
   if (e.TOLLGATE_OIDC_CLIENT_SECRET && e.TOLLGATE_OIDC_CLIENT_SECRET_FILE) {
     problems.push(
       'TOLLGATE_OIDC_CLIENT_SECRET_FILE: set either TOLLGATE_OIDC_CLIENT_SECRET or TOLLGATE_OIDC_CLIENT_SECRET_FILE, not both',
     );
   } else if (e.TOLLGATE_OIDC_CLIENT_SECRET_FILE) {
-    clientSecret = readSecretFile(e.TOLLGATE_OIDC_CLIENT_SECRET_FILE, 'TOLLGATE_OIDC_CLIENT_SECRET_FILE', problems);
+    clientSecret = readSecretFile(
+      e.TOLLGATE_OIDC_CLIENT_SECRET_FILE,
+      'TOLLGATE_OIDC_CLIENT_SECRET_FILE',
+      problems,
+    );
   }
   const issuer = new URL(e.TOLLGATE_OIDC_ISSUER);
   // Plain HTTP only to this machine (a provider started by a test or a local Keycloak).
-  const loopback = ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname) || issuer.hostname.startsWith('127.');
+  const loopback =
+    ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname) || issuer.hostname.startsWith('127.');
   if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && loopback)) {
     problems.push('TOLLGATE_OIDC_ISSUER: must be an https:// URL (http:// only on loopback)');
   }
@@ -431,9 +439,13 @@ function readOidc(e: z.infer<typeof envSchema>, problems: string[]): OidcConfig 
       'TOLLGATE_OIDC_ADMIN_VALUES: set at least one of TOLLGATE_OIDC_ADMIN_VALUES, _OPERATOR_VALUES or _VIEWER_VALUES (no mapping, no one could sign in)',
     );
   }
-  const allowedEmailDomains = list(e.TOLLGATE_OIDC_ALLOWED_EMAIL_DOMAINS).map((d) => d.toLowerCase().replace(/^@/, ''));
+  const allowedEmailDomains = list(e.TOLLGATE_OIDC_ALLOWED_EMAIL_DOMAINS).map((d) =>
+    d.toLowerCase().replace(/^@/, ''),
+  );
   if (allowedEmailDomains.some((d) => !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(d))) {
-    problems.push('TOLLGATE_OIDC_ALLOWED_EMAIL_DOMAINS: must be a comma-separated list of domains such as example.com');
+    problems.push(
+      'TOLLGATE_OIDC_ALLOWED_EMAIL_DOMAINS: must be a comma-separated list of domains such as example.com',
+    );
   }
   return {
     issuer: e.TOLLGATE_OIDC_ISSUER,
@@ -582,7 +594,10 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     logLevel: e.LOG_LEVEL,
     auth,
     oidc,
-    sessions: { tokenTtlSeconds: e.TOLLGATE_SESSION_TOKEN_TTL_S, maxAgeSeconds: e.TOLLGATE_SESSION_MAX_AGE_S },
+    sessions: {
+      tokenTtlSeconds: e.TOLLGATE_SESSION_TOKEN_TTL_S,
+      maxAgeSeconds: e.TOLLGATE_SESSION_MAX_AGE_S,
+    },
     graphql: {
       graphiql: e.TOLLGATE_GRAPHIQL,
       wsMaxBufferedBytes: e.TOLLGATE_WS_MAX_BUFFERED_BYTES,

@@ -5,6 +5,7 @@ import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
+import { graphql } from './generated/index.ts';
 import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
 import {
   type ConsolePage,
@@ -17,7 +18,6 @@ import {
 import { gql, wsUrl } from './helpers/graphql.ts';
 import { startOidcProvider, type TestOidcProvider } from './helpers/oidc-provider.ts';
 import { freePort } from './helpers/ports.ts';
-import { graphql } from './generated/index.ts';
 
 /**
  * Single sign-on against a real OpenID Connect provider (the `oidc-provider` package, started
@@ -203,7 +203,11 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
     const token = String(renewed.body.accessToken);
     secrets.add(token);
     const viewer = await gql(a.graphqlUrl, SessionViewer, {}, token);
-    expect(viewer.data?.viewer).toMatchObject({ subject: 'alice', email: 'alice@example.com', role: 'ADMIN' });
+    expect(viewer.data?.viewer).toMatchObject({
+      subject: 'alice',
+      email: 'alice@example.com',
+      role: 'ADMIN',
+    });
     expect(viewer.data?.viewer.sessionId).toBeTruthy();
 
     const created = await gql(a.graphqlUrl, SsoCreateClient, { input: { name: 'made-by-alice' } }, token);
@@ -239,7 +243,9 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
       const response = await fetch('/graphql', {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
-        body: JSON.stringify({ query: 'mutation { createClient(input: { name: "forged" }) { __typename } }' }),
+        body: JSON.stringify({
+          query: 'mutation { createClient(input: { name: "forged" }) { __typename } }',
+        }),
       });
       return (await response.json()) as { data: unknown; errors?: { extensions?: { code?: string } }[] };
     }, String(body.accessToken));
@@ -263,22 +269,25 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
   });
 
   it.each([
-    ['nonce', 'NONCE_MISMATCH', /not issued for this sign-in \(nonce\)/],
-    ['audience', 'WRONG_AUDIENCE', /issued for another application/],
-    ['expired', 'TOKEN_EXPIRED', /ID token has expired/],
-  ] as const)('refuses an ID token with a %s problem (validly signed by the provider)', async (mode, code, text) => {
-    const before = await sessionRows();
-    const cp = await openSignIn();
-    provider.tamper(mode);
-    try {
-      await signInAs(cp.page, 'alice');
-      await expectRefusal(cp, code, text);
-    } finally {
-      provider.tamper(undefined);
-    }
-    expect(await sessionRows()).toBe(before);
-    await cp.close();
-  });
+    ['a nonce from another sign-in', 'nonce', 'NONCE_MISMATCH', /not issued for this sign-in \(nonce\)/],
+    ['another audience', 'audience', 'WRONG_AUDIENCE', /issued for another application/],
+    ['an expiry in the past', 'expired', 'TOKEN_EXPIRED', /ID token has expired/],
+  ] as const)(
+    'refuses an ID token with %s, though validly signed by the provider',
+    async (_what, mode, code, text) => {
+      const before = await sessionRows();
+      const cp = await openSignIn();
+      provider.tamper(mode);
+      try {
+        await signInAs(cp.page, 'alice');
+        await expectRefusal(cp, code, text);
+      } finally {
+        provider.tamper(undefined);
+      }
+      expect(await sessionRows()).toBe(before);
+      await cp.close();
+    },
+  );
 
   it('refuses a replayed authorization code, whether the callback is replayed or the code is used in a new sign-in', async () => {
     const cp = await openSignIn();
@@ -356,7 +365,13 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
     const admin = await a.token('admin', { subject: 'security-admin' });
     const listed = await gql(a.graphqlUrl, OperatorSessions, { filter: { active: true } }, admin);
     expect(listed.data?.operatorSessions.edges.map((e) => e.node)).toContainEqual(
-      expect.objectContaining({ id: sessionId, subject: 'olga', email: 'olga@example.com', role: 'operator', status: 'ACTIVE' }),
+      expect.objectContaining({
+        id: sessionId,
+        subject: 'olga',
+        email: 'olga@example.com',
+        role: 'operator',
+        status: 'ACTIVE',
+      }),
     );
     const started = performance.now();
     const revoked = await gql(a.graphqlUrl, RevokeOperatorSession, { id: sessionId }, admin);
@@ -367,7 +382,9 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
     const deadline = Date.now() + 10_000;
     while (!closed && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
     expect(closed).toMatchObject({ code: 4401, reason: 'Session revoked' });
-    console.log(`[sso] replica B closed the revoked session's WebSocket ${Math.round(closed!.at - started)} ms after the revocation on A (machine loaded)`);
+    console.log(
+      `[sso] replica B closed the revoked session's WebSocket ${Math.round(closed!.at - started)} ms after the revocation on A (machine loaded)`,
+    );
     stop();
     await ws.dispose();
 
@@ -384,7 +401,12 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
     await screenshot(cp.page, 'sso-revoked');
     await cp.close();
 
-    const unknown = await gql(a.graphqlUrl, RevokeOperatorSession, { id: '00000000-0000-4000-8000-000000000000' }, admin);
+    const unknown = await gql(
+      a.graphqlUrl,
+      RevokeOperatorSession,
+      { id: '00000000-0000-4000-8000-000000000000' },
+      admin,
+    );
     expect(unknown.data?.revokeOperatorSession.__typename).toBe('NotFoundError');
   }, 120_000);
 
@@ -395,7 +417,9 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
     expect(await cp.page.locator('.viewer-role').textContent()).toBe('viewer');
     // The provider's ID token lives 10 minutes: its expiry is brought forward instead of waited for.
     const expireIdToken = () =>
-      sql("update operator_sessions set idp_check_at = now() - interval '1 second' where subject = 'rita' and revoked_at is null");
+      sql(
+        "update operator_sessions set idp_check_at = now() - interval '1 second' where subject = 'rita' and revoked_at is null",
+      );
 
     await expireIdToken();
     PEOPLE.rita.groups = ['staff', 'tg-ops'];
@@ -440,6 +464,26 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
     await cp.page.reload();
     await cp.page.getByRole('link', { name: 'Sign in with Example SSO' }).waitFor();
     await cp.close();
+  });
+
+  it('lets an admin end another person’s session from the Sessions page: that person’s console signs out', async () => {
+    const victim = await openSignIn();
+    await signInAs(victim.page, 'victor');
+    await victim.page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 30_000 });
+    const admin = await openSignIn();
+    await signInAs(admin.page, 'alice');
+    await admin.page.getByRole('link', { name: 'Sessions' }).click();
+    const row = admin.page.locator('tr', { hasText: 'victor@example.com' });
+    await row.waitFor({ timeout: 30_000 });
+    await expectAccessible(admin.page);
+    await screenshot(admin.page, 'sso-sessions');
+    await row.getByRole('button', { name: 'End session' }).click();
+    await row.getByRole('button', { name: 'End it' }).click();
+    await admin.page.getByText('Ended the session of victor@example.com').waitFor();
+    await victim.page.locator('[data-sso-error="REVOKED"]').waitFor({ timeout: 30_000 });
+    // The admin's own session goes on.
+    expect(await admin.page.locator('.viewer-role').textContent()).toBe('admin');
+    await Promise.all([victim.close(), admin.close()]);
   });
 
   it('keeps no secret in the logs or the database: only hashes of session cookies', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../src/config.ts';
+import { type ConfigError, loadConfig } from '../src/config.ts';
 import { startTestApp, TEST_JWT_SECRET, TEST_MASTER_KEY_1, type TestApp } from './helpers/app.ts';
 
 /**
@@ -46,10 +46,15 @@ describe('console session endpoints', () => {
   });
 
   it('adopts no cookie it did not issue: an unknown session cookie is refused and cleared', async () => {
-    const response = await post('/auth/session', { origin: t.url, cookie: 'tollgate_session=attacker-chosen-value' });
+    const response = await post('/auth/session', {
+      origin: t.url,
+      cookie: 'tollgate_session=attacker-chosen-value',
+    });
     expect(response.status).toBe(401);
     expect(await response.json()).toMatchObject({ error: { code: 'UNAUTHENTICATED', reason: 'NO_SESSION' } });
-    expect(response.headers.get('set-cookie')).toMatch(/^tollgate_session=; Path=\/auth; Max-Age=0; HttpOnly; SameSite=Strict/);
+    expect(response.headers.get('set-cookie')).toMatch(
+      /^tollgate_session=; Path=\/auth; Max-Age=0; HttpOnly; SameSite=Strict/,
+    );
   });
 
   it('lists no sessions to a viewer', async () => {
@@ -85,12 +90,18 @@ describe('single sign-on settings', () => {
       expect.stringMatching(/^TOLLGATE_OIDC_ADMIN_VALUES: set at least one of/),
     ]);
     expect(
-      problems({ TOLLGATE_OIDC_ISSUER: 'http://sso.example.com', TOLLGATE_OIDC_CLIENT_ID: 'x', TOLLGATE_OIDC_VIEWER_VALUES: '*' }),
+      problems({
+        TOLLGATE_OIDC_ISSUER: 'http://sso.example.com',
+        TOLLGATE_OIDC_CLIENT_ID: 'x',
+        TOLLGATE_OIDC_VIEWER_VALUES: '*',
+      }),
     ).toEqual(['TOLLGATE_OIDC_ISSUER: must be an https:// URL (http:// only on loopback)']);
     expect(problems({ TOLLGATE_OIDC_CLIENT_ID: 'x' })).toEqual([
       'TOLLGATE_OIDC_CLIENT_ID: only used with TOLLGATE_OIDC_ISSUER',
     ]);
-    expect(problems({ TOLLGATE_OIDC_SCOPES: 'email profile' })).toEqual(['TOLLGATE_OIDC_SCOPES: must include openid']);
+    expect(problems({ TOLLGATE_OIDC_SCOPES: 'email profile' })).toEqual([
+      'TOLLGATE_OIDC_SCOPES: must include openid',
+    ]);
   });
 
   it('reads the role mapping and email domains', () => {

@@ -1,6 +1,10 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { OidcSignIn, SignInRefusedError, TRANSACTION_TTL_SECONDS } from '../modules/sessions/oidc-sign-in.ts';
-import { type IssuedSession, SessionEndedError, type SessionService } from '../modules/sessions/session.service.ts';
+import {
+  type IssuedSession,
+  SessionEndedError,
+  type SessionService,
+} from '../modules/sessions/session.service.ts';
 import type { Logger } from '../shared/logger.ts';
 import { clientIp } from './api-guard.ts';
 import { sendJson } from './http.ts';
@@ -68,7 +72,9 @@ export function createAuthRoute(deps: {
     const origin = req.headers.origin;
     if (!origin) return false;
     try {
-      return new URL(origin).origin === new URL(baseUrl(req)).origin || new URL(origin).host === req.headers.host;
+      return (
+        new URL(origin).origin === new URL(baseUrl(req)).origin || new URL(origin).host === req.headers.host
+      );
     } catch {
       return false;
     }
@@ -99,7 +105,11 @@ export function createAuthRoute(deps: {
       }
       if ((path === '/auth/login' || path === '/auth/callback') && !oidc) {
         return sendJson(res, 404, {
-          error: { code: 'NOT_FOUND', message: 'Single sign-on is not configured (TOLLGATE_OIDC_ISSUER).', requestId },
+          error: {
+            code: 'NOT_FOUND',
+            message: 'Single sign-on is not configured (TOLLGATE_OIDC_ISSUER).',
+            requestId,
+          },
         });
       }
       if (path === '/auth/login' && method === 'GET' && oidc) {
@@ -134,7 +144,10 @@ export function createAuthRoute(deps: {
             userAgent: req.headers['user-agent'],
             ip: clientIp(req),
           });
-          logger.info({ sessionId: issued.session.id, subject: identity.subject, role: identity.role, requestId }, 'operator signed in');
+          logger.info(
+            { sessionId: issued.session.id, subject: identity.subject, role: identity.role, requestId },
+            'operator signed in',
+          );
           return redirect(res, '/console/', [
             clearTransaction,
             cookie(SESSION_COOKIE, issued.secret, {
@@ -146,14 +159,21 @@ export function createAuthRoute(deps: {
           ]);
         } catch (error) {
           if (!(error instanceof SignInRefusedError)) throw error;
-          logger.info({ refusal: error.refusal, reason: (error.cause as Error).message, requestId }, 'oidc sign-in refused');
+          logger.info(
+            { refusal: error.refusal, reason: (error.cause as Error).message, requestId },
+            'oidc sign-in refused',
+          );
           return redirect(res, `/console/#sso_error=${error.refusal}`, [clearTransaction]);
         }
       }
       if ((path === '/auth/session' || path === '/auth/logout') && method === 'POST') {
         if (!sameOrigin(req)) {
           return sendJson(res, 403, {
-            error: { code: 'FORBIDDEN', message: 'Session requests must come from the console (same origin).', requestId },
+            error: {
+              code: 'FORBIDDEN',
+              message: 'Session requests must come from the console (same origin).',
+              requestId,
+            },
           });
         }
         const secret = cookies.get(SESSION_COOKIE);
@@ -175,7 +195,9 @@ export function createAuthRoute(deps: {
           );
         }
       }
-      return sendJson(res, 404, { error: { code: 'NOT_FOUND', message: `No route for ${method} ${path}.`, requestId } });
+      return sendJson(res, 404, {
+        error: { code: 'NOT_FOUND', message: `No route for ${method} ${path}.`, requestId },
+      });
     },
   };
 }

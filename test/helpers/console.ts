@@ -93,7 +93,11 @@ export interface ConsolePage {
 }
 
 /** A fresh browser context whose network is Tollgate alone (and the origins in `allow`, such as a test's identity provider). */
-export async function newConsolePage(browser: Browser, t: TestApp, allow: string[] = []): Promise<ConsolePage> {
+export async function newConsolePage(
+  browser: Browser,
+  t: TestApp,
+  allow: string[] = [],
+): Promise<ConsolePage> {
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
   const page = await context.newPage();
   const origin = new URL(t.url).origin;

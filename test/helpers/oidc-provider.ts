@@ -96,7 +96,9 @@ export async function startOidcProvider(options: {
         accountId: sub,
         claims: async () => ({
           sub,
-          ...(person ? { email: person.email, email_verified: true, name: person.name, groups: person.groups } : {}),
+          ...(person
+            ? { email: person.email, email_verified: true, name: person.name, groups: person.groups }
+            : {}),
         }),
       };
     },
@@ -116,7 +118,9 @@ export async function startOidcProvider(options: {
     const body = ctx.body as { id_token?: string; error?: string } | undefined;
     tokenResponses.push({ status: ctx.status, error: body?.error });
     if (!mode || !body?.id_token) return;
-    const claims = JSON.parse(Buffer.from(body.id_token.split('.')[1]!, 'base64url').toString()) as JWTPayload;
+    const claims = JSON.parse(
+      Buffer.from(body.id_token.split('.')[1]!, 'base64url').toString(),
+    ) as JWTPayload;
     const now = Math.floor(Date.now() / 1000);
     if (mode === 'nonce') claims.nonce = 'a-nonce-from-another-sign-in';
     if (mode === 'audience') claims.aud = 'another-application';

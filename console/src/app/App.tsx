@@ -56,6 +56,7 @@ export function App() {
   if (session.status === 'checking') return <Loading label="Checking your session" />;
   if (session.status !== 'signed-in') return <SignInPage reason={session.reason} sso={session.sso} />;
   // A pasted token is its own session; a single sign-on session keeps its client across renewals.
-  const key = session.source === 'sso' ? `sso:${session.claims.subject}:${session.epoch ?? 0}` : session.token;
+  const key =
+    session.source === 'sso' ? `sso:${session.claims.subject}:${session.epoch ?? 0}` : session.token;
   return <SignedIn key={key} />;
 }

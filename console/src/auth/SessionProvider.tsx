@@ -1,4 +1,13 @@
-import { createContext, type ReactNode, useCallback, useContext, useEffect, useMemo, useRef, useState } from 'react';
+import {
+  createContext,
+  type ReactNode,
+  useCallback,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+} from 'react';
 import {
   type Session,
   type SignedOutReason,
@@ -75,7 +84,12 @@ export function SessionProvider({ children }: { children: ReactNode }) {
       const previous = current.current;
       const epoch = previous.status === 'signed-in' && !afterRefusal ? (previous.epoch ?? 0) : Date.now();
       if ('accessToken' in result) setSession(ssoSession(result, epoch));
-      else setSession({ status: 'signed-out', reason: null, sso: SESSION_ENDED[result.ended] ? result.ended : undefined });
+      else
+        setSession({
+          status: 'signed-out',
+          reason: null,
+          sso: SESSION_ENDED[result.ended] ? result.ended : undefined,
+        });
     } finally {
       renewing.current = false;
     }

@@ -74,7 +74,9 @@ export async function renewSession(): Promise<SsoToken | { ended: SessionEndReas
   try {
     const response = await fetch('/auth/session', { method: 'POST', credentials: 'same-origin' });
     if (response.ok) return (await response.json()) as SsoToken;
-    const body = (await response.json().catch(() => null)) as { error?: { reason?: SessionEndReason } } | null;
+    const body = (await response.json().catch(() => null)) as {
+      error?: { reason?: SessionEndReason };
+    } | null;
     return { ended: body?.error?.reason ?? 'NO_SESSION' };
   } catch {
     return { ended: 'NO_SESSION' };

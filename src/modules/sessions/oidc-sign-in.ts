@@ -1,4 +1,11 @@
-import { createRemoteJWKSet, EncryptJWT, type JWTPayload, type JWTVerifyGetKey, jwtDecrypt, jwtVerify } from 'jose';
+import {
+  createRemoteJWKSet,
+  EncryptJWT,
+  type JWTPayload,
+  type JWTVerifyGetKey,
+  jwtDecrypt,
+  jwtVerify,
+} from 'jose';
 import * as oidc from 'openid-client';
 import type { OidcConfig } from '../../config.ts';
 import { AppError } from '../../shared/errors.ts';
@@ -12,12 +19,15 @@ export const SIGN_IN_REFUSALS = {
   PROVIDER_UNAVAILABLE: 'The identity provider could not be reached. Try again in a moment.',
   PROVIDER_ERROR: 'The identity provider did not sign you in.',
   SIGN_IN_EXPIRED: 'This sign-in was already completed or took too long. Start again.',
-  STATE_MISMATCH: 'The answer from the identity provider does not belong to the sign-in this browser started (state). Start again.',
+  STATE_MISMATCH:
+    'The answer from the identity provider does not belong to the sign-in this browser started (state). Start again.',
   NONCE_MISMATCH: 'The ID token was not issued for this sign-in (nonce). Start again.',
   WRONG_AUDIENCE: 'The ID token was issued for another application (audience). Sign-in refused.',
-  TOKEN_EXPIRED: 'The ID token has expired. Check the clocks of Tollgate and the identity provider, then start again.',
+  TOKEN_EXPIRED:
+    'The ID token has expired. Check the clocks of Tollgate and the identity provider, then start again.',
   INVALID_TOKEN: 'The ID token could not be verified. Sign-in refused.',
-  CODE_REFUSED: 'The identity provider refused the authorization code (it may have been used already). Start again.',
+  CODE_REFUSED:
+    'The identity provider refused the authorization code (it may have been used already). Start again.',
   NO_ROLE: 'Your account is not in any group that has access to Tollgate. Ask an administrator to add you.',
   EMAIL_DOMAIN: 'Your email address is not in a domain allowed to sign in to Tollgate.',
 } as const;
@@ -37,7 +47,18 @@ const TRANSACTION_PURPOSE = 'oidc sign-in transactions';
 /** How long a person may take at the identity provider. */
 export const TRANSACTION_TTL_SECONDS = 600;
 /** Algorithms an ID token may be signed with: asymmetric only (a client secret signs nothing here). */
-const ID_TOKEN_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+const ID_TOKEN_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+];
 
 interface Transaction {
   state: string;
@@ -91,7 +112,10 @@ export class OidcSignIn {
         : oidc.None();
       // config.ts allows plain HTTP only for a provider on loopback.
       const execute = issuer.protocol === 'http:' ? [oidc.allowInsecureRequests] : [];
-      const config = await oidc.discovery(issuer, this.#settings.clientId, undefined, auth, { execute, timeout: 10 });
+      const config = await oidc.discovery(issuer, this.#settings.clientId, undefined, auth, {
+        execute,
+        timeout: 10,
+      });
       const jwksUri = config.serverMetadata().jwks_uri;
       if (!jwksUri) throw new Error('the provider publishes no jwks_uri');
       this.#jwks = createRemoteJWKSet(new URL(jwksUri), { timeoutDuration: 5000, cooldownDuration: 30_000 });
@@ -147,11 +171,18 @@ export class OidcSignIn {
           if (!key) throw new Error('unknown key');
           return key;
         },
-        { keyManagementAlgorithms: ['dir'], contentEncryptionAlgorithms: ['A256GCM'], requiredClaims: ['exp'] },
+        {
+          keyManagementAlgorithms: ['dir'],
+          contentEncryptionAlgorithms: ['A256GCM'],
+          requiredClaims: ['exp'],
+        },
       );
       return payload as unknown as Transaction;
     } catch (error) {
-      throw new SignInRefusedError('SIGN_IN_EXPIRED', `transaction cookie refused: ${(error as Error).message}`);
+      throw new SignInRefusedError(
+        'SIGN_IN_EXPIRED',
+        `transaction cookie refused: ${(error as Error).message}`,
+      );
     }
   }
 
@@ -233,9 +264,16 @@ export class OidcSignIn {
   #identity(claims: JWTPayload, tokens: { refresh_token?: string | undefined }): Identity {
     const all = claims as Record<string, unknown>;
     if (!emailAllowed(all, this.#settings.allowedEmailDomains))
-      throw new SignInRefusedError('EMAIL_DOMAIN', 'email missing, unverified or outside the allowed domains');
+      throw new SignInRefusedError(
+        'EMAIL_DOMAIN',
+        'email missing, unverified or outside the allowed domains',
+      );
     const role = mapRole(all, this.#settings);
-    if (!role) throw new SignInRefusedError('NO_ROLE', `no value of claim "${this.#settings.roleClaim}" maps to a role`);
+    if (!role)
+      throw new SignInRefusedError(
+        'NO_ROLE',
+        `no value of claim "${this.#settings.roleClaim}" maps to a role`,
+      );
     return {
       subject: String(claims.sub),
       email: typeof all.email === 'string' ? all.email : undefined,
@@ -255,12 +293,15 @@ export class OidcSignIn {
     const claim = failedClaim(error);
     let refusal: SignInRefusalCode = 'INVALID_TOKEN';
     if (error instanceof oidc.AuthorizationResponseError) refusal = 'PROVIDER_ERROR';
-    else if (error instanceof oidc.ResponseBodyError) refusal = error.error === 'invalid_grant' ? 'CODE_REFUSED' : 'PROVIDER_ERROR';
-    else if (/"state"/.test(String((error as { cause?: Error }).cause?.message ?? ''))) refusal = 'STATE_MISMATCH';
+    else if (error instanceof oidc.ResponseBodyError)
+      refusal = error.error === 'invalid_grant' ? 'CODE_REFUSED' : 'PROVIDER_ERROR';
+    else if (/"state"/.test(String((error as { cause?: Error }).cause?.message ?? '')))
+      refusal = 'STATE_MISMATCH';
     else if (claim === 'nonce') refusal = 'NONCE_MISMATCH';
     else if (claim === 'aud' || claim === 'azp') refusal = 'WRONG_AUDIENCE';
     else if (claim === 'exp' || code === 'ERR_JWT_EXPIRED') refusal = 'TOKEN_EXPIRED';
-    else if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'ECONNREFUSED') refusal = 'PROVIDER_UNAVAILABLE';
+    else if (code === 'OAUTH_RESPONSE_IS_NOT_CONFORM' || code === 'ECONNREFUSED')
+      refusal = 'PROVIDER_UNAVAILABLE';
     this.#logger.debug({ refusal, detail }, 'oidc sign-in refused');
     return new SignInRefusedError(refusal, detail);
   }

@@ -12,7 +12,9 @@ const OperatorSessionRef = builder.objectRef<OperatorSession>('OperatorSession')
     'A person signed in to the console through single sign-on (OIDC). Holds no token: Tollgate keeps only a hash of the session cookie.',
   fields: (t) => ({
     id: t.exposeID('id'),
-    subject: t.exposeString('subject', { description: "The identity provider's subject (sub) for this person." }),
+    subject: t.exposeString('subject', {
+      description: "The identity provider's subject (sub) for this person.",
+    }),
     email: t.exposeString('email', { nullable: true }),
     name: t.exposeString('name', { nullable: true }),
     role: t.exposeString('role', { description: 'viewer, operator or admin, as the role mapping gave it.' }),

@@ -49,7 +49,10 @@ export interface Identity {
 }
 
 /** Asks the provider again with the stored refresh token; throws SessionEndedError when it will not vouch. */
-export type Refresher = (refreshToken: string, current: Pick<Identity, 'subject' | 'role'>) => Promise<Identity>;
+export type Refresher = (
+  refreshToken: string,
+  current: Pick<Identity, 'subject' | 'role'>,
+) => Promise<Identity>;
 
 export interface IssuedSession {
   session: OperatorSession;
@@ -117,7 +120,9 @@ export class SessionService {
     this.#events.onApply('operator-session.revoked', apply);
     await this.#reload();
     this.#timer = setInterval(() => {
-      this.#reload().catch((error: unknown) => this.#logger.warn({ err: error }, 'session revocations reload failed'));
+      this.#reload().catch((error: unknown) =>
+        this.#logger.warn({ err: error }, 'session revocations reload failed'),
+      );
     }, reloadIntervalMs);
     this.#timer.unref();
   }
@@ -210,18 +215,30 @@ export class SessionService {
     if (!session) throw new SessionEndedError('NO_SESSION', 'Sign in to start a session.');
     if (session.revokedAt) throw new SessionEndedError('REVOKED', 'Your session was ended. Sign in again.');
     const now = new Date();
-    if (session.expiresAt <= now) throw new SessionEndedError('EXPIRED', 'Your session has expired. Sign in again.');
-    if (session.idpCheckAt && session.idpCheckAt <= now && session.refreshTokenCiphertext && this.#refresher) {
+    if (session.expiresAt <= now)
+      throw new SessionEndedError('EXPIRED', 'Your session has expired. Sign in again.');
+    if (
+      session.idpCheckAt &&
+      session.idpCheckAt <= now &&
+      session.refreshTokenCiphertext &&
+      this.#refresher
+    ) {
       const refreshToken = await this.#vault.decrypt(session.refreshTokenCiphertext, {
         providerId: REFRESH_BINDING,
         keyId: session.id,
       });
       let identity: Identity;
       try {
-        identity = await this.#refresher(refreshToken, { subject: session.subject, role: session.role as Role });
+        identity = await this.#refresher(refreshToken, {
+          subject: session.subject,
+          role: session.role as Role,
+        });
       } catch (error) {
         const reason = error instanceof SessionEndedError ? error.reason : 'IDP_REFUSED';
-        this.#logger.info({ sessionId: session.id, reason, err: (error as Error).message }, 'session refresh refused');
+        this.#logger.info(
+          { sessionId: session.id, reason, err: (error as Error).message },
+          'session refresh refused',
+        );
         await this.#end(em, session, 'identity provider', reason);
         throw error instanceof SessionEndedError
           ? error
@@ -363,7 +380,10 @@ export class SessionService {
 
   async #sealRefreshToken(sessionId: string, refreshToken: string | undefined): Promise<string | null> {
     if (!refreshToken) return null;
-    const { ciphertext } = await this.#vault.encrypt(refreshToken, { providerId: REFRESH_BINDING, keyId: sessionId });
+    const { ciphertext } = await this.#vault.encrypt(refreshToken, {
+      providerId: REFRESH_BINDING,
+      keyId: sessionId,
+    });
     return ciphertext;
   }
 
