@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { print } from 'graphql';
 import { createClient } from 'graphql-ws';
 import pg from 'pg';
 import type { Browser, Page } from 'playwright-core';

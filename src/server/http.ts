@@ -9,8 +9,8 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
-import { capConnectionsPerAddress } from './connection-cap.ts';
 import type { AuthRoute } from './auth-routes.ts';
+import { capConnectionsPerAddress } from './connection-cap.ts';
 import type { ConsoleRoute } from './console.ts';
 
 export interface ReadinessCheck {
