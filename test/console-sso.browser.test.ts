@@ -215,6 +215,11 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
     expect(audit.data?.auditLog.edges.map((e) => e.node)).toContainEqual(
       expect.objectContaining({ actor: 'alice', actorEmail: 'alice@example.com', actorRole: 'admin' }),
     );
+    // The audit page names the person too.
+    await cp.page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Audit log' }).click();
+    const row = cp.page.locator('tr[data-audit="client.create"]').first();
+    await row.waitFor({ timeout: 30_000 });
+    expect(await row.textContent()).toContain('alice@example.com');
     await cp.close();
   });
 
