@@ -62,6 +62,7 @@ const PEOPLE = {
   victor: { email: 'victor@example.com', name: 'Victor Viewer', groups: ['staff'] },
   mallory: { email: 'mallory@example.com', name: 'Mallory Marketing', groups: ['marketing'] },
   rita: { email: 'rita@example.com', name: 'Rita Refresh', groups: ['staff'] },
+  sam: { email: 'sam@example.com', name: 'Sam Staff', groups: ['staff'] },
 };
 const CLIENT_SECRET = `oidc-client-secret-${createHash('sha256').update(String(Math.random())).digest('hex').slice(0, 24)}`;
 
@@ -472,18 +473,18 @@ describe('single sign-on (OIDC)', { timeout: 180_000 }, () => {
 
   it('lets an admin end another person’s session from the Sessions page: that person’s console signs out', async () => {
     const victim = await openSignIn();
-    await signInAs(victim.page, 'victor');
+    await signInAs(victim.page, 'sam');
     await victim.page.getByRole('navigation', { name: 'Main' }).waitFor({ timeout: 30_000 });
     const admin = await openSignIn();
     await signInAs(admin.page, 'alice');
     await admin.page.getByRole('link', { name: 'Sessions' }).click();
-    const row = admin.page.locator('tr', { hasText: 'victor@example.com' });
+    const row = admin.page.locator('tr', { hasText: 'sam@example.com' });
     await row.waitFor({ timeout: 30_000 });
     await expectAccessible(admin.page);
     await screenshot(admin.page, 'sso-sessions');
     await row.getByRole('button', { name: 'End session' }).click();
     await row.getByRole('button', { name: 'End it' }).click();
-    await admin.page.getByText('Ended the session of victor@example.com').waitFor();
+    await admin.page.getByText('Ended the session of sam@example.com').waitFor();
     await victim.page.locator('[data-sso-error="REVOKED"]').waitFor({ timeout: 30_000 });
     // The admin's own session goes on.
     expect(await admin.page.locator('.viewer-role').textContent()).toBe('admin');

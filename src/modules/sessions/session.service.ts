@@ -239,7 +239,7 @@ export class SessionService {
           { sessionId: session.id, reason, err: (error as Error).message },
           'session refresh refused',
         );
-        await this.#end(em, session, 'identity provider', reason);
+        await this.#end(em, session, 'identity provider');
         throw error instanceof SessionEndedError
           ? error
           : new SessionEndedError('IDP_REFUSED', 'Your identity provider ended your session. Sign in again.');
@@ -267,7 +267,7 @@ export class SessionService {
       targetType: 'OperatorSession',
       targetId: session.id,
     });
-    await this.#end(em, session, session.subject, 'REVOKED');
+    await this.#end(em, session, session.subject);
   }
 
   /** An admin ends someone's session: refused on every replica within the event bus's delivery time. */
@@ -284,16 +284,11 @@ export class SessionService {
       targetId: session.id,
       details: { subject: session.subject, email: session.email },
     });
-    await this.#end(em, session, actor.subject, 'REVOKED');
+    await this.#end(em, session, actor.subject);
     return session;
   }
 
-  async #end(
-    em: ReturnType<Orm['em']['fork']>,
-    session: OperatorSession,
-    by: string,
-    _reason: SessionEndReason,
-  ): Promise<void> {
+  async #end(em: ReturnType<Orm['em']['fork']>, session: OperatorSession, by: string): Promise<void> {
     session.revokedAt = new Date();
     session.revokedBy = by.slice(0, 255);
     // The refresh token is of no further use: it is not kept.
