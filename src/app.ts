@@ -20,8 +20,10 @@ import { keysModule, openVault } from './modules/keys/keys.module.ts';
 import { providersModule } from './modules/providers/providers.module.ts';
 import { dataPlaneModule, proxyRoute } from './modules/proxy/proxy.module.ts';
 import { retentionModule } from './modules/retention/retention.module.ts';
+import { sessionsModule } from './modules/sessions/sessions.module.ts';
 import { usageModule } from './modules/usage/usage.module.ts';
 import type { UsageRecorder } from './modules/usage/usage-recorder.ts';
+import { createAuthRoute } from './server/auth-routes.ts';
 import { httpModule } from './server/http.module.ts';
 import { metricsModule } from './server/metrics.module.ts';
 import type { Services } from './services.ts';
@@ -79,6 +81,9 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clients = await app.add(
       clientsModule({ orm, audit, events, logger, refreshIntervalMs: config.caches.refreshIntervalMs }),
     );
+    const { sessions, oidc } = await app.add(
+      sessionsModule({ config, orm, vault, events, audit, tokens: auth.tokens, logger }),
+    );
     const usage = usageModule({ config, orm, jobs: jobQueue, logger });
     await app.start(usage.components.recorder);
     const budgets = await app.add(
@@ -112,6 +117,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     await app.add(alerts);
     const services: Services = {
       tokens: auth.tokens,
+      sessions,
       audit,
       events,
       ...providersModule({ orm, audit, events }),
@@ -170,6 +176,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         logger,
         tracing,
         verifyKey: (provider, key) => health.services.monitor.probe(provider, key),
+      }),
+      auth: createAuthRoute({
+        oidc,
+        sessions,
+        publicUrl: config.http.publicUrl,
+        sessionMaxAgeSeconds: config.sessions.maxAgeSeconds,
+        logger,
       }),
       metrics: metrics.services.mainPortRoute,
       readiness: [postgresReadiness(orm), ...(gate ? [redisReadiness(gate)] : [])],

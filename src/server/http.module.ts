@@ -21,6 +21,8 @@ export function httpModule(deps: {
   config: Config;
   services: Services;
   proxy: HttpRoutes['proxy'];
+  /** /auth: OIDC sign-in and the console's session cookie. */
+  auth: HttpRoutes['auth'];
   metrics: MetricsRoute | undefined;
   readiness: ReadinessCheck[];
   gate: RedisGate | undefined;
@@ -53,6 +55,7 @@ export function httpModule(deps: {
       },
       proxy: deps.proxy,
       console: createConsoleRoute(),
+      auth: deps.auth,
       metrics: deps.metrics,
       readiness: deps.readiness,
     },
@@ -67,6 +70,7 @@ export function httpModule(deps: {
     server,
     yoga,
     tokens: services.tokens,
+    sessions: services.sessions,
     logger,
     maxBufferedBytes: config.graphql.wsMaxBufferedBytes,
     guard,
