@@ -43,6 +43,7 @@ import { RetentionService } from './modules/retention/retention.service.ts';
 import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
+import { UsagePartitions } from './modules/usage/usage-partitions.ts';
 import { UsageRollups } from './modules/usage/usage-rollup.ts';
 import { ApiGuard } from './server/api-guard.ts';
 import { createConsoleRoute } from './server/console.ts';
@@ -250,7 +251,17 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.health,
     });
     const alertChannels = new AlertChannelService({ orm, audit, vault });
-    const retention = new RetentionService({ orm, logger, settings: config.retention });
+    const usagePartitions = new UsagePartitions({ orm, logger });
+    // Today's and the coming days' partitions exist before the first event is recorded; the job
+    // keeps them coming.
+    await usagePartitions.ensureAhead();
+    usagePartitions.defineJob(jobs);
+    const retention = new RetentionService({
+      orm,
+      logger,
+      settings: config.retention,
+      partitions: usagePartitions,
+    });
     jobs.define({
       name: 'retention',
       schema: z.object({}),
@@ -299,6 +310,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       alertChannels,
       jobs,
       retention,
+      usagePartitions,
       configExporter: new ConfigExporter(orm),
       configImporter: new ConfigImporter({ orm, audit, vault, events }),
     };

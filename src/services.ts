@@ -19,6 +19,7 @@ import type { ProviderCache } from './modules/proxy/provider-cache.ts';
 import type { RateLimits } from './modules/proxy/rate-limits.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { UsageService } from './modules/usage/usage.service.ts';
+import type { UsagePartitions } from './modules/usage/usage-partitions.ts';
 import type { UsageReports } from './modules/usage/usage-report.ts';
 
 /** The module services, wired once in app.ts and handed to resolvers through the context. */
@@ -44,6 +45,8 @@ export interface Services {
   alertChannels: AlertChannelService;
   jobs: JobQueue;
   retention: RetentionService;
+  /** The daily partitions of usage_events: created ahead by a job, dropped by retention. */
+  usagePartitions: UsagePartitions;
   configExporter: ConfigExporter;
   configImporter: ConfigImporter;
 }
