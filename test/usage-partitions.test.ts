@@ -7,7 +7,12 @@ import {
   PARTITION_DAYS_AHEAD,
   partitionName,
 } from '../src/modules/usage/usage-partitions.ts';
-import { insertUsageEvents, type StoredUsageEvent, usageRow, writeUsageRows } from '../src/modules/usage/usage-rows.ts';
+import {
+  insertUsageEvents,
+  type StoredUsageEvent,
+  usageRow,
+  writeUsageRows,
+} from '../src/modules/usage/usage-rows.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createDatabase, startTestApp, type TestApp } from './helpers/app.ts';
 import { syntheticEvents } from './helpers/usage-data.ts';
@@ -61,9 +66,9 @@ describe('usage event partitions', () => {
     const jobId = await t.app.services.jobs.send('usage-partitions', {});
     await vi.waitFor(
       async () =>
-        expect((await t.app.services.jobs.jobs('usage-partitions', 'completed', 10)).map((j) => j.id)).toContain(
-          jobId,
-        ),
+        expect(
+          (await t.app.services.jobs.jobs('usage-partitions', 'completed', 10)).map((j) => j.id),
+        ).toContain(jobId),
       { timeout: 15_000, interval: 250 },
     );
     expect(await exists(ahead)).toBe(true);
@@ -130,8 +135,11 @@ describe('the partitioning migration', () => {
       await orm.migrator.up({ to: 'Migration20261204174559_circuit_isolations' });
       const before = orm.em.fork().getKysely() as Kysely<unknown>;
       expect(
-        (await sql`select 1 from pg_partitioned_table where partrelid = 'usage_events'::regclass`.execute(before))
-          .rows,
+        (
+          await sql`select 1 from pg_partitioned_table where partrelid = 'usage_events'::regclass`.execute(
+            before,
+          )
+        ).rows,
       ).toHaveLength(0);
       const now = Date.now();
       const history = events(5000, now - 40 * DAY, now, 41);
@@ -152,21 +160,26 @@ describe('the partitioning migration', () => {
 
       const after = orm.em.fork().getKysely() as Kysely<unknown>;
       expect(
-        (await sql`select 1 from pg_partitioned_table where partrelid = 'usage_events'::regclass`.execute(after))
-          .rows,
+        (
+          await sql`select 1 from pg_partitioned_table where partrelid = 'usage_events'::regclass`.execute(
+            after,
+          )
+        ).rows,
       ).toHaveLength(1);
       expect((await digest()).rows[0]).toEqual(expected);
       // Every event sits in its day's partition; the default partition is empty.
-      const stray = await sql<{ n: string }>`select count(*) as n from ${sql.table(DEFAULT_PARTITION)}`.execute(
+      const stray = await sql<{
+        n: string;
+      }>`select count(*) as n from ${sql.table(DEFAULT_PARTITION)}`.execute(after);
+      expect(stray.rows[0]!.n).toBe('0');
+      const days = await sql<{ n: string }>`select count(distinct tableoid) as n from usage_events`.execute(
         after,
       );
-      expect(stray.rows[0]!.n).toBe('0');
-      const days = await sql<{ n: string }>`select count(distinct tableoid) as n from usage_events`.execute(after);
       expect(Number(days.rows[0]!.n)).toBeGreaterThanOrEqual(40);
       const ahead = partitionName(dayOf(now) + 7 * DAY);
-      expect(
-        (await sql`select 1 from pg_class where relname = ${ahead}`.execute(after)).rows,
-      ).toHaveLength(1);
+      expect((await sql`select 1 from pg_class where relname = ${ahead}`.execute(after)).rows).toHaveLength(
+        1,
+      );
     } finally {
       await orm.close();
     }

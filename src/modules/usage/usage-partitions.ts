@@ -109,9 +109,10 @@ export class UsagePartitions {
       .execute(async (trx) => {
         // Replicas starting together take turns; the one that waits finds the partition made.
         await sql`select pg_advisory_xact_lock(${PARTITION_LOCK_KEY})`.execute(trx);
-        const found = await sql`select 1 from pg_class where relname = ${name} and relnamespace = current_schema()::regnamespace`.execute(
-          trx,
-        );
+        const found =
+          await sql`select 1 from pg_class where relname = ${name} and relnamespace = current_schema()::regnamespace`.execute(
+            trx,
+          );
         if (found.rows.length > 0) return false;
         await sql`create table ${sql.table(name)} (like usage_events including defaults including constraints)`.execute(
           trx,
@@ -123,7 +124,8 @@ export class UsagePartitions {
           trx,
         );
         const n = Number(moved.numAffectedRows ?? 0);
-        if (n > 0) this.#logger.info({ partition: name, events: n }, 'events moved out of the default partition');
+        if (n > 0)
+          this.#logger.info({ partition: name, events: n }, 'events moved out of the default partition');
         return true;
       });
   }
