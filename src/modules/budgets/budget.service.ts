@@ -53,6 +53,17 @@ export class BudgetService {
     return toPage<Budget>(rows, plan, (row) => ({ at: row.createdAt, id: row.id }));
   }
 
+  /** The budgets of many providers in one query, in the order asked. */
+  async forProviders(providerIds: readonly string[]): Promise<Budget[][]> {
+    if (providerIds.length === 0) return [];
+    const budgets = await this.#orm.em
+      .fork()
+      .find(BudgetEntity, { providerId: { $in: [...providerIds] } }, { orderBy: { createdAt: 'asc' } });
+    const byProvider = new Map<string, Budget[]>(providerIds.map((id) => [id, []]));
+    for (const budget of budgets) if (budget.providerId) byProvider.get(budget.providerId)?.push(budget);
+    return providerIds.map((id) => byProvider.get(id) ?? []);
+  }
+
   async forProvider(providerId: string): Promise<Budget[]> {
     return this.#orm.em.fork().find(BudgetEntity, { providerId }, { orderBy: { createdAt: 'asc' } });
   }

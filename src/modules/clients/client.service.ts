@@ -92,6 +92,15 @@ export class ClientService {
     this.#events = deps.events;
   }
 
+  /** Many clients in one query, in the order asked (null where none). */
+  async getMany(ids: readonly string[]): Promise<(Client | null)[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return ids.map(() => null);
+    const rows = await this.#orm.em.fork().find(ClientEntity, { id: { $in: valid } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
   async get(id: string): Promise<Client | null> {
     if (!isUuid(id)) return null;
     return this.#orm.em.fork().findOne(ClientEntity, { id });
