@@ -139,19 +139,30 @@ builder.queryField('budget', (t) =>
 );
 
 builder.queryField('budgets', (t) =>
-  t.connection({
-    type: BudgetRef,
-    args: { filter: t.arg({ type: BudgetFilter }) },
-    resolve: async (_root, args, ctx) => {
-      const filter = args.filter ?? {};
-      const provider = filter.provider ? await ctx.services.providers.findBySlug(filter.provider) : null;
-      if (filter.provider && !provider) return { edges: [], pageInfo: emptyPage };
-      return ctx.services.budgets.list(
-        { scope: filter.scope, providerId: provider?.id, clientId: filter.client },
-        args,
-      );
+  t.connection(
+    {
+      type: BudgetRef,
+      args: { filter: t.arg({ type: BudgetFilter }) },
+      resolve: async (_root, args, ctx) => {
+        const filter = args.filter ?? {};
+        const provider = filter.provider ? await ctx.services.providers.findBySlug(filter.provider) : null;
+        if (filter.provider && !provider)
+          return { edges: [], pageInfo: emptyPage, totalCount: async () => 0 };
+        return ctx.services.budgets.list(
+          { scope: filter.scope, providerId: provider?.id, clientId: filter.client },
+          args,
+        );
+      },
     },
-  }),
+    {
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filter across every page (counted only when asked for).',
+          resolve: (connection) => connection.totalCount(),
+        }),
+      }),
+    },
+  ),
 );
 
 const emptyPage = { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null };

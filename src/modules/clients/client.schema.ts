@@ -1,16 +1,22 @@
+import type { Context } from '../../context.ts';
 import { actorOf } from '../../context.ts';
 import { builder } from '../../graphql/builder.ts';
 import { dropNulls } from '../../graphql/input.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
-import type { Context } from '../../context.ts';
-import { loadProviders, ProviderNode, RateLimitPolicyInput, RateLimitPolicyRef } from '../providers/provider.schema.ts';
+import {
+  loadProviders,
+  ProviderNode,
+  RateLimitPolicyInput,
+  RateLimitPolicyRef,
+} from '../providers/provider.schema.ts';
 import { CLIENT_STATUSES, type Client } from './client.entity.ts';
 
 const ClientStatus = builder.enumType('ClientStatus', { values: CLIENT_STATUSES });
 
 /** Clients load through a per-request loader: a list of budgets or usage groups reads them in one query. */
 export const ClientRef = builder.loadableObjectRef('Client', {
-  load: (ids: string[], ctx: Context) => ctx.services.clients.getMany(ids).then((rows) => rows.map(orMissing)),
+  load: (ids: string[], ctx: Context) =>
+    ctx.services.clients.getMany(ids).then((rows) => rows.map(orMissing)),
 });
 
 /** A client that no longer exists loads as an error, which loadClient turns into null. */
@@ -71,11 +77,21 @@ builder.queryField('client', (t) =>
 );
 
 builder.queryField('clients', (t) =>
-  t.connection({
-    type: ClientRef,
-    args: { filter: t.arg({ type: ClientFilter }) },
-    resolve: (_root, args, ctx) => ctx.services.clients.list(args.filter ?? {}, args),
-  }),
+  t.connection(
+    {
+      type: ClientRef,
+      args: { filter: t.arg({ type: ClientFilter }) },
+      resolve: (_root, args, ctx) => ctx.services.clients.list(args.filter ?? {}, args),
+    },
+    {
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filter across every page (counted only when asked for).',
+          resolve: (connection) => connection.totalCount(),
+        }),
+      }),
+    },
+  ),
 );
 
 const CreateClientInput = builder.inputType('CreateClientInput', {

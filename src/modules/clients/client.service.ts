@@ -6,7 +6,7 @@ import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
-import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
+import { type CountedPage, keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { ClientChangedEvent, EventBus } from '../events/event-bus.ts';
@@ -106,15 +106,21 @@ export class ClientService {
     return this.#orm.em.fork().findOne(ClientEntity, { id });
   }
 
-  async list(filter: { status?: 'ACTIVE' | 'REVOKED' | null }, page: PageArgs) {
+  async list(filter: { status?: 'ACTIVE' | 'REVOKED' | null }, page: PageArgs): Promise<CountedPage<Client>> {
     const plan = planPage(page);
     const query = keysetQuery(plan, 'createdAt', 'asc');
-    const where: Record<string, unknown> = { ...query.where };
-    if (filter.status) where.status = filter.status;
-    const rows = await this.#orm.em
-      .fork()
-      .find(ClientEntity, where, { orderBy: query.orderBy, limit: query.limit });
-    return toPage<Client>(rows, plan, (row) => ({ at: row.createdAt, id: row.id }));
+    const matching: Record<string, unknown> = {};
+    if (filter.status) matching.status = filter.status;
+    const em = this.#orm.em.fork();
+    const rows = await em.find(
+      ClientEntity,
+      { ...query.where, ...matching },
+      { orderBy: query.orderBy, limit: query.limit },
+    );
+    return {
+      ...toPage<Client>(rows, plan, (row) => ({ at: row.createdAt, id: row.id })),
+      totalCount: () => em.count(ClientEntity, matching),
+    };
   }
 
   async create(actor: Actor, input: unknown): Promise<ClientWithKey> {

@@ -85,7 +85,8 @@ const ProviderHealthRef = builder.objectRef<HealthView>('ProviderHealth').implem
       description: 'Status changes, newest first.',
       args: { last: t.arg.int({ defaultValue: 20 }) },
       byPath: true,
-      load: (providerIds: string[], ctx, args) => ctx.services.health.historyMany(providerIds, args.last ?? 20),
+      load: (providerIds: string[], ctx, args) =>
+        ctx.services.health.historyMany(providerIds, args.last ?? 20),
       resolve: (h) => h.providerId,
     }),
     probes: t.loadableList({
@@ -93,7 +94,8 @@ const ProviderHealthRef = builder.objectRef<HealthView>('ProviderHealth').implem
       description: 'Probe results, newest first.',
       args: { last: t.arg.int({ defaultValue: 20 }) },
       byPath: true,
-      load: (providerIds: string[], ctx, args) => ctx.services.health.probesMany(providerIds, args.last ?? 20),
+      load: (providerIds: string[], ctx, args) =>
+        ctx.services.health.probesMany(providerIds, args.last ?? 20),
       resolve: (h) => h.providerId,
     }),
     uptime: t.loadable({

@@ -53,7 +53,12 @@ export class HealthService {
 
   /** The newest `last` transitions of each provider, in the order asked: two queries however many. */
   async historyMany(providerIds: readonly string[], last: number): Promise<HealthTransition[][]> {
-    const rows = await this.#newestPer<HealthTransition>('health_transitions', HealthTransitionEntity, providerIds, last);
+    const rows = await this.#newestPer<HealthTransition>(
+      'health_transitions',
+      HealthTransitionEntity,
+      providerIds,
+      last,
+    );
     return groupByProvider(providerIds, rows);
   }
 

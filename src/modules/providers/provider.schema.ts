@@ -366,11 +366,21 @@ builder.queryField('provider', (t) =>
 );
 
 builder.queryField('providers', (t) =>
-  t.connection({
-    type: ProviderRef,
-    args: { filter: t.arg({ type: ProviderFilter }) },
-    resolve: (_root, args, ctx) => ctx.services.providers.list(args.filter ?? {}, args),
-  }),
+  t.connection(
+    {
+      type: ProviderRef,
+      args: { filter: t.arg({ type: ProviderFilter }) },
+      resolve: (_root, args, ctx) => ctx.services.providers.list(args.filter ?? {}, args),
+    },
+    {
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filter across every page (counted only when asked for).',
+          resolve: (connection) => connection.totalCount(),
+        }),
+      }),
+    },
+  ),
 );
 
 // ---- mutations (admin) ----------------------------------------------------------------------
