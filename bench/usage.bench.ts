@@ -286,14 +286,18 @@ export async function runUsageBench(): Promise<void> {
     const baselineRows = Number(
       (await sql<{ n: string }>`select count(*) as n from retention_baseline`.execute(db)).rows[0]!.n,
     );
-    const batched = await timed(async () => {
-      for (;;) {
-        const r = await sql`delete from retention_baseline where ctid in (
-          select ctid from retention_baseline where at < ${now} limit 5000)`.execute(db);
-        if (Number(r.numAffectedRows ?? 0) < 5000) break;
-      }
-    });
-    await new Promise((r) => setTimeout(r, 11_000));
+    // On one connection, which then publishes its statistics at once (they are read just after).
+    const batched = await db.connection().execute((conn) =>
+      timed(async () => {
+        for (;;) {
+          const r = await sql`delete from retention_baseline where ctid in (
+            select ctid from retention_baseline where at < ${now} limit 5000)`.execute(conn);
+          if (Number(r.numAffectedRows ?? 0) < 5000) break;
+        }
+        await sql`select pg_stat_force_next_flush()`.execute(conn);
+        await sql`select 1`.execute(conn);
+      }),
+    );
     const baselineDead = Number(
       (
         await sql<{
