@@ -85,6 +85,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       sessionsModule({ config, orm, vault, events, audit, tokens: auth.tokens, logger }),
     );
     const usage = usageModule({ config, orm, jobs: jobQueue, logger });
+    await app.start(usage.components.partitions);
     await app.start(usage.components.recorder);
     const budgets = await app.add(
       budgetsModule({
@@ -111,7 +112,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       events,
       logger,
     });
-    const { retention } = retentionModule({ config, orm, jobs: jobQueue, logger });
+    const { retention } = retentionModule({
+      config,
+      orm,
+      jobs: jobQueue,
+      partitions: usage.services.usagePartitions,
+      logger,
+    });
     const configIo = configIoModule({ config, orm, audit, vault, events, logger });
     await app.add(jobs);
     await app.add(alerts);
@@ -134,6 +141,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       alertChannels: alerts.services.alertChannels,
       jobs: jobQueue,
       retention,
+      usagePartitions: usage.services.usagePartitions,
       ...configIo.services,
     };
     await app.add(configIo);
