@@ -120,4 +120,37 @@ describe('console overview', () => {
     expect(cp.cspViolations).toEqual([]);
     await cp.close();
   });
+
+  it("loads the overview's data at once: not after the viewer query, not after a second script", async () => {
+    await setUpProvider(a, upstream.url, { slug: 'first-paint', input: { name: 'First paint' } });
+    const cp = await newConsolePage(browser, a);
+    const { page } = cp;
+    const scripts: string[] = [];
+    page.on('request', (request) => {
+      if (request.resourceType() === 'script') scripts.push(new URL(request.url()).pathname);
+    });
+    // The viewer query is held until the provider table shows: the table must not wait for it.
+    let releaseViewer = () => {};
+    const viewerHeld = new Promise<void>((resolve) => {
+      releaseViewer = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postData()?.includes('ConsoleViewer')) await viewerHeld;
+      await route.continue();
+    });
+    await page.goto(`${a.url}/console#token=${await a.token('operator', { subject: 'oncall' })}`);
+    const shown = await page
+      .locator('tr[data-provider="first-paint"]')
+      .waitFor({ timeout: 15_000 })
+      .then(() => true)
+      .catch(() => false);
+    const scriptsBeforeTable = [...scripts];
+    releaseViewer();
+    expect(shown, 'the provider table showed while the viewer query was unanswered').toBe(true);
+    // One script, the entry: the Overview's code is not a chunk fetched after it.
+    expect(scriptsBeforeTable).toHaveLength(1);
+    // The role arrives afterwards, and the sidebar shows it.
+    await page.locator('.viewer-role[data-role="OPERATOR"]').waitFor();
+    await cp.close();
+  });
 });
