@@ -193,9 +193,11 @@ describe('console sign-in', () => {
     await cp.page.getByText('Tollgate did not accept the token').waitFor();
     await cp.page.waitForTimeout(1500);
     expect(cp.graphql.length).toBeLessThanOrEqual(2);
-    expect(cp.graphql.every((r) => r.body.includes('UNAUTHENTICATED') && !r.body.includes('"data":{'))).toBe(
-      true,
-    );
+    // The viewer's and the page's queries go out together; one still in flight when the session
+    // ends is cancelled (no body). Whatever did answer refused, with no data.
+    const answered = cp.graphql.filter((r) => r.body !== '');
+    expect(answered.length).toBeGreaterThan(0);
+    expect(answered.every((r) => r.body.includes('UNAUTHENTICATED') && !r.body.includes('"data":{'))).toBe(true);
     expect(await cp.page.evaluate(() => sessionStorage.getItem('tollgate.console.token'))).toBeNull();
     await cp.close();
   });
