@@ -180,5 +180,5 @@ describe('master keys', () => {
     } finally {
       await after.stop();
     }
-  });
+  }, 180_000); // a runaway guard, not a speed check: 10,000 rotations take 20–50 s on a busy 2-core machine
 });

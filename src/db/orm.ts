@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import { Migrator } from '@mikro-orm/migrations';
 import { defineConfig, MikroORM } from '@mikro-orm/postgresql';
+import type { Pool, PoolClient } from 'pg';
 import type { Logger } from '../shared/logger.ts';
 import { entities } from './entities.ts';
 
@@ -32,6 +33,26 @@ function timeoutOptions(timeouts: DatabaseTimeouts) {
   };
 }
 
+/**
+ * A connection handed out after the pool began to end goes straight back. Kysely's driver reads
+ * its pool again once `connect()` resolves, and after `destroy()` that pool is gone: the query
+ * fails with a TypeError and the client is never released, so `pool.end()`, and with it
+ * `orm.close()` and shutdown, waited forever (a webhook enqueue racing a stop did it).
+ */
+export function releaseWhenEnding(pool: Pool): void {
+  const connect = pool.connect.bind(pool) as (...args: unknown[]) => unknown;
+  const guarded = async (): Promise<PoolClient> => {
+    const client = await (connect() as Promise<PoolClient>);
+    if ((pool as Pool & { ending?: boolean }).ending) {
+      client.release();
+      throw new Error('the database pool is closing');
+    }
+    return client;
+  };
+  // Callers with a callback (none of ours) keep pg's own path.
+  Object.assign(pool, { connect: (...args: unknown[]) => (args.length > 0 ? connect(...args) : guarded()) });
+}
+
 export function ormConfig(clientUrl: string, poolMax = 10, timeouts?: DatabaseTimeouts) {
   return defineConfig({
     clientUrl,
@@ -39,7 +60,7 @@ export function ormConfig(clientUrl: string, poolMax = 10, timeouts?: DatabaseTi
     debug: false,
     // Migrations hold one connection for their transaction and need a second one beside it.
     pool: { min: 0, max: Math.max(poolMax, 2) },
-    ...(timeouts ? { driverOptions: timeoutOptions(timeouts) } : {}),
+    driverOptions: { ...(timeouts ? timeoutOptions(timeouts) : {}), onPoolCreated: releaseWhenEnding },
     extensions: [Migrator],
     migrations: {
       path: MIGRATIONS_DIR,
