@@ -197,7 +197,9 @@ describe('console sign-in', () => {
     // ends is cancelled (no body). Whatever did answer refused, with no data.
     const answered = cp.graphql.filter((r) => r.body !== '');
     expect(answered.length).toBeGreaterThan(0);
-    expect(answered.every((r) => r.body.includes('UNAUTHENTICATED') && !r.body.includes('"data":{'))).toBe(true);
+    expect(answered.every((r) => r.body.includes('UNAUTHENTICATED') && !r.body.includes('"data":{'))).toBe(
+      true,
+    );
     expect(await cp.page.evaluate(() => sessionStorage.getItem('tollgate.console.token'))).toBeNull();
     await cp.close();
   });
