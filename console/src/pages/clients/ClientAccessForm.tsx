@@ -14,6 +14,7 @@ import {
 } from '../../components/form-fields.tsx';
 import type { ConsoleClientFieldsFragment } from '../../gql/graphql.ts';
 import { ProviderOptionsQuery } from '../providers/operations.ts';
+import { AllowedProvidersFieldset } from './AllowedProvidersFieldset.tsx';
 import { UpdateClientMutation } from './operations.ts';
 
 /**
@@ -78,33 +79,14 @@ export function ClientAccessForm({
 
   return (
     <form onSubmit={submit} noValidate aria-label={`Access of ${client.name}`} className="inline-form">
-      <fieldset className="fieldset">
-        <legend>Allowed providers</legend>
-        <CheckboxField
-          name="allProviders"
-          label="Every provider, including ones added later"
-          checked={all}
-          onChange={setAll}
-        />
-        {!all ? (
-          <div className="provider-checks">
-            {slugs.map((slug) => (
-              <CheckboxField
-                key={slug}
-                name={`allow-${slug}`}
-                label={slug}
-                checked={allowed.includes(slug)}
-                onChange={(on) => setAllowed(on ? [...allowed, slug] : allowed.filter((s) => s !== slug))}
-              />
-            ))}
-          </div>
-        ) : null}
-        {errorFor(errors, 'allowedProviders') ? (
-          <p className="field-error" data-field-error>
-            {errorFor(errors, 'allowedProviders')}
-          </p>
-        ) : null}
-      </fieldset>
+      <AllowedProvidersFieldset
+        slugs={slugs}
+        all={all}
+        onAllChange={setAll}
+        allowed={allowed}
+        onAllowedChange={setAllowed}
+        errors={errors}
+      />
       <fieldset className="fieldset">
         <legend>Limits</legend>
         <CheckboxField

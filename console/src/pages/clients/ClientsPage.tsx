@@ -19,6 +19,7 @@ import { Badge, EmptyState, ErrorNotice, Loading, PageHeader, Panel } from '../.
 import type { ClientStatus, ConsoleClientFieldsFragment, UsageRange } from '../../gql/graphql.ts';
 import NotFoundPage from '../not-found/NotFoundPage.tsx';
 import { ProviderOptionsQuery } from '../providers/operations.ts';
+import { AllowedProvidersFieldset } from './AllowedProvidersFieldset.tsx';
 import '../providers/providers.css';
 import { RangePicker, UsageView } from '../providers/UsageView.tsx';
 import { ClientAccessForm } from './ClientAccessForm.tsx';
@@ -226,35 +227,14 @@ function ClientCreate() {
                 help="Optional; the key stops working then."
               />
             </div>
-            <fieldset className="fieldset">
-              <legend>Allowed providers</legend>
-              <CheckboxField
-                name="allProviders"
-                label="Every provider, including ones added later"
-                checked={all}
-                onChange={setAll}
-              />
-              {!all ? (
-                <div className="provider-checks">
-                  {slugs.map((slug) => (
-                    <CheckboxField
-                      key={slug}
-                      name={`allow-${slug}`}
-                      label={slug}
-                      checked={allowed.includes(slug)}
-                      onChange={(on) =>
-                        setAllowed(on ? [...allowed, slug] : allowed.filter((s) => s !== slug))
-                      }
-                    />
-                  ))}
-                </div>
-              ) : null}
-              {errorFor(errors, 'allowedProviders') ? (
-                <p className="field-error" data-field-error>
-                  {errorFor(errors, 'allowedProviders')}
-                </p>
-              ) : null}
-            </fieldset>
+            <AllowedProvidersFieldset
+              slugs={slugs}
+              all={all}
+              onAllChange={setAll}
+              allowed={allowed}
+              onAllowedChange={setAllowed}
+              errors={errors}
+            />
             <fieldset className="fieldset">
               <legend>Rate limit</legend>
               <CheckboxField
