@@ -31,6 +31,27 @@ function isUnauthenticated(error: CombinedError): boolean {
 }
 
 /**
+ * fetch, where urql's abort (a page leaving, the session ending) cuts a request off only while
+ * the session lives. Pages send their queries together with the viewer's: when the token is
+ * refused, the session ends on the first refusal while the others are still on the wire, and
+ * they are let finish (refused as well, their answers dropped by urql) rather than cut off
+ * mid-answer, so that every request the console sent has a whole answer.
+ */
+function finishedOnceSent(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  ended: () => boolean,
+): Promise<Response> {
+  const signal = init?.signal;
+  if (!signal) return fetch(input, init);
+  const controller = new AbortController();
+  signal.addEventListener('abort', () => {
+    if (!ended()) controller.abort(signal.reason);
+  });
+  return fetch(input, { ...init, signal: controller.signal });
+}
+
+/**
  * One urql client per signed-in token: queries and mutations over HTTP, subscriptions over one
  * graphql-ws connection that carries the token in its connection_init payload. A refused token
  * (HTTP 401, an UNAUTHENTICATED error, or the socket closed 4401/4403) calls `onUnauthenticated`
@@ -76,6 +97,7 @@ export function createConsoleClient(token: string, onUnauthenticated: () => void
     // POST, always: a GET with a query is refused as possible CSRF (src/graphql/protection.ts).
     preferGetMethod: false,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
+    fetch: (input, init) => finishedOnceSent(input, init, () => refused),
     exchanges: [
       mapExchange({
         onError(error) {
