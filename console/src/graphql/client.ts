@@ -2,6 +2,7 @@ import { cacheExchange, type KeyingConfig } from '@urql/exchange-graphcache';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { Client, type CombinedError, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
 import { ConnectionStore } from './connection.ts';
+import { takePrefetched } from './prefetch.ts';
 
 /** graphql-ws close codes Tollgate uses for a token it will not accept (src/server/ws.ts). */
 const UNAUTHORIZED_CLOSE = 4401;
@@ -97,7 +98,7 @@ export function createConsoleClient(token: string, onUnauthenticated: () => void
     // POST, always: a GET with a query is refused as possible CSRF (src/graphql/protection.ts).
     preferGetMethod: false,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
-    fetch: (input, init) => finishedOnceSent(input, init, () => refused),
+    fetch: (input, init) => takePrefetched(token, init?.body) ?? finishedOnceSent(input, init, () => refused),
     exchanges: [
       mapExchange({
         onError(error) {
