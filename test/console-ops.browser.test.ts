@@ -181,6 +181,10 @@ describe('console: jobs', () => {
       await poll(() =>
         page.getByRole('table', { name: `Failed jobs in ${DELIVERY_QUEUE}` }).textContent(),
       ).toContain('the endpoint answered 500');
+      // The dead letter shows its own error.
+      await poll(() =>
+        page.getByRole('table', { name: `Dead letters of ${DELIVERY_QUEUE}` }).textContent(),
+      ).toContain('the endpoint answered 500');
       await expectAccessible(page);
       await screenshot(page, 'jobs');
 

@@ -250,6 +250,9 @@ describe('job monitoring', () => {
         },
         { timeout: 10_000, interval: 250 },
       );
+      // The dead letter carries the error its delivery failed with.
+      const dead = await gql(t.graphqlUrl, Jobs, { queue: DEAD_LETTER_QUEUE }, operator);
+      expect(dead.data?.jobs[0]?.lastError).toMatch(/the endpoint answered 500/);
       // ...and its final failure is announced as a gateway event.
       await vi.waitFor(() => expect(alerts).toHaveLength(1));
       expect(alerts[0]).toMatchObject({ queue: DELIVERY_QUEUE, alert: 'FAILED' });

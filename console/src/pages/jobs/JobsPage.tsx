@@ -31,7 +31,7 @@ const QueueJobsQuery = graphql(`
       id queue state attempts retryLimit createdOn startedOn completedOn lastError
     }
     deadLetters: jobs(queue: $deadLetter, first: 50) {
-      id queue state attempts createdOn
+      id queue state attempts createdOn lastError
     }
   }
 `);
@@ -331,7 +331,7 @@ function QueueDetail({
                 <tr>
                   <th scope="col">Job</th>
                   <th scope="col">Dead-lettered</th>
-                  <th scope="col">Why</th>
+                  <th scope="col">Last error</th>
                 </tr>
               </thead>
               <tbody>
@@ -339,8 +339,12 @@ function QueueDetail({
                   <tr key={j.id} data-dead-letter={j.id}>
                     <td className="mono">{j.id.slice(0, 8)}</td>
                     <td title={formatTime(j.createdOn)}>{formatRelative(j.createdOn)}</td>
-                    <td className="muted">
-                      Out of attempts in {queue.name}; its last error is on the failed job above.
+                    <td>
+                      {j.lastError ? (
+                        <span className="error-text">{j.lastError}</span>
+                      ) : (
+                        <span className="muted">Out of attempts in {queue.name}</span>
+                      )}
                     </td>
                   </tr>
                 ))}
