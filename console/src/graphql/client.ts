@@ -32,8 +32,8 @@ function isUnauthenticated(error: CombinedError): boolean {
 }
 
 /**
- * fetch, where urql's abort (a page leaving, the session ending) cuts a request off only while
- * the session lives. Pages send their queries together with the viewer's: when the token is
+ * fetch, where urql's abort (a page leaving, the session ending) cuts a request off unless the
+ * server has refused the token. Pages send their queries together with the viewer's: when the token is
  * refused, the session ends on the first refusal while the others are still on the wire, and
  * they are let finish (refused as well, their answers dropped by urql) rather than cut off
  * mid-answer, so that every request the console sent has a whole answer.
@@ -41,13 +41,13 @@ function isUnauthenticated(error: CombinedError): boolean {
 function finishedOnceSent(
   input: RequestInfo | URL,
   init: RequestInit | undefined,
-  ended: () => boolean,
+  refusedByServer: () => boolean,
 ): Promise<Response> {
   const signal = init?.signal;
   if (!signal) return fetch(input, init);
   const controller = new AbortController();
   signal.addEventListener('abort', () => {
-    if (!ended()) controller.abort(signal.reason);
+    if (!refusedByServer()) controller.abort(signal.reason);
   });
   return fetch(input, { ...init, signal: controller.signal });
 }
@@ -61,9 +61,13 @@ function finishedOnceSent(
 export function createConsoleClient(token: string, onUnauthenticated: () => void): ConsoleClient {
   const connection = new ConnectionStore();
   let refused = false;
+  // Set only when the server refused the token (not on a sign-out or an expiry, where requests in
+  // flight are cut off as usual).
+  let refusedByServer = false;
   const refuse = () => {
     if (refused) return;
     refused = true;
+    refusedByServer = true;
     onUnauthenticated();
   };
   const wsUrl = new URL('/graphql', window.location.href);
@@ -98,7 +102,8 @@ export function createConsoleClient(token: string, onUnauthenticated: () => void
     // POST, always: a GET with a query is refused as possible CSRF (src/graphql/protection.ts).
     preferGetMethod: false,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
-    fetch: (input, init) => takePrefetched(token, init?.body) ?? finishedOnceSent(input, init, () => refused),
+    fetch: (input, init) =>
+      takePrefetched(token, init?.body) ?? finishedOnceSent(input, init, () => refusedByServer),
     exchanges: [
       mapExchange({
         onError(error) {
