@@ -353,6 +353,26 @@ describe('job monitoring for viewers', () => {
       viewer,
     );
     expect(redriven.errors?.[0]?.message).toMatch(/not authorized|role/i);
+    // A job alert naming the URL reaches a viewer's event stream with the URL redacted too.
+    const ws = wsClient(t.graphqlUrl, viewer);
+    const iterator = ws.iterate({
+      query: 'subscription { gatewayEvents(kinds: [JOB]) { ... on JobAlertEvent { jobId message } } }',
+    });
+    const first = iterator.next();
+    await new Promise((r) => setTimeout(r, 300));
+    t.app.services.events.publish('job.alert', {
+      queue: DELIVERY_QUEUE,
+      alert: 'FAILED',
+      jobId: id,
+      message: `${DELIVERY_QUEUE} job ${id} failed after 1 attempts: POST ${secretUrl} failed`,
+      retryRate: null,
+    });
+    const alert = (await first).value as { data?: { gatewayEvents: { message: string } } };
+    expect(alert.data?.gatewayEvents.message).toContain('POST https://hooks.example.com/… failed');
+    expect(JSON.stringify(alert)).not.toContain('SECRET');
+    await iterator.return?.();
+    await ws.dispose();
+
     const after = await sql<{
       state: string;
     }>`select state::text as state from pgboss.job where id = ${id}::uuid`.execute(db);
