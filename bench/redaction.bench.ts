@@ -1,6 +1,6 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { UsableKey } from '../src/modules/keys/key-ring.ts';
-import { pushResponseHeaders } from '../src/modules/proxy/upstream-request.ts';
+import { pushResponseHeaders } from '../src/modules/upstream/upstream-request.ts';
 
 /**
  * The cost of redacting the provider key from an upstream's response headers (it runs on every

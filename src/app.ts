@@ -33,13 +33,15 @@ import { resolveMasterKeys } from './modules/keys/master-keys.ts';
 import { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import { Vault } from './modules/keys/vault.ts';
 import { ProviderService } from './modules/providers/provider.service.ts';
-import { Breakers } from './modules/proxy/circuit-breaker.ts';
-import { CircuitIsolations } from './modules/proxy/circuit-isolations.ts';
-import { ProviderCache } from './modules/proxy/provider-cache.ts';
+import { ProviderCache } from './modules/providers/provider-cache.ts';
 import { createProxyHandler } from './modules/proxy/proxy.handler.ts';
-import { RateLimits } from './modules/proxy/rate-limits.ts';
-import { UpstreamAgents } from './modules/proxy/upstream-agents.ts';
+import { ProxyState } from './modules/proxy/proxy-state.ts';
+import { CircuitIsolations } from './modules/resilience/circuit-isolations.ts';
+import { createCircuitRegistry } from './modules/resilience/circuit-registry.ts';
+import { RateLimits } from './modules/resilience/rate-limits.ts';
+import { RedisGate } from './modules/resilience/shared-state.ts';
 import { RetentionService } from './modules/retention/retention.service.ts';
+import { UpstreamAgents } from './modules/upstream/upstream-agents.ts';
 import { UsageService } from './modules/usage/usage.service.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
@@ -54,7 +56,6 @@ import type { Services } from './services.ts';
 import { createLogger, type Logger, redactUrl } from './shared/logger.ts';
 import { isLoopbackHost } from './shared/network.ts';
 import { createRedis } from './shared/redis.ts';
-import { RedisGate } from './shared/redis-gate.ts';
 import { createTracing } from './shared/tracing.ts';
 
 export interface StartedApp {
@@ -220,7 +221,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     const clientCache = new ClientCache({ orm, events, logger });
     await clientCache.start(config.caches.refreshIntervalMs);
     onStop('client cache', async () => clientCache.stop());
-    const breakers = new Breakers({ events, logger, gate, isolations: new CircuitIsolations(orm) });
+    const breakers = createCircuitRegistry({ events, logger, gate, isolations: new CircuitIsolations(orm) });
     const providerCache = new ProviderCache({ orm, events, logger });
     await providerCache.start(config.caches.refreshIntervalMs);
     const restoredCircuits = await breakers.restore(providerCache.ids());
@@ -274,6 +275,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     rollups.defineJob(jobs, config.usage.rollupCron);
     await jobs.start();
     webhooks.start();
+    const proxyState = new ProxyState({ staleCacheMaxBytes: config.proxy.staleCacheMaxBytes });
     const services: Services = {
       tokens,
       audit,
@@ -286,6 +288,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       clientCache,
       breakers,
       limits,
+      proxyState,
       usage: new UsageService(orm),
       providerCache,
       budgets: new BudgetService({ orm, audit, events, defaultTimeZone: config.timeZone }),
@@ -344,6 +347,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       agents,
       logger,
       config: config.proxy,
+      state: proxyState,
       tracing,
       verifyKey: (provider, key) => healthMonitor.probe(provider, key),
     });

@@ -14,9 +14,10 @@ import type { KeyRing } from './modules/keys/key-ring.ts';
 import type { MasterKeyService } from './modules/keys/master-key.service.ts';
 import type { ProviderKeyService } from './modules/keys/provider-key.service.ts';
 import type { ProviderService } from './modules/providers/provider.service.ts';
-import type { Breakers } from './modules/proxy/circuit-breaker.ts';
-import type { ProviderCache } from './modules/proxy/provider-cache.ts';
-import type { RateLimits } from './modules/proxy/rate-limits.ts';
+import type { ProviderCache } from './modules/providers/provider-cache.ts';
+import type { ProxyState } from './modules/proxy/proxy-state.ts';
+import type { CircuitRegistry } from './modules/resilience/circuit-registry.ts';
+import type { RateLimits } from './modules/resilience/rate-limits.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { UsageService } from './modules/usage/usage.service.ts';
 import type { UsageReports } from './modules/usage/usage-report.ts';
@@ -32,9 +33,11 @@ export interface Services {
   masterKeys: MasterKeyService;
   clients: ClientService;
   clientCache: ClientCache;
-  breakers: Breakers;
+  breakers: CircuitRegistry;
   /** Read by the schema for a provider's rate-limit headroom; the proxy takes from it. */
   limits: RateLimits;
+  /** What the proxy's stages keep between calls: retry budgets, bulkheads, stale cache, last failures. */
+  proxyState: ProxyState;
   usage: UsageService;
   providerCache: ProviderCache;
   budgets: BudgetService;

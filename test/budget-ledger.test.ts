@@ -3,9 +3,9 @@ import { once } from 'node:events';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BudgetLedger, type LedgerAccount } from '../src/modules/budgets/budget-ledger.ts';
+import { RedisGate } from '../src/modules/resilience/shared-state.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
-import { RedisGate } from '../src/shared/redis-gate.ts';
 import { freePort, startRedisServer } from './helpers/ports.ts';
 
 const account = (key: string, limitMicros: number, blocks = true): LedgerAccount => ({

@@ -36,6 +36,12 @@ export const CreateProvider = graphql(`
   }
 `);
 
+export const ProviderBulkhead = graphql(`
+  query ProviderBulkhead($slug: String!) {
+    provider(slug: $slug) { version bulkhead { maxConcurrent maxQueue maxQueueWaitMs } }
+  }
+`);
+
 export const UpdateProvider = graphql(`
   mutation UpdateProvider($input: UpdateProviderInput!) {
     updateProvider(input: $input) {

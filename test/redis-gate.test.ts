@@ -1,10 +1,14 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
+import { createSharedLimiter } from '../src/modules/resilience/limiter.ts';
+import {
+  RedisGate,
+  RedisScriptError,
+  RedisUnavailableError,
+} from '../src/modules/resilience/shared-state.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
-import { RedisGate, RedisScriptError, RedisUnavailableError } from '../src/shared/redis-gate.ts';
-import { createSharedLimiter } from '../src/shared/shared-limiter.ts';
 import { freePort, startRedisServer } from './helpers/ports.ts';
 
 let server: ChildProcess | undefined;

@@ -10,7 +10,7 @@ import {
 import { MasterKeyRotationEntity } from '../modules/keys/master-key-rotation.entity.ts';
 import { ProviderKeyEntity } from '../modules/keys/provider-key.entity.ts';
 import { ProviderEntity } from '../modules/providers/provider.entity.ts';
-import { CircuitIsolationEntity } from '../modules/proxy/circuit-isolation.entity.ts';
+import { CircuitIsolationEntity } from '../modules/resilience/circuit-isolation.entity.ts';
 import { UsageEventEntity } from '../modules/usage/usage-event.entity.ts';
 import { UsageDayEntity, UsageHourEntity, UsageRollupEntity } from '../modules/usage/usage-rollup.entity.ts';
 

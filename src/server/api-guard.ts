@@ -4,9 +4,9 @@ import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApiProtectionConfig } from '../config.ts';
 import { bearerToken } from '../context.ts';
 import type { Operator, TokenService } from '../modules/auth/token.service.ts';
+import { createSharedLimiter, type SharedLimiter } from '../modules/resilience/limiter.ts';
+import type { RedisGate } from '../modules/resilience/shared-state.ts';
 import type { Logger } from '../shared/logger.ts';
-import type { RedisGate } from '../shared/redis-gate.ts';
-import { createSharedLimiter, type SharedLimiter } from '../shared/shared-limiter.ts';
 import { sendJson } from './http.ts';
 
 /** What refused a call: too many calls for its key, or too many refused tokens from its address. */

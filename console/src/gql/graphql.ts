@@ -60,6 +60,15 @@ export type BudgetScope =
   | 'GLOBAL'
   | 'PROVIDER';
 
+export type BulkheadPolicyInput = {
+  /** Default 128. */
+  maxConcurrent?: number | null | undefined;
+  /** Default 64. */
+  maxQueue?: number | null | undefined;
+  /** Default 1000. */
+  maxQueueWaitMs?: number | null | undefined;
+};
+
 export type CallOutcome =
   | 'BUDGET_BLOCKED'
   | 'CIRCUIT_OPEN'
@@ -132,6 +141,7 @@ export type CreateProviderInput = {
   /** http(s) URL that /proxy/{slug}/ maps to. */
   baseUrl: string;
   breaker?: BreakerPolicyInput | null | undefined;
+  bulkhead?: BulkheadPolicyInput | null | undefined;
   degradedMode?: DegradedModeInput | null | undefined;
   /** Default true. */
   enabled?: boolean | null | undefined;
@@ -347,6 +357,7 @@ export type UpdateProviderInput = {
   /** http(s) URL that /proxy/{slug}/ maps to; no credentials, query or fragment. */
   baseUrl?: string | null | undefined;
   breaker?: BreakerPolicyInput | null | undefined;
+  bulkhead?: BulkheadPolicyInput | null | undefined;
   degradedMode?: DegradedModeInput | null | undefined;
   /** Slugs of providers to fall back to, in order. */
   fallbacks?: Array<string> | null | undefined;

@@ -5,7 +5,8 @@ import type { Logger } from '../../shared/logger.ts';
 import type { AnyEvent, EventBus } from '../events/event-bus.ts';
 import { KIND_OF_TOPIC } from '../events/event-kinds.ts';
 import { deadLetterOf, type JobQueue } from '../jobs/job-queue.ts';
-import type { UpstreamAgents } from '../proxy/upstream-agents.ts';
+import { describeFailure } from '../resilience/failure.ts';
+import type { UpstreamAgents } from '../upstream/upstream-agents.ts';
 import type { AlertChannelService } from './alert-channel.service.ts';
 
 export const DELIVERY_QUEUE = 'webhook-delivery';
@@ -145,26 +146,43 @@ export class WebhookDelivery {
     const secret = await this.#channels.secretOf(channel);
     const url = new URL(channel.url);
     const log = logger.child({ channel: channel.name, eventId: event.id });
-    const response = await this.#agents.for(channel.allowPrivateNetwork).request({
-      origin: url.origin,
-      path: `${url.pathname}${url.search}`,
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'user-agent': 'tollgate-webhooks',
-        [SIGNATURE_HEADER]: signBody(secret, body),
-        'x-tollgate-event-id': event.id,
-        'x-tollgate-event-kind': event.kind,
-      },
-      body,
-      headersTimeout: this.#settings.timeoutMs,
-      bodyTimeout: this.#settings.timeoutMs,
-    });
+    const response = await this.#post(channel, url, body, secret, event);
     await response.body.dump({ limit: 64 * 1024 }).catch(() => undefined);
     if (response.statusCode < 200 || response.statusCode >= 300) {
       log.warn({ status: response.statusCode }, 'webhook delivery failed; will retry');
       throw new Error(`the endpoint answered ${response.statusCode}`);
     }
     log.debug('webhook delivered');
+  }
+
+  /** One signed POST; a failure to get an answer is described as the core classifies it. */
+  async #post(
+    channel: { allowPrivateNetwork: boolean },
+    url: URL,
+    body: string,
+    secret: string,
+    event: Delivery['event'],
+  ) {
+    try {
+      return await this.#agents.for(channel.allowPrivateNetwork).request({
+        origin: url.origin,
+        path: `${url.pathname}${url.search}`,
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'user-agent': 'tollgate-webhooks',
+          [SIGNATURE_HEADER]: signBody(secret, body),
+          'x-tollgate-event-id': event.id,
+          'x-tollgate-event-kind': event.kind,
+        },
+        body,
+        headersTimeout: this.#settings.timeoutMs,
+        bodyTimeout: this.#settings.timeoutMs,
+      });
+    } catch (error) {
+      throw new Error(`could not deliver: ${describeFailure(error, this.#settings.timeoutMs)}`, {
+        cause: error,
+      });
+    }
   }
 }

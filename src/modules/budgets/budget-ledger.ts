@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import { type RedisGate, RedisScriptError, RedisUnavailableError } from '../../shared/redis-gate.ts';
+import { type RedisGate, RedisScriptError, RedisUnavailableError } from '../resilience/shared-state.ts';
 import {
   decideAlone,
   micros,

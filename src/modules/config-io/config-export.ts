@@ -56,6 +56,7 @@ export async function exportConfig(
       timeoutMs: p.timeoutMs,
       retry: sortedKeys(p.retry),
       breaker: sortedKeys(p.breaker),
+      bulkhead: sortedKeys(p.bulkhead),
       rateLimit: sortedKeys(p.rateLimit ?? null),
       healthCheck: sortedKeys(p.healthCheck),
       pricing: sortedKeys(p.pricing),

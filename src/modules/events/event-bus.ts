@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import type { RedisGate } from '../../shared/redis-gate.ts';
+import type { RedisGate } from '../resilience/shared-state.ts';
 import { FanOut } from './fan-out.ts';
 
 /** Every event Tollgate publishes, by topic. Subscriptions and caches listen here. */

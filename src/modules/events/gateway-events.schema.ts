@@ -5,7 +5,7 @@ import { redactUrlsInText } from '../alerts/webhook-url.ts';
 import { BudgetAlertRef } from '../budgets/budget.schema.ts';
 import { HealthEventRef } from '../health/health.schema.ts';
 import { KeyEventRef } from '../keys/provider-key.schema.ts';
-import { CircuitEventRef } from '../proxy/circuit.schema.ts';
+import { CircuitEventRef } from '../resilience/circuit.schema.ts';
 import type { AnyEvent, EventBus, JobAlertEvent } from './event-bus.ts';
 import { EVENT_KINDS, type EventKind, KIND_OF_TOPIC } from './event-kinds.ts';
 import { endWithSource } from './filter-events.ts';

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
 import { type Kysely, sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
@@ -7,11 +6,13 @@ import { uuid7 } from '../../shared/uuid7.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import type { KeyRing, UsableKey } from '../keys/key-ring.ts';
 import type { Provider } from '../providers/provider.entity.ts';
-import type { Breakers } from '../proxy/circuit-breaker.ts';
-import type { ProviderCache } from '../proxy/provider-cache.ts';
-import type { RateLimits } from '../proxy/rate-limits.ts';
-import type { UpstreamAgents } from '../proxy/upstream-agents.ts';
-import { upstreamRequest } from '../proxy/upstream-request.ts';
+import type { ProviderCache } from '../providers/provider-cache.ts';
+import type { CircuitRegistry } from '../resilience/circuit-registry.ts';
+import { describeFailure } from '../resilience/failure.ts';
+import type { RateLimits } from '../resilience/rate-limits.ts';
+import { authStrategy } from '../upstream/auth-styles.ts';
+import type { UpstreamAgents } from '../upstream/upstream-agents.ts';
+import { upstreamRequest } from '../upstream/upstream-request.ts';
 import type { HEALTH_CHECK_SOURCES, HealthStatus } from './health.entity.ts';
 import { decideHealth } from './health-status.ts';
 
@@ -47,7 +48,7 @@ export class HealthMonitor {
   readonly #providers: ProviderCache;
   readonly #keyRing: KeyRing;
   readonly #limits: RateLimits;
-  readonly #breakers: Breakers;
+  readonly #breakers: CircuitRegistry;
   readonly #agents: UpstreamAgents;
   readonly #events: EventBus;
   readonly #logger: Logger;
@@ -62,7 +63,7 @@ export class HealthMonitor {
     providers: ProviderCache;
     keyRing: KeyRing;
     limits: RateLimits;
-    breakers: Breakers;
+    breakers: CircuitRegistry;
     agents: UpstreamAgents;
     events: EventBus;
     logger: Logger;
@@ -161,16 +162,16 @@ export class HealthMonitor {
         };
       }
     }
-    const key =
-      provider.auth.style === 'NONE' ? undefined : (withKey ?? this.#keyRing.select(provider.id, new Set()));
-    if (provider.auth.style !== 'NONE' && !key) {
+    const usesKey = authStrategy(provider.auth.style).usesKey;
+    const key = usesKey ? (withKey ?? this.#keyRing.select(provider.id, new Set())) : undefined;
+    if (usesKey && !key) {
       return { at, ok: false, status: null, latencyMs: null, error: 'no usable key', skipped: false };
     }
     const [path = '/'] = check.path.split('?');
     const request = upstreamRequest(
       provider,
       path,
-      { url: check.path, method: check.method, headers: {} } as unknown as IncomingMessage,
+      { url: check.path, method: check.method, headers: {} },
       key,
       `probe-${randomUUID()}`,
       null,
@@ -195,19 +196,12 @@ export class HealthMonitor {
         skipped: false,
       };
     } catch (error) {
-      const e = error as { code?: string; name?: string; message?: string; cause?: { code?: string } };
-      const timedOut =
-        e.name === 'TimeoutError' ||
-        e.code === 'UND_ERR_HEADERS_TIMEOUT' ||
-        e.code === 'UND_ERR_BODY_TIMEOUT';
       return {
         at,
         ok: false,
         status: null,
         latencyMs: null,
-        error: timedOut
-          ? `no answer within ${check.timeoutMs} ms`
-          : (e.cause?.code ?? e.code ?? e.message ?? 'connection failed').slice(0, 200),
+        error: describeFailure(error, check.timeoutMs),
         skipped: false,
       };
     }

@@ -2,7 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { NotFoundError } from '../../shared/errors.ts';
-import type { ProviderCache } from '../proxy/provider-cache.ts';
+import type { ProviderCache } from '../providers/provider-cache.ts';
 import {
   type HealthCheck,
   HealthCheckEntity,

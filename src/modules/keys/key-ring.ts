@@ -6,6 +6,7 @@ import type { EventBus, KeyChangedEvent } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import { Reloader } from '../events/reloader.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
+import { KeyCooldowns } from '../resilience/key-cooldowns.ts';
 import { type KeyStatus, ProviderKeyEntity } from './provider-key.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
 import { decryptionReason, type Vault } from './vault.ts';
@@ -38,8 +39,8 @@ export class KeyRing {
   readonly #envKeys: Record<string, string>;
   #byProvider = new Map<string, UsableKey[]>();
   #slugById = new Map<string, string>();
-  /** keyId → epoch ms until which the key must not be used (upstream 429). */
-  readonly #coolingUntil = new Map<string, number>();
+  /** Keys the provider answered 429 for, left alone for a while. */
+  readonly cooldowns = new KeyCooldowns();
   readonly #disabled = new Set<string>();
   readonly #events: EventBus;
   #stop: (() => void) | undefined;
@@ -166,7 +167,7 @@ export class KeyRing {
         !exclude.has(k.id) &&
         !this.#disabled.has(k.id) &&
         (k.expiresAt === null || k.expiresAt > now) &&
-        (this.#coolingUntil.get(k.id) ?? 0) <= now,
+        !this.cooldowns.isCooling(k.id, now),
     );
     const active = usable.filter((k) => k.status === 'ACTIVE');
     return weightedPick(active.length > 0 ? active : usable.filter((k) => k.status === 'RETIRING'));
@@ -175,9 +176,10 @@ export class KeyRing {
   /** True when the provider has keys but every one is cooling down; the earliest time one is free. */
   coolingUntil(providerId: string, now = Date.now()): number | undefined {
     const stored = this.#byProvider.get(providerId) ?? [];
-    const times = stored.map((k) => this.#coolingUntil.get(k.id) ?? 0);
-    if (times.length === 0 || times.some((t) => t <= now)) return undefined;
-    return Math.min(...times);
+    return this.cooldowns.allCoolingUntil(
+      stored.map((k) => k.id),
+      now,
+    );
   }
 
   /**
@@ -188,9 +190,9 @@ export class KeyRing {
     this.#disabled.add(keyId);
   }
 
-  /** The provider answered 429 for this key: leave it alone until `untilMs`. */
+  /** Leave the key alone until `untilMs` (see KeyCooldowns; the proxy cools keys from a 429's Retry-After). */
   coolDown(keyId: string, untilMs: number): void {
-    this.#coolingUntil.set(keyId, Math.max(untilMs, this.#coolingUntil.get(keyId) ?? 0));
+    this.cooldowns.coolUntil(keyId, untilMs);
   }
 }
 

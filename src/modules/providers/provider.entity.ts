@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { defineEntity, type InferEntity, p } from '@mikro-orm/core';
 import {
   type BreakerPolicy,
+  type BulkheadPolicy,
   type DegradedMode,
   type HealthCheckSettings,
   PROVIDER_KINDS,
@@ -28,6 +29,8 @@ export const ProviderEntity = defineEntity({
     timeoutMs: p.integer(),
     retry: p.json<RetryPolicy>(),
     breaker: p.json<BreakerPolicy>(),
+    /** Concurrent calls and the short queue behind them (see bulkheadSchema). */
+    bulkhead: p.json<BulkheadPolicy>(),
     rateLimit: p.json<RateLimitPolicy>().nullable(),
     healthCheck: p.json<HealthCheckSettings>(),
     pricing: p.json<Pricing>(),

@@ -9,6 +9,7 @@ import type { ProviderPatch } from './provider.service.ts';
 import {
   AUTH_STYLES,
   type BreakerPolicy,
+  type BulkheadPolicy,
   type DegradedMode,
   degradedModeSchema,
   HEALTH_CHECK_METHODS,
@@ -73,6 +74,16 @@ const BreakerPolicyRef = builder.objectRef<BreakerPolicy>('BreakerPolicy').imple
     successThreshold: t.exposeInt('successThreshold', {
       description: 'Successful probes that close it again.',
     }),
+  }),
+});
+
+const BulkheadPolicyRef = builder.objectRef<BulkheadPolicy>('BulkheadPolicy').implement({
+  description:
+    'Upstream calls to the provider in flight at once (per replica), and the short queue behind them; calls beyond both are refused with 503 PROVIDER_SATURATED.',
+  fields: (t) => ({
+    maxConcurrent: t.exposeInt('maxConcurrent', { description: 'Calls in flight at once.' }),
+    maxQueue: t.exposeInt('maxQueue', { description: 'Calls that may wait for a slot.' }),
+    maxQueueWaitMs: t.exposeInt('maxQueueWaitMs', { description: 'How long a call may wait for a slot.' }),
   }),
 });
 
@@ -163,6 +174,7 @@ export const ProviderNode = builder.loadableNode(ProviderRef, {
     timeoutMs: t.exposeInt('timeoutMs', { description: 'One deadline covering every attempt of a call.' }),
     retry: t.field({ type: RetryPolicyRef, resolve: (p) => p.retry }),
     breaker: t.field({ type: BreakerPolicyRef, resolve: (p) => p.breaker }),
+    bulkhead: t.field({ type: BulkheadPolicyRef, resolve: (p) => p.bulkhead }),
     rateLimit: t.field({ type: RateLimitPolicyRef, nullable: true, resolve: (p) => p.rateLimit ?? null }),
     healthCheck: t.field({ type: HealthCheckRef, resolve: (p) => p.healthCheck }),
     pricing: t.field({ type: PricingRef, resolve: (p) => p.pricing }),
@@ -217,6 +229,14 @@ const BreakerPolicyInput = builder.inputType('BreakerPolicyInput', {
     failureThreshold: t.int({ description: 'Default 5.' }),
     halfOpenAfterMs: t.int({ description: 'Default 30000.' }),
     successThreshold: t.int({ description: 'Default 3.' }),
+  }),
+});
+
+const BulkheadPolicyInput = builder.inputType('BulkheadPolicyInput', {
+  fields: (t) => ({
+    maxConcurrent: t.int({ description: 'Default 128.' }),
+    maxQueue: t.int({ description: 'Default 64.' }),
+    maxQueueWaitMs: t.int({ description: 'Default 1000.' }),
   }),
 });
 
@@ -280,6 +300,7 @@ const settingsFields = (t: Parameters<Parameters<typeof builder.inputType>[1]['f
   timeoutMs: t.int({ description: 'Default 30000.' }),
   retry: t.field({ type: RetryPolicyInput }),
   breaker: t.field({ type: BreakerPolicyInput }),
+  bulkhead: t.field({ type: BulkheadPolicyInput }),
   rateLimit: t.field({ type: RateLimitPolicyInput, description: 'null means no provider rate limit.' }),
   healthCheck: t.field({ type: HealthCheckInput }),
   pricing: t.field({ type: PricingInput }),

@@ -11,7 +11,7 @@ import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { BudgetEntity } from '../budgets/budget.entity.ts';
 import type { EventBus } from '../events/event-bus.ts';
-import { CircuitIsolationEntity } from '../proxy/circuit-isolation.entity.ts';
+import { CircuitIsolationEntity } from '../resilience/circuit-isolation.entity.ts';
 import { type Provider, ProviderEntity } from './provider.entity.ts';
 import {
   degradedModeSchema,
@@ -190,6 +190,7 @@ export class ProviderService {
       timeoutMs: provider.timeoutMs,
       retry: provider.retry,
       breaker: provider.breaker,
+      bulkhead: provider.bulkhead,
       rateLimit: provider.rateLimit ?? null,
       healthCheck: provider.healthCheck,
       pricing: provider.pricing,
@@ -275,7 +276,15 @@ export function specColumns(spec: ProviderSpec) {
   return columns;
 }
 
-const MERGED_SETTINGS = ['retry', 'breaker', 'healthCheck', 'pricing', 'rateLimit', 'degradedMode'] as const;
+const MERGED_SETTINGS = [
+  'retry',
+  'breaker',
+  'bulkhead',
+  'healthCheck',
+  'pricing',
+  'rateLimit',
+  'degradedMode',
+] as const;
 
 /**
  * Applies a patch: absent fields keep their value; nested settings objects merge field by field

@@ -1,7 +1,10 @@
 import { z } from 'zod';
 import { privateHostReason } from '../../shared/network.ts';
 import { CONTROL_CHARACTER_MESSAGE, hasControlCharacter } from '../../shared/validation.ts';
+import { AUTH_STYLES, authStrategy } from '../upstream/auth-styles.ts';
 import { riskyPatternReason } from './key-pattern.ts';
+
+export { AUTH_STYLES };
 
 /**
  * The shape of a provider's settings, with the defaults of DESIGN.md §4. GraphQL inputs, config
@@ -9,27 +12,7 @@ import { riskyPatternReason } from './key-pattern.ts';
  */
 
 export const SLUG_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-/** RFC 9110 token: what an HTTP header name may contain (so no CR, LF, colon or space). */
-const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
-const QUERY_NAME_PATTERN = /^[A-Za-z0-9._~-]+$/;
-/** Headers Tollgate or Node manage itself; injecting a key into one of them would break the call. */
-const RESERVED_HEADERS = new Set([
-  'host',
-  'connection',
-  'content-length',
-  'transfer-encoding',
-  'te',
-  'trailer',
-  'upgrade',
-  'keep-alive',
-  'proxy-authorization',
-  'proxy-connection',
-  'x-tollgate-key',
-  'cookie',
-]);
-
 export const PROVIDER_KINDS = ['GENERIC_HTTP', 'OPENAI_COMPATIBLE'] as const;
-export const AUTH_STYLES = ['BEARER', 'HEADER', 'QUERY', 'NONE'] as const;
 export const RATE_LIMIT_MODES = ['REJECT', 'QUEUE'] as const;
 export const HEALTH_CHECK_METHODS = ['GET', 'HEAD', 'POST'] as const;
 
@@ -54,31 +37,10 @@ export const authSchema = z
   })
   .superRefine((auth, ctx) => {
     const name = auth.name ?? undefined;
-    if (auth.style === 'HEADER') {
-      if (!name)
-        ctx.addIssue({ code: 'custom', path: ['name'], message: 'is required for the HEADER auth style' });
-      else if (!HEADER_NAME_PATTERN.test(name) || name.length > 100)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['name'],
-          message:
-            "must be a valid HTTP header name (letters, digits and !#$%&'*+.^_`|~-; no spaces, CR or LF)",
-        });
-      else if (RESERVED_HEADERS.has(name.toLowerCase()))
-        ctx.addIssue({
-          code: 'custom',
-          path: ['name'],
-          message: `"${name}" is managed by the gateway and cannot carry a key`,
-        });
-    } else if (auth.style === 'QUERY') {
-      if (!name)
-        ctx.addIssue({ code: 'custom', path: ['name'], message: 'is required for the QUERY auth style' });
-      else if (!QUERY_NAME_PATTERN.test(name) || name.length > 100)
-        ctx.addIssue({
-          code: 'custom',
-          path: ['name'],
-          message: 'must be a query parameter name of letters, digits and ._~-',
-        });
+    const strategy = authStrategy(auth.style);
+    if (strategy.usesName) {
+      const problem = name ? strategy.checkName(name) : `is required for the ${auth.style} auth style`;
+      if (problem) ctx.addIssue({ code: 'custom', path: ['name'], message: problem });
     } else if (name) {
       ctx.addIssue({
         code: 'custom',
@@ -89,7 +51,7 @@ export const authSchema = z
   })
   .transform((auth) => ({
     style: auth.style,
-    name: auth.style === 'HEADER' || auth.style === 'QUERY' ? (auth.name ?? null) : null,
+    name: authStrategy(auth.style).usesName ? (auth.name ?? null) : null,
   }));
 
 export const retrySchema = z
@@ -109,6 +71,16 @@ export const breakerSchema = z.object({
   failureThreshold: intIn(1, 1000).default(5),
   halfOpenAfterMs: intIn(100, 3_600_000).default(30_000),
   successThreshold: intIn(1, 100).default(3),
+});
+
+/**
+ * The provider's bulkhead: calls to it in flight at once from one replica, and how many more
+ * may wait (and for how long) for one of them to finish before being refused with 503.
+ */
+export const bulkheadSchema = z.object({
+  maxConcurrent: intIn(1, 10_000).default(128),
+  maxQueue: intIn(0, 10_000).default(64),
+  maxQueueWaitMs: intIn(0, 60_000).default(1_000),
 });
 
 export const rateLimitSchema = z
@@ -255,6 +227,7 @@ export const providerSpecSchema = z
     timeoutMs: intIn(100, 600_000).default(30_000),
     retry: retrySchema.default(() => retrySchema.parse({})),
     breaker: breakerSchema.default(() => breakerSchema.parse({})),
+    bulkhead: bulkheadSchema.default(() => bulkheadSchema.parse({})),
     rateLimit: rateLimitSchema.default(null),
     healthCheck: healthCheckSchema.default(() => healthCheckSchema.parse({})),
     pricing: pricingSchema.default(() => pricingSchema.parse({})),
@@ -309,6 +282,7 @@ export type ProviderSpecInput = z.input<typeof providerSpecSchema>;
 export type ProviderSpec = z.output<typeof providerSpecSchema>;
 export type RetryPolicy = z.output<typeof retrySchema>;
 export type BreakerPolicy = z.output<typeof breakerSchema>;
+export type BulkheadPolicy = z.output<typeof bulkheadSchema>;
 export type RateLimitPolicy = NonNullable<z.output<typeof rateLimitSchema>>;
 export type HealthCheckSettings = z.output<typeof healthCheckSchema>;
 export type Pricing = z.output<typeof pricingSchema>;

@@ -11,6 +11,8 @@ export const GATEWAY_ERRORS = {
   BUDGET_EXCEEDED: { status: 402, outcome: 'BUDGET_BLOCKED', retryable: false },
   RATE_LIMITED: { status: 429, outcome: 'RATE_LIMITED', retryable: true },
   CIRCUIT_OPEN: { status: 503, outcome: 'CIRCUIT_OPEN', retryable: true },
+  // The provider's bulkhead is full (calls in flight and its short queue): shed at once.
+  PROVIDER_SATURATED: { status: 503, outcome: 'UNAVAILABLE', retryable: true },
   UPSTREAM_TIMEOUT: { status: 504, outcome: 'TIMEOUT', retryable: true },
   UPSTREAM_UNAVAILABLE: { status: 502, outcome: 'UNAVAILABLE', retryable: true },
   PAYLOAD_TOO_LARGE: { status: 413, outcome: 'PAYLOAD_TOO_LARGE', retryable: false },

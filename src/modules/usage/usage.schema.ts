@@ -3,7 +3,7 @@ import { ValidationError } from '../../shared/errors.ts';
 import { ClientRef } from '../clients/client.schema.ts';
 import type { Provider } from '../providers/provider.entity.ts';
 import { ProviderNode } from '../providers/provider.schema.ts';
-import { OutcomeEnum } from '../proxy/circuit.schema.ts';
+import { OutcomeEnum } from '../resilience/circuit.schema.ts';
 import { emptyTotals, type Percentiles, summarize, type UsageSummary } from './usage-aggregate.ts';
 import { USAGE_RANGES, type UsageGroup, type UsageReport } from './usage-report.ts';
 import { USAGE_DIMENSIONS } from './usage-sql.ts';

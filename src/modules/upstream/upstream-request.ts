@@ -1,9 +1,10 @@
 /** Building the upstream request from the caller's (URL, headers, injected key) and cleaning the response headers. */
-import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { Dispatcher } from 'undici';
 import type { UsableKey } from '../keys/key-ring.ts';
 import type { Provider } from '../providers/provider.entity.ts';
+import { authStrategy } from './auth-styles.ts';
 import { listMayHoldKey, type Needle, needleOf, redactValues } from './secret-redaction.ts';
 import type { UpstreamOptions } from './upstream-exchange.ts';
 
@@ -45,26 +46,7 @@ export function connectionNominated(connection: string | string[] | undefined): 
   );
 }
 
-/**
- * The caller's query string with `name=value` appended, byte for byte otherwise: APIs that sign
- * the query, or tell `flag` from `flag=`, must get what the caller sent. Any parameter the caller
- * sent under that name (however encoded) is dropped, so the injected key is the only one.
- */
-export function withQueryParameter(query: string, name: string, value: string): string {
-  const kept = query
-    .split('&')
-    .filter((pair) => pair !== '' && decodeComponent(pair.split('=', 1)[0] as string) !== name);
-  kept.push(`${encodeURIComponent(name)}=${encodeURIComponent(value)}`);
-  return kept.join('&');
-}
-
-function decodeComponent(text: string): string {
-  try {
-    return decodeURIComponent(text.replaceAll('+', ' '));
-  } catch {
-    return text;
-  }
-}
+export { withQueryParameter } from './query.ts';
 
 const parsedBases = new Map<string, { origin: string; basePath: string }>();
 
@@ -79,10 +61,21 @@ function parsedBase(baseUrl: string): { origin: string; basePath: string } {
   return parsed;
 }
 
+/**
+ * What the upstream request is made from: the caller's request (an IncomingMessage is one) or
+ * a request Tollgate makes itself (a health probe).
+ */
+export interface SourceRequest {
+  method?: string;
+  /** The path and query as the caller sent them; only the query is used. */
+  url?: string;
+  headers: IncomingHttpHeaders;
+}
+
 export function upstreamRequest(
   provider: Provider,
   rest: string,
-  req: IncomingMessage,
+  req: SourceRequest,
   key: UsableKey | undefined,
   requestId: string,
   body: Buffer | Readable | null,
@@ -103,10 +96,9 @@ export function upstreamRequest(
   headers['x-request-id'] = requestId;
   if (provider.kind === 'OPENAI_COMPATIBLE') headers['accept-encoding'] = 'identity'; // so usage can be read
   if (key) {
-    const { style, name } = provider.auth;
-    if (style === 'BEARER') headers.authorization = `Bearer ${key.secret}`;
-    else if (style === 'HEADER' && name) headers[name.toLowerCase()] = key.secret;
-    else if (style === 'QUERY' && name) query = withQueryParameter(query, name, key.secret);
+    const target = { headers, query };
+    authStrategy(provider.auth.style).inject(target, provider.auth.name, key.secret);
+    query = target.query;
   }
   return {
     origin,

@@ -3,7 +3,7 @@ import type { Logger } from '../../shared/logger.ts';
 import type { EventBus } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import { Reloader } from '../events/reloader.ts';
-import { type Provider, ProviderEntity } from '../providers/provider.entity.ts';
+import { type Provider, ProviderEntity } from './provider.entity.ts';
 
 /**
  * Every provider's configuration in memory, by slug and id, so the proxy resolves a provider

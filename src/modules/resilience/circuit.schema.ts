@@ -6,7 +6,7 @@ import { CIRCUIT_STATES, type CircuitChangedEvent } from '../events/event-bus.ts
 import { filterEvents } from '../events/filter-events.ts';
 import { ProviderNode } from '../providers/provider.schema.ts';
 import { OUTCOMES, type UsageEvent } from '../usage/usage-event.entity.ts';
-import type { CircuitStatus } from './circuit-breaker.ts';
+import type { CircuitStatus } from './circuit-registry.ts';
 
 const CircuitState = builder.enumType('CircuitState', {
   values: CIRCUIT_STATES,

@@ -1,6 +1,6 @@
 import { type Redis, ReplyError } from 'ioredis';
-import type { Logger } from './logger.ts';
-import { COMMAND_TIMEOUT_MS } from './redis.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { COMMAND_TIMEOUT_MS } from '../../shared/redis.ts';
 
 /** Redis cannot be asked now (down, frozen, or known to be unresponsive): use the local fallback. */
 export class RedisUnavailableError extends Error {

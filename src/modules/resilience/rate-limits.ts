@@ -1,8 +1,8 @@
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { Logger } from '../../shared/logger.ts';
-import type { RedisGate } from '../../shared/redis-gate.ts';
-import { createSharedLimiter, type SharedLimiter } from '../../shared/shared-limiter.ts';
 import type { RateLimitPolicy } from '../providers/provider.validation.ts';
+import { createSharedLimiter, type SharedLimiter } from './limiter.ts';
+import type { RedisGate } from './shared-state.ts';
 
 export interface LimitDecision {
   allowed: boolean;

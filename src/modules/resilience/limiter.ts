@@ -1,6 +1,6 @@
 import { RateLimiterMemory, RateLimiterRedis, type RateLimiterRes } from 'rate-limiter-flexible';
-import type { Logger } from './logger.ts';
-import { type RedisGate, RedisScriptError } from './redis-gate.ts';
+import type { Logger } from '../../shared/logger.ts';
+import { type RedisGate, RedisScriptError } from './shared-state.ts';
 
 /**
  * The counter script: rate-limiter-flexible's, with the expiry in milliseconds (periods can be
