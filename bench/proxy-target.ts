@@ -13,11 +13,15 @@
 //   PROFILE_HEAP=heap.json node bench/proxy-target.ts tollgate <upstream url>
 // The second writes, at SIGTERM, a sampling heap profile of the allocations that outlived a
 // young-generation GC: what makes GC expensive (Chrome DevTools opens it as .heapprofile).
+// With BENCH_TRACE_PAUSES=1 the target watches its own pauses (garbage collections by kind, the
+// event loop's delay) and prints what it saw since the last time as a JSON line on each SIGUSR2.
+// BENCH_TOLLGATE_SETTINGS (JSON) adds settings to a Tollgate target's, to compare them under load.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { Agent } from 'undici';
 
 const [kind, upstreamUrl = '', redisUrl] = process.argv.slice(2);
@@ -130,6 +134,8 @@ async function start(): Promise<{ url: string; key?: string; stop: () => Promise
         LOG_LEVEL: 'warn',
         TOLLGATE_EMBEDDED_PG_PORT: String(20_000 + Math.floor(Math.random() * 12_000)),
         ...(redisUrl ? { REDIS_URL: redisUrl } : {}),
+        // Settings to try under the same load (e.g. '{"TOLLGATE_USAGE_FLUSH_INTERVAL_MS":"100"}').
+        ...(JSON.parse(process.env.BENCH_TOLLGATE_SETTINGS ?? '{}') as Record<string, string>),
       }),
       { logger: createLogger('error') },
     );
@@ -165,6 +171,7 @@ async function start(): Promise<{ url: string; key?: string; stop: () => Promise
 }
 
 const heapProfile = await startHeapSampling();
+if (process.env.BENCH_TRACE_PAUSES === '1') tracePauses();
 const target = await start();
 process.on('SIGTERM', () => {
   target
@@ -191,4 +198,43 @@ async function startHeapSampling(): Promise<(() => Promise<void>) | undefined> {
     const { profile } = await session.post('HeapProfiler.stopSampling');
     writeFileSync(file, JSON.stringify(profile));
   };
+}
+
+/** Garbage collections and event-loop delay since the last SIGUSR2, printed at each SIGUSR2. */
+function tracePauses(): void {
+  // perf_hooks' gc entry kinds: 1 minor (scavenge), 2 major (mark-compact), 4 incremental, 8 weak callbacks.
+  const kinds: Record<number, string> = { 1: 'minor', 2: 'major', 4: 'incremental', 8: 'weakcb' };
+  let gcs: Record<string, { count: number; totalMs: number; maxMs: number; over2Ms: number }> = {};
+  new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) {
+      const detail = (entry as PerformanceEntry & { detail?: { kind?: number } }).detail;
+      const kind = kinds[detail?.kind ?? 0] ?? 'other';
+      gcs[kind] ??= { count: 0, totalMs: 0, maxMs: 0, over2Ms: 0 };
+      const g = gcs[kind];
+      g.count++;
+      g.totalMs += entry.duration;
+      g.maxMs = Math.max(g.maxMs, entry.duration);
+      if (entry.duration > 2) g.over2Ms++;
+    }
+  }).observe({ entryTypes: ['gc'] });
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
+  process.on('SIGUSR2', () => {
+    const round = (n: number) => Math.round(n * 100) / 100;
+    const out = Object.fromEntries(
+      Object.entries(gcs).map(([k, g]) => [
+        k,
+        { count: g.count, totalMs: round(g.totalMs), maxMs: round(g.maxMs), over2Ms: g.over2Ms },
+      ]),
+    );
+    console.log(
+      JSON.stringify({
+        gc: out,
+        // The histogram's figures are in ns and include the resolution (5 ms) itself.
+        loopDelayMs: { p99: round(loop.percentile(99) / 1e6 - 5), max: round(loop.max / 1e6 - 5) },
+      }),
+    );
+    gcs = {};
+    loop.reset();
+  });
 }

@@ -27,12 +27,39 @@ import { fileURLToPath } from 'node:url';
  * second phase measures what the gateway adds under ordinary load: a fixed BENCH_LATENCY_RATE
  * (default 1000 requests/s, below every target's capacity here) in BENCH_LATENCY_ROUNDS
  * (default 3) alternating rounds, timed to the microsecond by bench/latency-client.ts.
+ *
+ * A third phase measures latency at concurrency 1, the way other gateways publish their overhead:
+ * one connection, one request at a time, BENCH_SERIAL_REQUESTS (default 2000) after a warm-up, in
+ * BENCH_SERIAL_ROUNDS (default 3) alternating rounds; the p50 and p99 Tollgate adds over the
+ * upstream called directly (comparable with the published figures printed beside them) and over
+ * the bare proxy (Tollgate's own share).
+ *
+ * BENCH_PHASES (default "throughput,rate,serial") picks the phases. BENCH_TRACE_PAUSES=1 has each
+ * Tollgate target count its garbage collections and event-loop delay, printed after each of its
+ * latency rounds: where a tail comes from.
  */
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 5);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 32);
 const LATENCY_RATE = Number(process.env.BENCH_LATENCY_RATE ?? 1000);
 const LATENCY_ROUNDS = Number(process.env.BENCH_LATENCY_ROUNDS ?? 3);
+const SERIAL_REQUESTS = Number(process.env.BENCH_SERIAL_REQUESTS ?? 2000);
+const SERIAL_ROUNDS = Number(process.env.BENCH_SERIAL_ROUNDS ?? 3);
+const PHASES = new Set((process.env.BENCH_PHASES ?? 'throughput,rate,serial').split(','));
+const TRACE_PAUSES = process.env.BENCH_TRACE_PAUSES === '1';
+/**
+ * Published added p99 over the upstream called directly at concurrency 1, in µs (4 pinned cores,
+ * July 2026), for the figures of the serial phase to stand beside.
+ */
+const PUBLISHED_P99_OVER_DIRECT_US: Record<string, number> = {
+  'LiteLLM-Rust': 107,
+  agentgateway: 186,
+  Helicone: 444,
+  Bifrost: 939,
+  Kong: 1277,
+  Portkey: 3262,
+  'LiteLLM-Python': 7996,
+};
 const UNRECORDED = 'tollgate, no usage (diagnostic)';
 const AUTOCANNON = fileURLToPath(new URL('../node_modules/autocannon/autocannon.js', import.meta.url));
 const TARGET = fileURLToPath(new URL('./proxy-target.ts', import.meta.url));
@@ -123,22 +150,44 @@ interface LatencyFigures {
   p99: number;
 }
 
-/** Latency at a fixed request rate, in microsecond precision (bench/latency-client.ts). */
-function latencyAt(url: string, headers: Record<string, string>): Promise<LatencyFigures> {
-  const args = [LATENCY_CLIENT, url, String(LATENCY_RATE), String(DURATION_S)];
+/**
+ * Latency in microsecond precision (bench/latency-client.ts): at a fixed request rate, or at
+ * concurrency 1 (`serial`).
+ */
+function latencyAt(url: string, headers: Record<string, string>, serial = false): Promise<LatencyFigures> {
+  const args = serial
+    ? [LATENCY_CLIENT, url, 'serial', String(SERIAL_REQUESTS)]
+    : [LATENCY_CLIENT, url, String(LATENCY_RATE), String(DURATION_S)];
   for (const [name, value] of Object.entries(headers)) args.push(`${name}=${value}`);
   return jsonFromProcess<LatencyFigures>('latency client', args, 'inherit');
 }
 
+interface Target {
+  url: string;
+  key?: string;
+  child: ChildProcess;
+  /** With BENCH_TRACE_PAUSES=1: the target's GCs and event-loop delay since the last call. */
+  pauses(): Promise<string | undefined>;
+}
+
 /** Starts one target process and waits for its URL (and client key). */
-async function startTarget(args: string[]): Promise<{ url: string; key?: string; child: ChildProcess }> {
-  const child = spawn(process.execPath, [TARGET, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function startTarget(args: string[]): Promise<Target> {
+  const child = spawn(process.execPath, [TARGET, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+    env: { ...process.env, ...(TRACE_PAUSES && args[0] === 'tollgate' ? { BENCH_TRACE_PAUSES: '1' } : {}) },
+  });
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench target ${args[0]} exited ${code}`)));
   });
-  return { ...(JSON.parse(first) as { url: string; key?: string }), child };
+  const pauses = async () => {
+    if (!TRACE_PAUSES || args[0] !== 'tollgate') return undefined;
+    const line = new Promise<string>((resolve) => lines.once('line', resolve));
+    child.kill('SIGUSR2');
+    return line;
+  };
+  return { ...(JSON.parse(first) as { url: string; key?: string }), child, pauses };
 }
 
 async function stopTarget(child: ChildProcess): Promise<void> {
@@ -207,7 +256,7 @@ async function startRedis(): Promise<{ url: string; stop: () => void } | undefin
 
 export async function runProxyBench(): Promise<void> {
   console.log(
-    `proxy: ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION_S} s per target, small JSON responses, keep-alive`,
+    `proxy: phases ${[...PHASES].join(', ')}; ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${DURATION_S} s per target, small JSON responses, keep-alive`,
   );
   const upstream = await startTarget(['upstream']);
   const redis = await startRedis();
@@ -226,8 +275,13 @@ export async function runProxyBench(): Promise<void> {
     (typeof started)[number] | undefined,
   ];
   const auth = (key?: string): Record<string, string> => (key ? { authorization: `Bearer ${key}` } : {});
-  const direct = await measure('direct upstream', `${upstream.url}/items`, {}, upstream.child.pid);
-  const targets: { name: string; url: string; headers: Record<string, string>; pid: number | undefined }[] = [
+  const targets: {
+    name: string;
+    url: string;
+    headers: Record<string, string>;
+    pid: number | undefined;
+    pauses?: () => Promise<string | undefined>;
+  }[] = [
     { name: 'bare proxy (request)', url: bareRequest.url, headers: {}, pid: bareRequest.child.pid },
     { name: 'bare proxy (dispatch)', url: bareDispatch.url, headers: {}, pid: bareDispatch.child.pid },
     {
@@ -235,6 +289,7 @@ export async function runProxyBench(): Promise<void> {
       url: memory.url,
       headers: auth(memory.key),
       pid: memory.child.pid,
+      pauses: memory.pauses,
     },
     ...(shared
       ? [
@@ -243,6 +298,7 @@ export async function runProxyBench(): Promise<void> {
             url: shared.url,
             headers: auth(shared.key),
             pid: shared.child.pid,
+            pauses: shared.pauses,
           },
         ]
       : []),
@@ -255,8 +311,11 @@ export async function runProxyBench(): Promise<void> {
   ];
   // Each target once under load before the rounds, so every round meets warmed-up code.
   for (const target of targets) await autocannonProcess(target.url, target.headers, 3);
+  const direct = PHASES.has('throughput')
+    ? await measure('direct upstream', `${upstream.url}/items`, {}, upstream.child.pid)
+    : null;
   const rounds: Record<string, Figures>[] = [];
-  for (let round = 1; round <= ROUNDS; round++) {
+  for (let round = 1; round <= (PHASES.has('throughput') ? ROUNDS : 0); round++) {
     console.log(`  round ${round}/${ROUNDS}`);
     // Alternate the order too, so no target always runs right after the same one.
     const order = round % 2 === 1 ? targets : [...targets].reverse();
@@ -268,24 +327,26 @@ export async function runProxyBench(): Promise<void> {
 
   // Saturation measures capacity, and its latency is mostly queueing. What the gateway adds to a
   // call under ordinary load is measured apart, at a fixed rate below every target's capacity.
-  console.log(`  latency at a fixed ${LATENCY_RATE} requests/s, ${LATENCY_ROUNDS} alternating rounds:`);
   const latencyTargets = [
     { name: 'direct upstream', url: `${upstream.url}/items`, headers: {}, pid: upstream.child.pid },
     ...targets.filter((t) => t.name !== 'bare proxy (dispatch)' && t.name !== UNRECORDED),
   ];
-  const latencyRounds: Record<string, LatencyFigures>[] = [];
-  for (let round = 1; round <= LATENCY_ROUNDS; round++) {
-    const order = round % 2 === 1 ? latencyTargets : [...latencyTargets].reverse();
-    const figures: Record<string, LatencyFigures> = {};
-    for (const target of order) {
-      const f = await latencyAt(target.url, target.headers);
-      figures[target.name] = f;
-      console.log(
-        `  ${target.name.padEnd(28)} p50 ${f.p50.toFixed(3)} ms  p90 ${f.p90.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms${f.errors ? `  (${f.errors} errors)` : ''}`,
-      );
-    }
-    latencyRounds.push(figures);
-  }
+  const latencyRounds = PHASES.has('rate')
+    ? await latencyPhase(
+        `latency at a fixed ${LATENCY_RATE} requests/s`,
+        latencyTargets,
+        LATENCY_ROUNDS,
+        false,
+      )
+    : [];
+  const serialRounds = PHASES.has('serial')
+    ? await latencyPhase(
+        `latency at concurrency 1 (${SERIAL_REQUESTS} requests one at a time after a warm-up)`,
+        latencyTargets,
+        SERIAL_ROUNDS,
+        true,
+      )
+    : [];
   await Promise.all(started.map((target) => stopTarget(target.child)));
   await stopTarget(upstream.child);
   redis?.stop();
@@ -318,37 +379,39 @@ export async function runProxyBench(): Promise<void> {
       : null;
 
   const fmt = (n: number | null, digits = 3) => (n === null ? '–' : n.toFixed(digits));
-  console.log('  medians:');
-  for (const target of targets) {
-    console.log(`  ${target.name.padEnd(WIDTH)} ${describe(summary(target.name) as Figures)}`);
+  if (rounds.length > 0) {
+    console.log('  medians:');
+    for (const target of targets) {
+      console.log(`  ${target.name.padEnd(WIDTH)} ${describe(summary(target.name) as Figures)}`);
+    }
+    console.log(
+      `  throughput tollgate/bare proxy (request): ${fmt(ratio('tollgate, in-process limiter'))} (in-process), ${fmt(ratio('tollgate, Redis limiter'))} (Redis)`,
+    );
+    console.log(
+      `  throughput tollgate/bare proxy (dispatch): ${fmt(ratio('tollgate, in-process limiter', 'bare proxy (dispatch)'))} (in-process); bare dispatch/bare request: ${fmt(ratio('bare proxy (dispatch)'))}`,
+    );
+    console.log(
+      `  diagnostic: tollgate with no usage events recorded/bare proxy (request): ${fmt(ratio(UNRECORDED))}; what metering leaves of the unmetered throughput: ${fmt(ratio('tollgate, in-process limiter', UNRECORDED))}`,
+    );
+    console.log(
+      `  added latency: p50 +${fmt(
+        added('tollgate, in-process limiter', (f) => f.p50),
+        1,
+      )} ms, p99 +${fmt(
+        added('tollgate, in-process limiter', (f) => f.p99),
+        1,
+      )} ms (in-process)`,
+    );
+    console.log(
+      `  added CPU per request: +${fmt(
+        added('tollgate, in-process limiter', (f) => f.cpuMicrosPerRequest),
+        0,
+      )} µs (in-process), +${fmt(
+        added('tollgate, Redis limiter', (f) => f.cpuMicrosPerRequest),
+        0,
+      )} µs (Redis)`,
+    );
   }
-  console.log(
-    `  throughput tollgate/bare proxy (request): ${fmt(ratio('tollgate, in-process limiter'))} (in-process), ${fmt(ratio('tollgate, Redis limiter'))} (Redis)`,
-  );
-  console.log(
-    `  throughput tollgate/bare proxy (dispatch): ${fmt(ratio('tollgate, in-process limiter', 'bare proxy (dispatch)'))} (in-process); bare dispatch/bare request: ${fmt(ratio('bare proxy (dispatch)'))}`,
-  );
-  console.log(
-    `  diagnostic: tollgate with no usage events recorded/bare proxy (request): ${fmt(ratio(UNRECORDED))}; what metering leaves of the unmetered throughput: ${fmt(ratio('tollgate, in-process limiter', UNRECORDED))}`,
-  );
-  console.log(
-    `  added latency: p50 +${fmt(
-      added('tollgate, in-process limiter', (f) => f.p50),
-      1,
-    )} ms, p99 +${fmt(
-      added('tollgate, in-process limiter', (f) => f.p99),
-      1,
-    )} ms (in-process)`,
-  );
-  console.log(
-    `  added CPU per request: +${fmt(
-      added('tollgate, in-process limiter', (f) => f.cpuMicrosPerRequest),
-      0,
-    )} µs (in-process), +${fmt(
-      added('tollgate, Redis limiter', (f) => f.cpuMicrosPerRequest),
-      0,
-    )} µs (Redis)`,
-  );
 
   /** The median over latency rounds of `name`'s percentile minus the baseline's in the same round. */
   const addedAtRate = (name: string, pick: (f: LatencyFigures) => number) =>
@@ -359,20 +422,26 @@ export async function runProxyBench(): Promise<void> {
           ),
         )
       : null;
-  const latencySummary = (name: string) =>
-    latencyRounds[0]?.[name]
+  const latencySummary = (name: string, of = latencyRounds) =>
+    of[0]?.[name]
       ? {
-          p50: median(latencyRounds.map((r) => (r[name] as LatencyFigures).p50)),
-          p99: median(latencyRounds.map((r) => (r[name] as LatencyFigures).p99)),
-          errors: latencyRounds.reduce((n, r) => n + (r[name] as LatencyFigures).errors, 0),
+          p50: median(of.map((r) => (r[name] as LatencyFigures).p50)),
+          p99: median(of.map((r) => (r[name] as LatencyFigures).p99)),
+          errors: of.reduce((n, r) => n + (r[name] as LatencyFigures).errors, 0),
         }
       : null;
-  console.log(
-    `  added latency at ${LATENCY_RATE} requests/s: p50 +${fmt(addedAtRate('tollgate, in-process limiter', (f) => f.p50))} ms, p99 +${fmt(
-      addedAtRate('tollgate, in-process limiter', (f) => f.p99),
-    )} ms (in-process); p50 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p50))} ms (Redis)`,
-  );
-  const tollgateRps = summary('tollgate, in-process limiter')?.rps ?? 0;
+  if (latencyRounds.length > 0) {
+    console.log(
+      `  added latency at ${LATENCY_RATE} requests/s: p50 +${fmt(addedAtRate('tollgate, in-process limiter', (f) => f.p50))} ms, p99 +${fmt(
+        addedAtRate('tollgate, in-process limiter', (f) => f.p99),
+      )} ms (in-process); p50 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p50))} ms (Redis)`,
+    );
+    console.log(
+      `  added latency at ${LATENCY_RATE} requests/s: p99 +${fmt(addedAtRate('tollgate, Redis limiter', (f) => f.p99))} ms (Redis)`,
+    );
+  }
+  const serial = serialSummary(serialRounds, median);
+  const tollgateRps = summary('tollgate, in-process limiter')?.rps ?? Number.POSITIVE_INFINITY;
   if (LATENCY_RATE > tollgateRps / 2) {
     console.log(
       `  note: ${LATENCY_RATE} requests/s is over half of Tollgate's measured capacity here (${tollgateRps.toFixed(0)}/s); the latency figures include queueing. Lower BENCH_LATENCY_RATE.`,
@@ -399,6 +468,7 @@ export async function runProxyBench(): Promise<void> {
       unrecordedDiagnostic: ratio(UNRECORDED),
       inProcessVsUnrecorded: ratio('tollgate, in-process limiter', UNRECORDED),
     },
+    phases: [...PHASES],
     addedLatencyMs: {
       p50: added('tollgate, in-process limiter', (f) => f.p50),
       p99: added('tollgate, in-process limiter', (f) => f.p99),
@@ -414,10 +484,107 @@ export async function runProxyBench(): Promise<void> {
         p50: addedAtRate('tollgate, in-process limiter', (f) => f.p50),
         p99: addedAtRate('tollgate, in-process limiter', (f) => f.p99),
         p50Redis: addedAtRate('tollgate, Redis limiter', (f) => f.p50),
+        p99Redis: addedAtRate('tollgate, Redis limiter', (f) => f.p99),
       },
       perRound: latencyRounds,
+    },
+    atConcurrency1: {
+      requests: SERIAL_REQUESTS,
+      direct: latencySummary('direct upstream', serialRounds),
+      bareProxy: latencySummary('bare proxy (request)', serialRounds),
+      tollgateInProcess: latencySummary('tollgate, in-process limiter', serialRounds),
+      tollgateRedis: latencySummary('tollgate, Redis limiter', serialRounds),
+      addedMicros: serial,
+      publishedAddedP99OverDirectMicros: PUBLISHED_P99_OVER_DIRECT_US,
+      perRound: serialRounds,
     },
   };
   writeFileSync(new URL('./results/proxy.json', import.meta.url), `${JSON.stringify(results, null, 2)}\n`);
   console.log('  wrote bench/results/proxy.json');
+}
+
+type LatencyTarget = {
+  name: string;
+  url: string;
+  headers: Record<string, string>;
+  pauses?: () => Promise<string | undefined>;
+};
+
+/** Latency rounds over the targets in alternating order; each round's figures by target name. */
+async function latencyPhase(
+  title: string,
+  targets: LatencyTarget[],
+  rounds: number,
+  serial: boolean,
+): Promise<Record<string, LatencyFigures>[]> {
+  console.log(`  ${title}, ${rounds} alternating rounds:`);
+  const out: Record<string, LatencyFigures>[] = [];
+  for (let round = 1; round <= rounds; round++) {
+    const order = round % 2 === 1 ? targets : [...targets].reverse();
+    const figures: Record<string, LatencyFigures> = {};
+    for (const target of order) {
+      // Clear what the target saw before this round, so what it prints next is this round's.
+      await target.pauses?.();
+      const f = await latencyAt(target.url, target.headers, serial);
+      figures[target.name] = f;
+      const pauses = await target.pauses?.();
+      console.log(
+        `  ${target.name.padEnd(28)} p50 ${f.p50.toFixed(3)} ms  p90 ${f.p90.toFixed(3)} ms  p99 ${f.p99.toFixed(3)} ms${f.errors ? `  (${f.errors} errors)` : ''}${pauses ? `\n    pauses: ${pauses}` : ''}`,
+      );
+    }
+    out.push(figures);
+  }
+  return out;
+}
+
+/**
+ * The serial phase's added latency in µs, medians of per-round differences: over the upstream
+ * called directly (as published) and over the bare proxy (Tollgate's own share); printed beside
+ * the published figures.
+ */
+function serialSummary(rounds: Record<string, LatencyFigures>[], median: (values: number[]) => number) {
+  if (rounds.length === 0) return null;
+  const added = (name: string, base: string, pick: (f: LatencyFigures) => number) =>
+    rounds[0]?.[name] && rounds[0]?.[base]
+      ? Math.round(
+          median(
+            rounds.map((r) => (pick(r[name] as LatencyFigures) - pick(r[base] as LatencyFigures)) * 1000),
+          ),
+        )
+      : null;
+  const of = (name: string) => ({
+    overDirect: {
+      p50: added(name, 'direct upstream', (f) => f.p50),
+      p99: added(name, 'direct upstream', (f) => f.p99),
+    },
+    overBareProxy: {
+      p50: added(name, 'bare proxy (request)', (f) => f.p50),
+      p99: added(name, 'bare proxy (request)', (f) => f.p99),
+    },
+  });
+  const figures = {
+    bareProxy: { overDirect: of('bare proxy (request)').overDirect },
+    tollgateInProcess: of('tollgate, in-process limiter'),
+    tollgateRedis: of('tollgate, Redis limiter'),
+  };
+  const us = (n: number | null | undefined) => (n === null || n === undefined ? '–' : `${n} µs`);
+  console.log('  added latency at concurrency 1 (medians of per-round differences):');
+  console.log(
+    `    bare proxy (request)          over direct: p50 +${us(figures.bareProxy.overDirect.p50)}, p99 +${us(figures.bareProxy.overDirect.p99)}`,
+  );
+  for (const [label, f] of [
+    ['tollgate, in-process limiter', figures.tollgateInProcess],
+    ['tollgate, Redis limiter', figures.tollgateRedis],
+  ] as const) {
+    console.log(
+      `    ${label.padEnd(29)} over direct: p50 +${us(f.overDirect.p50)}, p99 +${us(f.overDirect.p99)}; over the bare proxy (its own share): p50 +${us(f.overBareProxy.p50)}, p99 +${us(f.overBareProxy.p99)}`,
+    );
+  }
+  const published = Object.entries(PUBLISHED_P99_OVER_DIRECT_US)
+    .map(([name, p99]) => `${name} ${p99.toLocaleString('en')} µs`)
+    .join(', ');
+  console.log(
+    `    published added p99 over direct at concurrency 1 (4 pinned cores, July 2026): ${published}`,
+  );
+  return figures;
 }

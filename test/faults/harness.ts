@@ -254,13 +254,24 @@ export async function startRedis(): Promise<RedisServer> {
 export interface ProcessFigures {
   rssMb: number;
   fds: number;
+  /** Of the RSS: anonymous memory (heaps, malloc arenas, buffers) and mapped files (code). */
+  anonMb: number;
+  fileMb: number;
+  threads: number;
 }
 
 /** RSS (from /proc/PID/status) and open file descriptors (/proc/PID/fd) of a process. */
 export function processFigures(pid: number): ProcessFigures {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const rssKb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0);
-  return { rssMb: Math.round(rssKb / 1024), fds: readdirSync(`/proc/${pid}/fd`).length };
+  const mb = (field: string) =>
+    Math.round(Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0) / 1024);
+  return {
+    rssMb: mb('VmRSS'),
+    fds: readdirSync(`/proc/${pid}/fd`).length,
+    anonMb: mb('RssAnon'),
+    fileMb: mb('RssFile'),
+    threads: Number(/Threads:\s+(\d+)/.exec(status)?.[1] ?? 0),
+  };
 }
 
 export class Replica {
@@ -378,6 +389,8 @@ export interface ClusterOptions {
   env?: Record<string, string>;
   /** Start a PostgreSQL for this cluster alone (to stop it), instead of using the suite's shared one. */
   ownPostgres?: boolean;
+  /** Extra settings for the first replicas by name ("a", "b", ...): to compare two settings in one run. */
+  replicaEnv?: Record<string, Record<string, string>>;
 }
 
 export interface Cluster {
@@ -437,7 +450,9 @@ export async function startCluster(options: ClusterOptions = {}): Promise<Cluste
     return replica;
   };
   // Together, as an orchestrator would start them (migrations run under an advisory lock).
-  await Promise.all(Array.from({ length: count }, () => addReplica()));
+  await Promise.all(
+    Array.from({ length: count }, (_, i) => addReplica(options.replicaEnv?.[String.fromCharCode(97 + i)])),
+  );
   const tokens = new TokenService(loadConfig({ ...baseEnv }).auth);
   const adminToken = await tokens.mint({ role: 'admin', subject: 'fault-suite', ttlSeconds: 3600 });
   return {

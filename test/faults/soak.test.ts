@@ -25,6 +25,14 @@ import {
  */
 
 const SECONDS = Number(process.env.TOLLGATE_SOAK_SECONDS ?? 60);
+// Extra settings for replica b alone ("NAME=value,NAME=value"), to compare two settings under the
+// same traffic in one run (e.g. MALLOC_ARENA_MAX): the machine's other load then blurs both alike.
+const REPLICA_B_ENV = Object.fromEntries(
+  (process.env.TOLLGATE_SOAK_REPLICA_B_ENV ?? '')
+    .split(',')
+    .filter(Boolean)
+    .map((pair) => [pair.slice(0, pair.indexOf('=')), pair.slice(pair.indexOf('=') + 1)]),
+);
 const WARMUP_MS = Math.min(10_000, (SECONDS * 1000) / 5);
 
 let cluster: Cluster;
@@ -37,7 +45,7 @@ beforeAll(async () => {
       ? { kind: 'sse', events: ['1', '2', '3', '4', '5'], intervalMs: 50 }
       : { kind: 'json', body: { ok: true, padding: 'x'.repeat(2_000) } },
   );
-  cluster = await startCluster({ replicas: 2 });
+  cluster = await startCluster({ replicas: 2, replicaEnv: { b: REPLICA_B_ENV } });
 }, 120_000);
 
 afterAll(async () => {
@@ -45,16 +53,26 @@ afterAll(async () => {
   await upstream?.close();
 });
 
+type Figures = ReturnType<Replica['figures']> & { heapMb: number; heapTotalMb: number; externalMb: number };
 interface Snapshot {
-  replicas: Record<string, { rssMb: number; heapMb: number; fds: number }>;
+  replicas: Record<string, Figures>;
   redisClients: number;
 }
 
 async function snapshot(): Promise<Snapshot> {
   const replicas: Snapshot['replicas'] = {};
   for (const r of cluster.replicas) {
-    const heap = (await r.metric('tollgate_nodejs_heap_size_used_bytes')) ?? 0;
-    replicas[r.name] = { ...r.figures(), heapMb: Math.round(heap / 1024 / 1024) };
+    const text = await (await fetch(`${r.url}/metrics`)).text();
+    const mb = (name: string) => {
+      const line = text.split('\n').find((l) => l.startsWith(`${name} `));
+      return line === undefined ? 0 : Math.round(Number(line.slice(line.lastIndexOf(' ') + 1)) / 1024 / 1024);
+    };
+    replicas[r.name] = {
+      ...r.figures(),
+      heapMb: mb('tollgate_nodejs_heap_size_used_bytes'),
+      heapTotalMb: mb('tollgate_nodejs_heap_size_total_bytes'),
+      externalMb: mb('tollgate_nodejs_external_memory_bytes'),
+    };
   }
   return { replicas, redisClients: await cluster.redis.clients() };
 }
@@ -87,12 +105,21 @@ describe('scenario 7: soak', () => {
     }).start();
 
     let running = true;
-    const graphql = { ok: 0, failed: 0 };
+    // Failures are tallied by what they were (status and error code, or the fetch error), so that
+    // a failed soak says why.
+    const graphql = { ok: 0, failed: 0, failures: {} as Record<string, number> };
     const graphqlLoop = (async () => {
       for (let i = 0; running; i++) {
-        const res = await cluster.gql(ListProviders, {}, cluster.replicas[i % 2]).catch(() => undefined);
-        if (res?.status === 200 && !res.errors) graphql.ok++;
-        else graphql.failed++;
+        const res = await cluster
+          .gql(ListProviders, {}, cluster.replicas[i % 2])
+          .catch((error: Error) => ({ status: 0, errors: [{ message: error.message }] }) as const);
+        if (res.status === 200 && !res.errors) graphql.ok++;
+        else {
+          graphql.failed++;
+          const first = res.errors?.[0] as { message?: string; extensions?: { code?: string } } | undefined;
+          const why = `${res.status} ${first?.extensions?.code ?? first?.message ?? ''}`.slice(0, 120);
+          graphql.failures[why] = (graphql.failures[why] ?? 0) + 1;
+        }
         await sleep(100);
       }
     })();
@@ -134,7 +161,8 @@ describe('scenario 7: soak', () => {
     // Heap goes up and down with garbage collection: sample often and compare the floors of the
     // first and last thirds, which a leak raises and a collection that happened not to run does not.
     const samples: { at: number; snapshot: Snapshot }[] = [{ at: Date.now(), snapshot: start }];
-    const printEvery = Math.max(10_000, (SECONDS * 1000) / 10);
+    // At most a minute apart: a long soak is read as RSS per minute.
+    const printEvery = Math.min(60_000, Math.max(10_000, (SECONDS * 1000) / 10));
     let printedAt = Date.now();
     while (Date.now() - started < SECONDS * 1000) {
       await sleep(Math.min(2_000, Math.max(0, SECONDS * 1000 - (Date.now() - started))));
@@ -170,6 +198,7 @@ describe('scenario 7: soak', () => {
 
     report('7 soak', {
       seconds: SECONDS,
+      replicaBEnv: REPLICA_B_ENV,
       warmupS: WARMUP_MS / 1000,
       proxyCalls: outcomes.length,
       statuses: tally(outcomes, (o) => `${o.status}${o.error ? ` ${o.error}` : ''}`),

@@ -16,6 +16,11 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
 type Documents = {
     "\n  mutation UpdateClient($input: UpdateClientInput!) {\n    updateClient(input: $input) {\n      __typename\n      ... on ClientPayload {\n        client { id name version expiresAt allowedProviders { slug } rateLimit { points periodMs } }\n      }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on VersionMismatchError { code currentVersion }\n      ... on ConflictError { code message }\n      ... on NotFoundError { code }\n    }\n  }\n": typeof types.UpdateClientDocument,
     "\n  query ClientVersion($id: ID!) {\n    client(id: $id) { version name allowedProviders { slug } rateLimit { points } }\n  }\n": typeof types.ClientVersionDocument,
+    "\n  query SessionViewer { viewer { subject email sessionId role tokenExpiresAt } }\n": typeof types.SessionViewerDocument,
+    "\n  query OperatorSessions($filter: OperatorSessionFilter) {\n    operatorSessions(first: 50, filter: $filter) {\n      edges { node { id subject email role status revokedBy } }\n    }\n  }\n": typeof types.OperatorSessionsDocument,
+    "\n  mutation RevokeOperatorSession($id: ID!) {\n    revokeOperatorSession(id: $id) {\n      __typename\n      ... on RevokeOperatorSessionPayload { session { id status revokedBy } }\n      ... on NotFoundError { message }\n    }\n  }\n": typeof types.RevokeOperatorSessionDocument,
+    "\n  mutation SsoCreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { client { id } }\n    }\n  }\n": typeof types.SsoCreateClientDocument,
+    "\n  query SsoAudit($filter: AuditFilter) {\n    auditLog(first: 20, filter: $filter) { edges { node { actor actorEmail actorRole action targetId } } }\n  }\n": typeof types.SsoAuditDocument,
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": typeof types.ProviderFieldsFragmentDoc,
     "\n  mutation CreateProvider($input: CreateProviderInput!) {\n    createProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on ConflictError { code message }\n    }\n  }\n": typeof types.CreateProviderDocument,
     "\n  query ProviderBulkhead($slug: String!) {\n    provider(slug: $slug) { version bulkhead { maxConcurrent maxQueue maxQueueWaitMs } }\n  }\n": typeof types.ProviderBulkheadDocument,
@@ -73,6 +78,11 @@ type Documents = {
 const documents: Documents = {
     "\n  mutation UpdateClient($input: UpdateClientInput!) {\n    updateClient(input: $input) {\n      __typename\n      ... on ClientPayload {\n        client { id name version expiresAt allowedProviders { slug } rateLimit { points periodMs } }\n      }\n      ... on ValidationError { code fieldErrors { path message } }\n      ... on VersionMismatchError { code currentVersion }\n      ... on ConflictError { code message }\n      ... on NotFoundError { code }\n    }\n  }\n": types.UpdateClientDocument,
     "\n  query ClientVersion($id: ID!) {\n    client(id: $id) { version name allowedProviders { slug } rateLimit { points } }\n  }\n": types.ClientVersionDocument,
+    "\n  query SessionViewer { viewer { subject email sessionId role tokenExpiresAt } }\n": types.SessionViewerDocument,
+    "\n  query OperatorSessions($filter: OperatorSessionFilter) {\n    operatorSessions(first: 50, filter: $filter) {\n      edges { node { id subject email role status revokedBy } }\n    }\n  }\n": types.OperatorSessionsDocument,
+    "\n  mutation RevokeOperatorSession($id: ID!) {\n    revokeOperatorSession(id: $id) {\n      __typename\n      ... on RevokeOperatorSessionPayload { session { id status revokedBy } }\n      ... on NotFoundError { message }\n    }\n  }\n": types.RevokeOperatorSessionDocument,
+    "\n  mutation SsoCreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { client { id } }\n    }\n  }\n": types.SsoCreateClientDocument,
+    "\n  query SsoAudit($filter: AuditFilter) {\n    auditLog(first: 20, filter: $filter) { edges { node { actor actorEmail actorRole action targetId } } }\n  }\n": types.SsoAuditDocument,
     "\n  fragment ProviderFields on Provider {\n    id\n    slug\n    name\n    kind\n    baseUrl\n    enabled\n    auth { style name }\n    timeoutMs\n    retry { maxAttempts baseDelayMs maxDelayMs retryNonIdempotent budgetPercent }\n    breaker { failureThreshold halfOpenAfterMs successThreshold }\n    rateLimit { points periodMs burst mode maxQueueWaitMs maxQueueSize }\n    healthCheck { enabled path method expectedStatus intervalMs timeoutMs }\n    pricing { currency perRequestMicros estimateMicros models { model inputPerMillionMicros outputPerMillionMicros cachedInputPerMillionMicros } }\n    fallbacks { slug }\n    allowPrivateNetwork\n    version\n    createdAt\n    updatedAt\n  }\n": types.ProviderFieldsFragmentDoc,
     "\n  mutation CreateProvider($input: CreateProviderInput!) {\n    createProvider(input: $input) {\n      __typename\n      ... on ProviderPayload { provider { ...ProviderFields } }\n      ... on ValidationError { code message fieldErrors { path message } }\n      ... on ConflictError { code message }\n    }\n  }\n": types.CreateProviderDocument,
     "\n  query ProviderBulkhead($slug: String!) {\n    provider(slug: $slug) { version bulkhead { maxConcurrent maxQueue maxQueueWaitMs } }\n  }\n": types.ProviderBulkheadDocument,
@@ -150,6 +160,26 @@ export function graphql(source: "\n  mutation UpdateClient($input: UpdateClientI
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ClientVersion($id: ID!) {\n    client(id: $id) { version name allowedProviders { slug } rateLimit { points } }\n  }\n"): (typeof documents)["\n  query ClientVersion($id: ID!) {\n    client(id: $id) { version name allowedProviders { slug } rateLimit { points } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SessionViewer { viewer { subject email sessionId role tokenExpiresAt } }\n"): (typeof documents)["\n  query SessionViewer { viewer { subject email sessionId role tokenExpiresAt } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OperatorSessions($filter: OperatorSessionFilter) {\n    operatorSessions(first: 50, filter: $filter) {\n      edges { node { id subject email role status revokedBy } }\n    }\n  }\n"): (typeof documents)["\n  query OperatorSessions($filter: OperatorSessionFilter) {\n    operatorSessions(first: 50, filter: $filter) {\n      edges { node { id subject email role status revokedBy } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation RevokeOperatorSession($id: ID!) {\n    revokeOperatorSession(id: $id) {\n      __typename\n      ... on RevokeOperatorSessionPayload { session { id status revokedBy } }\n      ... on NotFoundError { message }\n    }\n  }\n"): (typeof documents)["\n  mutation RevokeOperatorSession($id: ID!) {\n    revokeOperatorSession(id: $id) {\n      __typename\n      ... on RevokeOperatorSessionPayload { session { id status revokedBy } }\n      ... on NotFoundError { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SsoCreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { client { id } }\n    }\n  }\n"): (typeof documents)["\n  mutation SsoCreateClient($input: CreateClientInput!) {\n    createClient(input: $input) {\n      __typename\n      ... on ClientKeyPayload { client { id } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query SsoAudit($filter: AuditFilter) {\n    auditLog(first: 20, filter: $filter) { edges { node { actor actorEmail actorRole action targetId } } }\n  }\n"): (typeof documents)["\n  query SsoAudit($filter: AuditFilter) {\n    auditLog(first: 20, filter: $filter) { edges { node { actor actorEmail actorRole action targetId } } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -9,6 +9,8 @@ import { overviewVariables } from '../pages/overview/overview-variables.ts';
  * used: no token, or an expired one, sends nothing (the sign-in page asks nothing of the server).
  */
 export function prefetchFirstPage(): void {
+  // A single sign-on refusal in the fragment ends the session (SessionProvider): ask nothing.
+  if (new URLSearchParams(window.location.hash.replace(/^#/, '')).has('sso_error')) return;
   // The token the session will start with (SessionProvider moves it out of the address bar).
   const session = sessionFor(tokenInFragment() ?? storedToken());
   if (session.status !== 'signed-in') return;

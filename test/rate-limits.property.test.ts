@@ -1,0 +1,155 @@
+import fc from 'fast-check';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import type { RateLimitPolicy } from '../src/modules/providers/provider.validation.ts';
+import { RateLimits } from '../src/modules/resilience/rate-limits.ts';
+import { RedisGate } from '../src/modules/resilience/shared-state.ts';
+import { createLogger } from '../src/shared/logger.ts';
+import { createRedis } from '../src/shared/redis.ts';
+
+/**
+ * Properties of the rate limits (fast-check): a limit of `points` per period plus a `burst`
+ * allowance never admits more than points + burst in a window, and never refuses a call that its
+ * buckets still had room for. In-process on a fake clock against a model of the two buckets; over
+ * a real Redis shared by several replicas, with their calls interleaved.
+ */
+
+const logger = createLogger('silent');
+let runs = 0;
+const policyOf = (points: number, periodMs: number, burst: number): RateLimitPolicy => ({
+  points,
+  periodMs,
+  burst,
+  mode: 'REJECT',
+  maxQueueWaitMs: 0,
+  maxQueueSize: 0,
+});
+
+/**
+ * The documented behaviour, as a model: a bucket's window opens with the first call after the
+ * previous window closed and lasts one period (the burst bucket's, ten); every call counts in
+ * the steady bucket, and one the steady bucket cannot take counts in the burst bucket.
+ */
+class Model {
+  steady = { end: Number.NEGATIVE_INFINITY, used: 0 };
+  burst = { end: Number.NEGATIVE_INFINITY, used: 0 };
+  readonly policy: RateLimitPolicy;
+  constructor(policy: RateLimitPolicy) {
+    this.policy = policy;
+  }
+
+  take(now: number): { allowed: boolean; remaining: number } {
+    const { points, periodMs, burst } = this.policy;
+    if (now >= this.steady.end) this.steady = { end: now + periodMs, used: 0 };
+    this.steady.used++;
+    const burstLeft = () => (now >= this.burst.end ? burst : Math.max(0, burst - this.burst.used));
+    if (this.steady.used <= points)
+      return { allowed: true, remaining: points - this.steady.used + burstLeft() };
+    if (burst === 0) return { allowed: false, remaining: 0 };
+    if (now >= this.burst.end) this.burst = { end: now + 10 * periodMs, used: 0 };
+    this.burst.used++;
+    return this.burst.used <= burst
+      ? { allowed: true, remaining: burst - this.burst.used }
+      : { allowed: false, remaining: 0 };
+  }
+}
+
+describe('rate limits: properties', () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it('in-process, fake clock: decides every call as the two-bucket model does, so no steady window admits more than points + burst', async () => {
+    vi.useFakeTimers({ toFake: ['Date', 'setTimeout', 'clearTimeout'] });
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 1, max: 5 }),
+        fc.constantFrom(100, 200, 500, 1000),
+        fc.integer({ min: 0, max: 4 }),
+        // Gaps between calls, in ms: bursts of calls at one instant and pauses past a window.
+        fc.array(
+          fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 300 }), fc.integer({ min: 0, max: 3000 })),
+          {
+            maxLength: 60,
+          },
+        ),
+        async (points, periodMs, burst, gaps) => {
+          const policy = policyOf(points, periodMs, burst);
+          const limits = new RateLimits({ replicas: 1, logger });
+          const model = new Model(policy);
+          const scope = `property:${runs++}`;
+          // Admitted calls per steady window (the model's), to state the headline bound directly.
+          const perWindow = new Map<number, number>();
+          for (const gap of gaps) {
+            vi.advanceTimersByTime(gap);
+            const now = Date.now();
+            const decision = await limits.acquire(scope, policy);
+            const expected = model.take(now);
+            expect({ at: now, allowed: decision.allowed }).toEqual({ at: now, allowed: expected.allowed });
+            expect(decision.remaining).toBe(expected.remaining);
+            expect(decision.limit).toBe(points + burst);
+            if (decision.allowed) perWindow.set(model.steady.end, (perWindow.get(model.steady.end) ?? 0) + 1);
+          }
+          for (const admitted of perWindow.values()) expect(admitted).toBeLessThanOrEqual(points + burst);
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
+
+  describe('over a real Redis shared by several replicas', () => {
+    const replicas: { gate: RedisGate; limits: RateLimits }[] = [];
+    beforeAll(async () => {
+      const url = inject('redisUrl');
+      if (!url) return;
+      for (let i = 0; i < 3; i++) {
+        const redis = createRedis(url);
+        redis.on('error', () => undefined);
+        await redis.connect();
+        const gate = new RedisGate({ redis, logger });
+        await gate.start();
+        replicas.push({ gate, limits: new RateLimits({ gate, replicas: 3, logger }) });
+      }
+    });
+    afterAll(() => {
+      for (const { gate } of replicas) {
+        gate.stop();
+        gate.redis.disconnect();
+      }
+    });
+
+    it.skipIf(!inject('redisUrl'))(
+      'calls from three replicas, interleaved in any order, admit exactly min(calls, points + burst) in one window',
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.integer({ min: 1, max: 12 }),
+            fc.integer({ min: 0, max: 6 }),
+            // Waves of calls; the calls of a wave race each other, each from one of the replicas.
+            fc.array(fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 12 }), {
+              minLength: 1,
+              maxLength: 4,
+            }),
+            async (points, burst, waves) => {
+              // A window far longer than the test: every call falls in the first one.
+              const policy = policyOf(points, 60_000, burst);
+              const scope = `property:redis:${process.pid}:${runs++}`;
+              let admitted = 0;
+              let calls = 0;
+              for (const wave of waves) {
+                const decisions = await Promise.all(
+                  wave.map((replica) => replicas[replica]!.limits.acquire(scope, policy)),
+                );
+                calls += wave.length;
+                admitted += decisions.filter((d) => d.allowed).length;
+                // After each wave: never over the limit, never under what was asked of it.
+                expect(admitted).toBe(Math.min(calls, points + burst));
+              }
+              for (const { gate } of replicas) expect(gate.degraded).toBe(false);
+            },
+          ),
+          { numRuns: 60 },
+        );
+      },
+    );
+  });
+});
