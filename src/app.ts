@@ -45,6 +45,7 @@ import { OidcSignIn } from './modules/sessions/oidc-sign-in.ts';
 import { SessionService } from './modules/sessions/session.service.ts';
 import { UpstreamAgents } from './modules/upstream/upstream-agents.ts';
 import { UsageService } from './modules/usage/usage.service.ts';
+import { UsagePartitions } from './modules/usage/usage-partitions.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
 import { UsageRollups } from './modules/usage/usage-rollup.ts';
@@ -254,7 +255,17 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.health,
     });
     const alertChannels = new AlertChannelService({ orm, audit, vault });
-    const retention = new RetentionService({ orm, logger, settings: config.retention });
+    const usagePartitions = new UsagePartitions({ orm, logger });
+    // Today's and the coming days' partitions exist before the first event is recorded; the job
+    // keeps them coming.
+    await usagePartitions.ensureAhead();
+    usagePartitions.defineJob(jobs);
+    const retention = new RetentionService({
+      orm,
+      logger,
+      settings: config.retention,
+      partitions: usagePartitions,
+    });
     jobs.define({
       name: 'retention',
       schema: z.object({}),
@@ -319,6 +330,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       alertChannels,
       jobs,
       retention,
+      usagePartitions,
       configExporter: new ConfigExporter(orm),
       configImporter: new ConfigImporter({ orm, audit, vault, events }),
     };

@@ -21,6 +21,7 @@ import type { RateLimits } from './modules/resilience/rate-limits.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
 import type { SessionService } from './modules/sessions/session.service.ts';
 import type { UsageService } from './modules/usage/usage.service.ts';
+import type { UsagePartitions } from './modules/usage/usage-partitions.ts';
 import type { UsageReports } from './modules/usage/usage-report.ts';
 
 /** The module services, wired once in app.ts and handed to resolvers through the context. */
@@ -50,6 +51,8 @@ export interface Services {
   alertChannels: AlertChannelService;
   jobs: JobQueue;
   retention: RetentionService;
+  /** The daily partitions of usage_events: created ahead by a job, dropped by retention. */
+  usagePartitions: UsagePartitions;
   configExporter: ConfigExporter;
   configImporter: ConfigImporter;
 }
