@@ -94,11 +94,13 @@ describe('usage COPY failing while the batch is still being sent', () => {
     });
     const db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;
     try {
+      const backend = async () => (await pool.query('select pg_backend_pid() as pid')).rows[0].pid;
+      const before = await backend();
       await expect(writeUsageRows(pool, db, rows)).rejects.toMatchObject({ code: '57014' });
       await settle();
       expect(uncaught).toEqual([]);
-      // The connection went back to the pool out of the COPY, ready for the next statement.
-      expect((await pool.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+      // The same connection went back to the pool out of the COPY, ready for the next statement.
+      expect(await backend()).toBe(before);
       const [count] = await query<{ n: number }>(
         t.config.database.url as string,
         'select count(*)::int as n from usage_events where provider_slug = $1',
@@ -123,6 +125,8 @@ describe('usage COPY failing while the batch is still being sent', () => {
     const blocker = new pg.Client({ connectionString: url });
     await blocker.connect();
     try {
+      const backend = async () => (await pool.query('select pg_backend_pid() as pid')).rows[0].pid;
+      const before = await backend();
       await blocker.query('begin; lock table usage_events in exclusive mode');
       const write = writeUsageRows(pool, db, rows);
       // The lock goes after the COPY's timeout (1 s) and before the rollback's (2 s): PostgreSQL
@@ -132,7 +136,8 @@ describe('usage COPY failing while the batch is still being sent', () => {
       await expect(write).rejects.toThrow('Query read timeout');
       await settle();
       expect(uncaught).toEqual([]);
-      expect((await pool.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+      // The CopyFail ended the COPY and the rollback ran: the same connection serves on.
+      expect(await backend()).toBe(before);
       const [count] = await query<{ n: number }>(
         url,
         'select count(*)::int as n from usage_events where provider_slug = $1',
