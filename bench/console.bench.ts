@@ -9,6 +9,7 @@ import { ConsoleOverviewDocument } from '../console/src/gql/graphql.ts';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
 import { TokenService } from '../src/modules/auth/token.service.ts';
+import { dayOf } from '../src/modules/usage/usage-partitions.ts';
 import { UsageRollups } from '../src/modules/usage/usage-rollup.ts';
 import { usageRow, writeUsageRows } from '../src/modules/usage/usage-rows.ts';
 import { createLogger } from '../src/shared/logger.ts';
@@ -88,6 +89,8 @@ export async function runConsoleBench(): Promise<void> {
     }
     const now = new Date();
     const from = new Date(now.getTime() - 30 * 86_400_000);
+    // The history's days get the daily partitions they would have had.
+    await app.services.usagePartitions.ensure(dayOf(from.getTime()), dayOf(now.getTime()));
     console.log(
       `console: ${PROVIDERS} providers, ${EVENTS.toLocaleString()} usage events over 30 days (COPY, then rollups)`,
     );

@@ -41,12 +41,16 @@ import { createCircuitRegistry } from './modules/resilience/circuit-registry.ts'
 import { RateLimits } from './modules/resilience/rate-limits.ts';
 import { RedisGate } from './modules/resilience/shared-state.ts';
 import { RetentionService } from './modules/retention/retention.service.ts';
+import { OidcSignIn } from './modules/sessions/oidc-sign-in.ts';
+import { SessionService } from './modules/sessions/session.service.ts';
 import { UpstreamAgents } from './modules/upstream/upstream-agents.ts';
 import { UsageService } from './modules/usage/usage.service.ts';
+import { UsagePartitions } from './modules/usage/usage-partitions.ts';
 import { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { UsageReports } from './modules/usage/usage-report.ts';
 import { UsageRollups } from './modules/usage/usage-rollup.ts';
 import { ApiGuard } from './server/api-guard.ts';
+import { createAuthRoute } from './server/auth-routes.ts';
 import { createConsoleRoute } from './server/console.ts';
 import { createHttpServer, createMetricsServer } from './server/http.ts';
 import { createMetrics } from './server/metrics.ts';
@@ -251,7 +255,17 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       settings: config.health,
     });
     const alertChannels = new AlertChannelService({ orm, audit, vault });
-    const retention = new RetentionService({ orm, logger, settings: config.retention });
+    const usagePartitions = new UsagePartitions({ orm, logger });
+    // Today's and the coming days' partitions exist before the first event is recorded; the job
+    // keeps them coming.
+    await usagePartitions.ensureAhead();
+    usagePartitions.defineJob(jobs);
+    const retention = new RetentionService({
+      orm,
+      logger,
+      settings: config.retention,
+      partitions: usagePartitions,
+    });
     jobs.define({
       name: 'retention',
       schema: z.object({}),
@@ -275,9 +289,23 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     rollups.defineJob(jobs, config.usage.rollupCron);
     await jobs.start();
     webhooks.start();
+    const sessions = new SessionService({ orm, vault, events, audit, logger, settings: config.sessions });
+    await sessions.start(config.caches.refreshIntervalMs);
+    onStop('sessions', () => sessions.stop());
+    tokens.attachSessions(sessions);
+    const oidc = config.oidc
+      ? new OidcSignIn({
+          settings: config.oidc,
+          vault,
+          logger,
+          clockToleranceSeconds: config.auth.clockToleranceSeconds,
+        })
+      : undefined;
+    if (oidc) sessions.setRefresher((refreshToken, current) => oidc.refresh(refreshToken, current));
     const proxyState = new ProxyState({ staleCacheMaxBytes: config.proxy.staleCacheMaxBytes });
     const services: Services = {
       tokens,
+      sessions,
       audit,
       events,
       providers: new ProviderService({ orm, audit, events }),
@@ -302,6 +330,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       alertChannels,
       jobs,
       retention,
+      usagePartitions,
       configExporter: new ConfigExporter(orm),
       configImporter: new ConfigImporter({ orm, audit, vault, events }),
     };
@@ -392,6 +421,13 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         },
         proxy,
         console: createConsoleRoute(),
+        auth: createAuthRoute({
+          oidc,
+          sessions,
+          publicUrl: config.http.publicUrl,
+          sessionMaxAgeSeconds: config.sessions.maxAgeSeconds,
+          logger,
+        }),
         metrics: config.metrics.port === undefined && metricsServed ? metricsRoute : undefined,
         readiness: [
           {
@@ -424,6 +460,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       server,
       yoga,
       tokens,
+      sessions,
       logger,
       maxBufferedBytes: config.graphql.wsMaxBufferedBytes,
       guard,

@@ -80,6 +80,25 @@ const envSchema = z.object({
   TOLLGATE_JWT_AUDIENCE: optionalString,
   TOLLGATE_JWT_ROLE_CLAIM: z.preprocess(emptyToUndefined, z.string().min(1).default('role')),
   TOLLGATE_JWT_CLOCK_TOLERANCE_S: int(5, 0, 300),
+  TOLLGATE_OIDC_ISSUER: z.preprocess(emptyToUndefined, z.string().url().optional()),
+  TOLLGATE_OIDC_CLIENT_ID: optionalString,
+  TOLLGATE_OIDC_CLIENT_SECRET: optionalString,
+  TOLLGATE_OIDC_CLIENT_SECRET_FILE: optionalString,
+  TOLLGATE_OIDC_NAME: z.preprocess(emptyToUndefined, z.string().min(1).max(60).default('single sign-on')),
+  TOLLGATE_OIDC_SCOPES: z.preprocess(
+    emptyToUndefined,
+    z
+      .string()
+      .default('openid email profile')
+      .refine((v) => v.split(/\s+/).includes('openid'), { message: 'must include openid' }),
+  ),
+  TOLLGATE_OIDC_ROLE_CLAIM: z.preprocess(emptyToUndefined, z.string().min(1).default('groups')),
+  TOLLGATE_OIDC_ADMIN_VALUES: optionalString,
+  TOLLGATE_OIDC_OPERATOR_VALUES: optionalString,
+  TOLLGATE_OIDC_VIEWER_VALUES: optionalString,
+  TOLLGATE_OIDC_ALLOWED_EMAIL_DOMAINS: optionalString,
+  TOLLGATE_SESSION_TOKEN_TTL_S: int(300, 30, 3600),
+  TOLLGATE_SESSION_MAX_AGE_S: int(43_200, 300, 30 * 86_400),
   TOLLGATE_GRAPHIQL: bool(true),
   TOLLGATE_GRAPHQL_INTROSPECTION: z.preprocess(
     emptyToUndefined,
@@ -175,6 +194,29 @@ export type AuthConfig =
       clockToleranceSeconds: number;
     };
 
+/** OpenID Connect sign-in for people (the console); absent when TOLLGATE_OIDC_ISSUER is not set. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  /** undefined: a public client (PKCE alone, no client authentication). */
+  clientSecret: string | undefined;
+  /** Shown on the sign-in button: "Sign in with <name>". */
+  name: string;
+  scopes: string;
+  /** Where the role values are read in the ID token; dots walk into objects (realm_access.roles). */
+  roleClaim: string;
+  /** Claim values granting each role; the highest role with a match wins, `*` matches anyone. */
+  roleValues: Record<Role, string[]>;
+  /** When non-empty, only verified emails in these domains may sign in. */
+  allowedEmailDomains: string[];
+}
+
+/** Operator sessions: the access tokens Tollgate issues after a sign-in, and how long a session lasts. */
+export interface SessionConfig {
+  tokenTtlSeconds: number;
+  maxAgeSeconds: number;
+}
+
 export interface ApiProtectionConfig {
   /** Who may run introspection queries: any valid token (`operators`), nobody, or everyone. */
   introspection: 'operators' | 'off' | 'public';
@@ -231,6 +273,8 @@ export interface Config {
   dataDir: string;
   logLevel: (typeof LOG_LEVELS)[number];
   auth: AuthConfig;
+  oidc: OidcConfig | undefined;
+  sessions: SessionConfig;
   graphql: { graphiql: boolean; wsMaxBufferedBytes: number; subscriberQueueMax: number };
   /** Abuse protection of the GraphQL API (HTTP, SSE and WebSocket). */
   apiProtection: ApiProtectionConfig;
@@ -345,6 +389,76 @@ function readSecretFile(path: string, variable: string, problems: string[]): str
   }
 }
 
+const list = (text: string | undefined): string[] =>
+  (text ?? '')
+    .split(',')
+    .map((v) => v.trim())
+    .filter(Boolean);
+
+/** The OIDC settings, or undefined when no issuer is set; problems name the variable at fault. */
+function readOidc(e: z.infer<typeof envSchema>, problems: string[]): OidcConfig | undefined {
+  const given = (Object.keys(e) as (keyof typeof e)[]).filter(
+    (k) => k.startsWith('TOLLGATE_OIDC_') && k !== 'TOLLGATE_OIDC_ISSUER' && e[k] !== undefined,
+  );
+  if (!e.TOLLGATE_OIDC_ISSUER) {
+    // Defaults count as unset; a value someone typed without an issuer is a mistake worth naming.
+    const typed = given.filter(
+      (k) => !['TOLLGATE_OIDC_NAME', 'TOLLGATE_OIDC_SCOPES', 'TOLLGATE_OIDC_ROLE_CLAIM'].includes(k),
+    );
+    if (typed.length > 0) problems.push(`${typed[0]}: only used with TOLLGATE_OIDC_ISSUER`);
+    return undefined;
+  }
+  if (!e.TOLLGATE_OIDC_CLIENT_ID)
+    problems.push('TOLLGATE_OIDC_CLIENT_ID: required when TOLLGATE_OIDC_ISSUER is set');
+  let clientSecret = e.TOLLGATE_OIDC_CLIENT_SECRET;
+  if (e.TOLLGATE_OIDC_CLIENT_SECRET && e.TOLLGATE_OIDC_CLIENT_SECRET_FILE) {
+    problems.push(
+      'TOLLGATE_OIDC_CLIENT_SECRET_FILE: set either TOLLGATE_OIDC_CLIENT_SECRET or TOLLGATE_OIDC_CLIENT_SECRET_FILE, not both',
+    );
+  } else if (e.TOLLGATE_OIDC_CLIENT_SECRET_FILE) {
+    clientSecret = readSecretFile(
+      e.TOLLGATE_OIDC_CLIENT_SECRET_FILE,
+      'TOLLGATE_OIDC_CLIENT_SECRET_FILE',
+      problems,
+    );
+  }
+  const issuer = new URL(e.TOLLGATE_OIDC_ISSUER);
+  // Plain HTTP only to this machine (a provider started by a test or a local Keycloak).
+  const loopback =
+    ['127.0.0.1', 'localhost', '[::1]'].includes(issuer.hostname) || issuer.hostname.startsWith('127.');
+  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && loopback)) {
+    problems.push('TOLLGATE_OIDC_ISSUER: must be an https:// URL (http:// only on loopback)');
+  }
+  const roleValues: Record<Role, string[]> = {
+    admin: list(e.TOLLGATE_OIDC_ADMIN_VALUES),
+    operator: list(e.TOLLGATE_OIDC_OPERATOR_VALUES),
+    viewer: list(e.TOLLGATE_OIDC_VIEWER_VALUES),
+  };
+  if (roleValues.admin.length + roleValues.operator.length + roleValues.viewer.length === 0) {
+    problems.push(
+      'TOLLGATE_OIDC_ADMIN_VALUES: set at least one of TOLLGATE_OIDC_ADMIN_VALUES, _OPERATOR_VALUES or _VIEWER_VALUES (no mapping, no one could sign in)',
+    );
+  }
+  const allowedEmailDomains = list(e.TOLLGATE_OIDC_ALLOWED_EMAIL_DOMAINS).map((d) =>
+    d.toLowerCase().replace(/^@/, ''),
+  );
+  if (allowedEmailDomains.some((d) => !/^[a-z0-9.-]+\.[a-z]{2,}$/.test(d))) {
+    problems.push(
+      'TOLLGATE_OIDC_ALLOWED_EMAIL_DOMAINS: must be a comma-separated list of domains such as example.com',
+    );
+  }
+  return {
+    issuer: e.TOLLGATE_OIDC_ISSUER,
+    clientId: e.TOLLGATE_OIDC_CLIENT_ID ?? '',
+    clientSecret,
+    name: e.TOLLGATE_OIDC_NAME,
+    scopes: e.TOLLGATE_OIDC_SCOPES,
+    roleClaim: e.TOLLGATE_OIDC_ROLE_CLAIM,
+    roleValues,
+    allowedEmailDomains,
+  };
+}
+
 /** Parses an environment into a frozen Config, or throws ConfigError naming every bad variable. */
 export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config {
   const parsed = envSchema.safeParse(env);
@@ -419,6 +533,8 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     };
   }
 
+  const oidc = readOidc(e, problems);
+
   let masterKeys: MasterKey[] | undefined;
   if (e.TOLLGATE_MASTER_KEYS && e.TOLLGATE_MASTER_KEYS_FILE) {
     problems.push(
@@ -477,6 +593,11 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Config 
     dataDir: isAbsolute(e.TOLLGATE_DATA_DIR) ? e.TOLLGATE_DATA_DIR : resolve(cwd, e.TOLLGATE_DATA_DIR),
     logLevel: e.LOG_LEVEL,
     auth,
+    oidc,
+    sessions: {
+      tokenTtlSeconds: e.TOLLGATE_SESSION_TOKEN_TTL_S,
+      maxAgeSeconds: e.TOLLGATE_SESSION_MAX_AGE_S,
+    },
     graphql: {
       graphiql: e.TOLLGATE_GRAPHIQL,
       wsMaxBufferedBytes: e.TOLLGATE_WS_MAX_BUFFERED_BYTES,

@@ -17,7 +17,12 @@ export interface Context {
 /** The audit/authorisation view of the caller; resolvers only run it behind an auth scope. */
 export function actorOf(ctx: Context): Actor {
   if (!ctx.operator) throw new Error('actorOf called without an authenticated operator');
-  return { subject: ctx.operator.subject, role: ctx.operator.role, requestId: ctx.requestId };
+  return {
+    subject: ctx.operator.subject,
+    email: ctx.operator.email,
+    role: ctx.operator.role,
+    requestId: ctx.requestId,
+  };
 }
 
 /** Extracts the bearer token from an Authorization header or a graphql-ws connectionParams value. */

@@ -19,12 +19,16 @@ import type { ProxyState } from './modules/proxy/proxy-state.ts';
 import type { CircuitRegistry } from './modules/resilience/circuit-registry.ts';
 import type { RateLimits } from './modules/resilience/rate-limits.ts';
 import type { RetentionService } from './modules/retention/retention.service.ts';
+import type { SessionService } from './modules/sessions/session.service.ts';
 import type { UsageService } from './modules/usage/usage.service.ts';
+import type { UsagePartitions } from './modules/usage/usage-partitions.ts';
 import type { UsageReports } from './modules/usage/usage-report.ts';
 
 /** The module services, wired once in app.ts and handed to resolvers through the context. */
 export interface Services {
   tokens: TokenService;
+  /** Console sessions after an OIDC sign-in (always present; empty without OIDC). */
+  sessions: SessionService;
   audit: AuditService;
   events: EventBus;
   providers: ProviderService;
@@ -47,6 +51,8 @@ export interface Services {
   alertChannels: AlertChannelService;
   jobs: JobQueue;
   retention: RetentionService;
+  /** The daily partitions of usage_events: created ahead by a job, dropped by retention. */
+  usagePartitions: UsagePartitions;
   configExporter: ConfigExporter;
   configImporter: ConfigImporter;
 }

@@ -102,6 +102,7 @@ describe('console sign-in', () => {
       'Usage',
       'Jobs',
       'Audit log',
+      'Sessions',
       'Configuration',
     ]);
     // The overview is open already: it comes last, once focus has somewhere to move from.

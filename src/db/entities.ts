@@ -11,6 +11,7 @@ import { MasterKeyRotationEntity } from '../modules/keys/master-key-rotation.ent
 import { ProviderKeyEntity } from '../modules/keys/provider-key.entity.ts';
 import { ProviderEntity } from '../modules/providers/provider.entity.ts';
 import { CircuitIsolationEntity } from '../modules/resilience/circuit-isolation.entity.ts';
+import { OperatorSessionEntity } from '../modules/sessions/operator-session.entity.ts';
 import { UsageEventEntity } from '../modules/usage/usage-event.entity.ts';
 import { UsageDayEntity, UsageHourEntity, UsageRollupEntity } from '../modules/usage/usage-rollup.entity.ts';
 
@@ -32,4 +33,5 @@ export const entities = [
   HealthTransitionEntity,
   AlertChannelEntity,
   CircuitIsolationEntity,
+  OperatorSessionEntity,
 ];

@@ -14,6 +14,7 @@ import '../modules/events/gateway-events.schema.ts';
 import '../modules/alerts/alert-channel.schema.ts';
 import '../modules/jobs/jobs.schema.ts';
 import '../modules/config-io/config.schema.ts';
+import '../modules/sessions/session.schema.ts';
 
 let schema: GraphQLSchema | undefined;
 

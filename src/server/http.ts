@@ -9,6 +9,7 @@ import {
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
+import type { AuthRoute } from './auth-routes.ts';
 import { capConnectionsPerAddress } from './connection-cap.ts';
 import type { ConsoleRoute } from './console.ts';
 
@@ -24,6 +25,8 @@ export interface HttpRoutes {
   metrics?: MetricsRoute;
   /** The operator console's files, at /console. */
   console?: ConsoleRoute;
+  /** Single sign-on and console sessions, at /auth. */
+  auth?: AuthRoute;
   readiness: ReadinessCheck[];
 }
 
@@ -262,6 +265,7 @@ export function createHttpServer(
       if (failures.length > 0) return sendJson(res, 503, { status: 'unavailable', failures });
       return sendJson(res, 200, { status: 'ready', checks: routes.readiness.map((r) => r.name) });
     }
+    if (routes.auth && path.startsWith('/auth/')) return routes.auth.serve(req, res, path, requestId);
     if (routes.console && (path === '/console' || path.startsWith('/console/'))) {
       return routes.console.serve(req, res, path);
     }

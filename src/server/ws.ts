@@ -7,6 +7,7 @@ import { bearerToken } from '../context.ts';
 import { anonymousInvalidError } from '../graphql/protection.ts';
 import { authorizationFromParams, type GraphqlServer } from '../graphql/yoga.ts';
 import type { TokenService } from '../modules/auth/token.service.ts';
+import type { SessionService } from '../modules/sessions/session.service.ts';
 import type { Logger } from '../shared/logger.ts';
 import { requestIdFrom } from '../shared/request-id.ts';
 import { type ApiGuard, clientIp, refusalBody } from './api-guard.ts';
@@ -48,6 +49,8 @@ export function attachGraphqlWebSocket(deps: {
   server: Server;
   yoga: GraphqlServer;
   tokens: TokenService;
+  /** A revoked console session's sockets are closed (4401) on every replica. */
+  sessions?: SessionService;
   logger: Logger;
   /** A socket whose unsent data passes this is too slow to keep up: it is disconnected. */
   maxBufferedBytes: number;
@@ -61,6 +64,14 @@ export function attachGraphqlWebSocket(deps: {
 }) {
   const { server, yoga, tokens, logger, maxBufferedBytes, guard } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
+  /** Open sockets by the console session their connection_init token belongs to. */
+  const sessionSockets = new Map<string, Set<WebSocket>>();
+  const stopClosingRevoked = deps.sessions?.onRevoked((sessionId) => {
+    const sockets = sessionSockets.get(sessionId);
+    if (!sockets) return;
+    logger.info({ sessionId, sockets: sockets.size }, 'closing the websockets of a revoked session');
+    for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session revoked');
+  });
 
   // Registered before graphql-ws's own listener, so every message it sends passes through here.
   // A consumer that stops reading would otherwise grow this process's memory without bound.
@@ -171,6 +182,19 @@ export function attachGraphqlWebSocket(deps: {
           guard.closeConnection(key);
         });
         if (operator) closeAtExpiry(ctx.extra, operator.expiresAt);
+        const sessionId = operator?.sessionId;
+        if (sessionId) {
+          // Revoked between the token's check and here: refused like any revoked token.
+          if (deps.sessions?.isRevoked(sessionId)) return false;
+          const socket = ctx.extra.socket;
+          const set = sessionSockets.get(sessionId) ?? new Set<WebSocket>();
+          set.add(socket);
+          sessionSockets.set(sessionId, set);
+          socket.once('close', () => {
+            set.delete(socket);
+            if (set.size === 0) sessionSockets.delete(sessionId);
+          });
+        }
         return true;
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiryTimer),
@@ -241,6 +265,7 @@ export function attachGraphqlWebSocket(deps: {
     connections: () => wss.clients.size,
     /** Closes every socket with 1001 (going away) and stops accepting new ones. */
     async close(): Promise<void> {
+      stopClosingRevoked?.();
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise((r) => setTimeout(r, 50));
       for (const client of wss.clients) client.terminate();

@@ -4,6 +4,8 @@ import { ForbiddenError } from './errors.ts';
 /** Who performs an operation: written to the audit log and checked by services. */
 export interface Actor {
   subject: string;
+  /** The person's email, for changes made through a console session (OIDC); undefined for machine tokens. */
+  email?: string | undefined;
   role: Role;
   requestId: string | undefined;
 }

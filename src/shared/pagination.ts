@@ -82,6 +82,9 @@ export interface Page<T> {
   };
 }
 
+/** A page and, counted only when asked for, how many rows match the list's filter in all. */
+export type CountedPage<T> = Page<T> & { totalCount: () => Promise<number> };
+
 /** Builds a page from rows fetched with limit + 1, in the plan's direction. */
 export function toPage<T>(rows: T[], plan: PagePlan, cursorOf: (row: T) => Cursor): Page<T> {
   const hasMore = rows.length > plan.limit;

@@ -92,8 +92,12 @@ export interface ConsolePage {
   close(): Promise<void>;
 }
 
-/** A fresh browser context whose network is Tollgate alone. */
-export async function newConsolePage(browser: Browser, t: TestApp): Promise<ConsolePage> {
+/** A fresh browser context whose network is Tollgate alone (and the origins in `allow`, such as a test's identity provider). */
+export async function newConsolePage(
+  browser: Browser,
+  t: TestApp,
+  allow: string[] = [],
+): Promise<ConsolePage> {
   const context = await browser.newContext({ viewport: { width: 1360, height: 860 } });
   const page = await context.newPage();
   const origin = new URL(t.url).origin;
@@ -102,7 +106,13 @@ export async function newConsolePage(browser: Browser, t: TestApp): Promise<Cons
   const graphql: { status: number; body: string }[] = [];
   await context.route('**/*', (route) => {
     const url = route.request().url();
-    if (url.startsWith(origin) || url.startsWith('data:') || url.startsWith('blob:')) return route.continue();
+    if (
+      url.startsWith(origin) ||
+      allow.some((o) => url.startsWith(o)) ||
+      url.startsWith('data:') ||
+      url.startsWith('blob:')
+    )
+      return route.continue();
     blocked.push(url);
     return route.abort('internetdisconnected');
   });

@@ -28,16 +28,16 @@ const router = createBrowserRouter(
   { basename: '/console' },
 );
 
-/** Signed in: a GraphQL client for this token, the viewer, live events and the pages. */
-function SignedIn({ token }: { token: string }) {
-  const { signOut } = useSession();
+/** Signed in: a GraphQL client for this session, the viewer, live events and the pages. */
+function SignedIn() {
+  const { signOut, currentToken } = useSession();
   const [consoleClient, setConsoleClient] = useState<ConsoleClient | null>(null);
   // Made in an effect so that its WebSocket is closed when the session ends (or the token changes).
   useEffect(() => {
-    const created = createConsoleClient(token, () => signOut('rejected'));
+    const created = createConsoleClient(currentToken, () => signOut('rejected'));
     setConsoleClient(created);
     return () => created.dispose();
-  }, [token, signOut]);
+  }, [currentToken, signOut]);
   if (!consoleClient) return <Loading label="Signing in" />;
   return (
     <UrqlProvider value={consoleClient.client}>
@@ -53,6 +53,10 @@ function SignedIn({ token }: { token: string }) {
 /** Signed out, nothing but the sign-in page is rendered and no request is made. */
 export function App() {
   const { session } = useSession();
-  if (session.status !== 'signed-in') return <SignInPage reason={session.reason} />;
-  return <SignedIn key={session.token} token={session.token} />;
+  if (session.status === 'checking') return <Loading label="Checking your session" />;
+  if (session.status !== 'signed-in') return <SignInPage reason={session.reason} sso={session.sso} />;
+  // A pasted token is its own session; a single sign-on session keeps its client across renewals.
+  const key =
+    session.source === 'sso' ? `sso:${session.claims.subject}:${session.epoch ?? 0}` : session.token;
+  return <SignedIn key={key} />;
 }

@@ -79,8 +79,8 @@ export function Shell() {
         <div className="sidebar-footer">
           <ConnectionIndicator />
           <div className="viewer">
-            <span className="viewer-subject" title={viewer.subject}>
-              {viewer.subject}
+            <span className="viewer-subject" title={viewer.email ?? viewer.subject}>
+              {viewer.email ?? viewer.subject}
             </span>
             <span className="viewer-role" data-role={viewer.role}>
               {viewer.role.toLowerCase()}

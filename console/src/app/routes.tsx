@@ -67,6 +67,13 @@ export const ROUTES: PageRoute[] = [
     page: lazy(() => import('../pages/audit/AuditPage.tsx')),
   },
   {
+    path: 'sessions/*',
+    to: '/sessions',
+    label: 'Sessions',
+    icon: 'sessions',
+    page: lazy(() => import('../pages/sessions/SessionsPage.tsx')),
+  },
+  {
     path: 'configuration/*',
     to: '/configuration',
     label: 'Configuration',

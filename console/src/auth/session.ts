@@ -69,8 +69,23 @@ export function storeToken(token: string | undefined): void {
 export type SignedOutReason = 'expired' | 'rejected' | 'signed-out' | 'invalid' | null;
 
 export type Session =
-  | { status: 'signed-out'; reason: SignedOutReason }
-  | { status: 'signed-in'; token: string; claims: TokenClaims };
+  /** Asking /auth/session whether a single sign-on session exists (a moment, on load). */
+  | { status: 'checking' }
+  | {
+      status: 'signed-out';
+      reason: SignedOutReason;
+      /** A single sign-on refusal's code (SSO_REFUSALS), or why a session ended (SESSION_ENDED). */
+      sso?: string | undefined;
+    }
+  | {
+      status: 'signed-in';
+      token: string;
+      claims: TokenClaims;
+      /** `sso`: an access token from a session cookie, renewed before it runs out. */
+      source?: 'token' | 'sso';
+      /** Changes when a refused single sign-on token was replaced: the GraphQL client starts anew. */
+      epoch?: number;
+    };
 
 /** A session from a token, or the reason it cannot be one. */
 export function sessionFor(token: string | undefined, now = Date.now()): Session {

@@ -7,6 +7,8 @@ export const ViewerQuery = graphql(`
   query ConsoleViewer {
     viewer {
       subject
+      email
+      sessionId
       role
       tokenExpiresAt
     }
@@ -15,6 +17,9 @@ export const ViewerQuery = graphql(`
 
 export interface Viewer {
   subject: string;
+  /** Set when signed in through single sign-on. */
+  email?: string | null;
+  sessionId?: string | null;
   role: Role;
   tokenExpiresAt: string;
 }

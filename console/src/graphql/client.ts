@@ -31,12 +31,12 @@ function isUnauthenticated(error: CombinedError): boolean {
 }
 
 /**
- * One urql client per signed-in token: queries and mutations over HTTP, subscriptions over one
+ * One urql client per signed-in session (a token, or a single sign-on session whose token is renewed): queries and mutations over HTTP, subscriptions over one
  * graphql-ws connection that carries the token in its connection_init payload. A refused token
  * (HTTP 401, an UNAUTHENTICATED error, or the socket closed 4401/4403) calls `onUnauthenticated`
  * once and is not retried: the session ends and this client is disposed.
  */
-export function createConsoleClient(token: string, onUnauthenticated: () => void): ConsoleClient {
+export function createConsoleClient(token: () => string, onUnauthenticated: () => void): ConsoleClient {
   const connection = new ConnectionStore();
   let refused = false;
   const refuse = () => {
@@ -49,7 +49,8 @@ export function createConsoleClient(token: string, onUnauthenticated: () => void
 
   const ws: WsClient = createWsClient({
     url: wsUrl.toString(),
-    connectionParams: { authorization: `Bearer ${token}` },
+    // Read at each (re)connection: a renewed single sign-on token is used from then on.
+    connectionParams: () => ({ authorization: `Bearer ${token()}` }),
     // Connected by the first subscription (the console's event feed), closed when none is left.
     lazy: true,
     keepAlive: 15_000,
@@ -64,7 +65,13 @@ export function createConsoleClient(token: string, onUnauthenticated: () => void
     },
     on: {
       connected: () => connection.connected(),
-      closed: () => connection.closed(),
+      closed: (event) => {
+        // graphql-ws does not retry (nor ask shouldRetry about) these codes: a revoked session or a
+        // refused token ends here.
+        const code = (event as CloseEvent | undefined)?.code;
+        if (code === UNAUTHORIZED_CLOSE || code === FORBIDDEN_CLOSE) refuse();
+        connection.closed();
+      },
     },
   });
   const onOnline = () => connection.closed();
@@ -75,7 +82,7 @@ export function createConsoleClient(token: string, onUnauthenticated: () => void
     requestPolicy: 'cache-and-network',
     // POST, always: a GET with a query is refused as possible CSRF (src/graphql/protection.ts).
     preferGetMethod: false,
-    fetchOptions: () => ({ headers: { authorization: `Bearer ${token}` } }),
+    fetchOptions: () => ({ headers: { authorization: `Bearer ${token()}` } }),
     exchanges: [
       mapExchange({
         onError(error) {

@@ -12,6 +12,8 @@ export const AuditEventEntity = defineEntity({
       .onCreate(() => randomUUID()),
     at: p.datetime().onCreate(() => new Date()),
     actor: p.string().length(255),
+    /** The person's email when the change came through a console session (OIDC); null for machine tokens. */
+    actorEmail: p.string().length(320).nullable(),
     actorRole: p.string().length(20),
     action: p.string().length(100),
     targetType: p.string().length(50),

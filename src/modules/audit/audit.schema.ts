@@ -8,6 +8,10 @@ const AuditEventRef = builder.objectRef<AuditEvent>('AuditEvent').implement({
     id: t.exposeID('id'),
     at: t.field({ type: 'DateTime', resolve: (e) => e.at }),
     actor: t.exposeString('actor', { description: 'The token subject that made the change.' }),
+    actorEmail: t.exposeString('actorEmail', {
+      nullable: true,
+      description: "The person's email when the change was made through a console session (single sign-on).",
+    }),
     actorRole: t.exposeString('actorRole'),
     action: t.exposeString('action', { description: 'For example provider.create, provider.update.' }),
     targetType: t.exposeString('targetType'),

@@ -31,6 +31,7 @@ export class AuditService {
   record(em: EntityManager, actor: Actor, record: AuditRecord): void {
     em.create(AuditEventEntity, {
       actor: actor.subject,
+      actorEmail: actor.email ?? null,
       actorRole: actor.role,
       action: record.action,
       targetType: record.targetType,

@@ -25,6 +25,24 @@ export interface Operator {
   role: Role;
   tokenId: string | undefined;
   expiresAt: Date;
+  /** Set for a console session's access token (OIDC sign-in): revocable, and audited with the email. */
+  sessionId?: string | undefined;
+  email?: string | undefined;
+}
+
+/** Verifies the access tokens of console sessions (modules/sessions), which Tollgate signs itself. */
+export interface SessionTokenVerifier {
+  verify(token: string, clockToleranceSeconds: number): Promise<Operator>;
+}
+
+/** A console session's access token carries the key id `session.<master key id>`. */
+export function isSessionToken(token: string): boolean {
+  try {
+    const kid = decodeProtectedHeader(token).kid;
+    return typeof kid === 'string' && kid.startsWith('session.');
+  } catch {
+    return false;
+  }
 }
 
 export function roleAtLeast(actual: Role, required: Role): boolean {
@@ -73,7 +91,18 @@ export class TokenService {
   static readonly CACHE_MS = 60_000;
   static readonly CACHE_SIZE = 1_000;
 
+  #sessions: SessionTokenVerifier | undefined;
+
+  /** Session access tokens are told apart by their key id (`session.<kid>`) and never cached here. */
+  attachSessions(sessions: SessionTokenVerifier): void {
+    this.#sessions = sessions;
+  }
+
   async verify(token: string): Promise<Operator> {
+    if (this.#sessions && token.length <= MAX_TOKEN_LENGTH && isSessionToken(token)) {
+      // Not cached: a revoked session's token must be refused at once.
+      return this.#sessions.verify(token, this.#config.clockToleranceSeconds);
+    }
     const now = Date.now();
     const cached = this.#verified.get(token);
     if (cached && cached.until > now) return cached.operator;

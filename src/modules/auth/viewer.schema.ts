@@ -7,6 +7,8 @@ const RoleEnum = builder.enumType('Role', {
 
 interface ViewerShape {
   subject: string;
+  email: string | undefined;
+  sessionId: string | undefined;
   role: string;
   expiresAt: Date;
 }
@@ -15,6 +17,16 @@ const ViewerRef = builder.objectRef<ViewerShape>('Viewer').implement({
   description: 'The operator whose token made this request.',
   fields: (t) => ({
     subject: t.exposeString('subject'),
+    email: t.string({
+      nullable: true,
+      description: "The person's email, when signed in through single sign-on.",
+      resolve: (v) => v.email ?? null,
+    }),
+    sessionId: t.id({
+      nullable: true,
+      description: 'The console session (single sign-on) this token belongs to; null for machine tokens.',
+      resolve: (v) => v.sessionId ?? null,
+    }),
     role: t.field({
       type: RoleEnum,
       resolve: (v) => v.role.toUpperCase() as 'VIEWER' | 'OPERATOR' | 'ADMIN',
@@ -29,7 +41,13 @@ builder.queryField('viewer', (t) =>
     resolve: (_root, _args, ctx) => {
       // Behind the viewer scope, so an operator is always present here.
       const operator = ctx.operator!;
-      return { subject: operator.subject, role: operator.role, expiresAt: operator.expiresAt };
+      return {
+        subject: operator.subject,
+        email: operator.email,
+        sessionId: operator.sessionId,
+        role: operator.role,
+        expiresAt: operator.expiresAt,
+      };
     },
   }),
 );

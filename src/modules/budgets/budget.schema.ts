@@ -2,10 +2,10 @@ import { actorOf, type Context } from '../../context.ts';
 import { builder } from '../../graphql/builder.ts';
 import { dropNulls } from '../../graphql/input.ts';
 import { NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
-import { ClientRef } from '../clients/client.schema.ts';
+import { ClientRef, loadClient } from '../clients/client.schema.ts';
 import type { BudgetAlertEvent } from '../events/event-bus.ts';
 import { filterEvents } from '../events/filter-events.ts';
-import { ProviderNode } from '../providers/provider.schema.ts';
+import { loadProvider, ProviderNode } from '../providers/provider.schema.ts';
 import { BUDGET_ACTIONS, BUDGET_SCOPES, type Budget } from './budget.entity.ts';
 import type { BudgetSpecInput } from './budget.validation.ts';
 import type { BudgetStatus } from './budget-enforcer.ts';
@@ -47,13 +47,12 @@ export const BudgetRef = builder.objectRef<Budget>('Budget').implement({
     provider: t.field({
       type: ProviderNode,
       nullable: true,
-      resolve: async (b, _a, ctx) =>
-        b.providerId ? ((await ctx.services.providers.findByIds([b.providerId]))[0] ?? null) : null,
+      resolve: (b, _a, ctx) => loadProvider(ctx, b.providerId),
     }),
     client: t.field({
       type: ClientRef,
       nullable: true,
-      resolve: (b, _a, ctx) => (b.clientId ? ctx.services.clients.get(b.clientId) : null),
+      resolve: (b, _a, ctx) => loadClient(ctx, b.clientId),
     }),
     period: t.field({ type: BudgetPeriod, resolve: (b) => b.period }),
     timeZone: t.exposeString('timeZone'),
@@ -113,10 +112,12 @@ export const BudgetRef = builder.objectRef<Budget>('Budget').implement({
 });
 
 builder.objectField(ProviderNode, 'budgets', (t) =>
-  t.field({
-    type: [BudgetRef],
+  t.loadableList({
+    type: BudgetRef,
     description: 'Budgets scoped to this provider (PROVIDER and CLIENT_PROVIDER).',
-    resolve: (provider, _a, ctx) => ctx.services.budgets.forProvider(provider.id),
+    // Batched: a list of providers reads their budgets in one query.
+    load: (providerIds: string[], ctx) => ctx.services.budgets.forProviders(providerIds),
+    resolve: (provider) => provider.id,
   }),
 );
 
@@ -138,19 +139,30 @@ builder.queryField('budget', (t) =>
 );
 
 builder.queryField('budgets', (t) =>
-  t.connection({
-    type: BudgetRef,
-    args: { filter: t.arg({ type: BudgetFilter }) },
-    resolve: async (_root, args, ctx) => {
-      const filter = args.filter ?? {};
-      const provider = filter.provider ? await ctx.services.providers.findBySlug(filter.provider) : null;
-      if (filter.provider && !provider) return { edges: [], pageInfo: emptyPage };
-      return ctx.services.budgets.list(
-        { scope: filter.scope, providerId: provider?.id, clientId: filter.client },
-        args,
-      );
+  t.connection(
+    {
+      type: BudgetRef,
+      args: { filter: t.arg({ type: BudgetFilter }) },
+      resolve: async (_root, args, ctx) => {
+        const filter = args.filter ?? {};
+        const provider = filter.provider ? await ctx.services.providers.findBySlug(filter.provider) : null;
+        if (filter.provider && !provider)
+          return { edges: [], pageInfo: emptyPage, totalCount: async () => 0 };
+        return ctx.services.budgets.list(
+          { scope: filter.scope, providerId: provider?.id, clientId: filter.client },
+          args,
+        );
+      },
     },
-  }),
+    {
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filter across every page (counted only when asked for).',
+          resolve: (connection) => connection.totalCount(),
+        }),
+      }),
+    },
+  ),
 );
 
 const emptyPage = { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null };

@@ -4,7 +4,7 @@ import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
-import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
+import { type CountedPage, keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { ClientEntity } from '../clients/client.entity.ts';
@@ -40,17 +40,34 @@ export class BudgetService {
     return this.#orm.em.fork().findOne(BudgetEntity, { id });
   }
 
-  async list(filter: BudgetFilter, page: PageArgs) {
+  async list(filter: BudgetFilter, page: PageArgs): Promise<CountedPage<Budget>> {
     const plan = planPage(page);
     const query = keysetQuery(plan, 'createdAt', 'asc');
-    const where: Record<string, unknown> = { ...query.where };
-    if (filter.scope) where.scope = filter.scope;
-    if (filter.providerId) where.providerId = filter.providerId;
-    if (filter.clientId) where.clientId = filter.clientId;
-    const rows = await this.#orm.em
+    const matching: Record<string, unknown> = {};
+    if (filter.scope) matching.scope = filter.scope;
+    if (filter.providerId) matching.providerId = filter.providerId;
+    if (filter.clientId) matching.clientId = filter.clientId;
+    const em = this.#orm.em.fork();
+    const rows = await em.find(
+      BudgetEntity,
+      { ...query.where, ...matching },
+      { orderBy: query.orderBy, limit: query.limit },
+    );
+    return {
+      ...toPage<Budget>(rows, plan, (row) => ({ at: row.createdAt, id: row.id })),
+      totalCount: () => em.count(BudgetEntity, matching),
+    };
+  }
+
+  /** The budgets of many providers in one query, in the order asked. */
+  async forProviders(providerIds: readonly string[]): Promise<Budget[][]> {
+    if (providerIds.length === 0) return [];
+    const budgets = await this.#orm.em
       .fork()
-      .find(BudgetEntity, where, { orderBy: query.orderBy, limit: query.limit });
-    return toPage<Budget>(rows, plan, (row) => ({ at: row.createdAt, id: row.id }));
+      .find(BudgetEntity, { providerId: { $in: [...providerIds] } }, { orderBy: { createdAt: 'asc' } });
+    const byProvider = new Map<string, Budget[]>(providerIds.map((id) => [id, []]));
+    for (const budget of budgets) if (budget.providerId) byProvider.get(budget.providerId)?.push(budget);
+    return providerIds.map((id) => byProvider.get(id) ?? []);
   }
 
   async forProvider(providerId: string): Promise<Budget[]> {

@@ -1,13 +1,35 @@
+import type { Context } from '../../context.ts';
 import { actorOf } from '../../context.ts';
 import { builder } from '../../graphql/builder.ts';
 import { dropNulls } from '../../graphql/input.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
-import { ProviderNode, RateLimitPolicyInput, RateLimitPolicyRef } from '../providers/provider.schema.ts';
+import {
+  loadProviders,
+  ProviderNode,
+  RateLimitPolicyInput,
+  RateLimitPolicyRef,
+} from '../providers/provider.schema.ts';
 import { CLIENT_STATUSES, type Client } from './client.entity.ts';
 
 const ClientStatus = builder.enumType('ClientStatus', { values: CLIENT_STATUSES });
 
-export const ClientRef = builder.objectRef<Client>('Client').implement({
+/** Clients load through a per-request loader: a list of budgets or usage groups reads them in one query. */
+export const ClientRef = builder.loadableObjectRef('Client', {
+  load: (ids: string[], ctx: Context) =>
+    ctx.services.clients.getMany(ids).then((rows) => rows.map(orMissing)),
+});
+
+/** A client that no longer exists loads as an error, which loadClient turns into null. */
+const orMissing = (client: Client | null): Client | Error => client ?? new Error('no such client');
+
+/** One client by id through the request's loader; null when there is no id or no such client. */
+export async function loadClient(ctx: Context, id: string | null | undefined): Promise<Client | null> {
+  if (!id) return null;
+  const [client] = await ClientRef.getDataloader(ctx).loadMany([id]);
+  return client instanceof Error || !client ? null : client;
+}
+
+ClientRef.implement({
   description: 'An application that calls providers through /proxy with its client key.',
   fields: (t) => ({
     id: t.exposeID('id'),
@@ -17,8 +39,8 @@ export const ClientRef = builder.objectRef<Client>('Client').implement({
       type: [ProviderNode],
       nullable: true,
       description: 'The providers this client may call; null means all.',
-      resolve: async (c, _a, ctx) =>
-        c.allowedProviderIds ? ctx.services.providers.findByIds(c.allowedProviderIds) : null,
+      // Through the request's provider loader: a page of clients reads their providers in one query.
+      resolve: (c, _a, ctx) => (c.allowedProviderIds ? loadProviders(ctx, c.allowedProviderIds) : null),
     }),
     keyPrefix: t.string({
       description: 'The start of the key (after tg_), to recognise it.',
@@ -55,11 +77,21 @@ builder.queryField('client', (t) =>
 );
 
 builder.queryField('clients', (t) =>
-  t.connection({
-    type: ClientRef,
-    args: { filter: t.arg({ type: ClientFilter }) },
-    resolve: (_root, args, ctx) => ctx.services.clients.list(args.filter ?? {}, args),
-  }),
+  t.connection(
+    {
+      type: ClientRef,
+      args: { filter: t.arg({ type: ClientFilter }) },
+      resolve: (_root, args, ctx) => ctx.services.clients.list(args.filter ?? {}, args),
+    },
+    {
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filter across every page (counted only when asked for).',
+          resolve: (connection) => connection.totalCount(),
+        }),
+      }),
+    },
+  ),
 );
 
 const CreateClientInput = builder.inputType('CreateClientInput', {

@@ -6,7 +6,7 @@ import { writeUnique } from '../../db/write-unique.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
-import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
+import { type CountedPage, keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import type { ClientChangedEvent, EventBus } from '../events/event-bus.ts';
@@ -92,20 +92,35 @@ export class ClientService {
     this.#events = deps.events;
   }
 
+  /** Many clients in one query, in the order asked (null where none). */
+  async getMany(ids: readonly string[]): Promise<(Client | null)[]> {
+    const valid = ids.filter(isUuid);
+    if (valid.length === 0) return ids.map(() => null);
+    const rows = await this.#orm.em.fork().find(ClientEntity, { id: { $in: valid } });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) ?? null);
+  }
+
   async get(id: string): Promise<Client | null> {
     if (!isUuid(id)) return null;
     return this.#orm.em.fork().findOne(ClientEntity, { id });
   }
 
-  async list(filter: { status?: 'ACTIVE' | 'REVOKED' | null }, page: PageArgs) {
+  async list(filter: { status?: 'ACTIVE' | 'REVOKED' | null }, page: PageArgs): Promise<CountedPage<Client>> {
     const plan = planPage(page);
     const query = keysetQuery(plan, 'createdAt', 'asc');
-    const where: Record<string, unknown> = { ...query.where };
-    if (filter.status) where.status = filter.status;
-    const rows = await this.#orm.em
-      .fork()
-      .find(ClientEntity, where, { orderBy: query.orderBy, limit: query.limit });
-    return toPage<Client>(rows, plan, (row) => ({ at: row.createdAt, id: row.id }));
+    const matching: Record<string, unknown> = {};
+    if (filter.status) matching.status = filter.status;
+    const em = this.#orm.em.fork();
+    const rows = await em.find(
+      ClientEntity,
+      { ...query.where, ...matching },
+      { orderBy: query.orderBy, limit: query.limit },
+    );
+    return {
+      ...toPage<Client>(rows, plan, (row) => ({ at: row.createdAt, id: row.id })),
+      totalCount: () => em.count(ClientEntity, matching),
+    };
   }
 
   async create(actor: Actor, input: unknown): Promise<ClientWithKey> {

@@ -14,6 +14,7 @@ export interface EventMap {
   'budget.alert': BudgetAlertEvent;
   'health.changed': HealthChangedEvent;
   'job.alert': JobAlertEvent;
+  'operator-session.revoked': OperatorSessionRevokedEvent;
 }
 
 /** Events cross processes as JSON, so they hold strings, not Dates. */
@@ -102,6 +103,13 @@ export interface JobAlertEvent extends EventEnvelope {
   jobId: string | null;
   message: string;
   retryRate: number | null;
+}
+
+/** A console session ended (signed out, revoked by an admin, or refused on renewal): every replica drops it. */
+export interface OperatorSessionRevokedEvent extends EventEnvelope {
+  sessionId: string;
+  /** When the session would have ended anyway: replicas forget the revocation after it. */
+  expiresAt: string;
 }
 
 export type Topic = keyof EventMap;

@@ -79,17 +79,24 @@ const ProviderHealthRef = builder.objectRef<HealthView>('ProviderHealth').implem
       resolve: (h) => (h.row?.lastLatencyMs == null ? null : Number(h.row.lastLatencyMs)),
     }),
     changedAt: t.field({ type: 'DateTime', nullable: true, resolve: (h) => h.row?.changedAt ?? null }),
-    history: t.field({
-      type: [HealthTransitionRef],
+    // Batched per place in the query (same `last`): a list of providers reads them in two queries.
+    history: t.loadableList({
+      type: HealthTransitionRef,
       description: 'Status changes, newest first.',
       args: { last: t.arg.int({ defaultValue: 20 }) },
-      resolve: (h, args, ctx) => ctx.services.health.history(h.providerId, args.last ?? 20),
+      byPath: true,
+      load: (providerIds: string[], ctx, args) =>
+        ctx.services.health.historyMany(providerIds, args.last ?? 20),
+      resolve: (h) => h.providerId,
     }),
-    probes: t.field({
-      type: [HealthCheckRef],
+    probes: t.loadableList({
+      type: HealthCheckRef,
       description: 'Probe results, newest first.',
       args: { last: t.arg.int({ defaultValue: 20 }) },
-      resolve: (h, args, ctx) => ctx.services.health.probes(h.providerId, args.last ?? 20),
+      byPath: true,
+      load: (providerIds: string[], ctx, args) =>
+        ctx.services.health.probesMany(providerIds, args.last ?? 20),
+      resolve: (h) => h.providerId,
     }),
     uptime: t.loadable({
       type: UptimeRef,

@@ -51,6 +51,47 @@ export class HealthService {
     return providerIds.map((id) => byId.get(id) ?? null);
   }
 
+  /** The newest `last` transitions of each provider, in the order asked: two queries however many. */
+  async historyMany(providerIds: readonly string[], last: number): Promise<HealthTransition[][]> {
+    const rows = await this.#newestPer<HealthTransition>(
+      'health_transitions',
+      HealthTransitionEntity,
+      providerIds,
+      last,
+    );
+    return groupByProvider(providerIds, rows);
+  }
+
+  /** The newest `last` probe results of each provider, in the order asked. */
+  async probesMany(providerIds: readonly string[], last: number): Promise<HealthCheck[][]> {
+    const rows = await this.#newestPer<HealthCheck>('health_checks', HealthCheckEntity, providerIds, last);
+    return groupByProvider(providerIds, rows);
+  }
+
+  /** Picks the ids of each provider's newest rows (a window over the (provider_id, at) index), then loads them. */
+  async #newestPer<T extends { providerId: string; at: Date }>(
+    table: string,
+    entity: typeof HealthTransitionEntity | typeof HealthCheckEntity,
+    providerIds: readonly string[],
+    last: number,
+  ): Promise<T[]> {
+    if (providerIds.length === 0) return [];
+    const em = this.#orm.em.fork();
+    const db = em.getKysely() as Kysely<unknown>;
+    const picked = await sql<{ id: string }>`
+      select id from (
+        select id, row_number() over (partition by provider_id order by at desc) as n
+        from ${sql.table(table)} where provider_id = any(${[...providerIds]}::uuid[])) as ranked
+      where n <= ${clamp(last)}`.execute(db);
+    if (picked.rows.length === 0) return [];
+    const rows = await em.find(
+      entity as typeof HealthCheckEntity,
+      { id: { $in: picked.rows.map((r) => r.id) } },
+      { orderBy: { at: 'desc' } },
+    );
+    return rows as unknown as T[];
+  }
+
   async history(providerId: string, last: number): Promise<HealthTransition[]> {
     return this.#orm.em
       .fork()
@@ -133,4 +174,11 @@ function timeInStatus(
     downMs: spent.DOWN,
     unknownMs: spent.UNKNOWN,
   };
+}
+
+/** Rows split by provider, in the order of `providerIds` (each list keeps the rows' order). */
+function groupByProvider<T extends { providerId: string }>(providerIds: readonly string[], rows: T[]): T[][] {
+  const byProvider = new Map<string, T[]>(providerIds.map((id) => [id, []]));
+  for (const row of rows) byProvider.get(row.providerId)?.push(row);
+  return providerIds.map((id) => byProvider.get(id) ?? []);
 }

@@ -52,10 +52,12 @@ export const ProviderKeyRef = builder.objectRef<ProviderKey>('ProviderKey').impl
 });
 
 builder.objectField(ProviderNode, 'keys', (t) =>
-  t.field({
-    type: [ProviderKeyRef],
+  t.loadableList({
+    type: ProviderKeyRef,
     description: 'Every key of this provider, oldest first (metadata only).',
-    resolve: (provider, _args, ctx) => ctx.services.providerKeys.listForProvider(provider.id),
+    // Batched: a list of providers reads their keys in one query.
+    load: (providerIds: string[], ctx) => ctx.services.providerKeys.listForProviders(providerIds),
+    resolve: (provider) => provider.id,
   }),
 );
 

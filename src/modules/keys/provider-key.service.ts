@@ -53,6 +53,21 @@ export class ProviderKeyService {
       .find(ProviderKeyEntity, { provider: providerId }, { orderBy: { createdAt: 'asc', id: 'asc' } });
   }
 
+  /** The keys of many providers in one query, each provider's oldest first, in the order asked. */
+  async listForProviders(providerIds: readonly string[]): Promise<ProviderKey[][]> {
+    if (providerIds.length === 0) return [];
+    const keys = await this.#orm.em
+      .fork()
+      .find(
+        ProviderKeyEntity,
+        { provider: { $in: [...providerIds] } },
+        { orderBy: { createdAt: 'asc', id: 'asc' } },
+      );
+    const byProvider = new Map<string, ProviderKey[]>(providerIds.map((id) => [id, []]));
+    for (const key of keys) byProvider.get(key.provider.id)?.push(key);
+    return providerIds.map((id) => byProvider.get(id) ?? []);
+  }
+
   async get(keyId: string): Promise<ProviderKey | null> {
     if (!isUuid(keyId)) return null;
     return this.#orm.em.fork().findOne(ProviderKeyEntity, { id: keyId }, { populate: ['provider'] });

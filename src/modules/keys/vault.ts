@@ -54,6 +54,17 @@ export class Vault {
     return this.#keys.has(kid);
   }
 
+  /**
+   * A 32-byte key for `purpose`, derived (HKDF-SHA256) from master key `kid` (the current one by
+   * default): other features get keys every replica shares without a secret of their own to
+   * configure, and a key for one purpose reveals nothing about the master key or another purpose.
+   */
+  derivedKey(purpose: string, kid: string = this.currentKid): Uint8Array | undefined {
+    const key = this.#keys.get(kid);
+    if (!key) return undefined;
+    return new Uint8Array(hkdfSync('sha256', key, new Uint8Array(0), `tollgate ${purpose}`, 32));
+  }
+
   async encrypt(secret: string, binding: SecretBinding): Promise<{ ciphertext: string; kid: string }> {
     const key = this.#keys.get(this.currentKid)!;
     const ciphertext = await new CompactEncrypt(new TextEncoder().encode(secret))

@@ -1,4 +1,4 @@
-import { actorOf } from '../../context.ts';
+import { actorOf, type Context } from '../../context.ts';
 import { builder } from '../../graphql/builder.ts';
 import { dropNulls } from '../../graphql/input.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
@@ -181,11 +181,8 @@ export const ProviderNode = builder.loadableNode(ProviderRef, {
     fallbacks: t.field({
       type: [ProviderRef],
       description: 'Providers tried in order when this one cannot serve a call.',
-      resolve: async (p, _args, ctx) => {
-        const rows = await ctx.services.providers.findByIds(p.fallbackIds);
-        const byId = new Map(rows.map((r) => [r.id, r]));
-        return p.fallbackIds.map((id) => byId.get(id)).filter((r): r is Provider => r !== undefined);
-      },
+      // Through the request's provider loader: a list of providers reads their fallbacks in one query.
+      resolve: (p, _args, ctx) => loadProviders(ctx, p.fallbackIds),
     }),
     allowPrivateNetwork: t.exposeBoolean('allowPrivateNetwork'),
     degradedMode: t.field({
@@ -231,6 +228,21 @@ const BreakerPolicyInput = builder.inputType('BreakerPolicyInput', {
     successThreshold: t.int({ description: 'Default 3.' }),
   }),
 });
+
+/**
+ * Providers by id through the request's provider loader (every id asked for in the same tick goes
+ * into one query), in the order asked, leaving out ids that no longer exist.
+ */
+export async function loadProviders(ctx: Context, ids: readonly string[]): Promise<Provider[]> {
+  if (ids.length === 0) return [];
+  const loaded = await ProviderNode.getDataloader(ctx).loadMany(ids);
+  return loaded.filter((p): p is Provider => !(p instanceof Error));
+}
+
+/** One provider by id through the request's loader; null when there is no id or no such provider. */
+export async function loadProvider(ctx: Context, id: string | null | undefined): Promise<Provider | null> {
+  return id ? ((await loadProviders(ctx, [id]))[0] ?? null) : null;
+}
 
 const BulkheadPolicyInput = builder.inputType('BulkheadPolicyInput', {
   fields: (t) => ({
@@ -375,11 +387,21 @@ builder.queryField('provider', (t) =>
 );
 
 builder.queryField('providers', (t) =>
-  t.connection({
-    type: ProviderRef,
-    args: { filter: t.arg({ type: ProviderFilter }) },
-    resolve: (_root, args, ctx) => ctx.services.providers.list(args.filter ?? {}, args),
-  }),
+  t.connection(
+    {
+      type: ProviderRef,
+      args: { filter: t.arg({ type: ProviderFilter }) },
+      resolve: (_root, args, ctx) => ctx.services.providers.list(args.filter ?? {}, args),
+    },
+    {
+      fields: (c) => ({
+        totalCount: c.int({
+          description: 'How many match the filter across every page (counted only when asked for).',
+          resolve: (connection) => connection.totalCount(),
+        }),
+      }),
+    },
+  ),
 );
 
 // ---- mutations (admin) ----------------------------------------------------------------------

@@ -6,7 +6,7 @@ import {
 import type { Orm } from '../../db/orm.ts';
 import { type Actor, requireRole } from '../../shared/actor.ts';
 import { ConflictError, NotFoundError, ValidationError, VersionMismatchError } from '../../shared/errors.ts';
-import { keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
+import { type CountedPage, keysetQuery, type PageArgs, planPage, toPage } from '../../shared/pagination.ts';
 import { parseOrThrow } from '../../shared/validation.ts';
 import type { AuditService } from '../audit/audit.service.ts';
 import { BudgetEntity } from '../budgets/budget.entity.ts';
@@ -69,20 +69,26 @@ export class ProviderService {
     return this.#orm.em.fork().find(ProviderEntity, { id: { $in: [...ids] } });
   }
 
-  async list(filter: ProviderFilter, page: PageArgs) {
+  async list(filter: ProviderFilter, page: PageArgs): Promise<CountedPage<Provider>> {
     const plan = planPage(page);
     const query = keysetQuery(plan, 'createdAt', 'asc');
-    const where: Record<string, unknown> = { ...query.where };
-    if (filter.enabled != null) where.enabled = filter.enabled;
-    if (filter.kind) where.kind = filter.kind;
+    const matching: Record<string, unknown> = {};
+    if (filter.enabled != null) matching.enabled = filter.enabled;
+    if (filter.kind) matching.kind = filter.kind;
     if (filter.search) {
       const like = `%${filter.search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-      where.$and = [{ $or: [{ slug: { $ilike: like } }, { name: { $ilike: like } }] }];
+      matching.$and = [{ $or: [{ slug: { $ilike: like } }, { name: { $ilike: like } }] }];
     }
-    const rows = await this.#orm.em
-      .fork()
-      .find(ProviderEntity, where, { orderBy: query.orderBy, limit: query.limit });
-    return toPage<Provider>(rows, plan, (row) => ({ at: row.createdAt, id: row.id }));
+    const em = this.#orm.em.fork();
+    const rows = await em.find(
+      ProviderEntity,
+      { ...query.where, ...matching },
+      { orderBy: query.orderBy, limit: query.limit },
+    );
+    return {
+      ...toPage<Provider>(rows, plan, (row) => ({ at: row.createdAt, id: row.id })),
+      totalCount: () => em.count(ProviderEntity, matching),
+    };
   }
 
   async create(actor: Actor, input: ProviderSpecInput): Promise<Provider> {

@@ -19,14 +19,18 @@ export const OUTCOMES = [
 ] as const;
 export type Outcome = (typeof OUTCOMES)[number];
 
-/** One proxied call (rejected ones included). Written in batches, never on the request path. */
+/**
+ * One proxied call (rejected ones included). Written in batches, never on the request path.
+ * The table is partitioned by day on `at` (see usage-partitions.ts), so its primary key includes
+ * `at`: PostgreSQL requires the partition key in every unique constraint.
+ */
 export const UsageEventEntity = defineEntity({
   name: 'UsageEvent',
   tableName: 'usage_events',
   properties: {
     /** Generated when the call ends, so a retried batch insert writes each event once. */
     id: p.uuid().primary(),
-    at: p.datetime(),
+    at: p.datetime().primary(),
     requestId: p.string().length(128),
     providerId: p.uuid().nullable(),
     providerSlug: p.string().length(63),

@@ -109,7 +109,8 @@ const HOUR_MS = 3_600_000;
  * the gateway. COPY cannot skip rows that exist, and a batch retried after an uncertain failure
  * (the connection lost while committing) may have been written already. Its ids were fixed at
  * the first attempt, so the COPY then fails on a duplicate id, changes nothing (one transaction),
- * and the batch goes through the INSERT that skips the ids already written.
+ * and the batch goes through the INSERT that skips the ids already written (a retried event has
+ * the time of its first attempt too, so (id, at), the partitioned table's key, identifies it).
  */
 export async function writeUsageRows(pool: Pool, db: Kysely<unknown>, rows: UsageRow[]): Promise<void> {
   try {
@@ -226,7 +227,7 @@ async function insertUsageRows(db: Kysely<unknown>, rows: UsageRow[]): Promise<v
   const query = sql`with written as (
       insert into usage_events (${sql.raw(COLUMNS)})
       select ${sql.raw(SELECT_VALUES)} from jsonb_array_elements(${JSON.stringify(rows)}::jsonb) as e
-      on conflict (id) do nothing
+      on conflict (id, at) do nothing
       returning at)
     insert into usage_hours (hour, writes)
     select distinct date_trunc('hour', at, 'UTC'), 1 from written

@@ -1,8 +1,8 @@
 import { builder } from '../../graphql/builder.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import { ClientRef } from '../clients/client.schema.ts';
+import { ClientRef, loadClient } from '../clients/client.schema.ts';
 import type { Provider } from '../providers/provider.entity.ts';
-import { ProviderNode } from '../providers/provider.schema.ts';
+import { loadProvider, ProviderNode } from '../providers/provider.schema.ts';
 import { OutcomeEnum } from '../resilience/circuit.schema.ts';
 import { emptyTotals, type Percentiles, summarize, type UsageSummary } from './usage-aggregate.ts';
 import { USAGE_RANGES, type UsageGroup, type UsageReport } from './usage-report.ts';
@@ -82,14 +82,13 @@ const UsageGroupRef = builder.objectRef<UsageGroup>('UsageGroup').implement({
     provider: t.field({
       type: ProviderNode,
       nullable: true,
-      resolve: async (g, _a, ctx) =>
-        g.provider ? ((await ctx.services.providers.findByIds([g.provider]))[0] ?? null) : null,
+      resolve: (g, _a, ctx) => loadProvider(ctx, g.provider),
     }),
     providerId: t.id({ nullable: true, resolve: (g) => g.provider }),
     client: t.field({
       type: ClientRef,
       nullable: true,
-      resolve: (g, _a, ctx) => (g.client ? ctx.services.clients.get(g.client) : null),
+      resolve: (g, _a, ctx) => loadClient(ctx, g.client),
     }),
     clientId: t.id({ nullable: true, resolve: (g) => g.client }),
     keyId: t.string({ nullable: true, resolve: (g) => g.key }),

@@ -17,6 +17,7 @@ const AuditLogQuery = graphql(`
           id
           at
           actor
+          actorEmail
           actorRole
           action
           targetType
@@ -224,8 +225,11 @@ export default function AuditPage() {
                           <span className="cell-sub">{formatRelative(entry.at)}</span>
                         </td>
                         <td>
-                          {entry.actor}
-                          <span className="cell-sub">{entry.actorRole.toLowerCase()}</span>
+                          {entry.actorEmail ?? entry.actor}
+                          <span className="cell-sub">
+                            {entry.actorEmail ? `${entry.actor} · ` : ''}
+                            {entry.actorRole.toLowerCase()}
+                          </span>
                         </td>
                         <td>
                           <Badge tone={actionTone(entry.action)}>
