@@ -7,7 +7,10 @@ type OutputChunk = Rolldown.OutputChunk;
 /** The issue's budget for the JavaScript a first visit downloads before anything is shown. */
 export const INITIAL_JS_BUDGET_BYTES = 250 * 1024;
 
-/** The entry chunk and every chunk it imports statically: what the browser must load first. */
+/**
+ * The entry chunk, the application it imports at once (main.tsx's dynamic import, after sending
+ * the first queries) and every chunk those import statically: what the browser must load first.
+ */
 export function initialChunks(bundle: OutputBundle): OutputChunk[] {
   const chunks = Object.values(bundle).filter((o): o is OutputChunk => o.type === 'chunk');
   const byName = new Map(chunks.map((c) => [c.fileName, c]));
@@ -20,7 +23,14 @@ export function initialChunks(bundle: OutputBundle): OutputChunk[] {
       if (imported) visit(imported);
     }
   };
-  for (const chunk of chunks) if (chunk.isEntry) visit(chunk);
+  for (const chunk of chunks) {
+    if (!chunk.isEntry) continue;
+    visit(chunk);
+    for (const name of chunk.dynamicImports) {
+      const imported = byName.get(name);
+      if (imported) visit(imported);
+    }
+  }
   return [...seen].map((name) => byName.get(name)!);
 }
 
@@ -50,6 +60,49 @@ export function initialSizeReport(): Plugin {
         ),
       });
       if (gzipped > INITIAL_JS_BUDGET_BYTES) this.error(`${line}: over budget`);
+    },
+  };
+}
+
+/**
+ * Asks the browser for the application (the chunk main.tsx imports once it has sent the first
+ * queries) together with the entry: `<link rel="modulepreload">` in index.html, so that its
+ * download and compilation start at once instead of after the entry has run.
+ */
+export function preloadApplication(): Plugin {
+  return {
+    name: 'tollgate-preload-application',
+    apply: 'build',
+    transformIndexHtml: {
+      order: 'post',
+      handler(_html, ctx) {
+        const bundle = ctx.bundle as OutputBundle | undefined;
+        if (!bundle) return [];
+        const chunks = Object.values(bundle).filter((o): o is OutputChunk => o.type === 'chunk');
+        const entry = chunks.find((c) => c.isEntry);
+        if (!entry) return [];
+        const base = '/console/';
+        const tags: { tag: string; attrs: Record<string, string | boolean>; injectTo: 'head' }[] = [];
+        for (const name of entry.dynamicImports) {
+          const chunk = bundle[name] as OutputChunk | undefined;
+          if (!chunk) continue;
+          tags.push({
+            tag: 'link',
+            attrs: { rel: 'modulepreload', crossorigin: true, href: `${base}${name}` },
+            injectTo: 'head',
+          });
+          const css = (chunk as OutputChunk & { viteMetadata?: { importedCss: Set<string> } }).viteMetadata
+            ?.importedCss;
+          for (const file of css ?? []) {
+            tags.push({
+              tag: 'link',
+              attrs: { rel: 'stylesheet', crossorigin: true, href: `${base}${file}` },
+              injectTo: 'head',
+            });
+          }
+        }
+        return tags;
+      },
     },
   };
 }

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { type Kysely, sql } from 'kysely';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEAD_LETTER_QUEUE, DELIVERY_QUEUE } from '../src/modules/alerts/webhook-delivery.ts';
@@ -179,6 +180,10 @@ describe('console: jobs', () => {
       // The failed delivery, with the error it failed with.
       await poll(() =>
         page.getByRole('table', { name: `Failed jobs in ${DELIVERY_QUEUE}` }).textContent(),
+      ).toContain('the endpoint answered 500');
+      // The dead letter shows its own error.
+      await poll(() =>
+        page.getByRole('table', { name: `Dead letters of ${DELIVERY_QUEUE}` }).textContent(),
       ).toContain('the endpoint answered 500');
       await expectAccessible(page);
       await screenshot(page, 'jobs');
@@ -386,6 +391,92 @@ describe('console: a viewer', () => {
       await expectAccessible(page);
       await screenshot(page, `viewer-${path}`);
     }
+    expectClean(cp);
+    await cp.close();
+  }, 90_000);
+});
+
+describe('console: a viewer reads jobs and configuration', () => {
+  it('shows a viewer the job queues, failed jobs and the configuration read-only, redacted, and refuses a forged retry', async () => {
+    const secret = 'T0VIEWER/B0VIEWER/viewer-secret-token';
+    await gql(
+      t.graphqlUrl,
+      CreateAlertChannel,
+      {
+        input: {
+          name: 'viewer-channel',
+          url: `https://hooks.example.com/services/${secret}`,
+          kinds: ['KEY'],
+        },
+      },
+      await t.token('admin'),
+    );
+    // A delivery that failed with its webhook URL in the error.
+    const db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;
+    const inserted = await sql<{ id: string }>`
+      insert into pgboss.job (name, data, state, retry_limit, started_on, completed_on, output)
+      values (${DELIVERY_QUEUE}, ${JSON.stringify({ channelId: 'x' })}::jsonb, 'failed', 0, now(), now(),
+              ${JSON.stringify({ message: `POST https://hooks.example.com/services/${secret} failed: socket hang up` })}::jsonb)
+      returning id`.execute(db);
+    const jobId = inserted.rows[0]!.id;
+
+    const cp = await openConsole(browser, t, { role: 'viewer', path: `/jobs?queue=${DELIVERY_QUEUE}` });
+    const { page } = cp;
+    await page.locator(`tr[data-queue="${DELIVERY_QUEUE}"]`).waitFor();
+    const failed = page.getByRole('table', { name: `Failed jobs in ${DELIVERY_QUEUE}` });
+    await failed.locator(`tr[data-job="${jobId}"]`).waitFor();
+    expect(await failed.locator(`tr[data-job="${jobId}"]`).textContent()).toContain(
+      'POST https://hooks.example.com/… failed: socket hang up',
+    );
+    // Read-only: neither retry nor redrive is offered.
+    await page.waitForLoadState('networkidle');
+    expect(await page.locator('main button').allTextContents()).not.toContainEqual(
+      expect.stringMatching(/Retry|Redrive/),
+    );
+    await expectAccessible(page);
+    await screenshot(page, 'viewer-jobs-read-only');
+
+    // A retry forged from the viewer's page, with the viewer's own token, is refused.
+    const forged = await page.evaluate(async (id) => {
+      const token = sessionStorage.getItem('tollgate.console.token');
+      const response = await fetch('/graphql', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          query: 'mutation ($queue: String!, $id: ID!) { retryJob(queue: $queue, id: $id) { __typename } }',
+          variables: { queue: 'webhook-delivery', id },
+        }),
+      });
+      return (await response.json()) as {
+        data?: { retryJob: unknown } | null;
+        errors?: { message: string }[];
+      };
+    }, jobId);
+    expect(forged.errors?.[0]?.message).toMatch(/not authorized|role/i);
+    expect(forged.data?.retryJob ?? null).toBeNull();
+    const state = await sql<{
+      state: string;
+    }>`select state::text as state from pgboss.job where id = ${jobId}::uuid`.execute(db);
+    expect(state.rows[0]?.state).toBe('failed');
+
+    // The configuration document, with the channel's URL redacted, and no way to apply one.
+    await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Configuration' }).click();
+    const yaml = page.locator('[data-export]');
+    await yaml.waitFor();
+    const text = (await yaml.textContent()) ?? '';
+    expect(text).toContain('viewer-channel');
+    expect(text).toContain('https://hooks.example.com/…');
+    await page.waitForLoadState('networkidle');
+    const buttons = await page.locator('main button').allTextContents();
+    expect(buttons).not.toContainEqual(expect.stringMatching(/Edit a copy|Apply|Plan/));
+    await page.getByRole('button', { name: 'Download YAML' }).waitFor();
+    await expectAccessible(page);
+    await screenshot(page, 'viewer-configuration-read-only');
+
+    // Nothing the viewer's console received holds the secret part of the URL.
+    expect(cp.graphql.length).toBeGreaterThan(0);
+    for (const response of cp.graphql) expect(response.body).not.toContain('viewer-secret');
+    expect(await page.content()).not.toContain('viewer-secret');
     expectClean(cp);
     await cp.close();
   }, 90_000);

@@ -120,4 +120,63 @@ describe('console overview', () => {
     expect(cp.cspViolations).toEqual([]);
     await cp.close();
   });
+
+  it("sends the overview's query before the application's code has loaded, and shows the table without waiting for the viewer query", async () => {
+    await setUpProvider(a, upstream.url, { slug: 'first-paint', input: { name: 'First paint' } });
+    const cp = await newConsolePage(browser, a);
+    const { page } = cp;
+    // The entry script, as index.html names it: every other script is the application.
+    const html = await (await fetch(`${a.url}/console/`)).text();
+    const entry = /<script type="module"[^>]*src="([^"]+)"/.exec(html)?.[1];
+    expect(entry).toBeTruthy();
+    // The application's scripts are held until the overview's query has gone out (or 10 s): the
+    // query must not wait for them.
+    let overviewSent = false;
+    let scriptsReleasedByTimeout = false;
+    let releaseScripts = () => {};
+    const scriptsHeld = new Promise<void>((resolve) => {
+      releaseScripts = resolve;
+    });
+    page.on('request', (request) => {
+      if (request.url().endsWith('/graphql') && request.postData()?.includes('ConsoleOverview')) {
+        overviewSent = true;
+        releaseScripts();
+      }
+    });
+    await page.route('**/console/assets/*.js', async (route) => {
+      if (new URL(route.request().url()).pathname !== entry) {
+        const byOverview = await Promise.race([
+          scriptsHeld.then(() => true),
+          new Promise<boolean>((r) => setTimeout(() => r(false), 10_000)),
+        ]);
+        if (!byOverview) scriptsReleasedByTimeout = true;
+      }
+      await route.continue();
+    });
+    // The viewer query is held until the provider table shows: the table must not wait for it.
+    let releaseViewer = () => {};
+    const viewerHeld = new Promise<void>((resolve) => {
+      releaseViewer = resolve;
+    });
+    await page.route('**/graphql', async (route) => {
+      if (route.request().postData()?.includes('ConsoleViewer')) await viewerHeld;
+      await route.continue();
+    });
+    await page.goto(`${a.url}/console#token=${await a.token('operator', { subject: 'oncall' })}`);
+    const shown = await page
+      .locator('tr[data-provider="first-paint"]')
+      .waitFor({ timeout: 20_000 })
+      .then(() => true)
+      .catch(() => false);
+    releaseViewer();
+    expect(overviewSent).toBe(true);
+    expect(scriptsReleasedByTimeout, "the overview's query waited for the application's scripts").toBe(false);
+    expect(shown, 'the provider table showed while the viewer query was unanswered').toBe(true);
+    // The role arrives afterwards, and the sidebar shows it.
+    await page.locator('.viewer-role[data-role="OPERATOR"]').waitFor();
+    // The overview was answered once: the page used the answer to the query the entry sent.
+    const overviews = cp.graphql.filter((r) => r.body.includes('"providers"'));
+    expect(overviews).toHaveLength(1);
+    await cp.close();
+  });
 });

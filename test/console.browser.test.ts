@@ -190,10 +190,16 @@ describe('console sign-in', () => {
       .setExpirationTime('1h')
       .sign(new TextEncoder().encode('another-secret-that-is-long-enough-for-hs256-000000'));
     const cp = await newConsolePage(browser, t);
+    let sent = 0;
+    cp.page.on('request', (request) => {
+      if (new URL(request.url()).pathname === '/graphql' && request.method() === 'POST') sent++;
+    });
     await cp.page.goto(`${t.url}/console#token=${forged}`);
     await cp.page.getByText('Tollgate did not accept the token').waitFor();
     await cp.page.waitForTimeout(1500);
     expect(cp.graphql.length).toBeLessThanOrEqual(2);
+    // Every request sent with the token was answered in full (none cut off as the session ended).
+    expect(cp.graphql).toHaveLength(sent);
     expect(cp.graphql.every((r) => r.body.includes('UNAUTHENTICATED') && !r.body.includes('"data":{'))).toBe(
       true,
     );

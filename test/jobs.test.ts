@@ -250,6 +250,9 @@ describe('job monitoring', () => {
         },
         { timeout: 10_000, interval: 250 },
       );
+      // The dead letter carries the error its delivery failed with.
+      const dead = await gql(t.graphqlUrl, Jobs, { queue: DEAD_LETTER_QUEUE }, operator);
+      expect(dead.data?.jobs[0]?.lastError).toMatch(/the endpoint answered 500/);
       // ...and its final failure is announced as a gateway event.
       await vi.waitFor(() => expect(alerts).toHaveLength(1));
       expect(alerts[0]).toMatchObject({ queue: DELIVERY_QUEUE, alert: 'FAILED' });
@@ -291,13 +294,88 @@ describe('job monitoring', () => {
       await vi.waitFor(() => expect(received).toHaveLength(2), { timeout: 10_000 });
       expect(JSON.parse(received[0]!).kind).toBe('CIRCUIT_STATE');
 
-      // Viewers do not see the queues; unknown queues are refused by name.
-      const viewer = await gql(t.graphqlUrl, JobQueues, {}, await t.token('viewer'));
-      expect(viewer.errors?.[0]?.message).toMatch(/not authorized|role/i);
+      // Unknown queues are refused by name.
       const unknown = await gql(t.graphqlUrl, RedriveDeadLetters, { queue: 'nope' }, operator);
       expect(unknown.data?.redriveDeadLetters).toMatchObject({ __typename: 'ValidationError' });
     } finally {
       receiver.close();
     }
   }, 30_000);
+});
+
+describe('job monitoring for viewers', () => {
+  it('shows viewers the queues and jobs read-only, with URLs in errors redacted; their retry and redrive are refused', async () => {
+    const db = t.app.orm.em.fork().getKysely() as Kysely<unknown>;
+    // A delivery whose error names its webhook URL (a credential: the token is in the path).
+    const secretUrl = 'https://hooks.example.com/services/T0SECRET/B0SECRET/tokenSECRET';
+    const inserted = await sql<{ id: string }>`
+      insert into pgboss.job (name, data, state, retry_limit, started_on, completed_on, output)
+      values (${DELIVERY_QUEUE}, ${JSON.stringify({ channelId: 'x' })}::jsonb, 'failed', 0, now(), now(),
+              ${JSON.stringify({ message: `POST ${secretUrl} failed: socket hang up` })}::jsonb)
+      returning id`.execute(db);
+    const id = inserted.rows[0]!.id;
+    const viewer = await t.token('viewer');
+
+    const queues = await gql(t.graphqlUrl, JobQueues, {}, viewer);
+    expect(queues.errors).toBeUndefined();
+    const delivery = queues.data?.jobQueues.find((q) => q.name === DELIVERY_QUEUE);
+    expect(delivery?.counts.failed).toBeGreaterThanOrEqual(1);
+
+    const failed = await gql(t.graphqlUrl, Jobs, { queue: DELIVERY_QUEUE, state: 'FAILED' }, viewer);
+    expect(failed.errors).toBeUndefined();
+    const job = failed.data?.jobs.find((j) => j.id === id);
+    expect(job?.lastError).toBe('POST https://hooks.example.com/… failed: socket hang up');
+    expect(JSON.stringify(failed)).not.toContain('SECRET');
+    // Operators see it redacted too; admins, who see channel URLs whole, see it whole.
+    const asOperator = await gql(
+      t.graphqlUrl,
+      Jobs,
+      { queue: DELIVERY_QUEUE, state: 'FAILED' },
+      await t.token('operator'),
+    );
+    expect(JSON.stringify(asOperator.data)).not.toContain('SECRET');
+    const asAdmin = await gql(
+      t.graphqlUrl,
+      Jobs,
+      { queue: DELIVERY_QUEUE, state: 'FAILED' },
+      await t.token('admin'),
+    );
+    expect(asAdmin.data?.jobs.find((j) => j.id === id)?.lastError).toContain(secretUrl);
+
+    // Read-only: a viewer's retry and redrive are refused, and the job stays failed.
+    const retried = await gql(t.graphqlUrl, RetryJob, { queue: DELIVERY_QUEUE, id }, viewer);
+    expect(retried.errors?.[0]?.message).toMatch(/not authorized|role/i);
+    expect(retried.data?.retryJob ?? null).toBeNull();
+    const redriven = await gql(
+      t.graphqlUrl,
+      RedriveDeadLetters,
+      { queue: DELIVERY_QUEUE, limit: 10 },
+      viewer,
+    );
+    expect(redriven.errors?.[0]?.message).toMatch(/not authorized|role/i);
+    // A job alert naming the URL reaches a viewer's event stream with the URL redacted too.
+    const ws = wsClient(t.graphqlUrl, viewer);
+    const iterator = ws.iterate({
+      query: 'subscription { gatewayEvents(kinds: [JOB]) { ... on JobAlertEvent { jobId message } } }',
+    });
+    const first = iterator.next();
+    await new Promise((r) => setTimeout(r, 300));
+    t.app.services.events.publish('job.alert', {
+      queue: DELIVERY_QUEUE,
+      alert: 'FAILED',
+      jobId: id,
+      message: `${DELIVERY_QUEUE} job ${id} failed after 1 attempts: POST ${secretUrl} failed`,
+      retryRate: null,
+    });
+    const alert = (await first).value as { data?: { gatewayEvents: { message: string } } };
+    expect(alert.data?.gatewayEvents.message).toContain('POST https://hooks.example.com/… failed');
+    expect(JSON.stringify(alert)).not.toContain('SECRET');
+    await iterator.return?.();
+    await ws.dispose();
+
+    const after = await sql<{
+      state: string;
+    }>`select state::text as state from pgboss.job where id = ${id}::uuid`.execute(db);
+    expect(after.rows[0]?.state).toBe('failed');
+  });
 });

@@ -354,6 +354,22 @@ describe('provider keys (the vault)', () => {
       admin,
     );
     expect(updated.data?.updateProviderKey).toMatchObject({ key: { label: 'renamed', weight: 5 } });
+    // Audited with each field's value before and after, like other entities' updates.
+    const audit = await gql(
+      t.graphqlUrl,
+      AuditLog,
+      { first: 5, filter: { action: 'key.update', targetId: key.id } },
+      admin,
+    );
+    expect(audit.data?.auditLog.edges[0]?.node.details).toEqual({
+      provider: provider.slug,
+      label: 'renamed',
+      changes: {
+        label: { from: key.label, to: 'renamed' },
+        weight: { from: 1, to: 5 },
+        expiresAt: { from: null, to: expect.any(String) },
+      },
+    });
     await expect
       .poll(
         async () =>

@@ -41,7 +41,7 @@ function SignedIn() {
   if (!consoleClient) return <Loading label="Signing in" />;
   return (
     <UrqlProvider value={consoleClient.client}>
-      <ViewerProvider fallback={<Loading label="Signing in" />}>
+      <ViewerProvider>
         <LiveEventsProvider store={consoleClient.connection}>
           <RouterProvider router={router} />
         </LiveEventsProvider>

@@ -78,14 +78,18 @@ export function Shell() {
         </nav>
         <div className="sidebar-footer">
           <ConnectionIndicator />
-          <div className="viewer">
-            <span className="viewer-subject" title={viewer.email ?? viewer.subject}>
-              {viewer.email ?? viewer.subject}
-            </span>
-            <span className="viewer-role" data-role={viewer.role}>
-              {viewer.role.toLowerCase()}
-            </span>
-          </div>
+          {viewer ? (
+            <div className="viewer">
+              <span className="viewer-subject" title={viewer.email ?? viewer.subject}>
+                {viewer.email ?? viewer.subject}
+              </span>
+              <span className="viewer-role" data-role={viewer.role}>
+                {viewer.role.toLowerCase()}
+              </span>
+            </div>
+          ) : (
+            <div className="viewer" aria-busy="true" />
+          )}
           <button type="button" className="button button-sidebar" onClick={() => signOut('signed-out')}>
             <Icon name="signOut" size={16} />
             Sign out

@@ -31,16 +31,21 @@ export function readClaims(token: string): TokenClaims | null {
   }
 }
 
+/** The token in the address bar's fragment, if any, left where it is. */
+export function tokenInFragment(): string | undefined {
+  const hash = window.location.hash.replace(/^#/, '');
+  if (!hash) return undefined;
+  return new URLSearchParams(hash).get('token')?.trim() || undefined;
+}
+
 /**
  * Moves a token from the address bar's fragment into sessionStorage and removes it from the
  * address bar (and from history) at once. Returns the token found, if any.
  */
 export function takeTokenFromFragment(): string | undefined {
-  const hash = window.location.hash.replace(/^#/, '');
-  if (!hash) return undefined;
-  const params = new URLSearchParams(hash);
-  const token = params.get('token')?.trim();
+  const token = tokenInFragment();
   if (!token) return undefined;
+  const params = new URLSearchParams(window.location.hash.replace(/^#/, ''));
   params.delete('token');
   const rest = params.toString();
   const url = `${window.location.pathname}${window.location.search}${rest ? `#${rest}` : ''}`;

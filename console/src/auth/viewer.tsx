@@ -30,27 +30,32 @@ const ViewerContext = createContext<Viewer | null>(null);
 
 /**
  * Asks the server who this token is (its role is what the server enforces, not what the token
- * claims) and holds the page until it answers.
+ * claims). The pages render at once, without waiting for the answer, so that their own queries
+ * go out in parallel with this one: the role only hides controls, and until it is known every
+ * role-gated control stays hidden (the server enforces the rules anyway).
  */
-export function ViewerProvider({ children, fallback }: { children: ReactNode; fallback: ReactNode }) {
+export function ViewerProvider({ children }: { children: ReactNode }) {
   const [{ data }] = useQuery({ query: ViewerQuery, requestPolicy: 'network-only' });
-  if (!data) return fallback;
-  return <ViewerContext.Provider value={data.viewer}>{children}</ViewerContext.Provider>;
+  return <ViewerContext.Provider value={data?.viewer ?? null}>{children}</ViewerContext.Provider>;
 }
 
-export function useViewer(): Viewer {
-  const viewer = useContext(ViewerContext);
-  if (!viewer) throw new Error('useViewer outside ViewerProvider');
-  return viewer;
+/** The viewer, or null while the server has not answered yet. */
+export function useViewer(): Viewer | null {
+  return useContext(ViewerContext);
 }
 
-export function useRole(): Role {
-  return useViewer().role;
+/** The viewer's role, or null while it is not known yet. */
+export function useRole(): Role | null {
+  return useViewer()?.role ?? null;
 }
 
-/** Whether the viewer's role is `minimum` or above: hide what a role may not use. */
+/**
+ * Whether the viewer's role is `minimum` or above: hide what a role may not use. False while the
+ * role is not known yet.
+ */
 export function useCan(minimum: 'viewer' | 'operator' | 'admin'): boolean {
-  return RANK[useRole()] >= RANK[minimum.toUpperCase() as Role];
+  const role = useRole();
+  return role !== null && RANK[role] >= RANK[minimum.toUpperCase() as Role];
 }
 
 /** Renders its children only for `role` and above (the server enforces it again). */

@@ -2,6 +2,7 @@ import { cacheExchange, type KeyingConfig } from '@urql/exchange-graphcache';
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { Client, type CombinedError, fetchExchange, mapExchange, subscriptionExchange } from 'urql';
 import { ConnectionStore } from './connection.ts';
+import { takePrefetched } from './prefetch.ts';
 
 /** graphql-ws close codes Tollgate uses for a token it will not accept (src/server/ws.ts). */
 const UNAUTHORIZED_CLOSE = 4401;
@@ -31,6 +32,27 @@ function isUnauthenticated(error: CombinedError): boolean {
 }
 
 /**
+ * fetch, where urql's abort (a page leaving, the session ending) cuts a request off unless the
+ * server has refused the token. Pages send their queries together with the viewer's: when the token is
+ * refused, the session ends on the first refusal while the others are still on the wire, and
+ * they are let finish (refused as well, their answers dropped by urql) rather than cut off
+ * mid-answer, so that every request the console sent has a whole answer.
+ */
+function finishedOnceSent(
+  input: RequestInfo | URL,
+  init: RequestInit | undefined,
+  refusedByServer: () => boolean,
+): Promise<Response> {
+  const signal = init?.signal;
+  if (!signal) return fetch(input, init);
+  const controller = new AbortController();
+  signal.addEventListener('abort', () => {
+    if (!refusedByServer()) controller.abort(signal.reason);
+  });
+  return fetch(input, { ...init, signal: controller.signal });
+}
+
+/**
  * One urql client per signed-in session (a token, or a single sign-on session whose token is renewed): queries and mutations over HTTP, subscriptions over one
  * graphql-ws connection that carries the token in its connection_init payload. A refused token
  * (HTTP 401, an UNAUTHENTICATED error, or the socket closed 4401/4403) calls `onUnauthenticated`
@@ -39,9 +61,13 @@ function isUnauthenticated(error: CombinedError): boolean {
 export function createConsoleClient(token: () => string, onUnauthenticated: () => void): ConsoleClient {
   const connection = new ConnectionStore();
   let refused = false;
+  // Set only when the server refused the token (not on a sign-out or an expiry, where requests in
+  // flight are cut off as usual).
+  let refusedByServer = false;
   const refuse = () => {
     if (refused) return;
     refused = true;
+    refusedByServer = true;
     onUnauthenticated();
   };
   const wsUrl = new URL('/graphql', window.location.href);
@@ -83,6 +109,8 @@ export function createConsoleClient(token: () => string, onUnauthenticated: () =
     // POST, always: a GET with a query is refused as possible CSRF (src/graphql/protection.ts).
     preferGetMethod: false,
     fetchOptions: () => ({ headers: { authorization: `Bearer ${token()}` } }),
+    fetch: (input, init) =>
+      takePrefetched(token(), init?.body) ?? finishedOnceSent(input, init, () => refusedByServer),
     exchanges: [
       mapExchange({
         onError(error) {

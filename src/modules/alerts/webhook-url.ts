@@ -14,6 +14,11 @@ export function redactWebhookUrl(url: string): string {
   }
 }
 
+/** Every http(s) URL in a free text (an error message, say) redacted as above. */
+export function redactUrlsInText(text: string): string {
+  return text.replace(/\bhttps?:\/\/[^\s"'<>]+/gi, (url) => redactWebhookUrl(url));
+}
+
 export function isRedactedWebhookUrl(url: string): boolean {
   return url.includes(REDACTION_MARK);
 }

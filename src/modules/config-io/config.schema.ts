@@ -5,9 +5,9 @@ import type { ImportResult, PlanItem } from './config-import.ts';
 
 builder.queryField('exportConfig', (t) =>
   t.string({
-    authScopes: { operator: true },
+    authScopes: { viewer: true },
     description:
-      'The whole configuration as YAML (format version 1): providers, budgets, clients and alert channels, sorted, never a secret (operator and above). Alert-channel URLs are whole for admins only (redacted otherwise, and then refused by importConfig).',
+      'The whole configuration as YAML (format version 1): providers, budgets, clients and alert channels, sorted, never a secret (every role). Alert-channel URLs are whole for admins only (redacted otherwise, and then refused by importConfig).',
     resolve: (_root, _args, ctx) => ctx.services.configExporter.export(actorOf(ctx).role),
   }),
 );

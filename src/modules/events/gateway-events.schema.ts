@@ -1,6 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { AppError, ValidationError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
+import { redactUrlsInText } from '../alerts/webhook-url.ts';
 import { BudgetAlertRef } from '../budgets/budget.schema.ts';
 import { HealthEventRef } from '../health/health.schema.ts';
 import { KeyEventRef } from '../keys/provider-key.schema.ts';
@@ -29,7 +30,10 @@ const JobAlertRef = builder.objectRef<JobAlertEvent>('JobAlertEvent').implement(
     queue: t.exposeString('queue'),
     alert: t.exposeString('alert'),
     jobId: t.string({ nullable: true, resolve: (e) => e.jobId }),
-    message: t.exposeString('message'),
+    message: t.string({
+      description: 'What happened; URLs in it whole for admins only, as in Job.lastError.',
+      resolve: (e, _args, ctx) => (ctx.operator?.role === 'admin' ? e.message : redactUrlsInText(e.message)),
+    }),
     retryRate: t.float({ nullable: true, resolve: (e) => e.retryRate }),
   }),
 });

@@ -304,7 +304,7 @@ export class JobQueue {
   /** The newest jobs of a queue, optionally in one state. */
   async jobs(queue: string, state: JobState | null, limit: number): Promise<JobRow[]> {
     const result = await this.#boss.getDb().executeSql(
-      `select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output, data
+      `select id, name, state::text as state, retry_count, retry_limit, created_on, started_on, completed_on, output, source_output, data
        from pgboss.job where name = $1 and ($2::text is null or state::text = $2)
        order by created_on desc limit $3`,
       [queue, state, Math.min(Math.max(limit, 1), 200)],
@@ -318,7 +318,9 @@ export class JobQueue {
       createdOn: new Date(String(r.created_on)),
       startedOn: r.started_on ? new Date(String(r.started_on)) : null,
       completedOn: r.completed_on ? new Date(String(r.completed_on)) : null,
-      lastError: errorOf(r.output),
+      // A dead letter has not run in its own queue: its error is the one it failed with, which
+      // pg-boss copies into source_output when it moves the job.
+      lastError: errorOf(r.output) ?? errorOf(r.source_output),
       data: r.data,
     }));
   }

@@ -1,6 +1,7 @@
 import { builder } from '../../graphql/builder.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { isUuid } from '../../shared/ids.ts';
+import { redactUrlsInText } from '../alerts/webhook-url.ts';
 import { JOB_STATES, type JobRow, type JobState, type QueueCounts, type QueueHour } from './job-queue.ts';
 
 const JobStateEnum = builder.enumType('JobState', {
@@ -69,15 +70,21 @@ const JobRef = builder.objectRef<JobRow>('Job').implement({
     createdOn: t.field({ type: 'DateTime', resolve: (j) => j.createdOn }),
     startedOn: t.field({ type: 'DateTime', nullable: true, resolve: (j) => j.startedOn }),
     completedOn: t.field({ type: 'DateTime', nullable: true, resolve: (j) => j.completedOn }),
-    lastError: t.string({ nullable: true, resolve: (j) => j.lastError }),
+    lastError: t.string({
+      nullable: true,
+      description:
+        "The last attempt's error. URLs in it are whole for admins only (a webhook URL may be a credential): scheme and host otherwise, as alert channels show them.",
+      resolve: (j, _args, ctx) =>
+        j.lastError === null || ctx.operator?.role === 'admin' ? j.lastError : redactUrlsInText(j.lastError),
+    }),
   }),
 });
 
 builder.queryField('jobQueues', (t) =>
   t.field({
     type: [JobQueueRef],
-    authScopes: { operator: true },
-    description: 'Every background queue and its dead-letter queue (operator and above).',
+    authScopes: { viewer: true },
+    description: 'Every background queue and its dead-letter queue (every role: counts only).',
     resolve: (_root, _args, ctx) => ctx.services.jobs.queues(),
   }),
 );
@@ -93,8 +100,9 @@ const knownQueue = (name: string, names: string[]) => {
 builder.queryField('jobs', (t) =>
   t.field({
     type: [JobRef],
-    authScopes: { operator: true },
-    description: 'The newest jobs of a queue, optionally in one state (operator and above).',
+    authScopes: { viewer: true },
+    description:
+      'The newest jobs of a queue, optionally in one state (every role: never a payload; URLs in errors whole for admins only).',
     args: {
       queue: t.arg.string({ required: true }),
       state: t.arg({ type: JobStateEnum }),

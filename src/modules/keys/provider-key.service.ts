@@ -174,11 +174,21 @@ export class ProviderKeyService {
       const key = await this.#load(em, data.keyId);
       if (key.status === 'REVOKED')
         throw new ConflictError(`Key "${key.label}" is revoked and cannot be changed.`);
-      const changes: Record<string, unknown> = {};
-      if (data.label !== undefined && data.label !== key.label) changes.label = key.label = data.label;
-      if (data.weight !== undefined && data.weight !== key.weight) changes.weight = key.weight = data.weight;
+      // Each changed field with its value before and after, as other entities' updates are audited.
+      const changes: Record<string, { from: unknown; to: unknown }> = {};
+      if (data.label !== undefined && data.label !== key.label) {
+        changes.label = { from: key.label, to: data.label };
+        key.label = data.label;
+      }
+      if (data.weight !== undefined && data.weight !== key.weight) {
+        changes.weight = { from: key.weight, to: data.weight };
+        key.weight = data.weight;
+      }
       if (data.expiresAt !== undefined) {
-        changes.expiresAt = key.expiresAt = data.expiresAt;
+        const from = key.expiresAt?.toISOString() ?? null;
+        const to = data.expiresAt?.toISOString() ?? null;
+        if (from !== to) changes.expiresAt = { from, to };
+        key.expiresAt = data.expiresAt;
         // A new expiry in the future brings an expired key back.
         if (key.status === 'EXPIRED' && data.expiresAt) key.status = 'ACTIVE';
         if (data.expiresAt) await this.#transitions.at(em, data.expiresAt);
@@ -187,7 +197,7 @@ export class ProviderKeyService {
         action: 'key.update',
         targetType: 'ProviderKey',
         targetId: key.id,
-        details: changes,
+        details: { provider: key.provider.getEntity().slug, label: key.label, changes },
       });
       return key;
     });

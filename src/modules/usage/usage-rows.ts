@@ -1,8 +1,6 @@
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { type Kysely, sql } from 'kysely';
 import type { Pool } from 'pg';
-import { from as copyFrom } from 'pg-copy-streams';
+import { copyIn } from '../../db/copy-in.ts';
 import type { Outcome } from './usage-event.entity.ts';
 
 export interface UsageRecord {
@@ -130,10 +128,7 @@ async function copyUsageRows(pool: Pool, rows: UsageRow[]): Promise<void> {
   let broken: Error | undefined;
   try {
     await client.query('begin');
-    await pipeline(
-      Readable.from([copyText(rows)]),
-      client.query(copyFrom(`copy usage_events (${COLUMNS}) from stdin`)),
-    );
+    await copyIn(client, `copy usage_events (${COLUMNS}) from stdin`, copyText(rows));
     await client.query(
       `insert into usage_hours (hour, writes) select hour, 1 from unnest($1::timestamptz[]) as hour
        on conflict (hour) do update set writes = usage_hours.writes + 1`,

@@ -6,11 +6,9 @@ import { ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx
 import { graphql } from '../../gql/index.ts';
 import { useLiveEvents } from '../../graphql/live-events.tsx';
 import { type LiveState, liveStateBySlug } from './live-state.ts';
+import { OVERVIEW_PAGE, overviewVariables } from './overview-variables.ts';
 import { ProviderTable } from './ProviderTable.tsx';
 import './overview.css';
-
-/** The most providers one page of `providers` returns (src/shared/pagination.ts). */
-const PAGE = 100;
 
 export const OverviewQuery = graphql(`
   query ConsoleOverview($first: Int!, $today: DateTime!) {
@@ -55,14 +53,10 @@ export type OverviewProvider = NonNullable<
   ReturnType<typeof useOverview>['data']
 >['providers']['edges'][number]['node'];
 
-function startOfToday(): string {
-  const now = new Date();
-  return new Date(now.getFullYear(), now.getMonth(), now.getDate()).toISOString();
-}
-
 function useOverview() {
-  const today = useMemo(startOfToday, []);
-  const [result, reexecute] = useQuery({ query: OverviewQuery, variables: { first: PAGE, today } });
+  // The same variables the entry prefetched with (boot/prefetch-first-page.ts).
+  const variables = useMemo(overviewVariables, []);
+  const [result, reexecute] = useQuery({ query: OverviewQuery, variables });
   return { ...result, reload: () => reexecute({ requestPolicy: 'network-only' }) };
 }
 
@@ -155,7 +149,7 @@ export default function OverviewPage() {
           <Panel title="Providers" labelledBy="providers-heading" className="overview-providers">
             <ProviderTable providers={providers} live={live} />
             {data.providers.pageInfo.hasNextPage ? (
-              <p className="panel-footnote">Showing the first {PAGE} providers.</p>
+              <p className="panel-footnote">Showing the first {OVERVIEW_PAGE} providers.</p>
             ) : null}
           </Panel>
         </>

@@ -135,7 +135,7 @@ export default function SessionsPage() {
               <tbody>
                 {sessions.map((s) => {
                   const who = s.email ?? s.subject;
-                  const own = s.id === viewer.sessionId;
+                  const own = s.id === viewer?.sessionId;
                   return (
                     <tr key={s.id} data-session={s.id}>
                       <td>
