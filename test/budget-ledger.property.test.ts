@@ -118,8 +118,14 @@ async function step(ledger: BudgetLedger, run: Run, s: StepValue): Promise<void>
         `${account.key} refused ${s.amount} at ${JSON.stringify(f)}`,
       ).toBe(true);
     }
-  } else if (s.kind === 'settle' && run.holds.length > 0) {
-    const [{ hold }] = run.holds.splice(s.pick % run.holds.length, 1) as [Run['holds'][number]];
+  } else if (s.kind === 'settle' && run.holds.some((h) => !h.lapses)) {
+    // Only a hold that lasts is settled: a lapsing hold stands for a call whose replica died. In
+    // Tollgate a hold outlives its call's deadline by a minute (stages/reserve-budget.ts), so a
+    // live call settles before its hold can lapse; a settle after the lapse would charge spend
+    // the limit had already given back (the cost is kept, never lost, but may overshoot).
+    const settleable = run.holds.filter((h) => !h.lapses);
+    const chosen = settleable[s.pick % settleable.length]!;
+    const [{ hold }] = run.holds.splice(run.holds.indexOf(chosen), 1) as [Run['holds'][number]];
     const actual = Math.floor(hold.amountMicros * s.share);
     for (const a of hold.accounts) run.spent.set(a.key, (run.spent.get(a.key) ?? 0) + actual);
     const figures = await ledger.settle(hold, actual);
