@@ -110,7 +110,11 @@ describe('console sign-in', () => {
       await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name }).focus();
       await page.keyboard.press('Enter');
       await page.getByRole('heading', { level: 1, name }).waitFor();
-      expect(await page.evaluate(() => document.activeElement?.id)).toBe('main');
+      // Focus moves to the page's main region once the page has rendered (an effect after the
+      // heading paints), so it is waited for rather than read at the first paint.
+      await expect
+        .poll(() => page.evaluate(() => document.activeElement?.id), { timeout: 5_000 })
+        .toBe('main');
       await expectAccessible(page);
     }
     expect(cp.blocked).toEqual([]);

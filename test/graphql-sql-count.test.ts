@@ -119,7 +119,28 @@ async function compare(label: string, small: () => Promise<unknown>, large: () =
   const many = await counter.of(large);
   console.log(`${label}: ${few} statements for the short list, ${many} for the long one`);
   if (few !== many) console.log({ short: fewTexts, long: counter.texts });
-  expect(many).toBe(few);
+  // N+1 shows as one statement shape repeated per parent. A batched load whose ids come out empty
+  // is skipped, so a shape may appear in one list and not the other (health transitions recorded
+  // by the background monitor for some providers only); what must never happen is a shape
+  // running more often for the long list than for the short one.
+  const longShapes = shapeCounts(counter.texts);
+  const shortShapes = shapeCounts(fewTexts);
+  for (const [shape, times] of longShapes)
+    expect(times, shape).toBeLessThanOrEqual(Math.max(1, shortShapes.get(shape) ?? 0));
+  expect(longShapes.size).toBeLessThanOrEqual(shortShapes.size + 1);
+}
+
+/** How often each statement shape ran: the text up to its id list, whitespace folded. */
+function shapeCounts(texts: string[]): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const text of texts) {
+    const shape = text
+      .replace(/\s+/g, ' ')
+      .replace(/ in \(.*$/, ' in (…)')
+      .replace(/limit \d+/, 'limit n');
+    counts.set(shape, (counts.get(shape) ?? 0) + 1);
+  }
+  return counts;
 }
 
 let t: TestApp;
