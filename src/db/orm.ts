@@ -69,6 +69,10 @@ export function ormConfig(clientUrl: string, poolMax = 10, timeouts?: DatabaseTi
       emit: 'ts',
       snapshot: true,
       snapshotName: '.snapshot-tollgate',
+      // Applying migrations must never write into the installation: test workers migrating
+      // databases side by side read the snapshot while another rewrote it (truncated JSON in CI),
+      // and a production file system may be read-only. Only `migrate:create` writes it.
+      snapshotOnMigrate: false,
       transactional: true,
       allOrNothing: true,
       silent: true,
