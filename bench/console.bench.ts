@@ -2,9 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { print } from 'graphql';
 import { type Kysely, sql } from 'kysely';
-import { type BrowserContext, chromium } from 'playwright-core';
+import { type BrowserContext, chromium, type Page } from 'playwright-core';
 import { ConsoleOverviewDocument } from '../console/src/gql/graphql.ts';
 import { startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -15,6 +16,7 @@ import { usageRow, writeUsageRows } from '../src/modules/usage/usage-rows.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { syntheticEvents } from '../test/helpers/usage-data.ts';
 import { buildConsoleIfStale } from './console-build.ts';
+import { formatBreakdown, tracedLoad } from './console-trace.ts';
 
 /**
  * The console's overview at scale: 200 providers, 1,000,000 usage events over 30 days (the usage
@@ -31,7 +33,7 @@ const PROVIDERS = 200;
 const CLIENTS = 200;
 const BATCH = 20_000;
 const DATA_RUNS = 21;
-const PAGE_RUNS = 5;
+const PAGE_RUNS = Number(process.env.BENCH_CONSOLE_PAGE_RUNS ?? 5);
 /** The Overview page asks for one page of providers (the largest, 100). */
 const OVERVIEW_PAGE = 100;
 const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
@@ -212,6 +214,40 @@ export async function runConsoleBench(): Promise<void> {
       }
       cached = stats(warmTimes);
       page = stats(times);
+      // Where the time goes: one traced load in a fresh profile, one with the assets cached.
+      if (process.env.BENCH_CONSOLE_TRACE) {
+        const rowsShown = async (tab: Page) => {
+          await tab.waitForFunction(
+            (n) => document.querySelectorAll('table.overview-table tbody tr').length >= n,
+            expectedRows,
+            { timeout: 30_000, polling: 'raf' },
+          );
+        };
+        const traced = async (context: BrowserContext, label: string) => {
+          const tab = await context.newPage();
+          try {
+            const breakdown = await tracedLoad(
+              browser,
+              tab,
+              `${app.url}/console/#token=${token}`,
+              expectedRows,
+              () => rowsShown(tab),
+              fileURLToPath(new URL(`./results/console-trace-${label.replace(/ /g, '-')}.json`, import.meta.url)),
+            );
+            console.log(`  trace, ${label}:\n${formatBreakdown(breakdown)}`);
+          } finally {
+            await tab.close();
+          }
+        };
+        mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
+        const freshContext = await browser.newContext({ viewport: { width: 1360, height: 860 } });
+        try {
+          await traced(freshContext, 'first visit');
+          await traced(freshContext, 'assets cached');
+        } finally {
+          await freshContext.close();
+        }
+      }
     } finally {
       await browser.close();
     }

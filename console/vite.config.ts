@@ -2,6 +2,7 @@ import { fileURLToPath } from 'node:url';
 import react from '@vitejs/plugin-react';
 import { defineConfig } from 'vite';
 import { initialSizeReport, preloadApplication } from './build-report.ts';
+import { graphqlDocuments } from './graphql-documents.ts';
 
 const root = fileURLToPath(new URL('.', import.meta.url));
 /** `npm run dev:console` proxies GraphQL (HTTP and WebSocket) to this Tollgate. */
@@ -14,7 +15,7 @@ export default defineConfig(({ command }) => {
   return {
     root,
     base: '/console/',
-    plugins: [react(), initialSizeReport(), preloadApplication()],
+    plugins: [graphqlDocuments(), react(), initialSizeReport(), preloadApplication()],
     build: {
       outDir: 'dist',
       emptyOutDir: true,

@@ -71,9 +71,17 @@ export function SessionProvider({ children }: { children: ReactNode }) {
   const current = useRef(session);
   current.current = session;
 
+  // Only the sign-in page offers single sign-on: a signed-in console does not ask (its first
+  // page's requests go first, and the answer would re-render every page for nothing).
+  const signedIn = session.status === 'signed-in';
   useEffect(() => {
-    void fetchSsoConfig().then(setSso);
-  }, []);
+    if (signedIn || sso !== undefined) return;
+    let current = true;
+    void fetchSsoConfig().then((config) => current && setSso(config));
+    return () => {
+      current = false;
+    };
+  }, [signedIn, sso]);
 
   /** Asks for a fresh access token; no session (or an ended one) shows the sign-in page. */
   const renew = useCallback(async (afterRefusal = false) => {

@@ -1,19 +1,7 @@
 import { createContext, type ReactNode, useContext } from 'react';
 import { useQuery } from 'urql';
 import type { Role } from '../gql/graphql.ts';
-import { graphql } from '../gql/index.ts';
-
-export const ViewerQuery = graphql(`
-  query ConsoleViewer {
-    viewer {
-      subject
-      email
-      sessionId
-      role
-      tokenExpiresAt
-    }
-  }
-`);
+import { ViewerQuery } from './viewer-query.ts';
 
 export interface Viewer {
   subject: string;

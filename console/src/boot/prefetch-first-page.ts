@@ -1,6 +1,7 @@
 import { sessionFor, storedToken, tokenInFragment } from '../auth/session.ts';
-import { ConsoleOverviewDocument, ConsoleViewerDocument } from '../gql/graphql.ts';
+import { ViewerQuery } from '../auth/viewer-query.ts';
 import { prefetch, queryText } from '../graphql/prefetch.ts';
+import { OverviewQuery } from '../pages/overview/overview-query.ts';
 import { overviewVariables } from '../pages/overview/overview-variables.ts';
 
 /**
@@ -16,13 +17,13 @@ export function prefetchFirstPage(): void {
   if (session.status !== 'signed-in') return;
   prefetch(session.token, {
     operationName: 'ConsoleViewer',
-    query: queryText(ConsoleViewerDocument),
+    query: queryText(ViewerQuery),
     variables: {},
   });
   if (/^\/console\/?$/.test(window.location.pathname)) {
     prefetch(session.token, {
       operationName: 'ConsoleOverview',
-      query: queryText(ConsoleOverviewDocument),
+      query: queryText(OverviewQuery),
       variables: overviewVariables(),
     });
   }

@@ -6,42 +6,10 @@ import { ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx
 import { graphql } from '../../gql/index.ts';
 import { useLiveEvents } from '../../graphql/live-events.tsx';
 import { type LiveState, liveStateBySlug } from './live-state.ts';
+import { OverviewQuery } from './overview-query.ts';
 import { OVERVIEW_PAGE, overviewVariables } from './overview-variables.ts';
 import { ProviderTable } from './ProviderTable.tsx';
 import './overview.css';
-
-export const OverviewQuery = graphql(`
-  query ConsoleOverview($first: Int!, $today: DateTime!) {
-    providers(first: $first) {
-      edges {
-        node {
-          id
-          slug
-          name
-          kind
-          enabled
-          health {
-            status
-            reason
-            changedAt
-            uptime(range: LAST_DAY) { availabilityPercent }
-          }
-          circuit { state reason since failures }
-          lastHour: usage(range: LAST_HOUR) {
-            calls
-            failures
-            errorRate
-            latencyMs { p95 }
-          }
-          today: usage(from: $today) { costMicros }
-          rateLimit { points periodMs burst }
-          rateLimitHeadroom { limit remaining resetMs }
-        }
-      }
-      pageInfo { hasNextPage }
-    }
-  }
-`);
 
 const ProviderChangedSubscription = graphql(`
   subscription ConsoleProviderChanged {
@@ -60,7 +28,18 @@ function useOverview() {
   return { ...result, reload: () => reexecute({ requestPolicy: 'network-only' }) };
 }
 
-function Summary({ providers, live }: { providers: OverviewProvider[]; live: Map<string, LiveState> }) {
+function Summary({
+  providers,
+  total,
+  enabled,
+  live,
+}: {
+  providers: OverviewProvider[];
+  /** Every provider, and every enabled one (totalCount): the table shows the first page only. */
+  total: number;
+  enabled: number;
+  live: Map<string, LiveState>;
+}) {
   let healthy = 0;
   let down = 0;
   let open = 0;
@@ -81,8 +60,8 @@ function Summary({ providers, live }: { providers: OverviewProvider[]; live: Map
   const tiles = [
     {
       label: 'Providers',
-      value: formatNumber(providers.length),
-      sub: `${providers.filter((p) => p.enabled).length} enabled`,
+      value: formatNumber(total),
+      sub: `${formatNumber(enabled)} enabled`,
     },
     { label: 'Healthy', value: formatNumber(healthy), sub: down > 0 ? `${down} down` : 'none down' },
     {
@@ -129,7 +108,9 @@ export default function OverviewPage() {
     if (changedId || resyncs > 0) reload();
   }, [changedId, resyncs]);
 
-  const providers = data?.providers.edges.map((e) => e.node) ?? [];
+  // Kept from render to render (and the table memoised): the connection state and the viewer
+  // arriving re-render the page, and 100 rows need not be rendered again for that.
+  const providers = useMemo(() => data?.providers.edges.map((e) => e.node) ?? [], [data]);
   return (
     <>
       <PageHeader
@@ -145,11 +126,18 @@ export default function OverviewPage() {
       {!data && !error ? <Loading label="Loading providers" /> : null}
       {data ? (
         <>
-          <Summary providers={providers} live={live} />
+          <Summary
+            providers={providers}
+            total={data.providers.totalCount}
+            enabled={data.enabledProviders.totalCount}
+            live={live}
+          />
           <Panel title="Providers" labelledBy="providers-heading" className="overview-providers">
             <ProviderTable providers={providers} live={live} />
             {data.providers.pageInfo.hasNextPage ? (
-              <p className="panel-footnote">Showing the first {OVERVIEW_PAGE} providers.</p>
+              <p className="panel-footnote">
+                Showing the first {OVERVIEW_PAGE} of {formatNumber(data.providers.totalCount)} providers.
+              </p>
             ) : null}
           </Panel>
         </>

@@ -1,3 +1,4 @@
+import { memo } from 'react';
 import { Link } from 'react-router';
 import {
   formatMicros,
@@ -67,7 +68,8 @@ function Headroom({ provider }: { provider: OverviewProvider }) {
   );
 }
 
-export function ProviderTable({
+/** Memoised: it re-renders when the providers or their live state change, not with the page. */
+export const ProviderTable = memo(function ProviderTable({
   providers,
   live,
 }: {
@@ -168,4 +170,4 @@ export function ProviderTable({
       </table>
     </div>
   );
-}
+});
