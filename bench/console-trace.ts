@@ -116,7 +116,9 @@ export function breakdownOf(events: TraceEvent[]): Breakdown {
   const nav = events.find(
     (e) =>
       e.name === 'navigationStart' &&
-      String((e.args?.data as { documentLoaderURL?: string } | undefined)?.documentLoaderURL).includes('/console'),
+      String((e.args?.data as { documentLoaderURL?: string } | undefined)?.documentLoaderURL).includes(
+        '/console',
+      ),
   );
   if (!nav) throw new Error('no navigation to /console in the trace');
   const { pid, tid, ts: t0 } = nav;
@@ -165,7 +167,9 @@ export function breakdownOf(events: TraceEvent[]): Breakdown {
   // CPU time by kind: each event's own time (its CPU time less its children's) goes to its kind.
   const cpu: Record<string, number> = {};
   const tasks = mine.filter((e) => e.name === 'RunTask' && e.ph === 'X' && e.ts < end);
-  const timed = mine.filter((e) => e.ph === 'X' && e.tdur !== undefined).sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
+  const timed = mine
+    .filter((e) => e.ph === 'X' && e.tdur !== undefined)
+    .sort((a, b) => a.ts - b.ts || (b.dur ?? 0) - (a.dur ?? 0));
   let cursor = 0;
   for (const task of tasks) {
     const taskEnd = task.ts + (task.dur ?? 0);

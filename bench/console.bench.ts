@@ -232,7 +232,9 @@ export async function runConsoleBench(): Promise<void> {
               `${app.url}/console/#token=${token}`,
               expectedRows,
               () => rowsShown(tab),
-              fileURLToPath(new URL(`./results/console-trace-${label.replace(/ /g, '-')}.json`, import.meta.url)),
+              fileURLToPath(
+                new URL(`./results/console-trace-${label.replace(/ /g, '-')}.json`, import.meta.url),
+              ),
             );
             console.log(`  trace, ${label}:\n${formatBreakdown(breakdown)}`);
           } finally {

@@ -64,3 +64,8 @@ export function formatTime(iso: string | null | undefined): string {
 export function formatClock(iso: string): string {
   return clock.format(new Date(iso));
 }
+
+/** "1 provider", "1,204 providers": a count with its noun (a plain English plural). */
+export function countOf(count: number, noun: string): string {
+  return `${number.format(count)} ${count === 1 ? noun : `${noun}s`}`;
+}

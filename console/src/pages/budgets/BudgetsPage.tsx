@@ -1,7 +1,7 @@
 import { useCallback, useEffect, useState } from 'react';
 import { useMutation, useQuery, useSubscription } from 'urql';
 import { useCan } from '../../auth/viewer.tsx';
-import { formatClock, formatMicros, formatRelative, formatTime } from '../../components/format.ts';
+import { countOf, formatClock, formatMicros, formatRelative, formatTime } from '../../components/format.ts';
 import { ConfirmButton, messageOf, Outcome } from '../../components/ops-kit.tsx';
 import { Badge, EmptyState, ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx';
 import type { ConsoleBudgetAlertSubscription, ConsoleBudgetsQuery } from '../../gql/graphql.ts';
@@ -12,6 +12,7 @@ import { SpendBar } from './SpendBar.tsx';
 const BudgetsQuery = graphql(`
   query ConsoleBudgets($after: String) {
     budgets(first: 25, after: $after) {
+      totalCount
       edges {
         node {
           id
@@ -223,12 +224,16 @@ function BudgetPage({
           <BudgetRow key={b.id} budget={b} canEdit={canEdit} onEdit={() => onEdit(b)} onDeleted={onDone} />
         ))}
       </ul>
-      {last && hasNextPage && endCursor ? (
+      {last ? (
         <div className="pager">
-          <span />
-          <button type="button" className="button button-small" onClick={() => onMore(endCursor)}>
-            Show more budgets
-          </button>
+          <span className="muted" data-total={data.budgets.totalCount}>
+            {countOf(data.budgets.totalCount, 'budget')}
+          </span>
+          {hasNextPage && endCursor ? (
+            <button type="button" className="button button-small" onClick={() => onMore(endCursor)}>
+              Show more budgets
+            </button>
+          ) : null}
         </div>
       ) : null}
     </>

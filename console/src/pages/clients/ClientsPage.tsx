@@ -14,7 +14,14 @@ import {
   TextField,
   toInt,
 } from '../../components/form-fields.tsx';
-import { formatMicros, formatMs, formatRatio, formatRelative, formatTime } from '../../components/format.ts';
+import {
+  countOf,
+  formatMicros,
+  formatMs,
+  formatRatio,
+  formatRelative,
+  formatTime,
+} from '../../components/format.ts';
 import { Badge, EmptyState, ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx';
 import type { ClientStatus, ConsoleClientFieldsFragment, UsageRange } from '../../gql/graphql.ts';
 import NotFoundPage from '../not-found/NotFoundPage.tsx';
@@ -147,6 +154,14 @@ function ClientList() {
             </table>
           </div>
         )}
+        {data && data.clients.totalCount > 0 ? (
+          <div className="panel-footer pager">
+            <span className="muted" data-total={data.clients.totalCount}>
+              {countOf(data.clients.totalCount, status ? `${status.toLowerCase()} client` : 'client')}
+              {data.clients.pageInfo.hasNextPage ? ` · showing the first ${clients.length}` : ''}
+            </span>
+          </div>
+        ) : null}
       </Panel>
     </>
   );

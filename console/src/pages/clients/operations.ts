@@ -22,6 +22,7 @@ export const ClientFieldsFragment = graphql(`
 export const ClientListQuery = graphql(`
   query ConsoleClientList($filter: ClientFilter, $first: Int!) {
     clients(filter: $filter, first: $first) {
+      totalCount
       edges { node { ...ConsoleClientFields } }
       pageInfo { hasNextPage }
     }

@@ -31,13 +31,11 @@ function useOverview() {
 function Summary({
   providers,
   total,
-  enabled,
   live,
 }: {
   providers: OverviewProvider[];
-  /** Every provider, and every enabled one (totalCount): the table shows the first page only. */
+  /** Every provider (totalCount): the table, and the other tiles, have the first page only. */
   total: number;
-  enabled: number;
   live: Map<string, LiveState>;
 }) {
   let healthy = 0;
@@ -61,7 +59,7 @@ function Summary({
     {
       label: 'Providers',
       value: formatNumber(total),
-      sub: `${formatNumber(enabled)} enabled`,
+      sub: `${formatNumber(providers.filter((p) => p.enabled).length)} enabled${total > providers.length ? ` of the first ${providers.length}` : ''}`,
     },
     { label: 'Healthy', value: formatNumber(healthy), sub: down > 0 ? `${down} down` : 'none down' },
     {
@@ -126,12 +124,7 @@ export default function OverviewPage() {
       {!data && !error ? <Loading label="Loading providers" /> : null}
       {data ? (
         <>
-          <Summary
-            providers={providers}
-            total={data.providers.totalCount}
-            enabled={data.enabledProviders.totalCount}
-            live={live}
-          />
+          <Summary providers={providers} total={data.providers.totalCount} live={live} />
           <Panel title="Providers" labelledBy="providers-heading" className="overview-providers">
             <ProviderTable providers={providers} live={live} />
             {data.providers.pageInfo.hasNextPage ? (

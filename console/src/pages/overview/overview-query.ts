@@ -3,6 +3,8 @@ import { graphql } from '../../gql/index.ts';
 /**
  * The Overview's one query: in a module of its own, because the entry (main.tsx) sends it before
  * the application has loaded (boot/prefetch-first-page.ts), and the entry should carry nothing else.
+ * It asks for what the page shows and no more: at 100 providers it is close to the API's cost limit
+ * (src/graphql/cost-limit.ts; test/graphql-limits.test.ts checks it with the `__typename`s urql adds).
  */
 export const OverviewQuery = graphql(`
   query ConsoleOverview($first: Int!, $today: DateTime!) {
@@ -21,7 +23,7 @@ export const OverviewQuery = graphql(`
             changedAt
             uptime(range: LAST_DAY) { availabilityPercent }
           }
-          circuit { state reason since failures }
+          circuit { state reason since }
           lastHour: usage(range: LAST_HOUR) {
             calls
             failures
@@ -29,12 +31,11 @@ export const OverviewQuery = graphql(`
             latencyMs { p95 }
           }
           today: usage(from: $today) { costMicros }
-          rateLimit { points periodMs burst }
-          rateLimitHeadroom { limit remaining resetMs }
+          rateLimit { points }
+          rateLimitHeadroom { limit remaining }
         }
       }
       pageInfo { hasNextPage }
     }
-    enabledProviders: providers(first: 0, filter: { enabled: true }) { totalCount }
   }
 `);

@@ -2,7 +2,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import { Link, useSearchParams } from 'react-router';
 import { useQuery } from 'urql';
 import { useCan } from '../../auth/viewer.tsx';
-import { formatRelative, formatTime } from '../../components/format.ts';
+import { countOf, formatRelative, formatTime } from '../../components/format.ts';
 import { EmptyState, ErrorNotice, Loading, PageHeader, Panel } from '../../components/ui.tsx';
 import type { CircuitState, HealthStatus, ProviderKind } from '../../gql/graphql.ts';
 import { useLiveEvents } from '../../graphql/live-events.tsx';
@@ -242,31 +242,39 @@ export function ProviderList() {
             </table>
           </div>
         )}
-        {data && (data.providers.pageInfo.hasNextPage || after.length > 0) ? (
+        {data && data.providers.totalCount > 0 ? (
           <div className="panel-footer pager">
-            <span className="muted">
-              Page {after.length + 1}
+            <span className="muted" data-total={data.providers.totalCount}>
+              {countOf(data.providers.totalCount, 'provider')}
+              {search || enabled || kind ? ' match the search and filters' : ''}
+              {data.providers.pageInfo.hasNextPage || after.length > 0
+                ? ` · page ${after.length + 1} of ${Math.ceil(data.providers.totalCount / PAGE)}`
+                : ''}
               {health || circuit ? ' (health and circuit filters apply to this page)' : ''}
             </span>
-            <button
-              type="button"
-              className="button button-small"
-              disabled={after.length === 0}
-              onClick={() => setAfter(after.slice(0, -1))}
-            >
-              Previous page
-            </button>
-            <button
-              type="button"
-              className="button button-small"
-              disabled={!data.providers.pageInfo.hasNextPage}
-              onClick={() => {
-                const cursor = data.providers.pageInfo.endCursor;
-                if (cursor) setAfter([...after, cursor]);
-              }}
-            >
-              Next page
-            </button>
+            {data.providers.pageInfo.hasNextPage || after.length > 0 ? (
+              <>
+                <button
+                  type="button"
+                  className="button button-small"
+                  disabled={after.length === 0}
+                  onClick={() => setAfter(after.slice(0, -1))}
+                >
+                  Previous page
+                </button>
+                <button
+                  type="button"
+                  className="button button-small"
+                  disabled={!data.providers.pageInfo.hasNextPage}
+                  onClick={() => {
+                    const cursor = data.providers.pageInfo.endCursor;
+                    if (cursor) setAfter([...after, cursor]);
+                  }}
+                >
+                  Next page
+                </button>
+              </>
+            ) : null}
           </div>
         ) : null}
       </Panel>

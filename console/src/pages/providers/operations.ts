@@ -5,6 +5,7 @@ import { graphql } from '../../gql/index.ts';
 export const ProviderListQuery = graphql(`
   query ConsoleProviderList($filter: ProviderFilter, $first: Int!, $after: String) {
     providers(filter: $filter, first: $first, after: $after) {
+      totalCount
       edges {
         node {
           id
