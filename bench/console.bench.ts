@@ -237,6 +237,9 @@ export async function runConsoleBench(): Promise<void> {
               ),
             );
             console.log(`  trace, ${label}:\n${formatBreakdown(breakdown)}`);
+          } catch (error) {
+            // A trace can come back without the navigation's events (a busy machine): say so, go on.
+            console.log(`  trace, ${label}: ${(error as Error).message}`);
           } finally {
             await tab.close();
           }

@@ -23,6 +23,8 @@ const keys: KeyingConfig = new Proxy(
 export interface ConsoleClient {
   client: Client;
   connection: ConnectionStore;
+  /** True once disposed: its socket is closed for good. */
+  readonly disposed: boolean;
   dispose(): void;
 }
 
@@ -133,10 +135,15 @@ export function createConsoleClient(token: () => string, onUnauthenticated: () =
     ],
   });
 
+  let disposed = false;
   return {
     client,
     connection,
+    get disposed() {
+      return disposed;
+    },
     dispose() {
+      disposed = true;
       refused = true;
       window.removeEventListener('offline', onOnline);
       void ws.dispose();
