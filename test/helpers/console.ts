@@ -36,7 +36,12 @@ export async function ensureConsoleBuilt(): Promise<void> {
     const index = join(DIST, 'index.html');
     if (!existsSync(index)) return true;
     const built = statSync(index).mtimeMs;
-    return ['console/src', 'console/index.html', 'console/vite.config.ts'].some((p) => {
+    return [
+      'console/src',
+      'console/index.html',
+      'console/vite.config.ts',
+      'console/graphql-documents.ts',
+    ].some((p) => {
       const full = join(ROOT, p);
       return (statSync(full).isDirectory() ? newestMtime(full) : statSync(full).mtimeMs) > built;
     });
