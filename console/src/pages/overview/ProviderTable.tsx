@@ -92,17 +92,6 @@ export const ProviderTable = memo(function ProviderTable({
         <caption className="visually-hidden">
           Providers with their state, last hour's traffic and today's spend
         </caption>
-        {/* Fixed column widths (overview.css): the browser lays out 100 rows without measuring every cell. */}
-        <colgroup>
-          <col className="col-provider" />
-          <col className="col-state" />
-          <col className="col-state" />
-          <col className="col-num" />
-          <col className="col-num" />
-          <col className="col-num" />
-          <col className="col-num" />
-          <col className="col-headroom" />
-        </colgroup>
         <thead>
           <tr>
             <th scope="col">Provider</th>
