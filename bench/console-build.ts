@@ -15,7 +15,12 @@ function newestMtime(path: string): number {
 /** Builds the console when console/dist is missing or older than its sources (never measure an old build). */
 export function buildConsoleIfStale(): void {
   const index = join(ROOT, 'console/dist/index.html');
-  const sources = ['console/src', 'console/index.html', 'console/vite.config.ts', 'console/graphql-documents.ts'].map((p) => join(ROOT, p));
+  const sources = [
+    'console/src',
+    'console/index.html',
+    'console/vite.config.ts',
+    'console/graphql-documents.ts',
+  ].map((p) => join(ROOT, p));
   if (existsSync(index) && sources.every((s) => newestMtime(s) <= statSync(index).mtimeMs)) return;
   const build = spawnSync('npm', ['run', '--silent', 'build:console'], { cwd: ROOT, encoding: 'utf8' });
   if (build.status !== 0) throw new Error(`npm run build:console failed:\n${build.stdout}\n${build.stderr}`);
