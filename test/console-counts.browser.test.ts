@@ -2,7 +2,13 @@ import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CreateBudget } from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { ensureConsoleBuilt, launchBrowser, openConsole, screenshot } from './helpers/console.ts';
+import {
+  ensureConsoleBuilt,
+  launchBrowser,
+  newConsolePage,
+  openConsole,
+  screenshot,
+} from './helpers/console.ts';
 import { gql } from './helpers/graphql.ts';
 
 /**
@@ -66,4 +72,23 @@ describe('console counts', () => {
     await screenshot(page, 'budgets-count');
     await cp.close();
   }, 180_000);
+
+  it('asks a signed-in console’s server for GraphQL only, not for the sign-in page’s single sign-on settings', async () => {
+    const cp = await newConsolePage(browser, t);
+    const asked: string[] = [];
+    cp.page.on('request', (request) => asked.push(new URL(request.url()).pathname));
+    await cp.page.goto(`${t.url}/console#token=${await t.token('admin')}`);
+    await cp.page.locator('table.overview-table tbody tr').first().waitFor();
+    await cp.page.locator('[data-connection="live"]').waitFor();
+    expect(asked.filter((path) => path.startsWith('/auth/'))).toEqual([]);
+    expect(asked).toContain('/graphql');
+    // Signed out, the sign-in page asks for them (to offer single sign-on when there is one).
+    await cp.page.getByRole('button', { name: 'Sign out' }).click();
+    await cp.page
+      .getByRole('heading', { name: /sign in/i })
+      .first()
+      .waitFor();
+    await expect.poll(() => asked.includes('/auth/config')).toBe(true);
+    await cp.close();
+  }, 60_000);
 });
