@@ -42,6 +42,8 @@ export interface MirrorStats {
   rowsLoaded: number;
   /** Rows held now. */
   held: number;
+  /** The longest the mirror held the event loop in one step (one page or one batch of rows), in ms. */
+  longestStepMs: number;
 }
 
 interface Held<V> {
@@ -94,7 +96,7 @@ export class ConfigMirror<V> {
   readonly #pending = new Set<string>();
   readonly #rows: Reloader<void>;
   readonly #full: Reloader<void>;
-  readonly #stats = { fullReloads: 0, pagesLoaded: 0, rowLoads: 0, rowsLoaded: 0 };
+  readonly #stats = { fullReloads: 0, pagesLoaded: 0, rowLoads: 0, rowsLoaded: 0, longestStepMs: 0 };
 
   constructor(options: MirrorOptions<V>) {
     this.#source = options.source;
@@ -163,6 +165,10 @@ export class ConfigMirror<V> {
     for (const value of [...this.byKey(key)]) this.#drop(this.#idOf(value), Number.POSITIVE_INFINITY);
   }
 
+  #step(startedAt: number): void {
+    this.#stats.longestStepMs = Math.max(this.#stats.longestStepMs, performance.now() - startedAt);
+  }
+
   /** The newest version this mirror knows of a row (held or dropped), or -1. */
   #knownVersion(id: string): number {
     return this.#byId.get(id)?.version ?? this.#dropped.get(id)?.version ?? -1;
@@ -189,6 +195,7 @@ export class ConfigMirror<V> {
       const rows = await this.#source.loadMany(ids);
       this.#stats.rowLoads++;
       this.#stats.rowsLoaded += rows.length;
+      const at = performance.now();
       const found = new Set<string>();
       for (const row of rows) {
         found.add(row.id);
@@ -197,6 +204,7 @@ export class ConfigMirror<V> {
       for (const id of ids) {
         if (!found.has(id)) this.#drop(id, Number.POSITIVE_INFINITY);
       }
+      this.#step(at);
       if (this.#pending.size > 0) await yieldToEventLoop();
     }
   }
@@ -229,16 +237,20 @@ export class ConfigMirror<V> {
       for (;;) {
         const page = await this.#source.loadPage(after, this.#pageSize);
         this.#stats.pagesLoaded++;
+        const at = performance.now();
         for (const row of page) {
           if (row.value === null) continue;
           byId.set(row.id, { version: row.version, value: row.value });
           index(byKey, this.#keyOf(row.value), row.value);
         }
+        this.#step(at);
         if (page.length < this.#pageSize) break;
         after = page.at(-1)!.id;
         await yieldToEventLoop();
       }
+      const at = performance.now();
       for (const id of touched) this.#keepNewer(id, byId, byKey);
+      this.#step(at);
       this.#byId = byId;
       this.#byKey = byKey;
       // A drop recorded before this reload began was in the database before its first read.

@@ -66,7 +66,10 @@ export class KeyRing {
     this.#envKeys = deps.envKeys;
     this.#events = deps.events;
     this.#mirror = new ConfigMirror<HeldKey>({
-      source: { loadMany: (ids) => this.#loadMany(ids), loadPage: (after, limit) => this.#loadPage(after, limit) },
+      source: {
+        loadMany: (ids) => this.#loadMany(ids),
+        loadPage: (after, limit) => this.#loadPage(after, limit),
+      },
       keyOf: (key) => key.providerId,
       idOf: (key) => key.id,
       // Keep serving with what we have; the next event or refresh tries again.
@@ -180,7 +183,7 @@ export class KeyRing {
 
   /** Where a provider's key comes from, for GraphQL. */
   sourceOf(providerId: string, slug: string): KeySource {
-    if ((this.#mirror.byKey(providerId).length) > 0) return 'STORED';
+    if (this.#mirror.byKey(providerId).length > 0) return 'STORED';
     return this.#envKeys[providerEnvKeyName(slug)] ? 'ENV' : 'NONE';
   }
 

@@ -22,7 +22,10 @@ export class ProviderCache {
     this.#orm = deps.orm;
     this.#events = deps.events;
     this.#mirror = new ConfigMirror<Provider>({
-      source: { loadMany: (ids) => this.#loadMany(ids), loadPage: (after, limit) => this.#loadPage(after, limit) },
+      source: {
+        loadMany: (ids) => this.#loadMany(ids),
+        loadPage: (after, limit) => this.#loadPage(after, limit),
+      },
       keyOf: (provider) => provider.slug,
       idOf: (provider) => provider.id,
       // Providers carry more settings than clients: smaller pages keep each one short.
@@ -43,7 +46,8 @@ export class ProviderCache {
       events: this.#events,
       topics: ['provider.changed'],
       intervalMs: refreshIntervalMs,
-      apply: (change) => (change.topic === 'provider.changed' ? this.#apply(change.event) : Promise.resolve()),
+      apply: (change) =>
+        change.topic === 'provider.changed' ? this.#apply(change.event) : Promise.resolve(),
       refresh: () => this.reload(),
     });
   }
@@ -63,7 +67,12 @@ export class ProviderCache {
 
   #apply(event: ProviderChangedEvent): Promise<void> {
     const deleted = event.change === 'DELETED';
-    return this.#mirror.apply({ id: event.providerId, version: event.version, dropped: deleted, final: deleted });
+    return this.#mirror.apply({
+      id: event.providerId,
+      version: event.version,
+      dropped: deleted,
+      final: deleted,
+    });
   }
 
   async #loadMany(ids: string[]): Promise<MirrorRow<Provider>[]> {
