@@ -29,7 +29,7 @@ export class ProviderCache {
       keyOf: (provider) => provider.slug,
       idOf: (provider) => provider.id,
       // Providers carry more settings than clients: smaller pages keep each one short.
-      pageSize: 250,
+      pageSize: 200,
       onError: (error, what) =>
         deps.logger.warn(
           { err: (error as Error).message },
