@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { describeClientKey, generateClientKey } from '../src/modules/clients/client.service.ts';
 import { RevokeClient } from './documents.ts';
 import { startReplicas, type TestApp } from './helpers/app.ts';
-import { createClient } from './helpers/gateway.ts';
+import { createClient, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
 
 /**
@@ -18,9 +18,10 @@ import { gql } from './helpers/graphql.ts';
  */
 const BULK_CLIENTS = 3000;
 
-/** What one replica reads from the clients table: statements and rows, while `on`. */
+/** What one replica reads from a table (the clients table unless told): statements and rows, while `on`. */
 class ClientReads {
   on = false;
+  table = /from "clients"/;
   statements: { text: string; rows: number }[] = [];
   readonly #patched = new WeakSet<PoolClient>();
 
@@ -33,7 +34,7 @@ class ClientReads {
         query: async (...args: unknown[]) => {
           const result = await query(...args);
           const text = typeof args[0] === 'string' ? args[0] : String((args[0] as { text?: unknown })?.text);
-          if (this.on && /from "clients"/.test(text))
+          if (this.on && this.table.test(text))
             this.statements.push({ text: text.slice(0, 160), rows: result?.rowCount ?? 0 });
           return result;
         },
@@ -45,7 +46,8 @@ class ClientReads {
     return this.statements.reduce((sum, s) => sum + s.rows, 0);
   }
 
-  async during(work: () => Promise<unknown>): Promise<void> {
+  async during(work: () => Promise<unknown>, table = /from "clients"/): Promise<void> {
+    this.table = table;
     this.statements = [];
     this.on = true;
     try {
@@ -85,11 +87,11 @@ async function insertClients(
   return made;
 }
 
-async function sql(text: string, values: unknown[] = []): Promise<void> {
+async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
   const db = new pg.Client({ connectionString: databaseUrl });
   await db.connect();
   try {
-    await db.query(text, values);
+    return (await db.query<T>(text, values)).rows;
   } finally {
     await db.end();
   }
@@ -227,5 +229,41 @@ describe('the safety-net reload', () => {
     await b.app.services.clientCache.reload();
     expect(b.app.services.clientCache.authenticate(revokedKey)).toBeUndefined();
     expect(b.app.services.clientCache.authenticate(added!.key)?.id).toBe(added!.id);
+  });
+});
+
+describe('provider and key changes reach another replica as one row each', () => {
+  it('a provider and its key created on A are used on B after B reads that provider and that key', async () => {
+    // Many providers already, so that reading them all would show.
+    const { slug: template } = await setUpProvider(a, 'http://127.0.0.1:9', { keys: [] });
+    const columns = (
+      await sql<{ column_name: string }>(
+        `select column_name from information_schema.columns where table_name = 'providers' order by ordinal_position`,
+      )
+    ).map((r) => r.column_name);
+    const values = columns.map((c) =>
+      c === 'id' ? 'gen_random_uuid()' : c === 'slug' || c === 'name' ? `'bulk-p-' || i` : `t."${c}"`,
+    );
+    await sql(
+      `insert into providers (${columns.map((c) => `"${c}"`).join(', ')})
+       select ${values.join(', ')} from providers t, generate_series(1, 300) as i where t.slug = $1`,
+      [template],
+    );
+    await Promise.all([b.app.services.providerCache.reload(), b.app.services.keyRing.reload()]);
+    const providersBefore = b.app.services.providerCache.stats;
+    const keysBefore = b.app.services.keyRing.stats;
+    let slug = '';
+    await reads.during(async () => {
+      ({ slug } = await setUpProvider(a, 'http://127.0.0.1:9', { keys: ['sk-one-row-0123456789'] }));
+      await expect.poll(() => b.app.services.providerCache.bySlug(slug)?.slug, { timeout: 5000 }).toBe(slug);
+      const id = b.app.services.providerCache.bySlug(slug)!.id;
+      await expect
+        .poll(() => b.app.services.keyRing.select(id)?.secret, { timeout: 5000 })
+        .toBe('sk-one-row-0123456789');
+    }, /from "(providers|provider_keys)"/);
+    console.log('B read for a provider and its key:', reads.statements);
+    expect(reads.rows, 'provider and key rows B read').toBeLessThanOrEqual(4);
+    expect(b.app.services.providerCache.stats.fullReloads).toBe(providersBefore.fullReloads);
+    expect(b.app.services.keyRing.stats.fullReloads).toBe(keysBefore.fullReloads);
   });
 });
