@@ -104,12 +104,20 @@ export class KeyRing {
 
   /** Reloads every key (paged) and the providers' slugs; resolves after a reload that started after this call. */
   async reload(): Promise<void> {
-    const em = this.#orm.em.fork();
-    const [providers] = await Promise.all([
-      em.find(ProviderEntity, {}, { fields: ['id', 'slug'] }),
-      this.#mirror.reloadAll(),
-    ]);
-    this.#slugById = new Map(providers.map((p) => [p.id, p.slug]));
+    await Promise.all([this.#reloadSlugs(), this.#mirror.reloadAll()]);
+  }
+
+  /** Never rejects (the periodic refresh does not wait for it): a failure keeps the slugs held. */
+  async #reloadSlugs(): Promise<void> {
+    try {
+      const providers = await this.#orm.em.fork().find(ProviderEntity, {}, { fields: ['id', 'slug'] });
+      this.#slugById = new Map(providers.map((p) => [p.id, p.slug]));
+    } catch (error) {
+      this.#logger.warn(
+        { err: error },
+        'key ring could not reload provider slugs; keeping the previous ones',
+      );
+    }
   }
 
   get stats(): MirrorStats {
