@@ -100,7 +100,9 @@ export class LeasedLimiter {
     for (;;) {
       const now = Date.now();
       let lease = this.#leases.get(key);
-      if (!lease || lease.until <= now) {
+      // A lease whose window is over is replaced, unless a grant for it is on its way (a fresh
+      // lease has no window until its first grant comes back).
+      if (!lease || (lease.until <= now && !lease.pending)) {
         lease = { left: 0, until: 0, next: 1, exhausted: false, pending: undefined };
         this.#leases.set(key, lease);
       }
