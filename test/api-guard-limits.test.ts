@@ -98,4 +98,13 @@ describe('API guard limit across two replicas on one Redis', () => {
     const outcomes = await Promise.all(Array.from({ length: LIMIT + 10 }, () => a.take(second)));
     expect(outcomes.filter((o) => o === undefined)).toHaveLength(LIMIT);
   });
+
+  it('while Redis is down, each replica admits its share of the limit (limit ÷ replicas) on its own', async () => {
+    const [a] = await Promise.all([replica()]);
+    server.kill('SIGKILL');
+    const key = `sub:outage-${Date.now()}`;
+    const outcomes = await Promise.all(Array.from({ length: LIMIT }, () => a.take(key)));
+    expect(outcomes.filter((o) => o === undefined)).toHaveLength(LIMIT / 2);
+    expect(outcomes.filter((o) => o !== undefined)[0]).toMatchObject({ reason: 'rate' });
+  });
 });
