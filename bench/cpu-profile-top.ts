@@ -71,4 +71,5 @@ console.log(
 );
 for (const [l, h] of [...self].sort((a, b) => b[1] - a[1]).slice(0, count)) console.log(`${pct(h)}  ${l}`);
 console.log(`\ntop ${count} by inclusive time:`);
-for (const [l, h] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, count)) console.log(`${pct(h)}  ${l}`);
+for (const [l, h] of [...inclusive].sort((a, b) => b[1] - a[1]).slice(0, count))
+  console.log(`${pct(h)}  ${l}`);

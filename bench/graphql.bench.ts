@@ -66,7 +66,9 @@ function autocannon(url: string, headers: Record<string, string>, duration: numb
       out += d;
     });
     child.on('exit', (code) =>
-      code === 0 ? resolve(JSON.parse(out) as AutocannonJson) : reject(new Error(`autocannon exited ${code}`)),
+      code === 0
+        ? resolve(JSON.parse(out) as AutocannonJson)
+        : reject(new Error(`autocannon exited ${code}`)),
     );
   });
 }
@@ -185,7 +187,8 @@ export async function runGraphqlBench(): Promise<void> {
   }
   const ratios = { inProcess: ratio(IN_PROCESS), redis: ratio(REDIS) };
   console.log(`  throughput ratio tollgate/bare, in-process limiter: ${ratios.inProcess}  (target ≥ 0.35)`);
-  if (redis) console.log(`  throughput ratio tollgate/bare, Redis limiter:      ${ratios.redis}  (target ≥ 0.30)`);
+  if (redis)
+    console.log(`  throughput ratio tollgate/bare, Redis limiter:      ${ratios.redis}  (target ≥ 0.30)`);
   else console.log('  no redis-server here: the Redis target was skipped');
 
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });

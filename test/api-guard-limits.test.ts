@@ -71,7 +71,9 @@ describe('API guard limit across two replicas on one Redis', () => {
     const admitted = outcomes.filter((o) => o === undefined).length;
     const refused = outcomes.filter((o) => o !== undefined);
     const calls = (await limiterCalls(clients[0]!)) - before;
-    console.log(`[api guard] ${admitted} admitted of 400 (limit ${LIMIT}) with ${calls} limiter scripts run in Redis`);
+    console.log(
+      `[api guard] ${admitted} admitted of 400 (limit ${LIMIT}) with ${calls} limiter scripts run in Redis`,
+    );
     expect(admitted).toBe(LIMIT);
     expect(refused).toHaveLength(400 - LIMIT);
     for (const refusal of refused) {

@@ -5,7 +5,10 @@ import { startTestApp, type TestApp } from './helpers/app.ts';
  * Verified tokens are cached (one signature check a minute, not one a request): a cached token
  * must still be refused the moment a fresh check would refuse it.
  */
-type Body = { data?: { viewer?: { subject: string; sessionId: string | null } } | null; errors?: { extensions?: { code?: string } }[] };
+type Body = {
+  data?: { viewer?: { subject: string; sessionId: string | null } } | null;
+  errors?: { extensions?: { code?: string } }[];
+};
 
 async function viewer(url: string, token: string): Promise<Body> {
   const response = await fetch(url, {
@@ -54,7 +57,8 @@ describe('cached tokens', () => {
   it('refuses a token, used a moment before, once its exp has passed', async () => {
     const token = await t.token('viewer', { subject: 'short-lived', ttlSeconds: 2 });
     const exp = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()).exp as number;
-    for (let i = 0; i < 2; i++) expect((await viewer(t.graphqlUrl, token)).data?.viewer?.subject).toBe('short-lived');
+    for (let i = 0; i < 2; i++)
+      expect((await viewer(t.graphqlUrl, token)).data?.viewer?.subject).toBe('short-lived');
     await new Promise((r) => setTimeout(r, Math.max(0, exp * 1000 - Date.now()) + 50));
     const after = await viewer(t.graphqlUrl, token);
     expect(after.data?.viewer ?? null).toBeNull();

@@ -27,7 +27,13 @@ end
 return {granted, ttl}`;
 
 type LeaseCommand = {
-  tollgateLease(key: string, want: string, points: string, ms: string, deadline: string): Promise<[number, number]>;
+  tollgateLease(
+    key: string,
+    want: string,
+    points: string,
+    ms: string,
+    deadline: string,
+  ): Promise<[number, number]>;
 };
 
 /** What this replica holds of one key's window. */
