@@ -191,9 +191,21 @@ export class EventBus {
    * down the SUBSCRIBE waits in the subscriber's queue and runs once Redis is back.
    */
   start(): void {
+    // Named so that operators (and tests) can tell each replica's event subscription apart in
+    // CLIENT LIST; ioredis names the connection again on every reconnect.
+    if (this.#subscriber) {
+      this.#subscriber.options.connectionName = this.connectionName;
+      if (this.#subscriber.status === 'ready')
+        this.#subscriber.client('SETNAME', this.connectionName).catch(() => undefined);
+    }
     this.#subscriber?.subscribe(CHANNEL).catch((error: Error) => {
       this.#logger.warn({ err: error.message }, 'event bus: redis subscribe failed');
     });
+  }
+
+  /** The Redis connection name of this replica's event subscription. */
+  get connectionName(): string {
+    return `tollgate-events:${this.#origin}`;
   }
 
   async stop(): Promise<void> {
