@@ -5,7 +5,13 @@ import type { EventOutbox } from '../alerts/webhook-delivery.ts';
 import { type EventBus, stamp } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import { type Budget, BudgetEntity } from './budget.entity.ts';
-import type { BudgetLedger, LedgerAccount, LedgerFigures, LedgerHold } from './budget-ledger.ts';
+import type {
+  BudgetLedger,
+  LedgerAccount,
+  LedgerFigures,
+  LedgerHold,
+  ReserveOutcome,
+} from './budget-ledger.ts';
 import { type PeriodBounds, periodBounds } from './budget-period.ts';
 
 const DAY_SECONDS = 86_400;
@@ -39,6 +45,16 @@ export interface BudgetStatus {
 interface Period {
   bounds: PeriodBounds;
   account: LedgerAccount;
+}
+
+/** What a reservation for one call touches: the budgets that apply and their current accounts. */
+export interface ReservePlan {
+  providerId: string;
+  budgets: Budget[];
+  periods: Period[];
+  accounts: LedgerAccount[];
+  /** What PostgreSQL says was spent on account `i` (an account Redis does not have yet). */
+  seed: (index: number) => Promise<number>;
 }
 
 /**
@@ -188,22 +204,36 @@ export class BudgetEnforcer {
     amountMicros: number,
     holdMs: number,
   ): Promise<ReserveResult> {
+    const plan = this.plan(clientId, providerId);
+    if (!plan) return { ok: true, reservation: null };
+    // An account the ledger has not seen is started from PostgreSQL (once per period).
+    const outcome = await this.#ledger.reserve(plan.accounts, amountMicros, { holdMs, seed: plan.seed });
+    return this.conclude(plan, outcome);
+  }
+
+  /** The budgets a call counts against and their current accounts; null when none applies. */
+  plan(clientId: string | null, providerId: string): ReservePlan | null {
     const budgets = this.applicable(clientId, providerId);
-    if (budgets.length === 0) return { ok: true, reservation: null };
+    if (budgets.length === 0) return null;
     const now = this.#now();
     const periods = budgets.map((budget) => this.#period(budget, now));
-    const accounts = periods.map((p) => p.account);
-    // An account the ledger has not seen is started from PostgreSQL (once per period).
-    const outcome = await this.#ledger.reserve(accounts, amountMicros, {
-      holdMs,
+    return {
+      providerId,
+      budgets,
+      periods,
+      accounts: periods.map((p) => p.account),
       seed: (i) => this.#spentInDatabase(budgets[i]!, periods[i]!.bounds),
-    });
+    };
+  }
+
+  /** What the ledger (or a script holding with its rules) decided, as a reservation or a refusal. */
+  conclude(plan: ReservePlan, outcome: ReserveOutcome): ReserveResult {
+    const { budgets, periods, providerId } = plan;
     if (!outcome.ok) {
-      const budget = budgets[outcome.blockedAt]!;
       const figures = outcome.figures[outcome.blockedAt];
       return {
         ok: false,
-        budget,
+        budget: budgets[outcome.blockedAt]!,
         resetsAt: periods[outcome.blockedAt]!.bounds.end,
         spentMicros: figures?.spentMicros ?? 0,
         reservedMicros: figures?.reservedMicros ?? 0,
@@ -211,14 +241,16 @@ export class BudgetEnforcer {
     }
     return {
       ok: true,
-      reservation: {
-        providerId,
-        budgets,
-        bounds: periods.map((p) => p.bounds),
-        hold: outcome.hold,
-        settled: false,
-      },
+      reservation: { providerId, budgets, bounds: periods.map((p) => p.bounds), hold: outcome.hold, settled: false },
     };
+  }
+
+  /**
+   * The ledger, for the proxy's admission: it decides a call's holds in its own script (with its
+   * rate limits, in one round trip) through `prepareShared` and `concludeShared`.
+   */
+  get ledger(): BudgetLedger {
+    return this.#ledger;
   }
 
   /** Replaces the reservation by the call's actual cost (0 releases it). Runs in the background. */
