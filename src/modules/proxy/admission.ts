@@ -1,7 +1,6 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import type { BudgetEnforcer, ReservePlan, ReserveResult } from '../budgets/budget-enforcer.ts';
-import type { SharedReservation } from '../budgets/budget-ledger.ts';
+import type { BudgetLedger, LedgerAccount, ReserveOutcome, SharedReservation } from '../budgets/budget-ledger.ts';
 import type { LimitDecision, SharedLimit } from '../resilience/rate-limits.ts';
 import { type RedisGate, RedisScriptError, RedisUnavailableError } from '../resilience/shared-state.ts';
 import { ACCOUNTS_MISSING, ADMIT, BUDGET_REFUSED, CLIENT_REFUSED, PROVIDER_REFUSED } from './admission-script.ts';
@@ -10,18 +9,23 @@ import { ACCOUNTS_MISSING, ADMIT, BUDGET_REFUSED, CLIENT_REFUSED, PROVIDER_REFUS
 export interface AdmissionInput {
   client: SharedLimit | null;
   provider: SharedLimit | null;
-  budget: { plan: ReservePlan; amountMicros: number; holdMs: number } | null;
+  budget: {
+    accounts: LedgerAccount[];
+    amountMicros: number;
+    holdMs: number;
+    /** What PostgreSQL says was spent on account `i`, for an account Redis does not have yet. */
+    seed?: (index: number) => Promise<number>;
+  } | null;
 }
 
 /**
- * What the script decided. `client` refused: nothing else was decided. `budget` refused: the
- * provider's limit was not taken. `provider` refused: nothing is held (the budget result is ok
- * with no reservation).
+ * What the script decided. `client` refused: nothing else was decided. `holds` refused: the
+ * provider's limit was not taken. `provider` refused: nothing is held (`holds` undefined).
  */
 export interface AdmissionDecision {
   client: LimitDecision | undefined;
   provider: LimitDecision | undefined;
-  budget: ReserveResult | undefined;
+  holds: ReserveOutcome | undefined;
 }
 
 type Commands = Redis & {
@@ -43,13 +47,13 @@ const BUG_LOG_INTERVAL_MS = 60_000;
  */
 export class AdmissionService {
   readonly #gate: RedisGate;
-  readonly #budgets: BudgetEnforcer;
+  readonly #ledger: BudgetLedger;
   readonly #logger: Logger;
   #lastBugLog = 0;
 
-  constructor(deps: { gate: RedisGate; budgets: BudgetEnforcer; logger: Logger }) {
+  constructor(deps: { gate: RedisGate; ledger: BudgetLedger; logger: Logger }) {
     this.#gate = deps.gate;
-    this.#budgets = deps.budgets;
+    this.#ledger = deps.ledger;
     this.#logger = deps.logger;
     deps.gate.redis.defineCommand('tollgateAdmit', { lua: ADMIT });
   }
@@ -61,15 +65,15 @@ export class AdmissionService {
 
   async decide(input: AdmissionInput): Promise<AdmissionDecision | undefined> {
     if (!this.#gate.available) return undefined;
-    const ledger = this.#budgets.ledger;
+    const ledger = this.#ledger;
     let reservation: SharedReservation | undefined;
     try {
       const { budget } = input;
-      if (budget) reservation = await ledger.prepareShared(budget.plan.accounts, budget.amountMicros, budget.holdMs);
+      if (budget) reservation = await ledger.prepareShared(budget.accounts, budget.amountMicros, budget.holdMs);
       let out = await this.#run(input, reservation, true);
       if (Number(out[0]) === ACCOUNTS_MISSING && budget) {
         // The first call of a period: its accounts start at what PostgreSQL says was spent.
-        await ledger.seedShared(budget.plan.accounts, out.slice(1), budget.plan.seed);
+        await ledger.seedShared(budget.accounts, out.slice(1), budget.seed ?? (async () => 0));
         out = await this.#run(input, reservation, false);
       }
       return this.#read(input, reservation, out);
@@ -132,16 +136,12 @@ export class AdmissionService {
           }
         : undefined;
     const client = decision(input.client, 1);
-    if (code === CLIENT_REFUSED) return { client, provider: undefined, budget: undefined };
+    if (code === CLIENT_REFUSED) return { client, provider: undefined, holds: undefined };
     const provider = code === BUDGET_REFUSED ? undefined : decision(input.provider, 4);
-    let budget: ReserveResult | undefined;
-    if (input.budget && reservation) {
-      const outcome = this.#budgets.ledger.concludeShared(reservation, Number(out[7]), out.slice(8));
-      // The provider refused: the script held nothing.
-      budget =
-        code === PROVIDER_REFUSED ? { ok: true, reservation: null } : this.#budgets.conclude(input.budget.plan, outcome);
-    }
-    return { client, provider, budget };
+    // The figures are kept either way (the room an outage share is taken from).
+    const holds = reservation && this.#ledger.concludeShared(reservation, Number(out[7]), out.slice(8));
+    // The provider refused: the script held nothing.
+    return { client, provider, holds: code === PROVIDER_REFUSED ? undefined : holds };
   }
 
   #reportBug(error: unknown): void {

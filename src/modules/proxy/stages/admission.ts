@@ -10,7 +10,7 @@
  * A budget refusal is returned, not thrown: a fallback provider whose budgets allow the call may
  * still serve it. A client refusal is thrown (RATE_LIMITED), as by the client-limit stage.
  */
-import type { BudgetEnforcer } from '../../budgets/budget-enforcer.ts';
+import type { BudgetEnforcer, ReservePlan } from '../../budgets/budget-enforcer.ts';
 import type { LimitDecision, RateLimits } from '../../resilience/rate-limits.ts';
 import type { AdmissionDecision, AdmissionInput, AdmissionService } from '../admission.ts';
 import type { CallContext } from '../call-context.ts';
@@ -28,6 +28,7 @@ export interface AdmissionDeps {
 /** What the script is asked, and what this process decides before it (a QUEUE-mode client limit). */
 interface SharedPlan {
   input: AdmissionInput;
+  budgets: ReservePlan | null;
   estimateMicros: number;
   /** The client's limit queues: it waits in this process, before the script. */
   queuedClient: boolean;
@@ -39,7 +40,7 @@ export async function admission(ctx: CallContext, deps: AdmissionDeps): Promise<
   if (plan.queuedClient) await clientLimit(ctx, deps.limits);
   const decided = await deps.admission!.decide(plan.input);
   if (!decided) return stepByStep(ctx, deps, !plan.queuedClient);
-  return apply(ctx, decided, plan.estimateMicros);
+  return apply(ctx, decided, plan, deps.budgets);
 }
 
 /** As without Redis: the budget holds, then the client's limit (the provider's, in attempt). */
@@ -71,19 +72,36 @@ function sharedPlan(ctx: CallContext, deps: AdmissionDeps): SharedPlan | undefin
     input: {
       client: clientShared,
       provider: providerShared,
-      budget: budgetPlan && hold ? { plan: budgetPlan, amountMicros: hold.estimateMicros, holdMs: hold.holdMs } : null,
+      budget:
+        budgetPlan && hold
+          ? {
+              accounts: budgetPlan.accounts,
+              amountMicros: hold.estimateMicros,
+              holdMs: hold.holdMs,
+              seed: budgetPlan.seed,
+            }
+          : null,
     },
+    budgets: budgetPlan,
     estimateMicros: hold ? hold.estimateMicros : 0,
     queuedClient: client.rateLimit !== null && clientShared === null,
   };
 }
 
-function apply(ctx: CallContext, decided: AdmissionDecision, estimateMicros: number): GatewayError | undefined {
+function apply(
+  ctx: CallContext,
+  decided: AdmissionDecision,
+  plan: SharedPlan,
+  budgets: BudgetEnforcer,
+): GatewayError | undefined {
   if (decided.client && !decided.client.allowed) {
     throw limited(decided.client, 'This client is over its rate limit.');
   }
-  if (decided.budget && !decided.budget.ok) return budgetRefusal(decided.budget, estimateMicros);
-  if (decided.budget?.ok) ctx.outcome.reservation = decided.budget.reservation;
+  if (decided.holds && plan.budgets) {
+    const result = budgets.conclude(plan.budgets, decided.holds);
+    if (!result.ok) return budgetRefusal(result, plan.estimateMicros);
+    ctx.outcome.reservation = result.reservation;
+  }
   if (decided.provider) {
     ctx.outcome.admittedLimit = { providerId: ctx.request.provider.id, decision: decided.provider };
   }
