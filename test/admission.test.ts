@@ -114,7 +114,9 @@ describe.skipIf(!redisUrl)('admission over Redis', () => {
       const arrived = upstream.requests[0]!.at;
       const before = m.seen.filter((s) => s.at < arrived).map((s) => s.command);
       const all = m.seen.map((s) => s.command);
-      console.log(`redis commands before the upstream got the call: ${before.join(', ')}; in all: ${all.join(', ')}`);
+      console.log(
+        `redis commands before the upstream got the call: ${before.join(', ')}; in all: ${all.join(', ')}`,
+      );
       expect(before).toEqual(['evalsha']);
       // The settlement, after the answer; nothing else.
       expect(all).toEqual(['evalsha', 'evalsha']);
@@ -123,5 +125,87 @@ describe.skipIf(!redisUrl)('admission over Redis', () => {
     } finally {
       m.stop();
     }
+  });
+
+  /** What the limit named `scope` still admits (read without taking). */
+  async function headroom(scope: string, providerId: string) {
+    const policy = t.app.services.providerCache.byId(providerId)!.rateLimit!;
+    return (await t.app.services.limits.headroom(scope, policy))?.remaining;
+  }
+
+  async function reservedOn(clientId: string) {
+    await t.app.services.budgetEnforcer.drain();
+    const budget = t.app.services.budgetEnforcer
+      .all()
+      .find((b) => b.scope === 'CLIENT' && b.clientId === clientId)!;
+    return t.app.services.budgetEnforcer.status(budget);
+  }
+
+  it('a client over its limit is refused (RATE_LIMITED, its RateLimit headers, Retry-After): nothing is held for it and nothing taken from the provider', async () => {
+    const { provider, client } = await limitedSetUp({ clientPoints: 1 });
+    expect((await call(t, client.key, `${provider.slug}/one`)).status).toBe(200);
+    // The client's window: 1 call, then its burst of 2.
+    for (let i = 0; i < 2; i++)
+      expect((await call(t, client.key, `${provider.slug}/burst`)).status).toBe(200);
+    const refused = await call(t, client.key, `${provider.slug}/two`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('ratelimit-limit')).toBe('3');
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const body = (await refused.json()) as { error: { code: string; message: string; retryAfterMs: number } };
+    expect(body.error).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: 'This client is over its rate limit.',
+    });
+    expect(body.error.retryAfterMs).toBeGreaterThan(0);
+    expect(body.error.retryAfterMs).toBeLessThanOrEqual(60_000);
+    expect(await headroom(`provider:${provider.id}`, provider.id)).toBe(1002 - 3);
+    expect(await reservedOn(client.id)).toMatchObject({ reservedMicros: 0, spentMicros: 300 });
+  });
+
+  it('a call its budget cannot cover is refused (BUDGET_EXCEEDED with the budget and Retry-After) and takes nothing from the provider limit', async () => {
+    const { provider, client } = await limitedSetUp({ limit: 150 });
+    expect((await call(t, client.key, `${provider.slug}/one`)).status).toBe(200);
+    const refused = await call(t, client.key, `${provider.slug}/two`);
+    expect(refused.status).toBe(402);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const body = (await refused.json()) as { error: { code: string; budget: string } };
+    expect(body.error).toMatchObject({ code: 'BUDGET_EXCEEDED', budget: `client-${provider.slug}` });
+    expect(await headroom(`provider:${provider.id}`, provider.id)).toBe(1002 - 1);
+    expect(await reservedOn(client.id)).toMatchObject({ reservedMicros: 0, spentMicros: 100 });
+  });
+
+  it('a provider at its limit is refused with its own message and headers, holding nothing; with a fallback, the fallback serves (its limit and budgets decided step by step)', async () => {
+    const { provider, client } = await limitedSetUp({ providerPoints: 1 });
+    for (let i = 0; i < 3; i++) expect((await call(t, client.key, `${provider.slug}/ok`)).status).toBe(200);
+    const refused = await call(t, client.key, `${provider.slug}/over`);
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('ratelimit-limit')).toBe('3');
+    expect(refused.headers.get('ratelimit-remaining')).toBe('0');
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    const body = (await refused.json()) as { error: { code: string; message: string } };
+    expect(body.error).toMatchObject({
+      code: 'RATE_LIMITED',
+      message: `Provider "${provider.slug}" is at its rate limit.`,
+    });
+    expect(await reservedOn(client.id)).toMatchObject({ reservedMicros: 0, spentMicros: 300 });
+
+    const fallback = await setUpProvider(t, upstream.url, {
+      input: { pricing: { perRequestMicros: 100 }, rateLimit: { points: 5, periodMs: 60_000, burst: 0 } },
+    });
+    const primary = await setUpProvider(t, upstream.url, {
+      input: {
+        pricing: { perRequestMicros: 100 },
+        rateLimit: { points: 1, periodMs: 60_000, burst: 0 },
+        fallbacks: [fallback.slug],
+      },
+    });
+    expect((await call(t, client.key, `${primary.slug}/first`)).status).toBe(200);
+    const served = await call(t, client.key, `${primary.slug}/second`);
+    expect(served.status).toBe(200);
+    expect(served.headers.get('x-tollgate-fallback')).toBe('provider');
+    expect(await headroom(`provider:${fallback.id}`, fallback.id)).toBe(4);
+    // Five calls served, each spent once; nothing left held.
+    expect(await reservedOn(client.id)).toMatchObject({ reservedMicros: 0, spentMicros: 500 });
   });
 });

@@ -116,14 +116,28 @@ async function admit(
   limited: boolean,
 ): Promise<ReserveOutcome | undefined> {
   const provider = limited
-    ? { steadyKey: `${run.accounts[0]!.key}:rl`, burstKey: `${run.accounts[0]!.key}:rl:burst`, points: 2, periodMs: 60_000, burst: 0, burstMs: 600_000 }
+    ? {
+        steadyKey: `${run.accounts[0]!.key}:rl`,
+        burstKey: `${run.accounts[0]!.key}:rl:burst`,
+        points: 2,
+        periodMs: 60_000,
+        burst: 0,
+        burstMs: 600_000,
+      }
     : null;
-  const decided = await admission.decide({ client: null, provider, budget: { accounts, amountMicros: amount, holdMs } });
+  const decided = await admission.decide({
+    client: null,
+    provider,
+    budget: { accounts, amountMicros: amount, holdMs },
+  });
   expect(decided, 'the admission script decided').toBeDefined();
   const { holds } = decided!;
   if (!limited) return holds;
   if (holds && !holds.ok) {
-    expect(decided!.provider, 'a call its budgets refused takes nothing from its provider limit').toBeUndefined();
+    expect(
+      decided!.provider,
+      'a call its budgets refused takes nothing from its provider limit',
+    ).toBeUndefined();
     return holds;
   }
   if (decided!.provider!.allowed) return holds;
@@ -132,7 +146,12 @@ async function admit(
 }
 
 /** Runs one step on `ledger`, checking what it answers. */
-async function step(ledger: BudgetLedger, run: Run, s: StepValue, admission?: AdmissionService): Promise<void> {
+async function step(
+  ledger: BudgetLedger,
+  run: Run,
+  s: StepValue,
+  admission?: AdmissionService,
+): Promise<void> {
   if (s.kind === 'reserve') {
     const accounts = run.accounts.filter((_, i) => s.mask & (1 << i));
     const holdMs = s.lapses ? 1 : 60_000;

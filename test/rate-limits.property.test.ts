@@ -148,7 +148,7 @@ describe('rate limits: properties', () => {
     const viaArb = fc.constantFrom('client' as const, 'provider' as const, 'acquire' as const);
 
     it.skipIf(!inject('redisUrl'))(
-      'the admission script decides every call of a window as the two-bucket model does (allowed, remaining), whether it holds the limit as the client\'s or the provider\'s, mixed with step-by-step calls',
+      "the admission script decides every call of a window as the two-bucket model does (allowed, remaining), whether it holds the limit as the client's or the provider's, mixed with step-by-step calls",
       async () => {
         await fc.assert(
           fc.asyncProperty(

@@ -241,7 +241,13 @@ export class BudgetEnforcer {
     }
     return {
       ok: true,
-      reservation: { providerId, budgets, bounds: periods.map((p) => p.bounds), hold: outcome.hold, settled: false },
+      reservation: {
+        providerId,
+        budgets,
+        bounds: periods.map((p) => p.bounds),
+        hold: outcome.hold,
+        settled: false,
+      },
     };
   }
 

@@ -278,7 +278,11 @@ export class BudgetLedger {
       keys: keysOf(accounts),
       amount,
       holdMs,
-      accountArgs: accounts.flatMap((a) => [micros(a.limitMicros, 'a limit'), a.blocks ? '1' : '0', a.ttlSeconds]),
+      accountArgs: accounts.flatMap((a) => [
+        micros(a.limitMicros, 'a limit'),
+        a.blocks ? '1' : '0',
+        a.ttlSeconds,
+      ]),
     };
   }
 
@@ -305,7 +309,12 @@ export class BudgetLedger {
       const account = accounts[Number(index) - 1]!;
       const spent = await seed(Number(index) - 1).catch(() => 0);
       const [created] = await this.#gate!.run('budget seed', () =>
-        this.#redis!.budgetSeed(account.key, `${account.key}:holds`, micros(spent, 'a seed'), account.ttlSeconds),
+        this.#redis!.budgetSeed(
+          account.key,
+          `${account.key}:holds`,
+          micros(spent, 'a seed'),
+          account.ttlSeconds,
+        ),
       );
       // PostgreSQL's figure already holds what was settled here during an outage.
       if (Number(created) === 1) this.#owed.delete(account.key);

@@ -1,9 +1,20 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../../shared/logger.ts';
-import type { BudgetLedger, LedgerAccount, ReserveOutcome, SharedReservation } from '../budgets/budget-ledger.ts';
+import type {
+  BudgetLedger,
+  LedgerAccount,
+  ReserveOutcome,
+  SharedReservation,
+} from '../budgets/budget-ledger.ts';
 import type { LimitDecision, SharedLimit } from '../resilience/rate-limits.ts';
 import { type RedisGate, RedisScriptError, RedisUnavailableError } from '../resilience/shared-state.ts';
-import { ACCOUNTS_MISSING, ADMIT, BUDGET_REFUSED, CLIENT_REFUSED, PROVIDER_REFUSED } from './admission-script.ts';
+import {
+  ACCOUNTS_MISSING,
+  ADMIT,
+  BUDGET_REFUSED,
+  CLIENT_REFUSED,
+  PROVIDER_REFUSED,
+} from './admission-script.ts';
 
 /** What one admission decides in Redis: each part is optional (a client without a limit...). */
 export interface AdmissionInput {
@@ -69,7 +80,8 @@ export class AdmissionService {
     let reservation: SharedReservation | undefined;
     try {
       const { budget } = input;
-      if (budget) reservation = await ledger.prepareShared(budget.accounts, budget.amountMicros, budget.holdMs);
+      if (budget)
+        reservation = await ledger.prepareShared(budget.accounts, budget.amountMicros, budget.holdMs);
       let out = await this.#run(input, reservation, true);
       if (Number(out[0]) === ACCOUNTS_MISSING && budget) {
         // The first call of a period: its accounts start at what PostgreSQL says was spent.
@@ -94,7 +106,8 @@ export class AdmissionService {
     requireExisting: boolean,
   ): Promise<(string | number)[]> {
     const { client, provider } = input;
-    const limitArgs = (l: SharedLimit | null) => (l ? [l.points, l.periodMs, l.burst, l.burstMs] : [0, 0, 0, 0]);
+    const limitArgs = (l: SharedLimit | null) =>
+      l ? [l.points, l.periodMs, l.burst, l.burstMs] : [0, 0, 0, 0];
     const keys = [
       client?.steadyKey ?? NO_KEY,
       client?.burstKey ?? NO_KEY,

@@ -92,7 +92,9 @@ export function proxyRoute(deps: {
     keys: deps.keys,
     limits: plane.limits,
     budgets: deps.budgets,
-    admission: gate ? new AdmissionService({ gate, ledger: deps.budgets.ledger, logger: deps.logger }) : undefined,
+    admission: gate
+      ? new AdmissionService({ gate, ledger: deps.budgets.ledger, logger: deps.logger })
+      : undefined,
     breakers: plane.breakers,
     usage: deps.usage,
     agents: plane.agents,

@@ -39,7 +39,11 @@ export type BudgetHold = { refusal: GatewayError } | { estimateMicros: number; h
  * What this call would hold on the budgets of `provider`: undefined when none may apply, a
  * refusal when the body is too large to estimate under a blocking budget.
  */
-export function budgetHold(ctx: CallContext, provider: Provider, budgets: BudgetEnforcer): BudgetHold | undefined {
+export function budgetHold(
+  ctx: CallContext,
+  provider: Provider,
+  budgets: BudgetEnforcer,
+): BudgetHold | undefined {
   const { client, body } = ctx.request;
   if (!budgets.mayApply(client.id, provider.id)) return undefined;
   // A body too large to buffer cannot be read for max_tokens: under a blocking budget the
