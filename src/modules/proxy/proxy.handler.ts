@@ -30,8 +30,8 @@ import { GATEWAY_ERRORS, GatewayError, sendGatewayError } from './proxy-errors.t
 import { ProxyState } from './proxy-state.ts';
 import { CallTrace } from './proxy-tracing.ts';
 import { type RequestBody, StreamedBody } from './request-body.ts';
-import { admit } from './stages/admit.ts';
 import { admission } from './stages/admission.ts';
+import { admit } from './stages/admit.ts';
 import { respond, tollgateHeaders } from './stages/respond.ts';
 import { type RouteDeps, route } from './stages/route.ts';
 import { settle } from './stages/settle.ts';
