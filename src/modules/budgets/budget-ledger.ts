@@ -388,13 +388,22 @@ export class BudgetLedger {
    */
   #catchUp(): Promise<void> {
     if (this.#owed.size === 0 && this.#uncertain.length === 0) {
-      this.#outage.clear();
+      if (this.#outage.size > 0) this.#endShares();
       return Promise.resolve();
     }
     this.#catchingUp ??= this.#handOver().finally(() => {
       this.#catchingUp = undefined;
     });
     return this.#catchingUp;
+  }
+
+  /**
+   * Forgets the shares of accounts with nothing held alone any more. One with calls still held
+   * alone keeps its share until they settle: while a script keeps failing (a bug: the gate stays
+   * open, and every call comes here first), each call would otherwise start from a fresh share.
+   */
+  #endShares(): void {
+    for (const [key, entry] of this.#outage) if (entry.held === 0) this.#outage.delete(key);
   }
 
   async #handOver(): Promise<void> {
@@ -446,7 +455,7 @@ export class BudgetLedger {
       }
     }
     // Unless Redis went away again meanwhile, the shares taken during the outage are over.
-    if (this.#gate!.available) this.#outage.clear();
+    if (this.#gate!.available) this.#endShares();
     this.#logger.info(
       { released, accounts: owed.length },
       'budget ledger: holds and spend from the redis outage handed over',
