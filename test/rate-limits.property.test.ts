@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import type { RateLimitPolicy } from '../src/modules/providers/provider.validation.ts';
 import { BudgetLedger } from '../src/modules/budgets/budget-ledger.ts';
+import type { RateLimitPolicy } from '../src/modules/providers/provider.validation.ts';
 import { AdmissionService } from '../src/modules/proxy/admission.ts';
 import { type LimitDecision, RateLimits } from '../src/modules/resilience/rate-limits.ts';
 import { RedisGate } from '../src/modules/resilience/shared-state.ts';
