@@ -24,7 +24,15 @@ export interface EventEnvelope {
   at: string;
 }
 
-export interface ProviderChangedEvent extends EventEnvelope {
+/**
+ * A configuration row changed. `version` is the row's version after the change (absent when the
+ * publisher does not know it): caches read that one row, and skip events older than what they hold.
+ */
+interface RowChange {
+  version?: number;
+}
+
+export interface ProviderChangedEvent extends EventEnvelope, RowChange {
   change: 'CREATED' | 'UPDATED' | 'DELETED';
   providerId: string;
   slug: string;
@@ -40,7 +48,7 @@ export const KEY_CHANGES = [
   'INVALID',
   'DECRYPT_FAILED',
 ] as const;
-export interface KeyChangedEvent extends EventEnvelope {
+export interface KeyChangedEvent extends EventEnvelope, RowChange {
   change: (typeof KEY_CHANGES)[number];
   providerId: string;
   providerSlug: string;
@@ -49,7 +57,7 @@ export interface KeyChangedEvent extends EventEnvelope {
   detail: string | null;
 }
 
-export interface ClientChangedEvent extends EventEnvelope {
+export interface ClientChangedEvent extends EventEnvelope, RowChange {
   change: 'CREATED' | 'ROTATED' | 'UPDATED' | 'REVOKED';
   clientId: string;
   actor: string;
