@@ -140,16 +140,34 @@ async function start(): Promise<{ url: string; key?: string; stop: () => Promise
       { logger: createLogger('error') },
     );
     const actor = { subject: 'bench', role: 'admin' as const, requestId: undefined };
+    // BENCH_ADMISSION=full: every call also passes a client limit and a budget (and bursts), all
+    // far above the load, so that it pays for the whole admission (with Redis: one script).
+    const full = process.env.BENCH_ADMISSION === 'full';
     await app.services.providers.create(actor, {
       slug: 'bench',
       name: 'Bench',
       baseUrl: upstreamUrl,
       allowPrivateNetwork: true,
       // A limit far above the load: every call pays for the limiter, none is refused.
-      rateLimit: { points: 1_000_000, periodMs: 60_000 },
+      rateLimit: { points: 1_000_000, periodMs: 60_000, ...(full ? { burst: 1000 } : {}) },
+      ...(full ? { pricing: { perRequestMicros: 1 } } : {}),
     });
     await app.services.providerKeys.add(actor, { provider: 'bench', secret: 'sk-bench-0123456789abcdef' });
-    const { key } = await app.services.clients.create(actor, { name: 'bench-client' });
+    const client = await app.services.clients.create(actor, {
+      name: 'bench-client',
+      ...(full ? { rateLimit: { points: 1_000_000, periodMs: 60_000, burst: 1000 } } : {}),
+    });
+    const { key } = client;
+    if (full) {
+      await app.services.budgets.create(actor, {
+        name: 'bench-budget',
+        scope: 'CLIENT',
+        client: client.client.id,
+        period: 'DAY',
+        limitMicros: 1_000_000_000_000,
+      });
+      await app.services.budgetEnforcer.reload();
+    }
     await Promise.all([
       app.services.providerCache.reload(),
       app.services.keyRing.reload(),

@@ -184,6 +184,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         logger,
         tracing,
         verifyKey: (provider, key) => health.services.monitor.probe(provider, key),
+        gate,
       }),
       auth: createAuthRoute({
         oidc,

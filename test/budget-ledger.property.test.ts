@@ -5,7 +5,9 @@ import {
   type LedgerAccount,
   type LedgerFigures,
   type LedgerHold,
+  type ReserveOutcome,
 } from '../src/modules/budgets/budget-ledger.ts';
+import { AdmissionService } from '../src/modules/proxy/admission.ts';
 import { RedisGate } from '../src/modules/resilience/shared-state.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
@@ -42,6 +44,9 @@ const stepArb = fc.oneof(
       amount: fc.oneof(fc.constant(0), fc.integer({ min: 1, max: 15 })),
       // A hold that lapses almost at once (its replica died, or it ran late), or one that lasts.
       lapses: fc.boolean(),
+      // Over Redis: decided by the proxy's admission script rather than the ledger's own, with
+      // or without a provider limit that may refuse (then nothing may be held).
+      via: fc.constantFrom('ledger' as const, 'admission' as const, 'admission+limit' as const),
     }),
   },
   {
@@ -98,12 +103,63 @@ function within(accounts: LedgerAccount[], figures: LedgerFigures[]): void {
   });
 }
 
+/**
+ * A reservation through the proxy's admission script (one evaluation with the rate limits), with
+ * a provider limit of 2 calls a minute when `limited`: a call it refuses holds nothing.
+ */
+async function admit(
+  admission: AdmissionService,
+  run: Run,
+  accounts: LedgerAccount[],
+  amount: number,
+  holdMs: number,
+  limited: boolean,
+): Promise<ReserveOutcome | undefined> {
+  const provider = limited
+    ? {
+        steadyKey: `${run.accounts[0]!.key}:rl`,
+        burstKey: `${run.accounts[0]!.key}:rl:burst`,
+        points: 2,
+        periodMs: 60_000,
+        burst: 0,
+        burstMs: 600_000,
+      }
+    : null;
+  const decided = await admission.decide({
+    client: null,
+    provider,
+    budget: { accounts, amountMicros: amount, holdMs },
+  });
+  expect(decided, 'the admission script decided').toBeDefined();
+  const { holds } = decided!;
+  if (!limited) return holds;
+  if (holds && !holds.ok) {
+    expect(
+      decided!.provider,
+      'a call its budgets refused takes nothing from its provider limit',
+    ).toBeUndefined();
+    return holds;
+  }
+  if (decided!.provider!.allowed) return holds;
+  expect(holds, 'a call its provider limit refused holds nothing').toBeUndefined();
+  return undefined;
+}
+
 /** Runs one step on `ledger`, checking what it answers. */
-async function step(ledger: BudgetLedger, run: Run, s: StepValue): Promise<void> {
+async function step(
+  ledger: BudgetLedger,
+  run: Run,
+  s: StepValue,
+  admission?: AdmissionService,
+): Promise<void> {
   if (s.kind === 'reserve') {
     const accounts = run.accounts.filter((_, i) => s.mask & (1 << i));
     const holdMs = s.lapses ? 1 : 60_000;
-    const out = await ledger.reserve(accounts, s.amount, { holdMs });
+    const out =
+      admission && s.via !== 'ledger'
+        ? await admit(admission, run, accounts, s.amount, holdMs, s.via === 'admission+limit')
+        : await ledger.reserve(accounts, s.amount, { holdMs });
+    if (!out) return;
     within(accounts, out.figures);
     if (out.ok) {
       run.holds.push({ hold: out.hold, lapses: s.lapses });
@@ -156,7 +212,7 @@ describe('budget ledger: properties', () => {
   });
 
   describe('three replicas over a real Redis', () => {
-    const replicas: { gate: RedisGate; ledger: BudgetLedger }[] = [];
+    const replicas: { gate: RedisGate; ledger: BudgetLedger; admission: AdmissionService }[] = [];
     beforeAll(async () => {
       const url = inject('redisUrl');
       if (!url) return;
@@ -166,7 +222,8 @@ describe('budget ledger: properties', () => {
         await redis.connect();
         const gate = new RedisGate({ redis, logger });
         await gate.start();
-        replicas.push({ gate, ledger: new BudgetLedger({ gate, logger, replicas: 3 }) });
+        const ledger = new BudgetLedger({ gate, logger, replicas: 3 });
+        replicas.push({ gate, ledger, admission: new AdmissionService({ gate, ledger, logger }) });
       }
     });
     afterAll(() => {
@@ -177,7 +234,7 @@ describe('budget ledger: properties', () => {
     });
 
     it.skipIf(!inject('redisUrl'))(
-      'under any interleaving of reserve, settle, release and lapse across replicas, spent + reserved stays within every blocking limit, and refusals have a reason',
+      'under any interleaving of reserve (by the ledger or the admission script), settle, release and lapse across replicas, spent + reserved stays within every blocking limit, and refusals have a reason',
       async () => {
         await fc.assert(
           fc.asyncProperty(
@@ -193,9 +250,10 @@ describe('budget ledger: properties', () => {
                 // A hold may be settled by a replica other than the one that made it (it is
                 // settled where its call ends; here, anywhere): the ledger's state is in Redis.
                 await Promise.all(
-                  wave.map((s, i) =>
-                    step(replicas[s.kind === 'reserve' ? s.replica : i % 3]!.ledger, run, s),
-                  ),
+                  wave.map((s, i) => {
+                    const replica = replicas[s.kind === 'reserve' ? s.replica : i % 3]!;
+                    return step(replica.ledger, run, s, replica.admission);
+                  }),
                 );
                 await agrees(replicas[0]!.ledger, run, true);
               }

@@ -254,4 +254,69 @@ describe('budget ledger', () => {
     expect((await ledger.reserve([a], 0, hold)).ok).toBe(false);
     server!.kill('SIGCONT');
   });
+
+  it('without Redis: an account seeded from PostgreSQL starts there, a later seed does not reset it, and the ledger is never degraded', async () => {
+    const ledger = new BudgetLedger({ logger: createLogger('silent') });
+    expect(ledger.degraded).toBe(false);
+    expect(ledger.shared).toBe(false);
+    const a = account('seeded', 1000);
+    await ledger.seed(a, 900);
+    expect(await ledger.read([a.key])).toEqual([{ spentMicros: 900, reservedMicros: 0 }]);
+    expect(await ledger.reserve([a], 200, hold)).toMatchObject({ ok: false, blockedAt: 0 });
+    // The account is counted here since: PostgreSQL's figure (which lags) does not replace it.
+    const fits = await ledger.reserve([a], 100, hold);
+    if (!fits.ok) throw new Error('refused');
+    await ledger.settle(fits.hold, 100);
+    await ledger.seed(a, 0);
+    expect(await ledger.read([a.key, 'never-seen'])).toEqual([
+      { spentMicros: 1000, reservedMicros: 0 },
+      { spentMicros: 0, reservedMicros: 0 },
+    ]);
+  });
+
+  it('while Redis is unavailable: reads give what Redis last said, an account never seen starts from PostgreSQL, a release owes nothing, and a hold made alone is spent once when settled after Redis returns', async () => {
+    const { ledger, port, redis: client } = await ledgerWithOwnRedis();
+    const a = account(`outage-read:${port}`, 10_000);
+    const b = account(`outage-unseen:${port}`, 10_000);
+    const first = await ledger.reserve([a], 1000, hold);
+    if (!first.ok) throw new Error('refused');
+    await ledger.settle(first.hold, 1000);
+    const inFlight = await ledger.reserve([a], 500, hold);
+    if (!inFlight.ok) throw new Error('refused');
+
+    server!.kill('SIGSTOP');
+    // The read that finds Redis frozen answers with the figures Redis gave last.
+    expect(await ledger.read([a.key])).toEqual([{ spentMicros: 1000, reservedMicros: 500 }]);
+    expect(ledger.degraded).toBe(true);
+    // Never seen by this replica: its share is taken from PostgreSQL's figure (9,950 spent).
+    expect(await ledger.reserve([b], 100, { ...hold, seed: async () => 9950 })).toMatchObject({ ok: false });
+    // A call held before the outage fails: released, and nothing is owed to Redis for it.
+    expect(await ledger.settle(inFlight.hold, 0)).toEqual([{ spentMicros: 1000, reservedMicros: 0 }]);
+    const alone = await ledger.reserve([a], 300, hold);
+    expect(alone).toMatchObject({ ok: true, hold: { local: true } });
+
+    server!.kill('SIGCONT');
+    await waitUntil(() => gate!.available);
+    if (alone.ok) await ledger.settle(alone.hold, 300);
+    // The hold whose release Redis never saw is released; the call made alone is spent once.
+    await waitUntil(async () => (await client.hget(a.key, 'r')) === '0');
+    expect(await client.hget(a.key, 's')).toBe('1300');
+    expect(await ledger.read([a.key])).toEqual([{ spentMicros: 1300, reservedMicros: 0 }]);
+  });
+
+  it("a reservation script that fails (a bug, not an outage) is logged with its name and the call is decided from this replica's share", async () => {
+    const { ledger, port, redis: client, gate: own } = await ledgerWithOwnRedis(2);
+    const a = account(`reserve-bug:${port}`, 1000);
+    const first = await ledger.reserve([a], 100, hold);
+    if (!first.ok) throw new Error('refused');
+    await client.hset(a.key, 's', 'not a number');
+    // Room left when Redis last answered: 1000 − 100 held = 900, this replica's share 450.
+    expect(await ledger.reserve([a], 400, hold)).toMatchObject({ ok: true, hold: { local: true } });
+    expect(await ledger.reserve([a], 100, hold)).toMatchObject({ ok: false, blockedAt: 0 });
+    expect(own.available).toBe(true);
+    expect(logged.map((l) => [l.level, l.script])).toEqual([
+      ['error', 'budget reserve'],
+      ['error', 'budget reserve'],
+    ]);
+  });
 });

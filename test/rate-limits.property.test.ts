@@ -1,7 +1,9 @@
 import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it, vi } from 'vitest';
+import { BudgetLedger } from '../src/modules/budgets/budget-ledger.ts';
 import type { RateLimitPolicy } from '../src/modules/providers/provider.validation.ts';
-import { RateLimits } from '../src/modules/resilience/rate-limits.ts';
+import { AdmissionService } from '../src/modules/proxy/admission.ts';
+import { type LimitDecision, RateLimits } from '../src/modules/resilience/rate-limits.ts';
 import { RedisGate } from '../src/modules/resilience/shared-state.ts';
 import { createLogger } from '../src/shared/logger.ts';
 import { createRedis } from '../src/shared/redis.ts';
@@ -97,7 +99,7 @@ describe('rate limits: properties', () => {
   });
 
   describe('over a real Redis shared by several replicas', () => {
-    const replicas: { gate: RedisGate; limits: RateLimits }[] = [];
+    const replicas: { gate: RedisGate; limits: RateLimits; admission: AdmissionService }[] = [];
     beforeAll(async () => {
       const url = inject('redisUrl');
       if (!url) return;
@@ -107,7 +109,11 @@ describe('rate limits: properties', () => {
         await redis.connect();
         const gate = new RedisGate({ redis, logger });
         await gate.start();
-        replicas.push({ gate, limits: new RateLimits({ gate, replicas: 3, logger }) });
+        replicas.push({
+          gate,
+          limits: new RateLimits({ gate, replicas: 3, logger }),
+          admission: new AdmissionService({ gate, ledger: new BudgetLedger({ gate, logger }), logger }),
+        });
       }
     });
     afterAll(() => {
@@ -116,6 +122,92 @@ describe('rate limits: properties', () => {
         gate.redis.disconnect();
       }
     });
+
+    /**
+     * One call through the proxy's admission script, the limit in the client's place or the
+     * provider's (with a client limit that always admits before it); or step by step
+     * (`RateLimits.acquire`, as a fallback provider's limit is taken). All share the counters.
+     */
+    async function take(
+      replica: (typeof replicas)[number],
+      scope: string,
+      policy: RateLimitPolicy,
+      via: 'client' | 'provider' | 'acquire',
+    ): Promise<LimitDecision> {
+      if (via === 'acquire') return replica.limits.acquire(scope, policy);
+      const limit = replica.limits.shared(scope, policy);
+      const roomy = replica.limits.shared(`${scope}:roomy`, policyOf(1000, 60_000, 0));
+      const decided = await replica.admission.decide(
+        via === 'client'
+          ? { client: limit, provider: null, budget: null }
+          : { client: roomy, provider: limit, budget: null },
+      );
+      expect(decided, 'the admission script decided').toBeDefined();
+      return via === 'client' ? decided!.client! : decided!.provider!;
+    }
+    const viaArb = fc.constantFrom('client' as const, 'provider' as const, 'acquire' as const);
+
+    it.skipIf(!inject('redisUrl'))(
+      "the admission script decides every call of a window as the two-bucket model does (allowed, remaining), whether it holds the limit as the client's or the provider's, mixed with step-by-step calls",
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.integer({ min: 1, max: 8 }),
+            fc.integer({ min: 0, max: 4 }),
+            fc.array(viaArb, { minLength: 1, maxLength: 20 }),
+            async (points, burst, calls) => {
+              // A window far longer than the test: every call falls in the first one.
+              const policy = policyOf(points, 60_000, burst);
+              const scope = `property:admission:${process.pid}:${runs++}`;
+              const model = new Model(policy);
+              for (const via of calls) {
+                const decision = await take(replicas[0]!, scope, policy, via);
+                const expected = model.take(0);
+                expect({ via, allowed: decision.allowed, remaining: decision.remaining }).toEqual({
+                  via,
+                  ...expected,
+                });
+                expect(decision.limit).toBe(points + burst);
+                if (!decision.allowed) expect(decision.resetMs).toBeGreaterThan(0);
+              }
+            },
+          ),
+          { numRuns: 60 },
+        );
+      },
+    );
+
+    it.skipIf(!inject('redisUrl'))(
+      'calls from three replicas through the admission script and step by step, racing in any order, admit exactly min(calls, points + burst) in one window',
+      async () => {
+        await fc.assert(
+          fc.asyncProperty(
+            fc.integer({ min: 1, max: 12 }),
+            fc.integer({ min: 0, max: 6 }),
+            fc.array(fc.array(fc.tuple(fc.integer({ min: 0, max: 2 }), viaArb), { maxLength: 12 }), {
+              minLength: 1,
+              maxLength: 4,
+            }),
+            async (points, burst, waves) => {
+              const policy = policyOf(points, 60_000, burst);
+              const scope = `property:admission:redis:${process.pid}:${runs++}`;
+              let admitted = 0;
+              let calls = 0;
+              for (const wave of waves) {
+                const decisions = await Promise.all(
+                  wave.map(([replica, via]) => take(replicas[replica]!, scope, policy, via)),
+                );
+                calls += wave.length;
+                admitted += decisions.filter((d) => d.allowed).length;
+                expect(admitted).toBe(Math.min(calls, points + burst));
+              }
+              for (const { gate } of replicas) expect(gate.degraded).toBe(false);
+            },
+          ),
+          { numRuns: 60 },
+        );
+      },
+    );
 
     it.skipIf(!inject('redisUrl'))(
       'calls from three replicas, interleaved in any order, admit exactly min(calls, points + burst) in one window',

@@ -5,10 +5,18 @@ import type { EventOutbox } from '../alerts/webhook-delivery.ts';
 import { type EventBus, stamp } from '../events/event-bus.ts';
 import { keepFresh } from '../events/keep-fresh.ts';
 import { type Budget, BudgetEntity } from './budget.entity.ts';
-import type { BudgetLedger, LedgerAccount, LedgerFigures, LedgerHold } from './budget-ledger.ts';
+import type {
+  BudgetLedger,
+  LedgerAccount,
+  LedgerFigures,
+  LedgerHold,
+  ReserveOutcome,
+} from './budget-ledger.ts';
 import { type PeriodBounds, periodBounds } from './budget-period.ts';
 
 const DAY_SECONDS = 86_400;
+/** How long a replica leaves the claim of a threshold another replica crossed to that replica. */
+const LATE_CLAIM_MS = 2_000;
 
 /** Budgets reserved for one call on one provider; settled once when the call ends. */
 export interface BudgetReservation {
@@ -41,6 +49,16 @@ interface Period {
   account: LedgerAccount;
 }
 
+/** What a reservation for one call touches: the budgets that apply and their current accounts. */
+export interface ReservePlan {
+  providerId: string;
+  budgets: Budget[];
+  periods: Period[];
+  accounts: LedgerAccount[];
+  /** What PostgreSQL says was spent on account `i` (an account Redis does not have yet). */
+  seed: (index: number) => Promise<number>;
+}
+
 /**
  * Enforces budgets on the hot path from memory: the budgets themselves are cached (refreshed on
  * budget events from any replica), reservations and settlements go to the ledger, and threshold
@@ -64,6 +82,8 @@ export class BudgetEnforcer {
   readonly #claimed = new Set<string>();
   readonly #pending = new Set<Promise<unknown>>();
   readonly #chains = new Map<string, Promise<void>>();
+  /** Claims of thresholds another replica crossed, waiting in case it could not claim them. */
+  readonly #late = new Set<NodeJS.Timeout>();
   #stop: (() => void) | undefined;
   readonly #now: () => Date;
   readonly #outbox: EventOutbox | undefined;
@@ -97,6 +117,9 @@ export class BudgetEnforcer {
   /** Stops listening and waits for settlements and alerts in flight. */
   async stop(): Promise<void> {
     this.#stop?.();
+    // Left to the replicas that stay (and to the next settlement after a restart).
+    for (const timer of this.#late) clearTimeout(timer);
+    this.#late.clear();
     await this.drain();
   }
 
@@ -188,22 +211,36 @@ export class BudgetEnforcer {
     amountMicros: number,
     holdMs: number,
   ): Promise<ReserveResult> {
+    const plan = this.plan(clientId, providerId);
+    if (!plan) return { ok: true, reservation: null };
+    // An account the ledger has not seen is started from PostgreSQL (once per period).
+    const outcome = await this.#ledger.reserve(plan.accounts, amountMicros, { holdMs, seed: plan.seed });
+    return this.conclude(plan, outcome);
+  }
+
+  /** The budgets a call counts against and their current accounts; null when none applies. */
+  plan(clientId: string | null, providerId: string): ReservePlan | null {
     const budgets = this.applicable(clientId, providerId);
-    if (budgets.length === 0) return { ok: true, reservation: null };
+    if (budgets.length === 0) return null;
     const now = this.#now();
     const periods = budgets.map((budget) => this.#period(budget, now));
-    const accounts = periods.map((p) => p.account);
-    // An account the ledger has not seen is started from PostgreSQL (once per period).
-    const outcome = await this.#ledger.reserve(accounts, amountMicros, {
-      holdMs,
+    return {
+      providerId,
+      budgets,
+      periods,
+      accounts: periods.map((p) => p.account),
       seed: (i) => this.#spentInDatabase(budgets[i]!, periods[i]!.bounds),
-    });
+    };
+  }
+
+  /** What the ledger (or a script holding with its rules) decided, as a reservation or a refusal. */
+  conclude(plan: ReservePlan, outcome: ReserveOutcome): ReserveResult {
+    const { budgets, periods, providerId } = plan;
     if (!outcome.ok) {
-      const budget = budgets[outcome.blockedAt]!;
       const figures = outcome.figures[outcome.blockedAt];
       return {
         ok: false,
-        budget,
+        budget: budgets[outcome.blockedAt]!,
         resetsAt: periods[outcome.blockedAt]!.bounds.end,
         spentMicros: figures?.spentMicros ?? 0,
         reservedMicros: figures?.reservedMicros ?? 0,
@@ -221,6 +258,14 @@ export class BudgetEnforcer {
     };
   }
 
+  /**
+   * The ledger, for the proxy's admission: it decides a call's holds in its own script (with its
+   * rate limits, in one round trip) through `prepareShared` and `concludeShared`.
+   */
+  get ledger(): BudgetLedger {
+    return this.#ledger;
+  }
+
   /** Replaces the reservation by the call's actual cost (0 releases it). Runs in the background. */
   settle(reservation: BudgetReservation | null, actualMicros: number): void {
     if (!reservation || reservation.settled) return;
@@ -228,7 +273,7 @@ export class BudgetEnforcer {
     this.#track(
       this.#ledger
         .settle(reservation.hold, actualMicros)
-        .then((figures) => this.#checkThresholds(reservation, figures)),
+        .then((figures) => this.#checkThresholds(reservation, figures, actualMicros)),
     );
   }
 
@@ -284,36 +329,59 @@ export class BudgetEnforcer {
     return Number(result.rows[0]?.spent ?? 0);
   }
 
-  #checkThresholds(reservation: BudgetReservation, figures: LedgerFigures[]): void {
+  /**
+   * Claims the thresholds the account has reached. The settlement that crossed a threshold claims
+   * it at once, with the spend at the crossing. A replica that finds a threshold already passed
+   * (another replica's settlement crossed it) claims it only after LATE_CLAIM_MS, in case the
+   * crossing replica could not (PostgreSQL away, or it died): claiming at once would race the
+   * crossing replica's claim and could announce the crossing with a later figure.
+   */
+  #checkThresholds(reservation: BudgetReservation, figures: LedgerFigures[], actualMicros: number): void {
     reservation.budgets.forEach((budget, i) => {
       const spent = figures[i]?.spentMicros ?? 0;
-      const percent = (spent / budget.limitMicros) * 100;
+      const before = spent - actualMicros;
       const account = reservation.hold.accounts[i]!;
       for (const threshold of alertThresholds(budget)) {
-        if (percent < threshold) break;
+        const level = (threshold / 100) * budget.limitMicros;
+        if (spent < level) break;
         const claim = `${account.key}:${threshold}`;
         if (this.#claimed.has(claim)) continue;
         this.#claimed.add(claim);
-        // One chain per budget, so that this replica announces its thresholds in order.
-        const previous = this.#chains.get(budget.id) ?? Promise.resolve();
-        const next = previous.then(() =>
-          this.#claim(budget, reservation.bounds[i]!, threshold, spent).catch((error: unknown) => {
-            // Not claimed (PostgreSQL unavailable): the next settlement tries again.
-            this.#claimed.delete(claim);
-            this.#logger.warn(
-              { err: (error as Error).message, budget: budget.name },
-              'budget alert not recorded yet',
-            );
-          }),
-        );
-        this.#chains.set(budget.id, next);
-        this.#track(
-          next.finally(() => {
-            if (this.#chains.get(budget.id) === next) this.#chains.delete(budget.id);
-          }),
-        );
+        const run = () => this.#announce(budget, reservation.bounds[i]!, threshold, spent, claim);
+        if (before < level) {
+          run();
+          continue;
+        }
+        const timer = setTimeout(() => {
+          this.#late.delete(timer);
+          run();
+        }, LATE_CLAIM_MS);
+        timer.unref();
+        this.#late.add(timer);
       }
     });
+  }
+
+  /** Claims one threshold, in order after this replica's other claims for the budget. */
+  #announce(budget: Budget, bounds: PeriodBounds, threshold: number, spent: number, claim: string): void {
+    // One chain per budget, so that this replica announces its thresholds in order.
+    const previous = this.#chains.get(budget.id) ?? Promise.resolve();
+    const next = previous.then(() =>
+      this.#claim(budget, bounds, threshold, spent).catch((error: unknown) => {
+        // Not claimed (PostgreSQL unavailable): the next settlement tries again.
+        this.#claimed.delete(claim);
+        this.#logger.warn(
+          { err: (error as Error).message, budget: budget.name },
+          'budget alert not recorded yet',
+        );
+      }),
+    );
+    this.#chains.set(budget.id, next);
+    this.#track(
+      next.finally(() => {
+        if (this.#chains.get(budget.id) === next) this.#chains.delete(budget.id);
+      }),
+    );
   }
 
   /**

@@ -16,7 +16,7 @@
  * they change nothing and answer an error starting with LATE. Their caller gave up (command
  * timeout) and decided alone; a late-running hold or settlement would count twice.
  */
-const LIB = `
+export const LIB = `
 local BASE = 1000000000
 local function big(s)
   if s == false or s == nil then return { 0, 0 } end
@@ -72,12 +72,73 @@ end
 `;
 
 /**
+ * Holds on accounts, shared by RESERVE and the proxy's admission script. KEYS from `keyBase + 1`
+ * come in pairs (hash, holds); ARGV from `argBase`: limit, blocks, ttl per account. `missing`
+ * lists the accounts absent from Redis (to be seeded first); `planHolds` checks everything and
+ * writes nothing (nil and an error reply on bad data), `commitHolds` writes: the lapsed holds
+ * dropped, and the new hold added when `take` is true. Both return spent, reserved per account.
+ */
+export const HOLDS_LIB = `
+local function missing(keyBase, count)
+  local out = {}
+  for i = 1, count do
+    if redis.call('EXISTS', KEYS[keyBase + 2 * i - 1]) == 0 then out[#out + 1] = i end
+  end
+  return out
+end
+local function planHolds(keyBase, argBase, count, amount)
+  local plan = {}
+  local blocked = 0
+  for i = 1, count do
+    local h, z = KEYS[keyBase + 2 * i - 1], KEYS[keyBase + 2 * i]
+    local base = argBase + (i - 1) * 3
+    local limit, ttl = big(ARGV[base]), tonumber(ARGV[base + 2])
+    if not limit or not ttl then return nil, bad('account ' .. i .. ' settings') end
+    local spent, reserved = figures(h)
+    if not spent or not reserved then return nil, bad('figures of ' .. h) end
+    local members, gone = lapsed(z)
+    reserved = sub(reserved, gone)
+    if blocked == 0 and ARGV[base + 1] == '1' then
+      if not gt(limit, spent) or (gt(amount, ZERO) and gt(add(add(spent, reserved), amount), limit)) then
+        blocked = i
+      end
+    end
+    if gt(add(reserved, amount), MAX) then return nil, bad('reserved would overflow on ' .. h) end
+    plan[i] = { h = h, z = z, spent = spent, reserved = reserved, lapsed = members, ttl = ttl }
+  end
+  return plan, blocked
+end
+local function commitHolds(plan, take, amount, member, holdMs)
+  local out = {}
+  for i = 1, #plan do
+    local p = plan[i]
+    drop(p.z, p.lapsed)
+    local reserved = p.reserved
+    if take then
+      reserved = add(reserved, amount)
+      redis.call('ZADD', p.z, now + holdMs, member)
+      redis.call('HSET', p.h, 'r', str(reserved))
+      if p.ttl > 0 then
+        redis.call('EXPIRE', p.h, p.ttl)
+        redis.call('EXPIRE', p.z, p.ttl)
+      end
+    elseif #p.lapsed > 0 then
+      redis.call('HSET', p.h, 'r', str(reserved))
+    end
+    out[#out + 1] = str(p.spent)
+    out[#out + 1] = str(reserved)
+  end
+  return out
+end
+`;
+
+/**
  * ARGV: amount, requireExisting, holdMember, holdMs, deadline, then per account: limit, blocks,
  * ttl. With requireExisting = '1', an account missing from Redis (a new period, or Redis lost its
  * data) stops the script with { -1, indexes... } so that the caller can seed it first.
  * Returns { blocked account index or 0, then spent, reserved per account }.
  */
-export const RESERVE = `${LIB}
+export const RESERVE = `${LIB}${HOLDS_LIB}
 if late(ARGV[5]) then return redis.error_reply(LATE) end
 local amount = big(ARGV[1])
 local holdMs = tonumber(ARGV[4])
@@ -85,50 +146,13 @@ if not amount then return bad('amount ' .. tostring(ARGV[1])) end
 if not holdMs or holdMs < 0 then return bad('hold time ' .. tostring(ARGV[4])) end
 local accounts = #KEYS / 2
 if ARGV[2] == '1' then
-  local missing = { -1 }
-  for i = 1, accounts do
-    if redis.call('EXISTS', KEYS[2 * i - 1]) == 0 then missing[#missing + 1] = i end
-  end
-  if #missing > 1 then return missing end
+  local absent = missing(0, accounts)
+  if #absent > 0 then return { -1, unpack(absent) } end
 end
-local plan = {}
-local blocked = 0
-for i = 1, accounts do
-  local h, z = KEYS[2 * i - 1], KEYS[2 * i]
-  local base = 6 + (i - 1) * 3
-  local limit, ttl = big(ARGV[base]), tonumber(ARGV[base + 2])
-  if not limit or not ttl then return bad('account ' .. i .. ' settings') end
-  local spent, reserved = figures(h)
-  if not spent or not reserved then return bad('figures of ' .. h) end
-  local members, gone = lapsed(z)
-  reserved = sub(reserved, gone)
-  if blocked == 0 and ARGV[base + 1] == '1' then
-    if not gt(limit, spent) or (gt(amount, ZERO) and gt(add(add(spent, reserved), amount), limit)) then
-      blocked = i
-    end
-  end
-  if gt(add(reserved, amount), MAX) then return bad('reserved would overflow on ' .. h) end
-  plan[i] = { h = h, z = z, spent = spent, reserved = reserved, lapsed = members, ttl = ttl }
-end
-local out = { blocked }
-for i = 1, accounts do
-  local p = plan[i]
-  drop(p.z, p.lapsed)
-  local reserved = p.reserved
-  if blocked == 0 then
-    reserved = add(reserved, amount)
-    redis.call('ZADD', p.z, now + holdMs, ARGV[3])
-    redis.call('HSET', p.h, 'r', str(reserved))
-    if p.ttl > 0 then
-      redis.call('EXPIRE', p.h, p.ttl)
-      redis.call('EXPIRE', p.z, p.ttl)
-    end
-  elseif #p.lapsed > 0 then
-    redis.call('HSET', p.h, 'r', str(reserved))
-  end
-  out[#out + 1] = str(p.spent)
-  out[#out + 1] = str(reserved)
-end
+local plan, blocked = planHolds(0, 6, accounts, amount)
+if not plan then return blocked end
+local out = commitHolds(plan, blocked == 0, amount, ARGV[3], holdMs)
+table.insert(out, 1, blocked)
 return out
 `;
 

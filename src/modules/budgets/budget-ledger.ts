@@ -51,6 +51,19 @@ type Commands = Redis & {
   budgetPay(numKeys: number, ...args: string[]): Promise<number>;
 };
 
+/** A reservation decided in Redis by a script (the ledger's, or the proxy's admission). */
+export interface SharedReservation {
+  hold: LedgerHold;
+  /** A (hash, holds) pair per account. */
+  keys: string[];
+  /** The amount held, in micro-units as the scripts take it. */
+  amount: string;
+  holdMs: number;
+  /** Per account: limit, blocks ('1' or '0'), ttl seconds. */
+  accountArgs: (string | number)[];
+}
+
+const localId = (amount: string) => `${randomBytes(9).toString('base64url')}:${amount}`;
 const keysOf = (accounts: LedgerAccount[]) => accounts.flatMap((a) => [a.key, `${a.key}:holds`]);
 const ZERO: LedgerFigures = { spentMicros: 0, reservedMicros: 0 };
 
@@ -116,7 +129,6 @@ export class BudgetLedger {
   ): Promise<ReserveOutcome> {
     const amount = micros(amountMicros, 'a reservation');
     amountMicros = Number(amount);
-    const id = `${randomBytes(9).toString('base64url')}:${amount}`;
     const seed = (i: number) => (options.seed ? options.seed(i).catch(() => 0) : Promise.resolve(0));
     if (!this.#redis) {
       for (const [index, account] of accounts.entries()) {
@@ -129,12 +141,12 @@ export class BudgetLedger {
         accounts.map((a) => this.#localAccount(a.key)),
         accounts,
         amountMicros,
-        id,
+        localId(amount),
       );
     }
     if (this.#gate!.available) {
       try {
-        return await this.#reserveShared(accounts, amount, id, options);
+        return await this.#reserveShared(accounts, amount, options);
       } catch (error) {
         this.#fellBack('reserve', error);
       }
@@ -143,7 +155,7 @@ export class BudgetLedger {
     for (const [index, account] of accounts.entries()) {
       entries.push(await this.#outageAccount(account, () => seed(index)));
     }
-    return decideAlone(entries, accounts, amountMicros, id);
+    return decideAlone(entries, accounts, amountMicros, localId(amount));
   }
 
   /** Turns a hold into actual spend (0 for a failed call) and returns the new figures. */
@@ -242,58 +254,102 @@ export class BudgetLedger {
     if (!figures.has(account.key)) figures.set(account.key, { spentMicros, reservedMicros: 0 });
   }
 
+  /** True when a reservation now is decided in Redis (configured, and answering). */
+  get shared(): boolean {
+    return this.#redis !== undefined && this.#gate!.available;
+  }
+
+  /**
+   * A reservation to be decided in Redis, by the ledger's script or by a script of the caller's
+   * own that holds with the same rules (the proxy's admission, which decides rate limits in the
+   * same evaluation): the hold it makes, the KEYS of its accounts and the figures it needs. First
+   * hands over what an outage left (nothing to do, and no round trip, nearly always).
+   */
+  async prepareShared(
+    accounts: LedgerAccount[],
+    amountMicros: number,
+    holdMs: number,
+  ): Promise<SharedReservation> {
+    const amount = micros(amountMicros, 'a reservation');
+    const id = `${randomBytes(9).toString('base64url')}:${amount}`;
+    await this.#catchUp();
+    return {
+      hold: { accounts, amountMicros: Number(amount), id, local: false },
+      keys: keysOf(accounts),
+      amount,
+      holdMs,
+      accountArgs: accounts.flatMap((a) => [
+        micros(a.limitMicros, 'a limit'),
+        a.blocks ? '1' : '0',
+        a.ttlSeconds,
+      ]),
+    };
+  }
+
+  /** What a script said of a shared reservation: `blocked` (1-based, 0 for none), then spent, reserved per account. */
+  concludeShared(reservation: SharedReservation, blocked: number, flat: (string | number)[]): ReserveOutcome {
+    const figures = this.#mirror(reservation.hold.accounts, flat);
+    return blocked === 0
+      ? { ok: true, figures, hold: reservation.hold }
+      : { ok: false, blockedAt: blocked - 1, figures };
+  }
+
+  /** A shared reservation's script timed out: it may have run, with its answer lost on the way. */
+  lostShared(reservation: SharedReservation): void {
+    this.#uncertain.push(reservation.hold);
+  }
+
+  /** Starts the accounts a script found missing (1-based `indexes`) at what `seed` says was spent. */
+  async seedShared(
+    accounts: LedgerAccount[],
+    indexes: (string | number)[],
+    seed: (index: number) => Promise<number>,
+  ): Promise<void> {
+    for (const index of indexes) {
+      const account = accounts[Number(index) - 1]!;
+      const spent = await seed(Number(index) - 1).catch(() => 0);
+      const [created] = await this.#gate!.run('budget seed', () =>
+        this.#redis!.budgetSeed(
+          account.key,
+          `${account.key}:holds`,
+          micros(spent, 'a seed'),
+          account.ttlSeconds,
+        ),
+      );
+      // PostgreSQL's figure already holds what was settled here during an outage.
+      if (Number(created) === 1) this.#owed.delete(account.key);
+    }
+  }
+
   async #reserveShared(
     accounts: LedgerAccount[],
     amount: string,
-    id: string,
     options: { holdMs: number; seed?: (index: number) => Promise<number> },
   ): Promise<ReserveOutcome> {
     const { seed } = options;
-    await this.#catchUp();
-    const hold: LedgerHold = { accounts, amountMicros: Number(amount), id, local: false };
-    const args = accounts.flatMap((a) => [
-      micros(a.limitMicros, 'a limit'),
-      a.blocks ? '1' : '0',
-      a.ttlSeconds,
-    ]);
+    const reservation = await this.prepareShared(accounts, Number(amount), options.holdMs);
     const run = (requireExisting: boolean) =>
       this.#gate!.run('budget reserve', (redis) =>
         (redis as Commands).budgetReserve(
           accounts.length * 2,
-          ...keysOf(accounts),
-          amount,
+          ...reservation.keys,
+          reservation.amount,
           requireExisting ? '1' : '0',
-          id,
-          options.holdMs,
+          reservation.hold.id,
+          reservation.holdMs,
           this.#gate!.deadline(),
-          ...args,
+          ...reservation.accountArgs,
         ),
       ).catch((error: unknown) => {
-        // Timed out: it may have run in time with the answer lost on the way.
-        if (error instanceof RedisUnavailableError) this.#uncertain.push(hold);
+        if (error instanceof RedisUnavailableError) this.lostShared(reservation);
         throw error;
       });
     let out = await run(seed !== undefined);
     if (Number(out[0]) === -1 && seed) {
-      for (const index of out.slice(1)) {
-        const account = accounts[Number(index) - 1]!;
-        const spent = await seed(Number(index) - 1).catch(() => 0);
-        const [created] = await this.#gate!.run('budget seed', () =>
-          this.#redis!.budgetSeed(
-            account.key,
-            `${account.key}:holds`,
-            micros(spent, 'a seed'),
-            account.ttlSeconds,
-          ),
-        );
-        // PostgreSQL's figure already holds what was settled here during an outage.
-        if (Number(created) === 1) this.#owed.delete(account.key);
-      }
+      await this.seedShared(accounts, out.slice(1), seed);
       out = await run(false);
     }
-    const figures = this.#mirror(accounts, out.slice(1));
-    const blocked = Number(out[0] ?? 0);
-    return blocked === 0 ? { ok: true, figures, hold } : { ok: false, blockedAt: blocked - 1, figures };
+    return this.concludeShared(reservation, Number(out[0] ?? 0), out.slice(1));
   }
 
   /** This replica's share of an account while Redis is unavailable, from its last view. */
@@ -332,13 +388,22 @@ export class BudgetLedger {
    */
   #catchUp(): Promise<void> {
     if (this.#owed.size === 0 && this.#uncertain.length === 0) {
-      this.#outage.clear();
+      if (this.#outage.size > 0) this.#endShares();
       return Promise.resolve();
     }
     this.#catchingUp ??= this.#handOver().finally(() => {
       this.#catchingUp = undefined;
     });
     return this.#catchingUp;
+  }
+
+  /**
+   * Forgets the shares of accounts with nothing held alone any more. One with calls still held
+   * alone keeps its share until they settle: while a script keeps failing (a bug: the gate stays
+   * open, and every call comes here first), each call would otherwise start from a fresh share.
+   */
+  #endShares(): void {
+    for (const [key, entry] of this.#outage) if (entry.held === 0) this.#outage.delete(key);
   }
 
   async #handOver(): Promise<void> {
@@ -390,7 +455,7 @@ export class BudgetLedger {
       }
     }
     // Unless Redis went away again meanwhile, the shares taken during the outage are over.
-    if (this.#gate!.available) this.#outage.clear();
+    if (this.#gate!.available) this.#endShares();
     this.#logger.info(
       { released, accounts: owed.length },
       'budget ledger: holds and spend from the redis outage handed over',

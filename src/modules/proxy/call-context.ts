@@ -62,6 +62,8 @@ export class CallOutcome {
   } = { model: null, promptTokens: null, completionTokens: null, cachedTokens: null };
   /** The provider rate-limit decision, for the RateLimit-* headers. */
   limit: LimitDecision | undefined;
+  /** The first provider's limit, taken by admission in the same script as the budget holds: its attempt uses it. */
+  admittedLimit: { providerId: string; decision: LimitDecision } | undefined;
   /** What is held against budgets for the provider currently tried. */
   reservation: BudgetReservation | null = null;
 }

@@ -2,7 +2,8 @@
  * The data plane: ANY /proxy/{provider}/{path}, as a pipeline of named stages (stages/), each a
  * function of the call's context, in this order:
  *
- *   admit → reserve budget → client limit → route (→ attempt, per provider tried) → respond,
+ *   admit → admission (client limit, budget holds, first provider's limit) → route (→ attempt,
+ *   per provider tried) → respond,
  *   and, for every call however it ended, meter and settle.
  *
  * A stage refuses by throwing a GatewayError; `answerError` turns it into the JSON error body.
@@ -23,14 +24,14 @@ import type { CircuitRegistry } from '../resilience/circuit-registry.ts';
 import { type RateLimits, rateLimitHeaders } from '../resilience/rate-limits.ts';
 import type { UpstreamAgents } from '../upstream/upstream-agents.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import type { AdmissionService } from './admission.ts';
 import { type CallContext, CallLifetime, CallOutcome, type CallStart } from './call-context.ts';
 import { GATEWAY_ERRORS, GatewayError, sendGatewayError } from './proxy-errors.ts';
 import { ProxyState } from './proxy-state.ts';
 import { CallTrace } from './proxy-tracing.ts';
 import { type RequestBody, StreamedBody } from './request-body.ts';
+import { admission } from './stages/admission.ts';
 import { admit } from './stages/admit.ts';
-import { clientLimit } from './stages/client-limit.ts';
-import { reserveBudget } from './stages/reserve-budget.ts';
 import { respond, tollgateHeaders } from './stages/respond.ts';
 import { type RouteDeps, route } from './stages/route.ts';
 import { settle } from './stages/settle.ts';
@@ -42,6 +43,8 @@ export interface ProxyDeps {
   keys: ProviderKeyService;
   limits: RateLimits;
   budgets: BudgetEnforcer;
+  /** With Redis: decides a call's limits and budget holds in one round trip (stages/admission.ts). */
+  admission?: AdmissionService;
   breakers: CircuitRegistry;
   usage: UsageRecorder;
   agents: UpstreamAgents;
@@ -89,8 +92,7 @@ export function createProxyHandler(deps: ProxyDeps) {
       body = request.body;
       const ctx: CallContext = { request, outcome, life, trace };
       // A provider over budget may still be replaced by a fallback whose budgets allow the call.
-      const overBudget = await reserveBudget(ctx, request.provider, deps.budgets);
-      await clientLimit(ctx, deps.limits);
+      const overBudget = await admission(ctx, deps);
       const result = await route(ctx, overBudget, routeDeps);
       try {
         await respond(ctx, result, res, respondDeps);

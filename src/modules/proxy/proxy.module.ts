@@ -15,6 +15,7 @@ import { RateLimits } from '../resilience/rate-limits.ts';
 import type { RedisGate } from '../resilience/shared-state.ts';
 import { UpstreamAgents } from '../upstream/upstream-agents.ts';
 import type { UsageRecorder } from '../usage/usage-recorder.ts';
+import { AdmissionService } from './admission.ts';
 import { createProxyHandler, type ProxyDeps } from './proxy.handler.ts';
 import { ProxyState } from './proxy-state.ts';
 
@@ -81,8 +82,9 @@ export function proxyRoute(deps: {
   logger: Logger;
   tracing: Tracing | undefined;
   verifyKey: ProxyDeps['verifyKey'];
+  gate: RedisGate | undefined;
 }) {
-  const { plane } = deps;
+  const { plane, gate } = deps;
   return createProxyHandler({
     providers: plane.providerCache,
     clients: deps.clients,
@@ -90,6 +92,9 @@ export function proxyRoute(deps: {
     keys: deps.keys,
     limits: plane.limits,
     budgets: deps.budgets,
+    admission: gate
+      ? new AdmissionService({ gate, ledger: deps.budgets.ledger, logger: deps.logger })
+      : undefined,
     breakers: plane.breakers,
     usage: deps.usage,
     agents: plane.agents,

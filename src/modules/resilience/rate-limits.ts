@@ -14,6 +14,20 @@ export interface LimitDecision {
   waitedMs: number;
 }
 
+/** A limit's Redis keys and window sizes, for a script that takes from it (see `RateLimits.shared`). */
+export interface SharedLimit {
+  steadyKey: string;
+  burstKey: string;
+  points: number;
+  periodMs: number;
+  burst: number;
+  burstMs: number;
+}
+
+/** A limit's name in its store: a changed policy starts new windows. */
+const limitId = (scope: string, policy: RateLimitPolicy) =>
+  `${scope}:${policy.points}/${policy.periodMs}+${policy.burst}`;
+
 /** Burst allowance refills over this many periods (DESIGN.md: "calls per period plus burst"). */
 const BURST_WINDOW_PERIODS = 10;
 
@@ -95,7 +109,7 @@ export class RateLimits {
     // The limiter of a scope is looked up once per policy (this runs on every proxied call).
     let entry = this.#scopes.get(scope);
     if (entry?.policy !== policy) {
-      const id = `${scope}:${policy.points}/${policy.periodMs}+${policy.burst}`;
+      const id = limitId(scope, policy);
       entry = { policy, id, limiter: this.#limiter(id, policy) };
       this.#scopes.set(scope, entry);
     }
@@ -166,6 +180,25 @@ export class RateLimits {
   }
 
   /**
+   * For a script that takes from a limit itself (the proxy's admission decides a call's limits
+   * and budget holds in one evaluation): the Redis keys of its steady and burst windows, and
+   * their sizes. Null for a limit the script cannot decide: QUEUE mode waits in this process.
+   */
+  shared(scope: string, policy: RateLimitPolicy): SharedLimit | null {
+    if (policy.mode === 'QUEUE') return null;
+    const id = limitId(scope, policy);
+    // rate-limiter-flexible's key: its prefix (see #limiter), a colon, the key consumed (the id).
+    return {
+      steadyKey: `tg:rl:${id}:${id}`,
+      burstKey: `tg:rl:${id}:burst:${id}`,
+      points: policy.points,
+      periodMs: policy.periodMs,
+      burst: policy.burst,
+      burstMs: policy.periodMs * BURST_WINDOW_PERIODS,
+    };
+  }
+
+  /**
    * What the limit named `scope` still admits now, without taking from it (read by the console's
    * overview): the same `limit`, `remaining` and `resetMs` a call's RateLimit-* headers carry.
    * Null when the store cannot be read.
@@ -174,7 +207,7 @@ export class RateLimits {
     scope: string,
     policy: RateLimitPolicy,
   ): Promise<{ limit: number; remaining: number; resetMs: number } | null> {
-    const id = `${scope}:${policy.points}/${policy.periodMs}+${policy.burst}`;
+    const id = limitId(scope, policy);
     const { steady, burst } = this.#limiter(id, policy);
     try {
       const res = await steady.get(id);

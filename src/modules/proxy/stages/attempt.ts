@@ -1,6 +1,7 @@
 /**
  * Stage 5, attempt: one provider's part of the call. The provider must be enabled, within its
- * rate limit, have a bulkhead slot and a circuit that admits the call; then keys are tried under
+ * rate limit (the first provider's was taken by admission, with Redis; a fallback's is taken
+ * here, a further round trip), have a bulkhead slot and a circuit that admits the call; then keys are tried under
  * one deadline, with retries (see key-attempts.ts). The slot is held until the answer's body
  * has been sent (UpstreamResult.release).
  */
@@ -19,6 +20,7 @@ import { pathTemplate } from '../path-template.ts';
 import { GatewayError } from '../proxy-errors.ts';
 import type { ProxyState } from '../proxy-state.ts';
 import { StreamedBody } from '../request-body.ts';
+import { takeAdmittedLimit } from './admission.ts';
 import { limited } from './client-limit.ts';
 import { type AttemptRun, tryKeys } from './key-attempts.ts';
 
@@ -39,7 +41,9 @@ export async function attempt(
   if (!provider.enabled)
     throw new GatewayError('PROVIDER_DISABLED', `Provider "${provider.slug}" is disabled.`);
   if (provider.rateLimit) {
-    const decision = await deps.limits.acquire(`provider:${provider.id}`, provider.rateLimit);
+    const decision =
+      takeAdmittedLimit(ctx, provider.id) ??
+      (await deps.limits.acquire(`provider:${provider.id}`, provider.rateLimit));
     ctx.outcome.limit = decision;
     if (!decision.allowed) throw limited(decision, `Provider "${provider.slug}" is at its rate limit.`);
   }

@@ -4,7 +4,7 @@
  * A refusal is returned, not thrown: a provider over budget may still be replaced by a fallback
  * whose budgets allow the call.
  */
-import type { BudgetEnforcer } from '../../budgets/budget-enforcer.ts';
+import type { BudgetEnforcer, ReserveResult } from '../../budgets/budget-enforcer.ts';
 import type { Provider } from '../../providers/provider.entity.ts';
 import { estimateCallCost } from '../../usage/pricing.ts';
 import type { CallContext } from '../call-context.ts';
@@ -20,6 +20,30 @@ export async function reserveBudget(
   budgets: BudgetEnforcer,
 ): Promise<GatewayError | undefined> {
   releaseBudget(ctx, budgets);
+  const hold = budgetHold(ctx, provider, budgets);
+  if (!hold) return undefined;
+  if ('refusal' in hold) return hold.refusal;
+  const { client } = ctx.request;
+  const result = await budgets.reserve(client.id, provider.id, hold.estimateMicros, hold.holdMs);
+  if (result.ok) {
+    ctx.outcome.reservation = result.reservation;
+    return undefined;
+  }
+  return budgetRefusal(result, hold.estimateMicros);
+}
+
+/** What to hold on `provider`'s budgets for this call. */
+export type BudgetHold = { refusal: GatewayError } | { estimateMicros: number; holdMs: number };
+
+/**
+ * What this call would hold on the budgets of `provider`: undefined when none may apply, a
+ * refusal when the body is too large to estimate under a blocking budget.
+ */
+export function budgetHold(
+  ctx: CallContext,
+  provider: Provider,
+  budgets: BudgetEnforcer,
+): BudgetHold | undefined {
   const { client, body } = ctx.request;
   if (!budgets.mayApply(client.id, provider.id)) return undefined;
   // A body too large to buffer cannot be read for max_tokens: under a blocking budget the
@@ -29,18 +53,22 @@ export async function reserveBudget(
       ? budgets.blocking(client.id, provider.id)
       : undefined;
   if (blocking) {
-    return new GatewayError(
-      'PAYLOAD_TOO_LARGE',
-      `The request body is over ${REPLAY_LIMIT} bytes, too large to check against budget "${blocking.name}" (which blocks): send at most ${REPLAY_LIMIT} bytes.`,
-      { details: { budget: blocking.name, limitBytes: REPLAY_LIMIT } },
-    );
+    return {
+      refusal: new GatewayError(
+        'PAYLOAD_TOO_LARGE',
+        `The request body is over ${REPLAY_LIMIT} bytes, too large to check against budget "${blocking.name}" (which blocks): send at most ${REPLAY_LIMIT} bytes.`,
+        { details: { budget: blocking.name, limitBytes: REPLAY_LIMIT } },
+      ),
+    };
   }
-  const estimate = estimateCallCost(provider.pricing, body instanceof Buffer ? body : null);
-  const result = await budgets.reserve(client.id, provider.id, estimate, provider.timeoutMs + HOLD_MARGIN_MS);
-  if (result.ok) {
-    ctx.outcome.reservation = result.reservation;
-    return undefined;
-  }
+  return {
+    estimateMicros: estimateCallCost(provider.pricing, body instanceof Buffer ? body : null),
+    holdMs: provider.timeoutMs + HOLD_MARGIN_MS,
+  };
+}
+
+/** The refusal of a budget that cannot take this call's estimate (BUDGET_EXCEEDED). */
+export function budgetRefusal(result: ReserveResult & { ok: false }, estimateMicros: number): GatewayError {
   const { budget, resetsAt, spentMicros, reservedMicros } = result;
   const until = resetsAt ? ` until ${resetsAt.toISOString()}` : '';
   const left = Math.max(0, budget.limitMicros - spentMicros - reservedMicros);
@@ -48,7 +76,7 @@ export async function reserveBudget(
   const message =
     spentMicros >= budget.limitMicros
       ? `Budget "${budget.name}" is spent${until}.`
-      : `Budget "${budget.name}" cannot cover this call${until}: its estimated cost (${estimate} micro-units) is more than what is left (${left}, calls in flight included).`;
+      : `Budget "${budget.name}" cannot cover this call${until}: its estimated cost (${estimateMicros} micro-units) is more than what is left (${left}, calls in flight included).`;
   return new GatewayError('BUDGET_EXCEEDED', message, {
     retryAfterMs: resetsAt ? resetsAt.getTime() - Date.now() : undefined,
     details: { budget: budget.name, resetsAt: resetsAt?.toISOString() ?? null },
