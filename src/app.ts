@@ -24,6 +24,8 @@ import { sessionsModule } from './modules/sessions/sessions.module.ts';
 import { usageModule } from './modules/usage/usage.module.ts';
 import type { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { createAuthRoute } from './server/auth-routes.ts';
+import { SharedSubscriptions } from './graphql/shared-subscriptions.ts';
+import { SubscriptionStats } from './graphql/subscription-stats.ts';
 import { httpModule } from './server/http.module.ts';
 import { metricsModule } from './server/metrics.module.ts';
 import type { Services } from './services.ts';
@@ -44,6 +46,8 @@ export interface StartedApp {
   services: Services;
   orm: Orm;
   usage: UsageRecorder;
+  /** Subscription executions, and the WebSocket subscriptions that share them. */
+  subscriptions: { stats: SubscriptionStats; shared: SharedSubscriptions };
   /** The started components, in start order (stop runs in reverse). */
   components: string[];
   stop(): Promise<void>;
@@ -155,6 +159,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     await app.add(health);
 
     let wsConnections = () => 0;
+    const subscriptionStats = new SubscriptionStats();
+    const sharedSubscriptions = new SharedSubscriptions({ maxQueue: config.graphql.subscriberQueueMax });
     const metrics = metricsModule({
       config,
       logger,
@@ -167,6 +173,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         jobs: jobQueue,
         events,
         wsConnections: () => wsConnections(),
+        subscriptions: subscriptionStats,
+        sharedSubscriptions,
       },
     });
     await app.add(metrics);
@@ -197,6 +205,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       gate,
       tracing,
       logger,
+      subscriptionStats,
+      sharedSubscriptions,
     });
     wsConnections = http.services.wsConnections;
     const { port } = await app.start(http.components.server);
@@ -215,6 +225,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       services,
       orm,
       usage: usage.services.recorder,
+      subscriptions: { stats: subscriptionStats, shared: sharedSubscriptions },
       components: app.names(),
       stop: () => app.stop(),
     };

@@ -1,10 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
+import { isAsyncIterable } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { type WebSocket, WebSocketServer } from 'ws';
-import { bearerToken } from '../context.ts';
+import { bearerToken, type Context } from '../context.ts';
 import { anonymousInvalidError } from '../graphql/protection.ts';
+import { type SharedSubscriptions, sharingKey } from '../graphql/shared-subscriptions.ts';
+import { tokenExpiredError, untilExpiry } from '../graphql/token-expiry.ts';
 import { authorizationFromParams, type GraphqlServer } from '../graphql/yoga.ts';
 import type { TokenService } from '../modules/auth/token.service.ts';
 import type { SessionService } from '../modules/sessions/session.service.ts';
@@ -21,6 +24,13 @@ type Extra = {
 
 /** Close code for a caller over its connection maximum (graphql-ws's "too many" code, not retried). */
 export const TOO_MANY_CONNECTIONS = 4429;
+
+interface Share {
+  key: string;
+  onSlowConsumer: () => void;
+  /** When the operation's own token (not the connection's) expires. */
+  expiresAt: Date | undefined;
+}
 
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
@@ -61,6 +71,8 @@ export function attachGraphqlWebSocket(deps: {
   initTimeoutMs: number;
   /** Anonymous callers get one UNAUTHENTICATED error for an invalid operation (see protection.ts). */
   maskAnonymousValidation: boolean;
+  /** Runs each subscription once for every subscriber of the same (document, variables, role). */
+  shared: SharedSubscriptions;
 }) {
   const { server, yoga, tokens, logger, maxBufferedBytes, guard } = deps;
   const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
@@ -151,6 +163,30 @@ export function attachGraphqlWebSocket(deps: {
     extra.expiryTimer.unref();
   };
 
+  /** How each validated subscription may be shared, by its execution arguments. */
+  const shares = new WeakMap<ExecutionArgs, Share>();
+
+  const subscribeShared = (args: ExecutionArgs, share: Share) => {
+    const root = args.rootValue as EnvelopedRoot;
+    const stream = deps.shared.subscribe(
+      share.key,
+      () => {
+        // This subscriber's context runs the operation for all of them: what is its own goes.
+        const context = args.contextValue as Context;
+        context.sharedSubscription = true;
+        context.onSlowConsumer = undefined;
+        return root.subscribe(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
+      },
+      share.onSlowConsumer,
+    );
+    const { expiresAt } = share;
+    if (!expiresAt) return stream;
+    // An operation authorised by its own token ends at that token's expiry, as unshared ones do.
+    return stream.then((result) =>
+      isAsyncIterable(result) ? untilExpiry(result, expiresAt, () => ({ errors: [tokenExpiredError()] })) : result,
+    );
+  };
+
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
     {
       connectionInitWaitTimeout: deps.initTimeoutMs,
@@ -199,12 +235,27 @@ export function attachGraphqlWebSocket(deps: {
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiryTimer),
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      subscribe: (args) => {
+        const share = shares.get(args);
+        return (share ? subscribeShared(args, share) : (args.rootValue as EnvelopedRoot).subscribe(args)) as never;
+      },
+      // A shared result was formatted once for all its subscribers: send that.
+      onNext: (_ctx, _id, _payload, _args, result) => deps.shared.payloadOf(result) as never,
       onSubscribe: async (ctx, _id, payload) => {
         const requestId = requestIdFrom(undefined);
         const operationHeaders = (payload.extensions as { headers?: Record<string, unknown> } | undefined)
           ?.headers;
-        const credential = connectionCredential(ctx) ?? authorizationFromParams(operationHeaders);
+        const connectionToken = connectionCredential(ctx);
+        const credential = connectionToken ?? authorizationFromParams(operationHeaders);
+        // The event bus dropped a subscription of this connection for falling behind: the
+        // socket is stuck too, so the whole connection goes (1013: try again later).
+        const onSlowConsumer = () => {
+          const socket = ctx.extra.socket;
+          if (socket.readyState !== socket.OPEN) return;
+          logger.warn({ requestId }, 'websocket subscriber too slow; disconnecting it');
+          socket.close(1013, 'Consumer too slow');
+          setTimeout(() => socket.terminate(), 1000).unref();
+        };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
           req: ctx.extra.request,
@@ -212,15 +263,7 @@ export function attachGraphqlWebSocket(deps: {
           params: payload,
           requestId,
           connectionParams: { authorization: credential },
-          // The event bus dropped a subscription of this connection for falling behind: the
-          // socket is stuck too, so the whole connection goes (1013: try again later).
-          onSlowConsumer: () => {
-            const socket = ctx.extra.socket;
-            if (socket.readyState !== socket.OPEN) return;
-            logger.warn({ requestId }, 'websocket subscriber too slow; disconnecting it');
-            socket.close(1013, 'Consumer too slow');
-            setTimeout(() => socket.terminate(), 1000).unref();
-          },
+          onSlowConsumer,
         });
         let document: ExecutionArgs['document'];
         try {
@@ -254,7 +297,14 @@ export function attachGraphqlWebSocket(deps: {
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
-        if (errors.length === 0) return args;
+        if (errors.length === 0) {
+          const operator = contextValue.operator;
+          const key = operator ? sharingKey(args, payload.query, operator.role) : undefined;
+          // A connection's own token closes the connection at its expiry; an operation's own token
+          // ends just that operation.
+          if (key) shares.set(args, { key, onSlowConsumer, expiresAt: connectionToken ? undefined : operator?.expiresAt });
+          return args;
+        }
         return deps.maskAnonymousValidation && !contextValue.operator ? [anonymousInvalidError()] : errors;
       },
     },
