@@ -143,6 +143,15 @@ async function tollgate(redisUrl?: string): Promise<{ app: StartedApp; token: st
   return { app, token, dir };
 }
 
+/**
+ * Subscribers the server holds: one event-bus subscription each when every subscriber runs its
+ * own operation, or as members of the operations they share.
+ */
+function listening(app: StartedApp): number {
+  const shared = (app as Partial<StartedApp>).subscriptions?.shared.members ?? 0;
+  return app.services.events.activeSubscriptions + shared;
+}
+
 async function throughTollgate(
   publisher: StartedApp,
   server: StartedApp,
@@ -153,7 +162,14 @@ async function throughTollgate(
   const before = memory();
   const subs = await subscribers(url, count, 'graphql', token);
   const idle = memory();
+  const base = listening(server);
   await subs.subscribe();
+  // graphql-ws does not acknowledge a subscription: wait until the server holds all of them.
+  const deadline = Date.now() + 120_000;
+  while (listening(server) - base < count) {
+    if (Date.now() > deadline) throw new Error(`only ${listening(server) - base} of ${count} subscribed`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
   const subscribed = memory();
   const publishedAt = now();
   publisher.services.events.publish('circuit.changed', {

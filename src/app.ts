@@ -6,6 +6,8 @@ import {
   refuseBusyDataDir,
 } from './db/database.module.ts';
 import type { Orm } from './db/orm.ts';
+import { SharedSubscriptions } from './graphql/shared-subscriptions.ts';
+import { SubscriptionStats } from './graphql/subscription-stats.ts';
 import { alertsModule } from './modules/alerts/alerts.module.ts';
 import { webhookOutbox } from './modules/alerts/webhook-delivery.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
@@ -24,8 +26,6 @@ import { sessionsModule } from './modules/sessions/sessions.module.ts';
 import { usageModule } from './modules/usage/usage.module.ts';
 import type { UsageRecorder } from './modules/usage/usage-recorder.ts';
 import { createAuthRoute } from './server/auth-routes.ts';
-import { SharedSubscriptions } from './graphql/shared-subscriptions.ts';
-import { SubscriptionStats } from './graphql/subscription-stats.ts';
 import { httpModule } from './server/http.module.ts';
 import { metricsModule } from './server/metrics.module.ts';
 import type { Services } from './services.ts';

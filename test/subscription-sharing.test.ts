@@ -169,9 +169,7 @@ describe('subscriptions shared between subscribers', () => {
       await vi.waitFor(() => expect(got(subs.slice(1), id)).toBe(true));
 
       await Promise.all(subs.slice(1).map((s) => s.client.dispose()));
-      await vi.waitFor(() =>
-        expect({ groups: shared.groups, members: shared.members }).toEqual(baseline),
-      );
+      await vi.waitFor(() => expect({ groups: shared.groups, members: shared.members }).toEqual(baseline));
     } finally {
       await Promise.all(subs.map((s) => s.client.dispose()));
     }

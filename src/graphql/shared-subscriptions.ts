@@ -63,7 +63,11 @@ export class SharedSubscriptions {
    * when there is none. Returns the member's stream, or the result `start` gave instead of a
    * stream (an error), as graphql-ws expects of its `subscribe` option.
    */
-  async subscribe(key: string, start: () => Promise<Started> | Started, onOverflow: () => void): Promise<Started> {
+  async subscribe(
+    key: string,
+    start: () => Promise<Started> | Started,
+    onOverflow: () => void,
+  ): Promise<Started> {
     let group = this.#groups.get(key);
     if (!group) group = this.#start(key, start);
     const member: Member = { queue: [], wake: undefined, failed: undefined, done: false, onOverflow };
@@ -81,7 +85,13 @@ export class SharedSubscriptions {
   }
 
   #start(key: string, start: () => Promise<Started> | Started): Group {
-    const group: Group = { key, members: new Set(), ready: Promise.resolve(undefined), stream: undefined, closed: false };
+    const group: Group = {
+      key,
+      members: new Set(),
+      ready: Promise.resolve(undefined),
+      stream: undefined,
+      closed: false,
+    };
     this.#groups.set(key, group);
     group.ready = Promise.resolve()
       .then(start)
@@ -233,7 +243,7 @@ export function sharingKey(
   role: string,
 ): string | undefined {
   const operation = getOperationAST(args.document, args.operationName);
-  if (!operation || operation.operation !== 'subscription') return undefined;
+  if (operation?.operation !== 'subscription') return undefined;
   for (const selection of operation.selectionSet.selections) {
     if (selection.kind !== Kind.FIELD) return undefined;
     for (const argument of selection.arguments ?? []) {

@@ -83,7 +83,8 @@ export function httpModule(deps: {
     maxPayloadBytes: config.apiProtection.maxBodyBytes,
     initTimeoutMs: config.apiProtection.wsInitTimeoutMs,
     maskAnonymousValidation: config.apiProtection.introspection !== 'public',
-    shared: deps.sharedSubscriptions ?? new SharedSubscriptions({ maxQueue: config.graphql.subscriberQueueMax }),
+    shared:
+      deps.sharedSubscriptions ?? new SharedSubscriptions({ maxQueue: config.graphql.subscriberQueueMax }),
   });
   return {
     services: { wsConnections: ws.connections },

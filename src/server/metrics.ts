@@ -1,4 +1,4 @@
-import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 import type { SharedSubscriptions } from '../graphql/shared-subscriptions.ts';
 import type { SubscriptionStats } from '../graphql/subscription-stats.ts';
 import type { BudgetEnforcer } from '../modules/budgets/budget-enforcer.ts';

@@ -1,9 +1,9 @@
 import type { IncomingMessage, Server } from 'node:http';
 import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
-import { isAsyncIterable } from 'graphql-yoga';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { type WebSocket, WebSocketServer } from 'ws';
+import { isAsyncIterable } from 'graphql-yoga';
+import { WebSocket, WebSocketServer } from 'ws';
 import { bearerToken, type Context } from '../context.ts';
 import { anonymousInvalidError } from '../graphql/protection.ts';
 import { type SharedSubscriptions, sharingKey } from '../graphql/shared-subscriptions.ts';
@@ -21,6 +21,55 @@ type Extra = {
   request: IncomingMessage;
   expiryTimer?: NodeJS.Timeout;
 };
+
+/**
+ * What a connection keeps of its upgrade request. graphql-ws holds `extra.request` for the
+ * connection's whole life, and the full IncomingMessage (a stream, every header) is a large part
+ * of an idle connection's memory; only these are read (see `upgradeFacts`).
+ */
+interface UpgradeFacts {
+  headers: { authorization?: string | undefined };
+  socket: { remoteAddress?: string | undefined };
+}
+
+function upgradeFacts(request: IncomingMessage): UpgradeFacts {
+  return {
+    headers: { authorization: request.headers.authorization },
+    socket: { remoteAddress: request.socket.remoteAddress },
+  };
+}
+
+/** How often every connection is pinged; one that has not answered the previous ping is dropped. */
+const KEEP_ALIVE_MS = 12_000;
+
+/**
+ * The server's sockets. A consumer that stops reading would otherwise grow this process's memory
+ * without bound: a send to a socket with more than `maxBufferedBytes` unsent closes it (1013) and
+ * is dropped. A class rather than a wrapper per socket, so that a connection costs no closures.
+ */
+function guardedSocketClass(maxBufferedBytes: number, logger: Logger) {
+  return class GuardedSocket extends WebSocket {
+    awaitingPong = false;
+
+    // biome-ignore lint/suspicious/noExplicitAny: ws's send has overloads a single override cannot restate.
+    override send(data: any, options?: any, cb?: any): void {
+      if (this.bufferedAmount <= maxBufferedBytes) {
+        super.send(data, options, cb);
+        return;
+      }
+      if (this.readyState === this.OPEN) {
+        logger.warn({ bufferedBytes: this.bufferedAmount }, 'websocket consumer too slow; disconnecting it');
+        this.close(1013, 'Consumer too slow');
+        setTimeout(() => this.terminate(), 1000).unref();
+      }
+      (typeof options === 'function' ? options : cb)?.();
+    }
+  };
+}
+
+function heardPong(this: WebSocket): void {
+  (this as WebSocket & { awaitingPong: boolean }).awaitingPong = false;
+}
 
 /** Close code for a caller over its connection maximum (graphql-ws's "too many" code, not retried). */
 export const TOO_MANY_CONNECTIONS = 4429;
@@ -75,7 +124,11 @@ export function attachGraphqlWebSocket(deps: {
   shared: SharedSubscriptions;
 }) {
   const { server, yoga, tokens, logger, maxBufferedBytes, guard } = deps;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.maxPayloadBytes,
+    WebSocket: guardedSocketClass(maxBufferedBytes, logger),
+  });
   /** Open sockets by the console session their connection_init token belongs to. */
   const sessionSockets = new Map<string, Set<WebSocket>>();
   const stopClosingRevoked = deps.sessions?.onRevoked((sessionId) => {
@@ -85,26 +138,19 @@ export function attachGraphqlWebSocket(deps: {
     for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session revoked');
   });
 
-  // Registered before graphql-ws's own listener, so every message it sends passes through here.
-  // A consumer that stops reading would otherwise grow this process's memory without bound.
-  wss.on('connection', (socket: WebSocket) => {
-    const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
-    socket.send = ((data: unknown, cb?: (err?: Error) => void) => {
-      if (socket.bufferedAmount > maxBufferedBytes) {
-        if (socket.readyState === socket.OPEN) {
-          logger.warn(
-            { bufferedBytes: socket.bufferedAmount },
-            'websocket consumer too slow; disconnecting it',
-          );
-          socket.close(1013, 'Consumer too slow');
-          setTimeout(() => socket.terminate(), 1000).unref();
-        }
-        cb?.();
-        return;
+  wss.on('connection', (socket: WebSocket) => socket.on('pong', heardPong));
+  // One timer for every connection (graphql-ws's own keep-alive arms two per connection).
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients as Set<WebSocket & { awaitingPong: boolean }>) {
+      if (socket.awaitingPong) {
+        socket.terminate();
+        continue;
       }
-      send(data, cb);
-    }) as WebSocket['send'];
-  });
+      socket.awaitingPong = true;
+      socket.ping();
+    }
+  }, KEEP_ALIVE_MS);
+  keepAlive.unref();
 
   server.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
@@ -136,7 +182,7 @@ export function attachGraphqlWebSocket(deps: {
           );
           return;
         }
-        wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+        wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, upgradeFacts(request)));
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'websocket upgrade failed');
@@ -168,9 +214,11 @@ export function attachGraphqlWebSocket(deps: {
 
   const subscribeShared = (args: ExecutionArgs, share: Share) => {
     const root = args.rootValue as EnvelopedRoot;
+    let runsIt = false;
     const stream = deps.shared.subscribe(
       share.key,
       () => {
+        runsIt = true;
         // This subscriber's context runs the operation for all of them: what is its own goes.
         const context = args.contextValue as Context;
         context.sharedSubscription = true;
@@ -180,11 +228,14 @@ export function attachGraphqlWebSocket(deps: {
       share.onSlowConsumer,
     );
     const { expiresAt } = share;
-    if (!expiresAt) return stream;
-    // An operation authorised by its own token ends at that token's expiry, as unshared ones do.
-    return stream.then((result) =>
-      isAsyncIterable(result) ? untilExpiry(result, expiresAt, () => ({ errors: [tokenExpiredError()] })) : result,
-    );
+    return stream.then((result) => {
+      // graphql-ws keeps the arguments while the subscription lasts; a subscriber whose operation
+      // another one runs needs neither its context nor its pipeline any more.
+      if (!runsIt) Object.assign(args, { contextValue: undefined, rootValue: undefined });
+      // An operation authorised by its own token ends at that token's expiry, as unshared ones do.
+      if (!expiresAt || !isAsyncIterable(result)) return result;
+      return untilExpiry(result, expiresAt, () => ({ errors: [tokenExpiredError()] }));
+    });
   };
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
@@ -237,7 +288,9 @@ export function attachGraphqlWebSocket(deps: {
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
       subscribe: (args) => {
         const share = shares.get(args);
-        return (share ? subscribeShared(args, share) : (args.rootValue as EnvelopedRoot).subscribe(args)) as never;
+        return (
+          share ? subscribeShared(args, share) : (args.rootValue as EnvelopedRoot).subscribe(args)
+        ) as never;
       },
       // A shared result was formatted once for all its subscribers: send that.
       onNext: (_ctx, _id, _payload, _args, result) => deps.shared.payloadOf(result) as never,
@@ -258,7 +311,6 @@ export function attachGraphqlWebSocket(deps: {
         };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
           requestId,
@@ -302,13 +354,20 @@ export function attachGraphqlWebSocket(deps: {
           const key = operator ? sharingKey(args, payload.query, operator.role) : undefined;
           // A connection's own token closes the connection at its expiry; an operation's own token
           // ends just that operation.
-          if (key) shares.set(args, { key, onSlowConsumer, expiresAt: connectionToken ? undefined : operator?.expiresAt });
+          if (key)
+            shares.set(args, {
+              key,
+              onSlowConsumer,
+              expiresAt: connectionToken ? undefined : operator?.expiresAt,
+            });
           return args;
         }
         return deps.maskAnonymousValidation && !contextValue.operator ? [anonymousInvalidError()] : errors;
       },
     },
     wss,
+    // Kept alive above.
+    0,
   );
 
   return {
@@ -316,6 +375,7 @@ export function attachGraphqlWebSocket(deps: {
     /** Closes every socket with 1001 (going away) and stops accepting new ones. */
     async close(): Promise<void> {
       stopClosingRevoked?.();
+      clearInterval(keepAlive);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise((r) => setTimeout(r, 50));
       for (const client of wss.clients) client.terminate();
