@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import WebSocket from 'ws';
 import { startTestApp, type TestApp } from './helpers/app.ts';
-import { wsClient } from './helpers/graphql.ts';
+import { wsClient, wsUrl } from './helpers/graphql.ts';
 
 let t: TestApp;
 beforeAll(async () => {
@@ -174,4 +175,29 @@ describe('subscriptions shared between subscribers', () => {
       await Promise.all(subs.map((s) => s.client.dispose()));
     }
   });
+});
+
+describe('keep-alive', () => {
+  /** A graphql-ws connection, initialised; `answersPings: false` is a peer that went away silently. */
+  async function connection(token: string, answersPings: boolean) {
+    const socket = new WebSocket(wsUrl(t.graphqlUrl), 'graphql-transport-ws', { autoPong: answersPings });
+    const closed = new Promise<number>((resolve) => socket.on('close', (code) => resolve(code)));
+    await new Promise((r) => socket.once('open', r));
+    socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+    await new Promise((r) => socket.once('message', r));
+    return { socket, closed };
+  }
+
+  it('drops a connection that stops answering pings, and keeps one that answers', async () => {
+    const token = await t.token('viewer');
+    const silent = await connection(token, false);
+    const alive = await connection(token, true);
+    let aliveClosed = false;
+    void alive.closed.then(() => (aliveClosed = true));
+    // Pinged every 12 s; no answer by the next ping: terminated (the client sees no close frame).
+    expect(await silent.closed).toBe(1006);
+    expect(aliveClosed).toBe(false);
+    expect(alive.socket.readyState).toBe(WebSocket.OPEN);
+    alive.socket.close();
+  }, 60_000);
 });

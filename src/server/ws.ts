@@ -103,6 +103,10 @@ interface EnvelopedRoot {
  * subscribes before the ack (4401) or reuses an operation id (4409); a caller over its connection
  * maximum is closed with 4429 "Too many connections"; each operation counts against the caller's
  * rate limit (an error result with RATE_LIMITED when spent).
+ *
+ * Subscribers of the same operation (document, variables) with the same role share one execution
+ * per event (graphql/shared-subscriptions.ts): each still passes its own authorisation, rate limit
+ * and token expiry, and is dropped alone when it falls behind.
  */
 export function attachGraphqlWebSocket(deps: {
   server: Server;
