@@ -170,16 +170,29 @@ interface Target {
   pauses(): Promise<string | undefined>;
 }
 
+/** Target processes not yet exited, to stop them all if one dies. */
+const running = new Set<ChildProcess>();
+
 /** Starts one target process and waits for its URL (and client key). */
 async function startTarget(args: string[]): Promise<Target> {
   const child = spawn(process.execPath, [TARGET, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
     env: { ...process.env, ...(TRACE_PAUSES && args[0] === 'tollgate' ? { BENCH_TRACE_PAUSES: '1' } : {}) },
   });
+  running.add(child);
+  child.once('exit', () => running.delete(child));
   const lines = createInterface({ input: child.stdout as NodeJS.ReadableStream });
   const first = await new Promise<string>((resolve, reject) => {
     lines.once('line', resolve);
     child.once('exit', (code) => reject(new Error(`bench target ${args[0]} exited ${code}`)));
+  });
+  // A target that dies mid-run would leave the rounds after it measuring connection errors, and
+  // a results file of zeros: stop the benchmark there, saying which target died.
+  child.once('exit', (code, signal) => {
+    if (stopping.has(child)) return;
+    process.stderr.write(`bench target ${args[0]} died (${signal ?? `exit ${code}`}); no figures written\n`);
+    for (const other of running) other.kill('SIGTERM');
+    process.exit(1);
   });
   const pauses = async () => {
     if (!TRACE_PAUSES || args[0] !== 'tollgate') return undefined;
@@ -190,7 +203,11 @@ async function startTarget(args: string[]): Promise<Target> {
   return { ...(JSON.parse(first) as { url: string; key?: string }), child, pauses };
 }
 
+/** Targets being stopped on purpose: their exit is not a failure. */
+const stopping = new WeakSet<ChildProcess>();
+
 async function stopTarget(child: ChildProcess): Promise<void> {
+  stopping.add(child);
   if (child.exitCode !== null) return;
   const exited = new Promise((r) => child.once('exit', r));
   child.kill('SIGTERM');

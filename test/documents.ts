@@ -42,6 +42,12 @@ export const ProviderBulkhead = graphql(`
   }
 `);
 
+export const ProviderReplicaState = graphql(`
+  query ProviderReplicaState($slug: String!) {
+    provider(slug: $slug) { replicaState { inFlight queued retryTokens lastFailureAt lastFailureReason } }
+  }
+`);
+
 export const UpdateProvider = graphql(`
   mutation UpdateProvider($input: UpdateProviderInput!) {
     updateProvider(input: $input) {

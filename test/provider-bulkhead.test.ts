@@ -1,9 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
-import { CreateProvider, ExportConfig, ImportConfig, ProviderBulkhead, UpdateProvider } from './documents.ts';
+import {
+  CreateProvider,
+  ExportConfig,
+  ImportConfig,
+  ProviderBulkhead,
+  ProviderReplicaState,
+  UpdateProvider,
+} from './documents.ts';
 import { startTestApp, type TestApp } from './helpers/app.ts';
+import { call, createClientKey, setUpProvider } from './helpers/gateway.ts';
 import { gql } from './helpers/graphql.ts';
+import { startUpstream } from './helpers/upstream.ts';
 
 let t: TestApp;
 let admin: string;
@@ -100,5 +109,47 @@ describe('a provider\u2019s bulkhead setting', () => {
       maxQueue: 64,
       maxQueueWaitMs: 1000,
     });
+  });
+
+  it("shows operators this replica's bulkhead occupancy, retry budget and last upstream failure", async () => {
+    const upstream = await startUpstream({ kind: 'hang' });
+    try {
+      const { slug } = await setUpProvider(t, upstream.url, {
+        input: {
+          bulkhead: { maxConcurrent: 1, maxQueue: 1, maxQueueWaitMs: 30_000 },
+          retry: { maxAttempts: 1 },
+          timeoutMs: 20_000,
+        },
+      });
+      const stateOf = async () =>
+        (await gql(t.graphqlUrl, ProviderReplicaState, { slug }, admin)).data?.provider?.replicaState;
+      expect(await stateOf()).toEqual({
+        inFlight: 0,
+        queued: 0,
+        retryTokens: null,
+        lastFailureAt: null,
+        lastFailureReason: null,
+      });
+
+      const client = await createClientKey(t);
+      const leaving = new AbortController();
+      const calls = [1, 2].map(() =>
+        call(t, client, `${slug}/slow`, { signal: leaving.signal }).catch(() => undefined),
+      );
+      await expect.poll(stateOf, { timeout: 10_000 }).toMatchObject({ inFlight: 1, queued: 1 });
+      leaving.abort();
+      await Promise.all(calls);
+      await expect.poll(stateOf, { timeout: 10_000 }).toMatchObject({ inFlight: 0, queued: 0 });
+
+      upstream.behave({ kind: 'status', status: 503 });
+      const before = Date.now();
+      expect((await call(t, client, `${slug}/fails`)).status).toBe(503);
+      const state = await stateOf();
+      expect(state?.lastFailureReason).toBe('status 503');
+      expect(new Date(state!.lastFailureAt as string).getTime()).toBeGreaterThanOrEqual(before - 1000);
+      expect(state?.retryTokens).toEqual(expect.any(Number));
+    } finally {
+      await upstream.close();
+    }
   });
 });

@@ -244,6 +244,55 @@ describe('provider keys (the vault)', () => {
     expect(after.data?.provider?.keys.map((k) => k.status)).toEqual(['REVOKED']);
   });
 
+  it("refuses a secret its provider's auth style cannot send, with a message that says how to fix it", async () => {
+    const bearer = await createProvider();
+    const pasted = `Bearer ${secret('sk')}`;
+    const refused = await gql(
+      t.graphqlUrl,
+      AddProviderKey,
+      { input: { provider: bearer.slug, secret: pasted } },
+      admin,
+    );
+    responses.push(JSON.stringify(refused));
+    expect(refused.data?.addProviderKey).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [
+        { path: ['input', 'secret'], message: expect.stringContaining('without the "Bearer " prefix') },
+      ],
+    });
+    const spaced = await gql(
+      t.graphqlUrl,
+      AddProviderKey,
+      { input: { provider: bearer.slug, secret: `${secret('sk')} ${secret('sk')}` } },
+      admin,
+    );
+    responses.push(JSON.stringify(spaced));
+    expect(spaced.data?.addProviderKey).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [
+        { path: ['input', 'secret'], message: expect.stringContaining('must not contain spaces') },
+      ],
+    });
+    const good = await addKey(bearer.slug, secret('sk'));
+    const rotated = await gql(
+      t.graphqlUrl,
+      RotateProviderKey,
+      { input: { keyId: good.id, newSecret: `bearer ${secret('sk')}` } },
+      admin,
+    );
+    responses.push(JSON.stringify(rotated));
+    expect(rotated.data?.rotateProviderKey).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['input', 'newSecret'] }],
+    });
+    const keys = await gql(t.graphqlUrl, ProviderKeys, { slug: bearer.slug }, admin);
+    expect(keys.data?.provider?.keys.map((k) => k.id)).toEqual([good.id]);
+
+    // A header of the provider's own naming carries whatever printable value the API wants.
+    const header = await createProvider({ auth: { style: 'HEADER', name: 'X-Api-Token' } });
+    await addKey(header.slug, `Token ${secret('abc')}`);
+  });
+
   it('rotates with overlap: calls select the new key, the old one is REVOKED (and audited) when its grace ends', async () => {
     const provider = await createProvider();
     const a = await addKey(provider.slug, secret(), { label: 'A' });

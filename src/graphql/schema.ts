@@ -7,6 +7,7 @@ import '../modules/providers/provider.schema.ts';
 import '../modules/keys/provider-key.schema.ts';
 import '../modules/clients/client.schema.ts';
 import '../modules/resilience/circuit.schema.ts';
+import '../modules/proxy/proxy-state.schema.ts';
 import '../modules/budgets/budget.schema.ts';
 import '../modules/usage/usage.schema.ts';
 import '../modules/health/health.schema.ts';

@@ -10,6 +10,7 @@ import type { AuditService } from '../audit/audit.service.ts';
 import type { EventBus, KeyChangedEvent } from '../events/event-bus.ts';
 import { MAX_PATTERN_INPUT, matchesKeyPattern } from '../providers/key-pattern.ts';
 import { type Provider, ProviderEntity } from '../providers/provider.entity.ts';
+import { authStrategy } from '../upstream/auth-styles.ts';
 import { addKeySchema, last4, rotateKeySchema, updateKeySchema } from './key.validation.ts';
 import type { KeyTransitionScheduler } from './key-transitions.ts';
 import { type ProviderKey, ProviderKeyEntity } from './provider-key.entity.ts';
@@ -79,7 +80,7 @@ export class ProviderKeyService {
     const key = await this.#orm.em.fork().transactional(async (em) => {
       const provider = await em.findOne(ProviderEntity, { slug: data.provider });
       if (!provider) throw new NotFoundError('Provider', data.provider);
-      checkPattern(provider, data.secret, [...INPUT, 'secret']);
+      checkSecretShape(provider, data.secret, [...INPUT, 'secret']);
       const key = await this.#createKey(em, provider, {
         secret: data.secret,
         label: data.label,
@@ -115,7 +116,7 @@ export class ProviderKeyService {
         throw new ConflictError(`Key "${old.label}" is ${old.status}; add a new key instead of rotating it.`);
       }
       const provider = old.provider.$;
-      checkPattern(provider, data.newSecret, [...INPUT, 'newSecret']);
+      checkSecretShape(provider, data.newSecret, [...INPUT, 'newSecret']);
       const newKey = await this.#createKey(em, provider, {
         secret: data.newSecret,
         label: data.label ?? old.label,
@@ -399,7 +400,9 @@ function revokeInPlace(key: ProviderKey): void {
   key.kid = null;
 }
 
-function checkPattern(provider: Provider, secret: string, path: string[]): void {
+function checkSecretShape(provider: Provider, secret: string, path: string[]): void {
+  const styleProblem = authStrategy(provider.auth.style).checkSecret(secret);
+  if (styleProblem) throw new ValidationError([{ path, message: styleProblem }]);
   if (!provider.keyPattern) return;
   // A pattern saved before risky shapes were refused still runs on a bounded input.
   if (secret.length > MAX_PATTERN_INPUT) {

@@ -21,6 +21,11 @@ export interface AuthStrategy {
   readonly usesName: boolean;
   /** Why `name` cannot carry the key in this style, or undefined when it can. */
   checkName(name: string): string | undefined;
+  /**
+   * Why `secret` cannot be sent in this style, or undefined when it can. On top of the checks
+   * every secret passes (printable ASCII, no surrounding whitespace: keys/key.validation.ts).
+   */
+  checkSecret(secret: string): string | undefined;
   inject(target: InjectionTarget, name: string | null, secret: string): void;
 }
 
@@ -44,12 +49,26 @@ const RESERVED_HEADERS = new Set([
 ]);
 
 const noName = () => undefined;
+const anySecret = () => undefined;
+
+/**
+ * A bearer credential is one token (RFC 6750 b64token: no spaces). The usual mistake is pasting
+ * the whole header value, "Bearer sk-...", which would go upstream as "Bearer Bearer sk-..." and
+ * fail every call with a 401 that looks like a bad key.
+ */
+function checkBearerSecret(secret: string): string | undefined {
+  if (/^bearer\s/i.test(secret))
+    return 'must be the key alone, without the "Bearer " prefix: Tollgate sends "Authorization: Bearer <key>" itself';
+  if (/\s/.test(secret)) return 'must not contain spaces: a bearer token is a single word (RFC 6750)';
+  return undefined;
+}
 
 export const AUTH_STRATEGIES: Record<AuthStyle, AuthStrategy> = {
   BEARER: {
     usesKey: true,
     usesName: false,
     checkName: noName,
+    checkSecret: checkBearerSecret,
     inject: (target, _name, secret) => {
       target.headers.authorization = `Bearer ${secret}`;
     },
@@ -64,6 +83,7 @@ export const AUTH_STRATEGIES: Record<AuthStyle, AuthStrategy> = {
         return `"${name}" is managed by the gateway and cannot carry a key`;
       return undefined;
     },
+    checkSecret: anySecret,
     inject: (target, name, secret) => {
       if (name) target.headers[name.toLowerCase()] = secret;
     },
@@ -75,6 +95,8 @@ export const AUTH_STRATEGIES: Record<AuthStyle, AuthStrategy> = {
       !QUERY_NAME_PATTERN.test(name) || name.length > 100
         ? 'must be a query parameter name of letters, digits and ._~-'
         : undefined,
+    // Any printable secret goes into a query string: it is percent-encoded on the way.
+    checkSecret: anySecret,
     inject: (target, name, secret) => {
       if (name) target.query = withQueryParameter(target.query, name, secret);
     },
@@ -83,6 +105,7 @@ export const AUTH_STRATEGIES: Record<AuthStyle, AuthStrategy> = {
     usesKey: false,
     usesName: false,
     checkName: noName,
+    checkSecret: anySecret,
     inject: () => undefined,
   },
 };
