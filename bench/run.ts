@@ -1,3 +1,4 @@
+import { runConfigScaleBench } from './config-scale.bench.ts';
 import { runConsoleBench } from './console.bench.ts';
 import { runGraphqlBench } from './graphql.bench.ts';
 import { runJobsBench } from './jobs.bench.ts';
@@ -18,6 +19,7 @@ const benches: Record<string, () => Promise<void>> = {
   jobs: runJobsBench,
   redaction: runRedactionBench,
   console: runConsoleBench,
+  'config-scale': runConfigScaleBench,
 };
 const chosen = process.argv.slice(2);
 for (const name of chosen.length > 0 ? chosen : Object.keys(benches)) {

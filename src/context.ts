@@ -8,6 +8,11 @@ export interface Context {
   /** The verified caller, or null when no valid token came with the request. */
   operator: Operator | null;
   requestId: string;
+  /**
+   * The process's logger, not a child bound to the request: a pino child per operation cost more
+   * than the rest of a small query's context, and most operations log nothing. Log with
+   * `{ requestId: ctx.requestId }`.
+   */
   logger: Logger;
   services: Services;
   /** Set for WebSocket operations: what to do when a subscription falls too far behind. */
@@ -49,20 +54,22 @@ export async function createContext(input: {
   services: Services;
   onSlowConsumer?: (() => void) | undefined;
 }): Promise<Context> {
-  const logger = input.logger.child({ requestId: input.requestId });
   const token = bearerToken(input.authorization);
   let operator: Operator | null = null;
   if (token) {
     try {
       operator = await input.services.tokens.verify(token);
     } catch (error) {
-      logger.debug({ reason: (error as Error & { cause?: Error }).cause?.message }, 'token refused');
+      input.logger.debug(
+        { requestId: input.requestId, reason: (error as Error & { cause?: Error }).cause?.message },
+        'token refused',
+      );
     }
   }
   return {
     operator,
     requestId: input.requestId,
-    logger,
+    logger: input.logger,
     services: input.services,
     onSlowConsumer: input.onSlowConsumer,
   };

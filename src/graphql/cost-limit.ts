@@ -58,7 +58,19 @@ export function withListSizesFromVariables(
   }) as DocumentNode;
 }
 
+/** By document: Yoga's parser cache hands the same DocumentNode to every request sending the same text. */
+const listSizeVariablesOf = new WeakMap<DocumentNode, string[]>();
+
 function listSizeVariables(document: DocumentNode): string[] {
+  let names = listSizeVariablesOf.get(document);
+  if (!names) {
+    names = collectListSizeVariables(document);
+    listSizeVariablesOf.set(document, names);
+  }
+  return names;
+}
+
+function collectListSizeVariables(document: DocumentNode): string[] {
   const names = new Set<string>();
   visit(document, {
     Argument(node) {

@@ -35,8 +35,20 @@ export function useCsrfPrevention(): Plugin {
   };
 }
 
+/** Answers by document: Yoga's parser cache hands the same DocumentNode to every request that sends the same text. */
+const introspectionOf = new WeakMap<DocumentNode, boolean>();
+
 /** True when the document selects __schema or __type anywhere (fragments included). */
 export function isIntrospection(document: DocumentNode): boolean {
+  let found = introspectionOf.get(document);
+  if (found === undefined) {
+    found = selectsIntrospection(document);
+    introspectionOf.set(document, found);
+  }
+  return found;
+}
+
+function selectsIntrospection(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     [Kind.FIELD](node) {

@@ -123,6 +123,10 @@ export function createGraphqlServer(deps: {
       ? { title: 'Tollgate', subscriptionsProtocol: 'WS', defaultQuery: GRAPHIQL_DEFAULT_QUERY }
       : false,
     renderGraphiQL,
+    // The API guard reads and limits the body before Yoga sees it (TOLLGATE_GRAPHQL_MAX_BODY_BYTES;
+    // WebSocket messages have their own cap): Yoga's own limit re-streamed every buffered body
+    // through a TransformStream, the largest single cost of a small query.
+    maxRequestBodySize: false,
     batching: protection.batchLimit > 0 ? { limit: protection.batchLimit } : false,
     // Cross-origin browsers only from the allowed origins (none by default: GraphiQL is same-origin).
     cors: protection.allowedOrigins.length > 0 ? { origin: protection.allowedOrigins } : false,

@@ -1,9 +1,11 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { errors as jose } from 'jose';
+import { LRUCache } from 'lru-cache';
 import { RateLimiterRes } from 'rate-limiter-flexible';
 import type { ApiProtectionConfig } from '../config.ts';
 import { bearerToken } from '../context.ts';
 import type { Operator, TokenService } from '../modules/auth/token.service.ts';
+import { type CallLimiter, createCallLimiter } from '../modules/resilience/leased-limiter.ts';
 import { createSharedLimiter, type SharedLimiter } from '../modules/resilience/limiter.ts';
 import type { RedisGate } from '../modules/resilience/shared-state.ts';
 import type { Logger } from '../shared/logger.ts';
@@ -13,6 +15,12 @@ import { sendJson } from './http.ts';
 export type Refusal = { reason: 'rate' | 'auth-failures'; retryAfterMs: number };
 
 type Limiter = SharedLimiter;
+
+/**
+ * How long an address's refused-token state is trusted before it is read again (from Redis when
+ * shared). Failures this replica counts take effect at once; another replica's, within this.
+ */
+export const AUTH_BLOCK_RECHECK_MS = 1_000;
 
 /** The address a socket came from (no proxy headers are trusted). */
 export function clientIp(req: IncomingMessage): string {
@@ -43,8 +51,10 @@ export class ApiGuard {
   readonly #tokens: TokenService;
   readonly #settings: ApiProtectionConfig;
   readonly #logger: Logger;
-  readonly #requests: Limiter | undefined;
+  readonly #requests: CallLimiter | undefined;
   readonly #failures: Limiter | undefined;
+  /** Addresses' refused-token state: blocked until (ms), or 0 when not blocked. */
+  readonly #blocked = new LRUCache<string, number>({ max: 10_000, ttl: AUTH_BLOCK_RECHECK_MS });
   readonly #ownOrigins: Set<string>;
   readonly #connections = new Map<string, number>();
 
@@ -60,20 +70,31 @@ export class ApiGuard {
     this.#tokens = deps.tokens;
     this.#settings = deps.settings;
     this.#logger = deps.logger;
-    const build = (keyPrefix: string, { points, windowMs }: { points: number; windowMs: number }) => {
-      if (points === 0) return undefined;
-      return createSharedLimiter({
-        gate: deps.gate,
-        logger: deps.logger,
-        keyPrefix,
-        points,
-        // Whole seconds, as before the limiter factory was shared with the proxy.
-        durationMs: Math.max(1, Math.round(windowMs / 1000)) * 1000,
-        replicas: deps.replicas,
-      });
-    };
-    this.#requests = build('tg:api:req', deps.settings.rateLimit);
-    this.#failures = build('tg:api:authfail', deps.settings.authFailureLimit);
+    // Whole seconds, as before the limiter factory was shared with the proxy.
+    const windowOf = (windowMs: number) => Math.max(1, Math.round(windowMs / 1000)) * 1000;
+    const { rateLimit, authFailureLimit } = deps.settings;
+    this.#requests =
+      rateLimit.points === 0
+        ? undefined
+        : createCallLimiter({
+            gate: deps.gate,
+            logger: deps.logger,
+            keyPrefix: 'tg:api:req',
+            points: rateLimit.points,
+            durationMs: windowOf(rateLimit.windowMs),
+            replicas: deps.replicas,
+          });
+    this.#failures =
+      authFailureLimit.points === 0
+        ? undefined
+        : createSharedLimiter({
+            gate: deps.gate,
+            logger: deps.logger,
+            keyPrefix: 'tg:api:authfail',
+            points: authFailureLimit.points,
+            durationMs: windowOf(authFailureLimit.windowMs),
+            replicas: deps.replicas,
+          });
     this.#ownOrigins = new Set(deps.publicUrl ? [new URL(deps.publicUrl).origin] : []);
   }
 
@@ -86,14 +107,12 @@ export class ApiGuard {
   async take(key: string): Promise<Refusal | undefined> {
     if (!this.#requests) return undefined;
     try {
-      await this.#requests.consume(key);
-      return undefined;
-    } catch (rejection) {
-      if (rejection instanceof RateLimiterRes) {
-        this.#logger.info({ key }, 'GraphQL rate limit reached');
-        return { reason: 'rate', retryAfterMs: Math.max(rejection.msBeforeNext, 1) };
-      }
-      this.#logger.error({ err: rejection }, 'GraphQL rate limiter failed; allowing the call');
+      const refused = await this.#requests.consume(key);
+      if (!refused) return undefined;
+      this.#logger.info({ key }, 'GraphQL rate limit reached');
+      return { reason: 'rate', retryAfterMs: refused.msBeforeNext };
+    } catch (error) {
+      this.#logger.error({ err: error }, 'GraphQL rate limiter failed; allowing the call');
       return undefined;
     }
   }
@@ -101,14 +120,21 @@ export class ApiGuard {
   /** Set while `ip` has used up its refused-token allowance: nothing it authenticates is checked. */
   async authBlocked(ip: string): Promise<Refusal | undefined> {
     if (!this.#failures) return undefined;
-    try {
-      const state = await this.#failures.get(ip);
-      if (state && state.consumedPoints >= this.#settings.authFailureLimit.points)
-        return { reason: 'auth-failures', retryAfterMs: Math.max(state.msBeforeNext, 1) };
-    } catch (error) {
-      this.#logger.error({ err: error }, 'auth-failure limiter failed; allowing the call');
+    let until = this.#blocked.get(ip);
+    if (until === undefined) {
+      until = 0;
+      try {
+        const state = await this.#failures.get(ip);
+        if (state && state.consumedPoints >= this.#settings.authFailureLimit.points)
+          until = Date.now() + Math.max(state.msBeforeNext, 1);
+      } catch (error) {
+        this.#logger.error({ err: error }, 'auth-failure limiter failed; allowing the call');
+        return undefined;
+      }
+      this.#blocked.set(ip, until);
     }
-    return undefined;
+    const left = until - Date.now();
+    return left > 0 ? { reason: 'auth-failures', retryAfterMs: left } : undefined;
   }
 
   /**
@@ -126,6 +152,9 @@ export class ApiGuard {
     } catch (rejection) {
       if (!(rejection instanceof RateLimiterRes))
         this.#logger.error({ err: rejection }, 'auth-failure limiter failed');
+    } finally {
+      // Read afresh on the next request, once counted: this replica's own failures bite at once.
+      this.#blocked.delete(ip);
     }
   }
 

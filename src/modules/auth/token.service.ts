@@ -7,6 +7,7 @@ import {
   jwtVerify,
   SignJWT,
 } from 'jose';
+import { LRUCache } from 'lru-cache';
 import type { AuthConfig, Role } from '../../config.ts';
 import { UnauthenticatedError } from '../../shared/errors.ts';
 import { textProblem } from '../../shared/validation.ts';
@@ -33,6 +34,8 @@ export interface Operator {
 /** Verifies the access tokens of console sessions (modules/sessions), which Tollgate signs itself. */
 export interface SessionTokenVerifier {
   verify(token: string, clockToleranceSeconds: number): Promise<Operator>;
+  /** Whether a session's tokens are refused now (signed out or revoked on any replica). */
+  isRevoked(sessionId: string): boolean;
 }
 
 /** A console session's access token carries the key id `session.<master key id>`. */
@@ -84,37 +87,43 @@ export class TokenService {
   }
 
   /**
-   * Verified tokens, kept for at most a minute (and never past their exp), so a dashboard that
-   * sends the same token on every request does not pay for a signature check each time.
+   * Verified tokens by their text, kept for at most a minute and never past their `exp` (without
+   * the clock tolerance: a cached answer is never kinder than a fresh check), least recently used
+   * first out. A dashboard sends the same token on every request: it pays for one signature check
+   * a minute instead of one a request. A console session's token is re-checked against the revoked
+   * sessions on every hit, so a revocation bites at once. Refusals are never cached.
    */
-  readonly #verified = new Map<string, { operator: Operator; until: number }>();
   static readonly CACHE_MS = 60_000;
-  static readonly CACHE_SIZE = 1_000;
+  static readonly CACHE_SIZE = 10_000;
+  readonly #verified = new LRUCache<string, Operator>({ max: TokenService.CACHE_SIZE });
 
   #sessions: SessionTokenVerifier | undefined;
 
-  /** Session access tokens are told apart by their key id (`session.<kid>`) and never cached here. */
+  /** Session access tokens are told apart by their key id (`session.<kid>`). */
   attachSessions(sessions: SessionTokenVerifier): void {
     this.#sessions = sessions;
   }
 
   async verify(token: string): Promise<Operator> {
-    if (this.#sessions && token.length <= MAX_TOKEN_LENGTH && isSessionToken(token)) {
-      // Not cached: a revoked session's token must be refused at once.
-      return this.#sessions.verify(token, this.#config.clockToleranceSeconds);
-    }
-    const now = Date.now();
     const cached = this.#verified.get(token);
-    if (cached && cached.until > now) return cached.operator;
-    if (cached) this.#verified.delete(token);
-    const operator = await this.#verifyUncached(token);
-    const until = Math.min(now + TokenService.CACHE_MS, operator.expiresAt.getTime());
-    if (this.#verified.size >= TokenService.CACHE_SIZE) {
-      const oldest = this.#verified.keys().next().value;
-      if (oldest !== undefined) this.#verified.delete(oldest);
+    if (cached) {
+      if (cached.expiresAt.getTime() > Date.now() && !this.#revoked(cached)) return cached;
+      this.#verified.delete(token);
     }
-    this.#verified.set(token, { operator, until });
+    const operator = await this.#verifyFresh(token);
+    const ttl = Math.min(TokenService.CACHE_MS, operator.expiresAt.getTime() - Date.now());
+    if (ttl > 0) this.#verified.set(token, operator, { ttl });
     return operator;
+  }
+
+  #revoked(operator: Operator): boolean {
+    return operator.sessionId !== undefined && (this.#sessions?.isRevoked(operator.sessionId) ?? true);
+  }
+
+  #verifyFresh(token: string): Promise<Operator> {
+    if (this.#sessions && token.length <= MAX_TOKEN_LENGTH && isSessionToken(token))
+      return this.#sessions.verify(token, this.#config.clockToleranceSeconds);
+    return this.#verifyUncached(token);
   }
 
   async #verifyUncached(token: string): Promise<Operator> {

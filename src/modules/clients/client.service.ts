@@ -207,6 +207,7 @@ export class ClientService {
     await this.#events.publishApplied('client.changed', {
       change,
       clientId: client.id,
+      version: client.version,
       actor: actor.subject,
     });
   }

@@ -235,6 +235,7 @@ export class ConfigImporter {
             change,
             providerId: provider.id,
             slug: spec.slug,
+            version: provider.version,
             actor: by,
           }),
         );
@@ -261,12 +262,22 @@ export class ConfigImporter {
         clients.set(spec.name, client);
         result.clientKeys.push({ name: spec.name, key });
         announcements.push(() =>
-          events.publishApplied('client.changed', { change: 'CREATED', clientId: client.id, actor: by }),
+          events.publishApplied('client.changed', {
+            change: 'CREATED',
+            clientId: client.id,
+            version: client.version,
+            actor: by,
+          }),
         );
       } else if (action('clients', spec.name) === 'UPDATE') {
         em.assign(existing, columns);
         announcements.push(() =>
-          events.publishApplied('client.changed', { change: 'UPDATED', clientId: existing.id, actor: by }),
+          events.publishApplied('client.changed', {
+            change: 'UPDATED',
+            clientId: existing.id,
+            version: existing.version,
+            actor: by,
+          }),
         );
       }
     }
@@ -275,7 +286,12 @@ export class ConfigImporter {
       if (!client) continue;
       client.status = 'REVOKED';
       announcements.push(() =>
-        events.publishApplied('client.changed', { change: 'REVOKED', clientId: client.id, actor: by }),
+        events.publishApplied('client.changed', {
+          change: 'REVOKED',
+          clientId: client.id,
+          version: client.version,
+          actor: by,
+        }),
       );
     }
 

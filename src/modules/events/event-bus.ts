@@ -24,7 +24,15 @@ export interface EventEnvelope {
   at: string;
 }
 
-export interface ProviderChangedEvent extends EventEnvelope {
+/**
+ * A configuration row changed. `version` is the row's version after the change (absent when the
+ * publisher does not know it): caches read that one row, and skip events older than what they hold.
+ */
+interface RowChange {
+  version?: number;
+}
+
+export interface ProviderChangedEvent extends EventEnvelope, RowChange {
   change: 'CREATED' | 'UPDATED' | 'DELETED';
   providerId: string;
   slug: string;
@@ -40,7 +48,7 @@ export const KEY_CHANGES = [
   'INVALID',
   'DECRYPT_FAILED',
 ] as const;
-export interface KeyChangedEvent extends EventEnvelope {
+export interface KeyChangedEvent extends EventEnvelope, RowChange {
   change: (typeof KEY_CHANGES)[number];
   providerId: string;
   providerSlug: string;
@@ -49,7 +57,7 @@ export interface KeyChangedEvent extends EventEnvelope {
   detail: string | null;
 }
 
-export interface ClientChangedEvent extends EventEnvelope {
+export interface ClientChangedEvent extends EventEnvelope, RowChange {
   change: 'CREATED' | 'ROTATED' | 'UPDATED' | 'REVOKED';
   clientId: string;
   actor: string;
@@ -183,9 +191,21 @@ export class EventBus {
    * down the SUBSCRIBE waits in the subscriber's queue and runs once Redis is back.
    */
   start(): void {
+    // Named so that operators (and tests) can tell each replica's event subscription apart in
+    // CLIENT LIST; ioredis names the connection again on every reconnect.
+    if (this.#subscriber) {
+      this.#subscriber.options.connectionName = this.connectionName;
+      if (this.#subscriber.status === 'ready')
+        this.#subscriber.client('SETNAME', this.connectionName).catch(() => undefined);
+    }
     this.#subscriber?.subscribe(CHANNEL).catch((error: Error) => {
       this.#logger.warn({ err: error.message }, 'event bus: redis subscribe failed');
     });
+  }
+
+  /** The Redis connection name of this replica's event subscription. */
+  get connectionName(): string {
+    return `tollgate-events:${this.#origin}`;
   }
 
   async stop(): Promise<void> {

@@ -2,12 +2,12 @@ import { randomInt } from 'node:crypto';
 import { providerEnvKeyName } from '../../config.ts';
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { EventBus, KeyChangedEvent } from '../events/event-bus.ts';
-import { keepFresh } from '../events/keep-fresh.ts';
-import { Reloader } from '../events/reloader.ts';
+import { ConfigMirror, type MirrorRow, type MirrorStats } from '../events/config-mirror.ts';
+import type { EventBus, KeyChangedEvent, ProviderChangedEvent } from '../events/event-bus.ts';
+import { followChanges } from '../events/keep-fresh.ts';
 import { ProviderEntity } from '../providers/provider.entity.ts';
 import { KeyCooldowns } from '../resilience/key-cooldowns.ts';
-import { type KeyStatus, ProviderKeyEntity } from './provider-key.entity.ts';
+import { type KeyStatus, type ProviderKey, ProviderKeyEntity } from './provider-key.entity.ts';
 import type { ProviderKeyService } from './provider-key.service.ts';
 import { decryptionReason, type Vault } from './vault.ts';
 
@@ -24,12 +24,18 @@ export interface UsableKey {
   expiresAt: number | null;
 }
 
+interface HeldKey extends UsableKey {
+  providerId: string;
+}
+
 export type KeySource = 'STORED' | 'ENV' | 'NONE';
 
 /**
  * The decrypted keys of every provider, in memory, so a proxied call never waits on PostgreSQL
- * or on decryption. Reloaded on key and provider events (from any replica) and periodically as
- * a safety net. Keys that fail to decrypt are left out, and the failure is audited once.
+ * or on decryption. A key event (from any replica) reads and decrypts that key alone, or drops a
+ * key that must stop at once; a provider event updates that provider's slug or drops a deleted
+ * provider's keys. A paged reload every refresh interval repairs what lost events missed. Keys
+ * that fail to decrypt are left out, and the failure is audited once.
  */
 export class KeyRing {
   readonly #orm: Orm;
@@ -37,14 +43,13 @@ export class KeyRing {
   readonly #keys: ProviderKeyService;
   readonly #logger: Logger;
   readonly #envKeys: Record<string, string>;
-  #byProvider = new Map<string, UsableKey[]>();
+  readonly #mirror: ConfigMirror<HeldKey>;
   #slugById = new Map<string, string>();
   /** Keys the provider answered 429 for, left alone for a while. */
   readonly cooldowns = new KeyCooldowns();
   readonly #disabled = new Set<string>();
   readonly #events: EventBus;
   #stop: (() => void) | undefined;
-  readonly #reloader: Reloader<{ keys: Map<string, UsableKey[]>; slugs: Map<string, string> }>;
 
   constructor(deps: {
     orm: Orm;
@@ -60,28 +65,36 @@ export class KeyRing {
     this.#logger = deps.logger;
     this.#envKeys = deps.envKeys;
     this.#events = deps.events;
-    this.#reloader = new Reloader(
-      () => this.#load(),
-      ({ keys, slugs }) => {
-        this.#byProvider = keys;
-        this.#slugById = slugs;
+    this.#mirror = new ConfigMirror<HeldKey>({
+      source: {
+        loadMany: (ids) => this.#loadMany(ids),
+        loadPage: (after, limit) => this.#loadPage(after, limit),
       },
+      keyOf: (key) => key.providerId,
+      idOf: (key) => key.id,
       // Keep serving with what we have; the next event or refresh tries again.
-      (error) => this.#logger.warn({ err: error }, 'key ring reload failed; keeping the previous keys'),
-    );
+      onError: (error, what) =>
+        this.#logger.warn(
+          { err: error },
+          what === 'reload'
+            ? 'key ring reload failed; keeping the previous keys'
+            : 'key ring could not read changed keys; the next reload will',
+        ),
+    });
   }
 
   async start(refreshIntervalMs: number): Promise<void> {
     await this.reload();
-    this.#stop = keepFresh(() => this.reload(), {
+    this.#stop = followChanges({
       events: this.#events,
       topics: ['key.changed', 'provider.changed'],
       intervalMs: refreshIntervalMs,
-      invalidate: (change) => {
-        this.#reloader.invalidate();
-        if (change.topic === 'key.changed' && STOPS_A_KEY.has(change.event.change))
-          this.#drop(change.event.keyId);
+      apply: (change) => {
+        if (change.topic === 'key.changed') return this.#applyKey(change.event);
+        if (change.topic === 'provider.changed') this.#applyProvider(change.event);
+        return Promise.resolve();
       },
+      refresh: () => this.reload(),
     });
   }
 
@@ -89,58 +102,96 @@ export class KeyRing {
     this.#stop?.();
   }
 
-  /** Reloads everything; resolves after a load that started after this call. */
-  reload(): Promise<void> {
-    return this.#reloader.run();
+  /** Reloads every key (paged) and the providers' slugs; resolves after a reload that started after this call. */
+  async reload(): Promise<void> {
+    await Promise.all([this.#reloadSlugs(), this.#mirror.reloadAll()]);
   }
 
-  /** A key that must not be injected any more leaves at once, before the reload confirms it. */
-  #drop(keyId: string): void {
-    const next = new Map<string, UsableKey[]>();
-    for (const [providerId, keys] of this.#byProvider) {
-      next.set(
-        providerId,
-        keys.filter((k) => k.id !== keyId),
+  /** Never rejects (the periodic refresh does not wait for it): a failure keeps the slugs held. */
+  async #reloadSlugs(): Promise<void> {
+    try {
+      const providers = await this.#orm.em.fork().find(ProviderEntity, {}, { fields: ['id', 'slug'] });
+      this.#slugById = new Map(providers.map((p) => [p.id, p.slug]));
+    } catch (error) {
+      this.#logger.warn(
+        { err: error },
+        'key ring could not reload provider slugs; keeping the previous ones',
       );
     }
-    this.#byProvider = next;
   }
 
-  async #load(): Promise<{ keys: Map<string, UsableKey[]>; slugs: Map<string, string> }> {
-    const em = this.#orm.em.fork();
-    const providers = await em.find(ProviderEntity, {}, { fields: ['id', 'slug'] });
-    const rows = await em.find(ProviderKeyEntity, { status: { $in: ['ACTIVE', 'RETIRING'] }, problem: null });
-    const next = new Map<string, UsableKey[]>();
-    for (const row of rows) {
-      if (!row.ciphertext) continue;
-      const providerId = row.provider.id;
-      let secret: string;
-      try {
-        secret = await this.#vault.decrypt(row.ciphertext, { providerId, keyId: row.id });
-      } catch (error) {
-        this.#logger.error(
-          { keyId: row.id, providerId, reason: (error as Error).message },
-          'provider key failed to decrypt',
-        );
-        void this.#keys.recordDecryptFailure(row.id, decryptionReason(error)).catch(() => undefined);
-        continue;
-      }
-      const list = next.get(providerId) ?? [];
-      list.push({
-        id: row.id,
-        secret,
-        status: row.status,
-        weight: row.weight,
-        expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
-      });
-      next.set(providerId, list);
+  get stats(): MirrorStats {
+    return this.#mirror.stats;
+  }
+
+  /** A key that must not be injected any more leaves at once, before its row is read again. */
+  #applyKey(event: KeyChangedEvent): Promise<void> {
+    return this.#mirror.apply({
+      id: event.keyId,
+      version: event.version,
+      dropped: STOPS_A_KEY.has(event.change),
+      final: event.change === 'REVOKED',
+    });
+  }
+
+  /** The slug is for the development env key; a deleted provider's keys went with it. */
+  #applyProvider(event: ProviderChangedEvent): void {
+    if (event.change === 'DELETED') {
+      this.#slugById.delete(event.providerId);
+      this.#mirror.dropByKey(event.providerId);
+    } else {
+      this.#slugById.set(event.providerId, event.slug);
     }
-    return { keys: next, slugs: new Map(providers.map((p) => [p.id, p.slug])) };
+  }
+
+  async #loadMany(ids: string[]): Promise<MirrorRow<HeldKey>[]> {
+    const rows = await this.#orm.em.fork().find(ProviderKeyEntity, { id: { $in: ids } });
+    return Promise.all(
+      rows.map(async (row) => ({ id: row.id, version: row.version, value: await this.#usable(row) })),
+    );
+  }
+
+  async #loadPage(after: string | null, limit: number): Promise<MirrorRow<HeldKey>[]> {
+    const usable = { status: { $in: ['ACTIVE', 'RETIRING'] as KeyStatus[] }, problem: null };
+    const rows = await this.#orm.em
+      .fork()
+      .find(ProviderKeyEntity, after === null ? usable : { ...usable, id: { $gt: after } }, {
+        orderBy: { id: 'asc' },
+        limit,
+      });
+    return Promise.all(
+      rows.map(async (row) => ({ id: row.id, version: row.version, value: await this.#usable(row) })),
+    );
+  }
+
+  /** The key as the hot path holds it, or null when it must not be injected (or fails to decrypt). */
+  async #usable(row: ProviderKey): Promise<HeldKey | null> {
+    if (!['ACTIVE', 'RETIRING'].includes(row.status) || row.problem !== null || !row.ciphertext) return null;
+    const providerId = row.provider.id;
+    let secret: string;
+    try {
+      secret = await this.#vault.decrypt(row.ciphertext, { providerId, keyId: row.id });
+    } catch (error) {
+      this.#logger.error(
+        { keyId: row.id, providerId, reason: (error as Error).message },
+        'provider key failed to decrypt',
+      );
+      void this.#keys.recordDecryptFailure(row.id, decryptionReason(error)).catch(() => undefined);
+      return null;
+    }
+    return {
+      id: row.id,
+      providerId,
+      secret,
+      status: row.status,
+      weight: row.weight,
+      expiresAt: row.expiresAt ? row.expiresAt.getTime() : null,
+    };
   }
 
   /** Where a provider's key comes from, for GraphQL. */
   sourceOf(providerId: string, slug: string): KeySource {
-    if ((this.#byProvider.get(providerId)?.length ?? 0) > 0) return 'STORED';
+    if (this.#mirror.byKey(providerId).length > 0) return 'STORED';
     return this.#envKeys[providerEnvKeyName(slug)] ? 'ENV' : 'NONE';
   }
 
@@ -154,8 +205,8 @@ export class KeyRing {
     exclude: ReadonlySet<string> = new Set(),
     now = Date.now(),
   ): UsableKey | undefined {
-    const stored = this.#byProvider.get(providerId);
-    if (!stored || stored.length === 0) {
+    const stored = this.#mirror.byKey(providerId);
+    if (stored.length === 0) {
       const slug = this.#slugById.get(providerId);
       const secret = slug ? this.#envKeys[providerEnvKeyName(slug)] : undefined;
       return secret && !exclude.has('env')
@@ -175,7 +226,7 @@ export class KeyRing {
 
   /** True when the provider has keys but every one is cooling down; the earliest time one is free. */
   coolingUntil(providerId: string, now = Date.now()): number | undefined {
-    const stored = this.#byProvider.get(providerId) ?? [];
+    const stored = this.#mirror.byKey(providerId);
     return this.cooldowns.allCoolingUntil(
       stored.map((k) => k.id),
       now,

@@ -370,6 +370,7 @@ export class ProviderKeyService {
       providerId: key.provider.id,
       providerSlug: key.provider.isInitialized() ? key.provider.getEntity().slug : '',
       keyId: key.id,
+      version: key.version,
       actor: actor.subject,
       detail,
     });

@@ -1,51 +1,54 @@
 import type { Orm } from '../../db/orm.ts';
 import type { Logger } from '../../shared/logger.ts';
-import type { EventBus } from '../events/event-bus.ts';
-import { keepFresh } from '../events/keep-fresh.ts';
-import { Reloader } from '../events/reloader.ts';
+import { ConfigMirror, type MirrorRow, type MirrorStats } from '../events/config-mirror.ts';
+import type { EventBus, ProviderChangedEvent } from '../events/event-bus.ts';
+import { followChanges } from '../events/keep-fresh.ts';
 import { type Provider, ProviderEntity } from './provider.entity.ts';
 
 /**
  * Every provider's configuration in memory, by slug and id, so the proxy resolves a provider
- * without PostgreSQL. Reloaded on provider events (from any replica) and periodically. While
- * PostgreSQL is down the last good copy keeps serving. A change made on this replica is in
+ * without PostgreSQL. A provider event (from any replica) reads that provider's row alone, or
+ * drops a deleted one; a paged reload every refresh interval repairs what lost events missed.
+ * While PostgreSQL is down the last good copy keeps serving. A change made on this replica is in
  * the cache before its mutation returns (see EventBus.publishApplied).
  */
 export class ProviderCache {
   readonly #orm: Orm;
-  readonly #logger: Logger;
-  #bySlug = new Map<string, Provider>();
-  #byId = new Map<string, Provider>();
   readonly #events: EventBus;
-  readonly #reloader: Reloader<Provider[]>;
+  readonly #mirror: ConfigMirror<Provider>;
   #stop: (() => void) | undefined;
 
   constructor(deps: { orm: Orm; events: EventBus; logger: Logger }) {
     this.#orm = deps.orm;
-    this.#logger = deps.logger;
     this.#events = deps.events;
-    this.#reloader = new Reloader(
-      () => this.#orm.em.fork().find(ProviderEntity, {}),
-      (rows) => {
-        this.#bySlug = new Map(rows.map((p) => [p.slug, p]));
-        this.#byId = new Map(rows.map((p) => [p.id, p]));
+    this.#mirror = new ConfigMirror<Provider>({
+      source: {
+        loadMany: (ids) => this.#loadMany(ids),
+        loadPage: (after, limit) => this.#loadPage(after, limit),
       },
-      (error) =>
-        this.#logger.warn(
+      keyOf: (provider) => provider.slug,
+      idOf: (provider) => provider.id,
+      // Providers carry more settings than clients: smaller pages keep each one short.
+      pageSize: 200,
+      onError: (error, what) =>
+        deps.logger.warn(
           { err: (error as Error).message },
-          'provider cache reload failed; keeping the previous providers',
+          what === 'reload'
+            ? 'provider cache reload failed; keeping the previous providers'
+            : 'provider cache could not read changed providers; the next reload will',
         ),
-    );
+    });
   }
 
   async start(refreshIntervalMs: number): Promise<void> {
     await this.reload();
-    this.#stop = keepFresh(() => this.reload(), {
+    this.#stop = followChanges({
       events: this.#events,
       topics: ['provider.changed'],
       intervalMs: refreshIntervalMs,
-      // A load under way may predate the change (an enabled flag, a new base URL): not applied.
-      invalidate: () => this.#reloader.invalidate(),
+      apply: (change) =>
+        change.topic === 'provider.changed' ? this.#apply(change.event) : Promise.resolve(),
+      refresh: () => this.reload(),
     });
   }
 
@@ -53,20 +56,47 @@ export class ProviderCache {
     this.#stop?.();
   }
 
-  /** Reloads from PostgreSQL; resolves after a load that started after this call. */
+  /** Reloads every provider (paged); resolves after a reload that started after this call. */
   reload(): Promise<void> {
-    return this.#reloader.run();
+    return this.#mirror.reloadAll();
+  }
+
+  get stats(): MirrorStats {
+    return this.#mirror.stats;
+  }
+
+  #apply(event: ProviderChangedEvent): Promise<void> {
+    const deleted = event.change === 'DELETED';
+    return this.#mirror.apply({
+      id: event.providerId,
+      version: event.version,
+      dropped: deleted,
+      final: deleted,
+    });
+  }
+
+  async #loadMany(ids: string[]): Promise<MirrorRow<Provider>[]> {
+    const rows = await this.#orm.em.fork().find(ProviderEntity, { id: { $in: ids } });
+    return rows.map((row) => ({ id: row.id, version: row.version, value: row }));
+  }
+
+  async #loadPage(after: string | null, limit: number): Promise<MirrorRow<Provider>[]> {
+    const rows = await this.#orm.em
+      .fork()
+      .find(ProviderEntity, after === null ? {} : { id: { $gt: after } }, { orderBy: { id: 'asc' }, limit });
+    return rows.map((row) => ({ id: row.id, version: row.version, value: row }));
   }
 
   bySlug(slug: string): Provider | undefined {
-    return this.#bySlug.get(slug);
+    // The newest holder of a slug (a provider deleted and made again under it, events out of order).
+    return this.#mirror.byKey(slug).at(-1);
   }
 
   ids(): string[] {
-    return [...this.#byId.keys()];
+    return [...this.#mirror.ids()];
   }
 
   byId(id: string): Provider | undefined {
-    return this.#byId.get(id);
+    return this.#mirror.get(id);
   }
 }

@@ -55,6 +55,7 @@ export class ProviderService {
       change,
       providerId: provider.id,
       slug: provider.slug,
+      version: provider.version,
       actor: actor.subject,
     });
     return provider;

@@ -99,11 +99,19 @@ export class UsageReports {
     this.#retentionDays = deps.retentionDays;
   }
 
-  async report(input: ReportInput, options: { series?: boolean; now?: Date } = {}): Promise<UsageReport> {
+  /**
+   * `providerIds`: the providers by id, for a caller that holds them already (a list of providers
+   * asking for their usage), instead of `filter.providers` by slug, which costs a lookup first.
+   */
+  async report(
+    input: ReportInput,
+    options: { series?: boolean; now?: Date; providerIds?: string[] } = {},
+  ): Promise<UsageReport> {
     const now = options.now ?? new Date();
     const { from, to } = this.#window(input, now);
     const groupBy = [...new Set(input.groupBy ?? [])];
     const filter = await this.#resolveFilter(input.filter ?? {});
+    if (options.providerIds) filter.providerIds = options.providerIds;
     const needsRaw =
       groupBy.some((d) => !ROLLUP_DIMENSIONS.includes(d)) ||
       (filter.keyIds?.length ?? 0) > 0 ||

@@ -165,9 +165,9 @@ builder.objectField(ProviderNode, 'usage', (t) =>
           from: args.from,
           to: args.to,
           groupBy: ['PROVIDER'],
-          filter: { providers: [...new Set(providers.map((p) => p.slug))] },
         },
-        { series: false },
+        // By id: the providers are at hand, no need to look their slugs up again.
+        { series: false, providerIds: [...new Set(providers.map((p) => p.id))] },
       );
       const byId = new Map(report.groups.map((g) => [g.provider, g.summary]));
       return providers.map((p) => byId.get(p.id) ?? summarize(emptyTotals()));
