@@ -2,10 +2,12 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { WebSocketServer } from 'ws';
 import { type StartedApp, startApp } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
@@ -14,55 +16,79 @@ import { TokenService } from '../src/modules/auth/token.service.ts';
 import { createLogger } from '../src/shared/logger.ts';
 
 /**
- * Live-event fan-out, measured in one run: N WebSocket subscribers (1,000, 5,000, 10,000, in a
- * separate process) to circuitStateChanged; one event published; the time from publish to each
- * delivery (p50, p99, last) and server memory per connection. Beside it, a raw `ws` server
+ * Live-event fan-out: N WebSocket subscribers (1,000, 5,000, 10,000, in a separate process) to
+ * circuitStateChanged; one event published; the time from publish to each delivery (p50, p99,
+ * last) and server memory per idle connection and per subscription. Beside it, a raw `ws` server
  * broadcasting the same pre-serialised payload to the same number of sockets (the baseline), and
- * the Redis variant (published on replica A, delivered by replica B). Prints the ratios and writes
- * bench/results/subscriptions.json. No thresholds: the figures go in the issue note.
+ * the Redis variant (published on replica A, delivered by replica B). Each round measures every
+ * count in all three ways, in an order that alternates from round to round; the summary gives the
+ * medians over the rounds (BENCH_ROUNDS, 3 by default), so one noisy round cannot decide it.
+ * Writes bench/results/subscriptions.json. No thresholds: the figures go in the issue note.
  */
 const COUNTS = (process.env.BENCH_SUBSCRIBERS ?? '1000,5000,10000').split(',').map(Number);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 3));
 const CLIENT = fileURLToPath(new URL('./subscribers-client.ts', import.meta.url));
 const QUERY = 'subscription { circuitStateChanged { provider from to reason failures } }';
 const now = () => performance.timeOrigin + performance.now();
+setFlagsFromString('--expose-gc');
+const gc = runInNewContext('gc') as () => void;
 
 interface Figures {
   p50: number;
   p99: number;
   last: number;
+  /** Server memory (RSS after a full GC) per connection, its subscription included. */
   memoryPerConnectionKiB: number;
+  /** graphql-ws only: per connection that is initialised but has no subscription... */
+  idleConnectionKiB?: number;
+  /** ...and what its one subscription adds. */
+  subscriptionKiB?: number;
+  /** The same two from the JS heap (used heap + external memory), which RSS rounding hides. */
+  idleConnectionHeapKiB?: number;
+  subscriptionHeapKiB?: number;
 }
+
+interface Memory {
+  rss: number;
+  heap: number;
+}
+
+function memory(): Memory {
+  gc();
+  gc();
+  const m = process.memoryUsage();
+  return { rss: m.rss, heap: m.heapUsed + m.external };
+}
+
+const kib = (bytes: number, count: number) => Math.round(bytes / count / 102.4) / 10;
 
 async function subscribers(url: string, count: number, mode: 'raw' | 'graphql', token = '') {
   const child = spawn(process.execPath, [CLIENT, url, String(count), mode, token, QUERY], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const ready = await lines.next();
-  if (ready.value !== 'ready') throw new Error(`subscriber process said ${ready.value}`);
+  const expect = async (line: string) => {
+    const got = await lines.next();
+    if (got.value !== line) throw new Error(`subscriber process said ${got.value}, not ${line}`);
+  };
+  await expect('ready');
   return {
     child,
+    subscribe: async () => {
+      child.stdin!.write('subscribe\n');
+      await expect('subscribed');
+    },
     /** Waits for every socket's arrival time. */
     arrivals: async () =>
       (JSON.parse((await lines.next()).value as string) as { arrivals: number[] }).arrivals,
   };
 }
 
-function figures(publishedAt: number, arrivals: number[], memoryBytes: number, count: number): Figures {
-  const latencies = arrivals.map((t) => t - publishedAt).sort((a, b) => a - b);
+function latencies(publishedAt: number, arrivals: number[]): Pick<Figures, 'p50' | 'p99' | 'last'> {
+  const sorted = arrivals.map((t) => t - publishedAt).sort((a, b) => a - b);
   const at = (q: number) =>
-    Math.round(latencies[Math.min(latencies.length - 1, Math.ceil(q * latencies.length) - 1)]! * 100) / 100;
-  return {
-    p50: at(0.5),
-    p99: at(0.99),
-    last: at(1),
-    memoryPerConnectionKiB: Math.round(memoryBytes / count / 102.4) / 10,
-  };
-}
-
-function memory(): number {
-  globalThis.gc?.();
-  return process.memoryUsage().rss;
+    Math.round(sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)]! * 100) / 100;
+  return { p50: at(0.5), p99: at(0.99), last: at(1) };
 }
 
 async function rawBroadcast(count: number): Promise<Figures> {
@@ -72,7 +98,7 @@ async function rawBroadcast(count: number): Promise<Figures> {
   const url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const before = memory();
   const subs = await subscribers(url, count, 'raw');
-  const used = memory() - before;
+  const used = memory().rss - before.rss;
   const payload = JSON.stringify({
     id: '1',
     type: 'next',
@@ -84,10 +110,15 @@ async function rawBroadcast(count: number): Promise<Figures> {
   });
   const publishedAt = now();
   for (const client of wss.clients) client.send(payload);
-  const result = figures(publishedAt, await subs.arrivals(), used, count);
+  const result = {
+    ...latencies(publishedAt, await subs.arrivals()),
+    memoryPerConnectionKiB: kib(used, count),
+  };
   subs.child.kill();
+  for (const client of wss.clients) client.terminate();
   wss.close();
   server.close();
+  await new Promise((r) => setTimeout(r, 500));
   return result;
 }
 
@@ -112,6 +143,15 @@ async function tollgate(redisUrl?: string): Promise<{ app: StartedApp; token: st
   return { app, token, dir };
 }
 
+/**
+ * Subscribers the server holds: one event-bus subscription each when every subscriber runs its
+ * own operation, or as members of the operations they share.
+ */
+function listening(app: StartedApp): number {
+  const shared = (app as Partial<StartedApp>).subscriptions?.shared.members ?? 0;
+  return app.services.events.activeSubscriptions + shared;
+}
+
 async function throughTollgate(
   publisher: StartedApp,
   server: StartedApp,
@@ -121,7 +161,16 @@ async function throughTollgate(
   const url = `${server.url.replace(/^http/, 'ws')}/graphql`;
   const before = memory();
   const subs = await subscribers(url, count, 'graphql', token);
-  const used = memory() - before;
+  const idle = memory();
+  const base = listening(server);
+  await subs.subscribe();
+  // graphql-ws does not acknowledge a subscription: wait until the server holds all of them.
+  const deadline = Date.now() + 120_000;
+  while (listening(server) - base < count) {
+    if (Date.now() > deadline) throw new Error(`only ${listening(server) - base} of ${count} subscribed`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const subscribed = memory();
   const publishedAt = now();
   publisher.services.events.publish('circuit.changed', {
     providerId: '00000000-0000-4000-8000-000000000001',
@@ -132,9 +181,16 @@ async function throughTollgate(
     failures: 5,
     nextProbeAt: null,
   });
-  const result = figures(publishedAt, await subs.arrivals(), used, count);
+  const result = {
+    ...latencies(publishedAt, await subs.arrivals()),
+    memoryPerConnectionKiB: kib(subscribed.rss - before.rss, count),
+    idleConnectionKiB: kib(idle.rss - before.rss, count),
+    subscriptionKiB: kib(subscribed.rss - idle.rss, count),
+    idleConnectionHeapKiB: kib(idle.heap - before.heap, count),
+    subscriptionHeapKiB: kib(subscribed.heap - idle.heap, count),
+  };
   subs.child.kill();
-  await new Promise((r) => setTimeout(r, 500));
+  await new Promise((r) => setTimeout(r, 1000));
   return result;
 }
 
@@ -147,29 +203,63 @@ function startRedis(): { url: string; child: ChildProcess } | undefined {
   return { url: `redis://127.0.0.1:${port}`, child };
 }
 
+const median = (values: number[]) => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? sorted[mid]! : Math.round(((sorted[mid - 1]! + sorted[mid]!) / 2) * 100) / 100;
+};
+
+/** Each figure's median over the rounds. */
+function medianFigures(rounds: Figures[]): Figures {
+  const keys = Object.keys(rounds[0]!) as (keyof Figures)[];
+  return Object.fromEntries(
+    keys.map((k) => [k, median(rounds.map((r) => r[k] as number))]),
+  ) as unknown as Figures;
+}
+
+type Way = 'baseline' | 'inProcess' | 'viaRedis';
+const load = () => os.loadavg().map((l) => Math.round(l * 100) / 100);
+
+const line = (count: number, name: string, f: Figures) =>
+  `  ${String(count).padStart(6)} ${name.padEnd(24)} p50 ${String(f.p50).padStart(7)} ms  p99 ${String(f.p99).padStart(7)} ms  last ${String(f.last).padStart(7)} ms  ${String(f.memoryPerConnectionKiB).padStart(6)} KiB/conn${f.idleConnectionKiB === undefined ? '' : ` (idle ${f.idleConnectionKiB} KiB + subscription ${f.subscriptionKiB} KiB; heap ${f.idleConnectionHeapKiB} + ${f.subscriptionHeapKiB} KiB)`}`;
+
 export async function runSubscriptionsBench(): Promise<void> {
   const local = await tollgate();
   const redis = startRedis();
   await new Promise((r) => setTimeout(r, 300));
   const replicas = redis ? await Promise.all([tollgate(redis.url), tollgate(redis.url)]) : undefined;
-  const results: Record<string, unknown>[] = [];
-  console.log('subscriptions: one event to N WebSocket subscribers (subscribers in another process)');
+  const measured = new Map<number, Record<Way, Figures[]>>(
+    COUNTS.map((c) => [c, { baseline: [], inProcess: [], viaRedis: [] }]),
+  );
+  const measure: Record<Way, (count: number) => Promise<Figures> | undefined> = {
+    baseline: (count) => rawBroadcast(count),
+    inProcess: (count) => throughTollgate(local.app, local.app, local.token, count),
+    viaRedis: (count) =>
+      replicas ? throughTollgate(replicas[0].app, replicas[1].app, replicas[1].token, count) : undefined,
+  };
+  const names: Record<Way, string> = {
+    baseline: 'raw ws broadcast',
+    inProcess: 'tollgate (in-process)',
+    viaRedis: 'tollgate (Redis, A→B)',
+  };
+  const loads: number[][] = [];
+  console.log(
+    `subscriptions: one event to N WebSocket subscribers (subscribers in another process), ${ROUNDS} rounds`,
+  );
   try {
-    for (const count of COUNTS) {
-      const baseline = await rawBroadcast(count);
-      const inProcess = await throughTollgate(local.app, local.app, local.token, count);
-      const viaRedis = replicas
-        ? await throughTollgate(replicas[0].app, replicas[1].app, replicas[1].token, count)
-        : null;
-      const line = (name: string, f: Figures) =>
-        `  ${String(count).padStart(6)} ${name.padEnd(24)} p50 ${String(f.p50).padStart(7)} ms  p99 ${String(f.p99).padStart(7)} ms  last ${String(f.last).padStart(7)} ms  ${String(f.memoryPerConnectionKiB).padStart(6)} KiB/conn`;
-      console.log(line('raw ws broadcast', baseline));
-      console.log(line('tollgate (in-process)', inProcess));
-      if (viaRedis) console.log(line('tollgate (Redis, A→B)', viaRedis));
-      console.log(
-        `  ${String(count).padStart(6)} ratio tollgate/raw: last ×${(inProcess.last / baseline.last).toFixed(1)}, p50 ×${(inProcess.p50 / baseline.p50).toFixed(1)}${viaRedis ? `; Redis last ×${(viaRedis.last / baseline.last).toFixed(1)}` : ''}`,
-      );
-      results.push({ subscribers: count, baseline, inProcess, viaRedis });
+    for (let round = 1; round <= ROUNDS; round++) {
+      loads.push(load());
+      console.log(`  round ${round} (load average ${load().join(' ')})`);
+      const order: Way[] =
+        round % 2 ? ['baseline', 'inProcess', 'viaRedis'] : ['viaRedis', 'inProcess', 'baseline'];
+      for (const count of COUNTS) {
+        for (const way of order) {
+          const figures = await measure[way](count);
+          if (!figures) continue;
+          measured.get(count)![way].push(figures);
+          console.log(line(count, names[way], figures));
+        }
+      }
     }
   } finally {
     await local.app.stop();
@@ -180,10 +270,29 @@ export async function runSubscriptionsBench(): Promise<void> {
     }
     redis?.child.kill();
   }
+  console.log(`  medians over ${ROUNDS} rounds:`);
+  const results: Record<string, unknown>[] = [];
+  for (const [count, ways] of measured) {
+    const baseline = medianFigures(ways.baseline);
+    const inProcess = medianFigures(ways.inProcess);
+    const viaRedis = ways.viaRedis.length > 0 ? medianFigures(ways.viaRedis) : null;
+    console.log(line(count, names.baseline, baseline));
+    console.log(line(count, names.inProcess, inProcess));
+    if (viaRedis) console.log(line(count, names.viaRedis, viaRedis));
+    const ratio = (f: Figures, k: 'p50' | 'last') => Math.round((f[k] / baseline[k]) * 100) / 100;
+    const ratios = {
+      inProcess: { p50: ratio(inProcess, 'p50'), last: ratio(inProcess, 'last') },
+      viaRedis: viaRedis ? { p50: ratio(viaRedis, 'p50'), last: ratio(viaRedis, 'last') } : null,
+    };
+    console.log(
+      `  ${String(count).padStart(6)} ratio tollgate/raw (medians): in-process p50 ×${ratios.inProcess.p50}, last ×${ratios.inProcess.last}${ratios.viaRedis ? `; Redis p50 ×${ratios.viaRedis.p50}, last ×${ratios.viaRedis.last}` : ''}`,
+    );
+    results.push({ subscribers: count, baseline, inProcess, viaRedis, ratios, rounds: ways });
+  }
   mkdirSync(new URL('./results/', import.meta.url), { recursive: true });
   writeFileSync(
     new URL('./results/subscriptions.json', import.meta.url),
-    `${JSON.stringify(results, null, 2)}\n`,
+    `${JSON.stringify({ rounds: ROUNDS, loadAverages: loads, results }, null, 2)}\n`,
   );
   console.log('  wrote bench/results/subscriptions.json');
 }

@@ -6,6 +6,8 @@ import {
   refuseBusyDataDir,
 } from './db/database.module.ts';
 import type { Orm } from './db/orm.ts';
+import { SharedSubscriptions } from './graphql/shared-subscriptions.ts';
+import { SubscriptionStats } from './graphql/subscription-stats.ts';
 import { alertsModule } from './modules/alerts/alerts.module.ts';
 import { webhookOutbox } from './modules/alerts/webhook-delivery.ts';
 import { AuditService } from './modules/audit/audit.service.ts';
@@ -44,6 +46,8 @@ export interface StartedApp {
   services: Services;
   orm: Orm;
   usage: UsageRecorder;
+  /** Subscription executions, and the WebSocket subscriptions that share them. */
+  subscriptions: { stats: SubscriptionStats; shared: SharedSubscriptions };
   /** The started components, in start order (stop runs in reverse). */
   components: string[];
   stop(): Promise<void>;
@@ -155,6 +159,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
     await app.add(health);
 
     let wsConnections = () => 0;
+    const subscriptionStats = new SubscriptionStats();
+    const sharedSubscriptions = new SharedSubscriptions({ maxQueue: config.graphql.subscriberQueueMax });
     const metrics = metricsModule({
       config,
       logger,
@@ -167,6 +173,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
         jobs: jobQueue,
         events,
         wsConnections: () => wsConnections(),
+        subscriptions: subscriptionStats,
+        sharedSubscriptions,
       },
     });
     await app.add(metrics);
@@ -198,6 +206,8 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       gate,
       tracing,
       logger,
+      subscriptionStats,
+      sharedSubscriptions,
     });
     wsConnections = http.services.wsConnections;
     const { port } = await app.start(http.components.server);
@@ -216,6 +226,7 @@ export async function startApp(config: Config, options: { logger?: Logger } = {}
       services,
       orm,
       usage: usage.services.recorder,
+      subscriptions: { stats: subscriptionStats, shared: sharedSubscriptions },
       components: app.names(),
       stop: () => app.stop(),
     };

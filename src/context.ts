@@ -17,6 +17,11 @@ export interface Context {
   services: Services;
   /** Set for WebSocket operations: what to do when a subscription falls too far behind. */
   onSlowConsumer?: (() => void) | undefined;
+  /**
+   * Set on the context that runs a WebSocket subscription for every subscriber that shares it:
+   * each subscriber's token expiry and slow-consumer handling are its own (server/ws.ts).
+   */
+  sharedSubscription?: boolean;
 }
 
 /** The audit/authorisation view of the caller; resolvers only run it behind an auth scope. */

@@ -201,6 +201,8 @@ describe('subscriptions', () => {
   it('1,000 subscribe/unsubscribe cycles leak no iterator and no Redis subscription', async () => {
     const bus = t.app.services.events;
     const baseline = bus.activeSubscriptions;
+    const { shared } = t.app.subscriptions;
+    const sharedBaseline = { groups: shared.groups, members: shared.members };
     const ws = wsClient(t.graphqlUrl, await t.token('viewer'));
     try {
       for (let i = 0; i < 1000; i++) {
@@ -210,17 +212,20 @@ describe('subscriptions', () => {
         await iterator.return?.();
       }
       await vi.waitFor(() => expect(bus.activeSubscriptions).toBe(baseline), { timeout: 5000 });
+      // ...nor a shared operation or a subscriber of one.
+      expect({ groups: shared.groups, members: shared.members }).toEqual(sharedBaseline);
     } finally {
       await ws.dispose();
     }
   });
 
   it('disconnects a consumer that stops reading, and the others carry on', async () => {
-    const bus = t.app.services.events;
+    // Subscribers of one operation share its execution: they are counted there, not on the bus.
+    const shared = t.app.subscriptions.shared;
     const token = await t.token('viewer');
     const { slug } = await setUpProvider(t, upstream.url);
     const operator = await t.token('operator');
-    const baseline = bus.activeSubscriptions;
+    const baseline = shared.members;
     // A raw graphql-ws client with 200 subscriptions that then stops reading its socket.
     const slow = new WebSocket(wsUrl(t.graphqlUrl), 'graphql-transport-ws');
     const closed = new Promise<number>((resolve) => slow.on('close', (code) => resolve(code)));
@@ -232,7 +237,7 @@ describe('subscriptions', () => {
         JSON.stringify({ id: String(id), type: 'subscribe', payload: { query: print(GatewayEvents) } }),
       );
     }
-    await vi.waitFor(() => expect(bus.activeSubscriptions).toBe(baseline + 200));
+    await vi.waitFor(() => expect(shared.members).toBe(baseline + 200));
     (slow as unknown as { _socket: { pause(): void } })._socket.pause();
 
     const healthy = wsClient(t.graphqlUrl, token);
@@ -244,19 +249,19 @@ describe('subscriptions', () => {
     const collecting = (async () => {
       for await (const r of iterator) seen.push(r.data?.gatewayEvents as Received);
     })();
-    await vi.waitFor(() => expect(bus.activeSubscriptions).toBe(baseline + 201));
+    await vi.waitFor(() => expect(shared.members).toBe(baseline + 201));
 
     // Events with long reasons until the slow consumer's queues overflow (50 events each here).
     const reason = 'x'.repeat(400);
     let sent = 0;
     const deadline = Date.now() + 15_000;
-    while (bus.activeSubscriptions > baseline + 1 && Date.now() < deadline) {
+    while (shared.members > baseline + 1 && Date.now() < deadline) {
       await gql(t.graphqlUrl, TripCircuit, { provider: slug, reason }, operator);
       await gql(t.graphqlUrl, ResetCircuit, { provider: slug }, operator);
       sent += 2;
     }
     // The slow consumer’s subscriptions are gone; the healthy one got every event.
-    expect(bus.activeSubscriptions).toBe(baseline + 1);
+    expect(shared.members).toBe(baseline + 1);
     await vi.waitFor(() => expect(seen.length).toBe(sent), { timeout: 5000 });
     (slow as unknown as { _socket: { resume(): void } })._socket.resume();
     expect([1013, 1006]).toContain(await closed);

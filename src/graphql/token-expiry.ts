@@ -77,8 +77,9 @@ export function useTokenExpiry(): Plugin<Context> {
   return {
     onSubscribe: () => ({
       onSubscribeResult: ({ result, args, setResult }) => {
-        const operator = (args.contextValue as Partial<Context>).operator;
-        if (!operator || !isAsyncIterable(result)) return;
+        const context = args.contextValue as Partial<Context>;
+        const operator = context.operator;
+        if (context.sharedSubscription || !operator || !isAsyncIterable(result)) return;
         setResult(
           untilExpiry<ExecutionResult>(result, operator.expiresAt, () => ({ errors: [tokenExpiredError()] })),
         );

@@ -18,6 +18,7 @@ import {
   useRequestErrorPolicy,
 } from './protection.ts';
 import { getSchema } from './schema.ts';
+import { type SubscriptionStats, useSubscriptionStats } from './subscription-stats.ts';
 import { useTokenExpiry } from './token-expiry.ts';
 import { useTracing } from './tracing-plugin.ts';
 
@@ -76,6 +77,7 @@ export function createGraphqlServer(deps: {
   graphiql: boolean;
   tracing?: Tracing;
   protection: ApiProtectionConfig;
+  subscriptionStats?: SubscriptionStats;
 }) {
   const { services, logger, protection } = deps;
 
@@ -142,6 +144,7 @@ export function createGraphqlServer(deps: {
       // After the introspection policy: a refusal it answers is not rewritten.
       useRequestErrorPolicy({ maskAnonymous: protection.introspection !== 'public' }),
       useTokenExpiry(),
+      ...(deps.subscriptionStats ? [useSubscriptionStats(deps.subscriptionStats)] : []),
       EnvelopArmorPlugin({
         maxDepth: { n: 12, ...reportAsValidationError },
         costLimit: { ...COST_LIMIT, ...reportAsValidationError },

@@ -1,5 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../config.ts';
+import { SharedSubscriptions } from '../graphql/shared-subscriptions.ts';
+import type { SubscriptionStats } from '../graphql/subscription-stats.ts';
 import { createGraphqlServer } from '../graphql/yoga.ts';
 import type { RedisGate } from '../modules/resilience/shared-state.ts';
 import type { Services } from '../services.ts';
@@ -28,6 +30,9 @@ export function httpModule(deps: {
   gate: RedisGate | undefined;
   tracing: Tracing | undefined;
   logger: Logger;
+  subscriptionStats?: SubscriptionStats;
+  /** Runs each WebSocket subscription once for all its subscribers. */
+  sharedSubscriptions?: SharedSubscriptions;
 }): Module<{ wsConnections(): number }, { server: Component<{ port: number }> }> {
   const { config, services, logger } = deps;
   const yoga = createGraphqlServer({
@@ -36,6 +41,7 @@ export function httpModule(deps: {
     graphiql: config.graphql.graphiql,
     protection: config.apiProtection,
     tracing: deps.tracing,
+    subscriptionStats: deps.subscriptionStats,
   });
   const guard = new ApiGuard({
     tokens: services.tokens,
@@ -77,6 +83,8 @@ export function httpModule(deps: {
     maxPayloadBytes: config.apiProtection.maxBodyBytes,
     initTimeoutMs: config.apiProtection.wsInitTimeoutMs,
     maskAnonymousValidation: config.apiProtection.introspection !== 'public',
+    shared:
+      deps.sharedSubscriptions ?? new SharedSubscriptions({ maxQueue: config.graphql.subscriberQueueMax }),
   });
   return {
     services: { wsConnections: ws.connections },

@@ -1,4 +1,6 @@
-import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import { Counter, collectDefaultMetrics, Gauge, Registry } from 'prom-client';
+import type { SharedSubscriptions } from '../graphql/shared-subscriptions.ts';
+import type { SubscriptionStats } from '../graphql/subscription-stats.ts';
 import type { BudgetEnforcer } from '../modules/budgets/budget-enforcer.ts';
 import { CIRCUIT_STATES, type EventBus } from '../modules/events/event-bus.ts';
 import type { JobQueue } from '../modules/jobs/job-queue.ts';
@@ -19,6 +21,8 @@ export interface MetricsDeps {
   events: EventBus;
   /** Open GraphQL WebSocket connections. */
   wsConnections: () => number;
+  subscriptions?: SubscriptionStats;
+  sharedSubscriptions?: SharedSubscriptions;
 }
 
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
@@ -219,5 +223,36 @@ export function createMetrics(deps: MetricsDeps): Registry {
       this.set(deps.events.activeSubscriptions);
     },
   });
+  const { subscriptions, sharedSubscriptions } = deps;
+  if (subscriptions) {
+    let counted = 0;
+    new Counter({
+      name: 'tollgate_subscription_executions_total',
+      help: 'Subscription events executed: one per event per running operation, however many subscribers share it.',
+      registers: [registry],
+      collect() {
+        this.inc(subscriptions.executions - counted);
+        counted = subscriptions.executions;
+      },
+    });
+  }
+  if (sharedSubscriptions) {
+    new Gauge({
+      name: 'tollgate_subscription_shared_operations',
+      help: 'WebSocket subscriptions running once for all the subscribers that share them (same document, variables and role).',
+      registers: [registry],
+      collect() {
+        this.set(sharedSubscriptions.groups);
+      },
+    });
+    new Gauge({
+      name: 'tollgate_subscription_subscribers',
+      help: 'WebSocket subscribers served by those shared operations.',
+      registers: [registry],
+      collect() {
+        this.set(sharedSubscriptions.members);
+      },
+    });
+  }
   return registry;
 }

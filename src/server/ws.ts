@@ -1,10 +1,13 @@
 import type { IncomingMessage, Server } from 'node:http';
-import { type ExecutionArgs, GraphQLError } from 'graphql';
+import { type ExecutionArgs, type ExecutionResult, GraphQLError } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
-import { type WebSocket, WebSocketServer } from 'ws';
-import { bearerToken } from '../context.ts';
+import { isAsyncIterable } from 'graphql-yoga';
+import { WebSocket, WebSocketServer } from 'ws';
+import { bearerToken, type Context } from '../context.ts';
 import { anonymousInvalidError } from '../graphql/protection.ts';
+import { type SharedSubscriptions, sharingKey } from '../graphql/shared-subscriptions.ts';
+import { tokenExpiredError, untilExpiry } from '../graphql/token-expiry.ts';
 import { authorizationFromParams, type GraphqlServer } from '../graphql/yoga.ts';
 import type { TokenService } from '../modules/auth/token.service.ts';
 import type { SessionService } from '../modules/sessions/session.service.ts';
@@ -19,8 +22,64 @@ type Extra = {
   expiryTimer?: NodeJS.Timeout;
 };
 
+/**
+ * What a connection keeps of its upgrade request. graphql-ws holds `extra.request` for the
+ * connection's whole life, and the full IncomingMessage (a stream, every header) is a large part
+ * of an idle connection's memory; only these are read (see `upgradeFacts`).
+ */
+interface UpgradeFacts {
+  headers: { authorization?: string | undefined };
+  socket: { remoteAddress?: string | undefined };
+}
+
+function upgradeFacts(request: IncomingMessage): UpgradeFacts {
+  return {
+    headers: { authorization: request.headers.authorization },
+    socket: { remoteAddress: request.socket.remoteAddress },
+  };
+}
+
+/** How often every connection is pinged; one that has not answered the previous ping is dropped. */
+const KEEP_ALIVE_MS = 12_000;
+
+/**
+ * The server's sockets. A consumer that stops reading would otherwise grow this process's memory
+ * without bound: a send to a socket with more than `maxBufferedBytes` unsent closes it (1013) and
+ * is dropped. A class rather than a wrapper per socket, so that a connection costs no closures.
+ */
+function guardedSocketClass(maxBufferedBytes: number, logger: Logger) {
+  return class GuardedSocket extends WebSocket {
+    awaitingPong = false;
+
+    // biome-ignore lint/suspicious/noExplicitAny: ws's send has overloads a single override cannot restate.
+    override send(data: any, options?: any, cb?: any): void {
+      if (this.bufferedAmount <= maxBufferedBytes) {
+        super.send(data, options, cb);
+        return;
+      }
+      if (this.readyState === this.OPEN) {
+        logger.warn({ bufferedBytes: this.bufferedAmount }, 'websocket consumer too slow; disconnecting it');
+        this.close(1013, 'Consumer too slow');
+        setTimeout(() => this.terminate(), 1000).unref();
+      }
+      (typeof options === 'function' ? options : cb)?.();
+    }
+  };
+}
+
+function heardPong(this: WebSocket): void {
+  (this as WebSocket & { awaitingPong: boolean }).awaitingPong = false;
+}
+
 /** Close code for a caller over its connection maximum (graphql-ws's "too many" code, not retried). */
 export const TOO_MANY_CONNECTIONS = 4429;
+
+interface Share {
+  key: string;
+  onSlowConsumer: () => void;
+  /** When the operation's own token (not the connection's) expires. */
+  expiresAt: Date | undefined;
+}
 
 interface EnvelopedRoot {
   execute(args: ExecutionArgs): unknown;
@@ -44,6 +103,10 @@ interface EnvelopedRoot {
  * subscribes before the ack (4401) or reuses an operation id (4409); a caller over its connection
  * maximum is closed with 4429 "Too many connections"; each operation counts against the caller's
  * rate limit (an error result with RATE_LIMITED when spent).
+ *
+ * Subscribers of the same operation (document, variables) with the same role share one execution
+ * per event (graphql/shared-subscriptions.ts): each still passes its own authorisation, rate limit
+ * and token expiry, and is dropped alone when it falls behind.
  */
 export function attachGraphqlWebSocket(deps: {
   server: Server;
@@ -61,9 +124,15 @@ export function attachGraphqlWebSocket(deps: {
   initTimeoutMs: number;
   /** Anonymous callers get one UNAUTHENTICATED error for an invalid operation (see protection.ts). */
   maskAnonymousValidation: boolean;
+  /** Runs each subscription once for every subscriber of the same (document, variables, role). */
+  shared: SharedSubscriptions;
 }) {
   const { server, yoga, tokens, logger, maxBufferedBytes, guard } = deps;
-  const wss = new WebSocketServer({ noServer: true, maxPayload: deps.maxPayloadBytes });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: deps.maxPayloadBytes,
+    WebSocket: guardedSocketClass(maxBufferedBytes, logger),
+  });
   /** Open sockets by the console session their connection_init token belongs to. */
   const sessionSockets = new Map<string, Set<WebSocket>>();
   const stopClosingRevoked = deps.sessions?.onRevoked((sessionId) => {
@@ -73,26 +142,19 @@ export function attachGraphqlWebSocket(deps: {
     for (const socket of sockets) socket.close(CloseCode.Unauthorized, 'Session revoked');
   });
 
-  // Registered before graphql-ws's own listener, so every message it sends passes through here.
-  // A consumer that stops reading would otherwise grow this process's memory without bound.
-  wss.on('connection', (socket: WebSocket) => {
-    const send = socket.send.bind(socket) as (data: unknown, cb?: (err?: Error) => void) => void;
-    socket.send = ((data: unknown, cb?: (err?: Error) => void) => {
-      if (socket.bufferedAmount > maxBufferedBytes) {
-        if (socket.readyState === socket.OPEN) {
-          logger.warn(
-            { bufferedBytes: socket.bufferedAmount },
-            'websocket consumer too slow; disconnecting it',
-          );
-          socket.close(1013, 'Consumer too slow');
-          setTimeout(() => socket.terminate(), 1000).unref();
-        }
-        cb?.();
-        return;
+  wss.on('connection', (socket: WebSocket) => socket.on('pong', heardPong));
+  // One timer for every connection (graphql-ws's own keep-alive arms two per connection).
+  const keepAlive = setInterval(() => {
+    for (const socket of wss.clients as Set<WebSocket & { awaitingPong: boolean }>) {
+      if (socket.awaitingPong) {
+        socket.terminate();
+        continue;
       }
-      send(data, cb);
-    }) as WebSocket['send'];
-  });
+      socket.awaitingPong = true;
+      socket.ping();
+    }
+  }, KEEP_ALIVE_MS);
+  keepAlive.unref();
 
   server.on('upgrade', (request, socket, head) => {
     const path = (request.url ?? '').split('?')[0];
@@ -124,7 +186,7 @@ export function attachGraphqlWebSocket(deps: {
           );
           return;
         }
-        wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, request));
+        wss.handleUpgrade(request, socket, head, (ws) => wss.emit('connection', ws, upgradeFacts(request)));
       })
       .catch((error: unknown) => {
         logger.error({ err: error }, 'websocket upgrade failed');
@@ -149,6 +211,35 @@ export function attachGraphqlWebSocket(deps: {
       Math.min(Math.max(remaining, 0), 2_147_000_000),
     );
     extra.expiryTimer.unref();
+  };
+
+  /** How each validated subscription may be shared, by its execution arguments. */
+  const shares = new WeakMap<ExecutionArgs, Share>();
+
+  const subscribeShared = (args: ExecutionArgs, share: Share) => {
+    const root = args.rootValue as EnvelopedRoot;
+    let runsIt = false;
+    const stream = deps.shared.subscribe(
+      share.key,
+      () => {
+        runsIt = true;
+        // This subscriber's context runs the operation for all of them: what is its own goes.
+        const context = args.contextValue as Context;
+        context.sharedSubscription = true;
+        context.onSlowConsumer = undefined;
+        return root.subscribe(args) as Promise<AsyncIterable<ExecutionResult> | ExecutionResult>;
+      },
+      share.onSlowConsumer,
+    );
+    const { expiresAt } = share;
+    return stream.then((result) => {
+      // graphql-ws keeps the arguments while the subscription lasts; a subscriber whose operation
+      // another one runs needs neither its context nor its pipeline any more.
+      if (!runsIt) Object.assign(args, { contextValue: undefined, rootValue: undefined });
+      // An operation authorised by its own token ends at that token's expiry, as unshared ones do.
+      if (!expiresAt || !isAsyncIterable(result)) return result;
+      return untilExpiry(result, expiresAt, () => ({ errors: [tokenExpiredError()] }));
+    });
   };
 
   const disposable = useServer<Record<string, unknown> | undefined, Extra>(
@@ -199,28 +290,36 @@ export function attachGraphqlWebSocket(deps: {
       },
       onClose: (ctx) => clearTimeout(ctx.extra.expiryTimer),
       execute: (args) => (args.rootValue as EnvelopedRoot).execute(args) as never,
-      subscribe: (args) => (args.rootValue as EnvelopedRoot).subscribe(args) as never,
+      subscribe: (args) => {
+        const share = shares.get(args);
+        return (
+          share ? subscribeShared(args, share) : (args.rootValue as EnvelopedRoot).subscribe(args)
+        ) as never;
+      },
+      // A shared result was formatted once for all its subscribers: send that.
+      onNext: (_ctx, _id, _payload, _args, result) => deps.shared.payloadOf(result) as never,
       onSubscribe: async (ctx, _id, payload) => {
         const requestId = requestIdFrom(undefined);
         const operationHeaders = (payload.extensions as { headers?: Record<string, unknown> } | undefined)
           ?.headers;
-        const credential = connectionCredential(ctx) ?? authorizationFromParams(operationHeaders);
+        const connectionToken = connectionCredential(ctx);
+        const credential = connectionToken ?? authorizationFromParams(operationHeaders);
+        // The event bus dropped a subscription of this connection for falling behind: the
+        // socket is stuck too, so the whole connection goes (1013: try again later).
+        const onSlowConsumer = () => {
+          const socket = ctx.extra.socket;
+          if (socket.readyState !== socket.OPEN) return;
+          logger.warn({ requestId }, 'websocket subscriber too slow; disconnecting it');
+          socket.close(1013, 'Consumer too slow');
+          setTimeout(() => socket.terminate(), 1000).unref();
+        };
         const { schema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
-          req: ctx.extra.request,
           socket: ctx.extra.socket,
           params: payload,
           requestId,
           connectionParams: { authorization: credential },
-          // The event bus dropped a subscription of this connection for falling behind: the
-          // socket is stuck too, so the whole connection goes (1013: try again later).
-          onSlowConsumer: () => {
-            const socket = ctx.extra.socket;
-            if (socket.readyState !== socket.OPEN) return;
-            logger.warn({ requestId }, 'websocket subscriber too slow; disconnecting it');
-            socket.close(1013, 'Consumer too slow');
-            setTimeout(() => socket.terminate(), 1000).unref();
-          },
+          onSlowConsumer,
         });
         let document: ExecutionArgs['document'];
         try {
@@ -254,11 +353,25 @@ export function attachGraphqlWebSocket(deps: {
           rootValue: { execute, subscribe },
         };
         const errors = validate(args.schema, args.document);
-        if (errors.length === 0) return args;
+        if (errors.length === 0) {
+          const operator = contextValue.operator;
+          const key = operator ? sharingKey(args, payload.query, operator.role) : undefined;
+          // A connection's own token closes the connection at its expiry; an operation's own token
+          // ends just that operation.
+          if (key)
+            shares.set(args, {
+              key,
+              onSlowConsumer,
+              expiresAt: connectionToken ? undefined : operator?.expiresAt,
+            });
+          return args;
+        }
         return deps.maskAnonymousValidation && !contextValue.operator ? [anonymousInvalidError()] : errors;
       },
     },
     wss,
+    // Kept alive above.
+    0,
   );
 
   return {
@@ -266,6 +379,7 @@ export function attachGraphqlWebSocket(deps: {
     /** Closes every socket with 1001 (going away) and stops accepting new ones. */
     async close(): Promise<void> {
       stopClosingRevoked?.();
+      clearInterval(keepAlive);
       for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await new Promise((r) => setTimeout(r, 50));
       for (const client of wss.clients) client.terminate();
