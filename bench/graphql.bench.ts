@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { median, startRedis, stopProcess } from './bench-kit.ts';
 
 /**
  * Control-plane overhead: a small authenticated GraphQL query (`{ viewer { subject role } }`)
@@ -118,28 +119,6 @@ async function startTarget(name: string, args: string[]): Promise<Target> {
   return { name, ...(JSON.parse(first) as { url: string; token?: string }), child };
 }
 
-async function stopTarget(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
-}
-
-async function startRedis(): Promise<{ url: string; stop: () => void } | undefined> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined;
-  const port = 16_379 + Math.floor(Math.random() * 1000);
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  await new Promise((r) => setTimeout(r, 300));
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
-}
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 const round3 = (n: number) => Math.round(n * 1000) / 1000;
 
 export async function runGraphqlBench(): Promise<void> {
@@ -161,7 +140,7 @@ export async function runGraphqlBench(): Promise<void> {
       rounds.push(figures);
     }
   } finally {
-    await Promise.all(targets.map((t) => stopTarget(t.child)));
+    await Promise.all(targets.map((t) => stopProcess(t.child)));
     redis?.stop();
   }
 

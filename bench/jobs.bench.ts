@@ -7,6 +7,7 @@ import { startEmbeddedPostgres } from '../src/db/embedded-postgres.ts';
 import { EventBus } from '../src/modules/events/event-bus.ts';
 import { JobQueue } from '../src/modules/jobs/job-queue.ts';
 import { createLogger } from '../src/shared/logger.ts';
+import { median } from './bench-kit.ts';
 
 /**
  * Job throughput with and without Tollgate's job monitoring, in one run on one PostgreSQL:
@@ -16,12 +17,6 @@ import { createLogger } from '../src/shared/logger.ts';
  */
 const JOBS = Number(process.env.BENCH_JOBS ?? 5000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
-
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
-};
 
 async function drain(count: () => Promise<number>, total: number): Promise<void> {
   while ((await count()) < total) await new Promise((r) => setTimeout(r, 50));

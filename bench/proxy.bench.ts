@@ -2,6 +2,7 @@ import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startRedis, stopProcess } from './bench-kit.ts';
 
 /**
  * Data-plane overhead, measured in one run on this machine: the same load against
@@ -208,10 +209,7 @@ const stopping = new WeakSet<ChildProcess>();
 
 async function stopTarget(child: ChildProcess): Promise<void> {
   stopping.add(child);
-  if (child.exitCode !== null) return;
-  const exited = new Promise((r) => child.once('exit', r));
-  child.kill('SIGTERM');
-  await exited;
+  await stopProcess(child);
 }
 
 /** CPU time (user + system) a process has used so far, in microseconds; NaN where /proc is missing. */
@@ -259,16 +257,6 @@ function descendantsCpuMicros(pid: number | undefined): number {
     }
   }
   return total;
-}
-
-async function startRedis(): Promise<{ url: string; stop: () => void } | undefined> {
-  if (spawnSync('redis-server', ['--version']).status !== 0) return undefined;
-  const port = 16_379 + Math.floor(Math.random() * 1000);
-  const child = spawn('redis-server', ['--port', String(port), '--save', '', '--appendonly', 'no'], {
-    stdio: 'ignore',
-  });
-  await new Promise((r) => setTimeout(r, 300));
-  return { url: `redis://127.0.0.1:${port}`, stop: () => child.kill() };
 }
 
 export async function runProxyBench(): Promise<void> {
